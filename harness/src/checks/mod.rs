@@ -1,0 +1,293 @@
+//! The check catalogue: every check by stable id, with its RFC section and level, and the
+//! shared context (discovery, the registered client's token) the checks draw on.
+
+pub mod binding;
+pub mod client_auth;
+pub mod discovery;
+pub mod endpoints;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::discovery::{Metadata, Operation, Resolution};
+use crate::http::{Evidence, Exchange, Failure, Response};
+use crate::target::{Target, Who};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Skip,
+    Error,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// MUST-level findings fail; SHOULD-level and informational ones warn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Must,
+    Should,
+}
+
+/// What a check concluded, why, and what it saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+    /// Structured findings (e.g. the effective-endpoint table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl Outcome {
+    fn new(status: Status, reason: impl Into<String>) -> Outcome {
+        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None }
+    }
+    pub fn pass(reason: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Pass, reason)
+    }
+    pub fn fail(reason: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Fail, reason)
+    }
+    pub fn warn(reason: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Warn, reason)
+    }
+    pub fn skip(reason: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Skip, reason)
+    }
+    pub fn error(reason: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Error, reason)
+    }
+    pub fn with(mut self, ev: Evidence) -> Outcome {
+        self.evidence.push(ev);
+        self
+    }
+    pub fn with_all(mut self, ev: impl IntoIterator<Item = Evidence>) -> Outcome {
+        self.evidence.extend(ev);
+        self
+    }
+    pub fn details(mut self, v: Value) -> Outcome {
+        self.details = Some(v);
+        self
+    }
+}
+
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+pub type CheckFn = for<'a> fn(&'a Ctx) -> CheckFuture<'a>;
+
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Section of RFC 8705 unless another RFC is named.
+    pub rfc: &'static str,
+    pub level: Level,
+    pub run: CheckFn,
+}
+
+macro_rules! check {
+    ($id:literal, $rfc:literal, $level:ident, $title:literal, $f:path) => {
+        Check { id: $id, title: $title, rfc: $rfc, level: Level::$level, run: |ctx| Box::pin($f(ctx)) }
+    };
+}
+
+/// Every check, in the order a run performs them.
+pub static CATALOGUE: &[Check] = &[
+    check!("disc.fetch", "RFC 8414 §3", Must, "Discovery is 200 JSON and its issuer matches", discovery::fetch),
+    check!("disc.aliases.object", "§5", Must, "mtls_endpoint_aliases, when present, is an object of absolute https URLs", discovery::aliases_object),
+    check!("endpoints.resolve", "§5", Must, "Effective endpoint per operation resolves (alias, else top level)", endpoints::resolve),
+    check!("auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", client_auth::pki_accept),
+    check!("auth.pki.no-cert", "§2", Must, "No client certificate: invalid_client", client_auth::pki_no_cert),
+    check!("auth.pki.other-subject", "§2.1", Must, "Trusted-CA certificate with another subject: invalid_client", client_auth::pki_other_subject),
+    check!("auth.pki.rogue-ca", "§2.1", Must, "Registered subject from an untrusted CA: invalid_client", client_auth::pki_rogue_ca),
+    check!("bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", binding::token_cnf),
+    check!("bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", binding::rs_same_cert),
+    check!("bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", binding::rs_other_cert),
+    check!("bind.rs.no-cert", "§3", Must, "Bound token without a certificate: 401", binding::rs_no_cert),
+];
+
+pub fn find(id: &str) -> Option<&'static Check> {
+    CATALOGUE.iter().find(|c| c.id == id)
+}
+
+/// Ids selected by a list of ids or globs (`*` matches any run of characters), in catalogue order.
+pub fn select(patterns: &[String]) -> Vec<&'static str> {
+    CATALOGUE.iter().filter(|c| patterns.iter().any(|p| glob_match(p, c.id))).map(|c| c.id).collect()
+}
+
+fn glob_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(after) = text.strip_prefix(head) else { return false };
+            (0..=after.len()).filter(|i| after.is_char_boundary(*i)).any(|i| glob_match(rest, &after[i..]))
+        }
+    }
+}
+
+/// Discovery as fetched once per scenario.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub url: String,
+    pub metadata: Metadata,
+    pub resolution: Resolution,
+    pub evidence: Evidence,
+}
+
+/// The registered client's token response, obtained once per scenario.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub exchange: Exchange,
+}
+
+/// Shared state of one scenario's checks.
+pub struct Ctx {
+    pub target: Arc<Target>,
+    discovery: OnceCell<Result<Discovered, (String, Option<Evidence>)>>,
+    grant: OnceCell<Exchange>,
+}
+
+impl Ctx {
+    pub fn new(target: Arc<Target>) -> Ctx {
+        Ctx { target, discovery: OnceCell::new(), grant: OnceCell::new() }
+    }
+
+    /// Discovery (RFC 8414 §3), fetched on first use.
+    pub async fn discovery(&self) -> Result<&Discovered, (String, Option<Evidence>)> {
+        self.discovery.get_or_init(|| discovery::fetch_metadata(self)).await.as_ref().map_err(Clone::clone)
+    }
+
+    /// The effective endpoint URL for an operation, or an `error` outcome saying why not.
+    pub async fn endpoint(&self, op: Operation) -> Result<String, Outcome> {
+        let d = self
+            .discovery()
+            .await
+            .map_err(|(why, ev)| Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev))?;
+        d.resolution
+            .get(op)
+            .map(|e| e.url.to_string())
+            .ok_or_else(|| Outcome::error(format!("cannot judge: discovery publishes no usable {}", op.key())))
+    }
+
+    /// Client-credentials token request at the effective token endpoint.
+    pub async fn token_request(&self, who: Who, client_id: &str) -> Result<Exchange, Outcome> {
+        let url = self.endpoint(Operation::Token).await?;
+        let form = [("grant_type", "client_credentials"), ("client_id", client_id)];
+        Ok(self.target.http(who).post_form(&url, &form).await)
+    }
+
+    /// The registered tls_client_auth client's token exchange, performed once.
+    pub async fn registered_grant(&self) -> Result<&Exchange, Outcome> {
+        self.grant
+            .get_or_try_init(|| self.token_request(Who::Cert(crate::pki::Role::Registered), &self.target.tls_client_id))
+            .await
+    }
+
+    /// The registered client's access token, or an `error` outcome for checks that need one.
+    pub async fn registered_token(&self) -> Result<(String, Evidence), Outcome> {
+        let ex = self.registered_grant().await?;
+        let fail = |why: String| {
+            Outcome::error(format!("cannot judge: no access token for the registered client ({why}); see auth.pki.accept"))
+                .with(ex.evidence.clone())
+        };
+        match &ex.outcome {
+            Ok(r) if r.status == 200 => match r.str_field("access_token") {
+                Some(t) => Ok((t.to_string(), ex.evidence.clone())),
+                None => Err(fail("200 without access_token".into())),
+            },
+            Ok(r) => Err(fail(format!("HTTP {}", r.status))),
+            Err(f) => Err(fail(f.to_string())),
+        }
+    }
+}
+
+/// Judge a request that must be refused by the token endpoint (RFC 6749 §5.2 `invalid_client`).
+pub fn expect_invalid_client(ex: Exchange, what: &str) -> Outcome {
+    let ev = ex.evidence.clone();
+    match ex.outcome {
+        Err(Failure::TlsRejected(why)) => Outcome::pass(format!("{what}: rejected at TLS handshake ({why})")).with(ev),
+        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")).with(ev),
+        Ok(r) => judge_refusal(&r, what, "invalid_client", &[400, 401], "RFC 6749 §5.2").with(ev),
+    }
+}
+
+fn judge_refusal(r: &Response, what: &str, code: &str, statuses: &[u16], rfc: &str) -> Outcome {
+    let error = r.str_field("error");
+    if (200..300).contains(&r.status) {
+        let token = if r.field("access_token").is_some() { " and issued an access token" } else { "" };
+        return Outcome::fail(format!("{what}: the server answered {}{token}; it must refuse", r.status));
+    }
+    if statuses.contains(&r.status) && error == Some(code) {
+        return Outcome::pass(format!("{what}: refused with {} error={code}", r.status));
+    }
+    if (400..500).contains(&r.status) {
+        return Outcome::warn(format!(
+            "{what}: refused with {} error={}, where {rfc} expects {} error={code}",
+            r.status,
+            error.unwrap_or("(none)"),
+            statuses.iter().map(u16::to_string).collect::<Vec<_>>().join("/"),
+        ));
+    }
+    Outcome::fail(format!("{what}: the server answered {} instead of refusing with error={code}", r.status))
+}
+
+/// Judge a resource request that must be refused (RFC 6750 §3.1 401 `invalid_token`).
+pub fn expect_invalid_token(ex: Exchange, what: &str) -> Outcome {
+    let ev = ex.evidence.clone();
+    match ex.outcome {
+        Err(Failure::TlsRejected(why)) => Outcome::pass(format!("{what}: rejected at TLS handshake ({why})")).with(ev),
+        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")).with(ev),
+        Ok(r) => {
+            if r.status == 401 {
+                let challenge = ev.www_authenticate.clone().unwrap_or_default();
+                if challenge.contains("error=\"invalid_token\"") || r.str_field("error") == Some("invalid_token") {
+                    Outcome::pass(format!("{what}: 401 with error=\"invalid_token\""))
+                } else {
+                    Outcome::warn(format!(
+                        "{what}: refused with 401 but without error=\"invalid_token\" (RFC 6750 §3.1); WWW-Authenticate: {}",
+                        if challenge.is_empty() { "(absent)" } else { &challenge }
+                    ))
+                }
+                .with(ev)
+            } else {
+                judge_refusal(&r, what, "invalid_token", &[401], "RFC 6750 §3.1").with(ev)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_globs_select() {
+        let mut ids: Vec<_> = CATALOGUE.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CATALOGUE.len());
+        assert_eq!(select(&["auth.pki.*".into()]).len(), 4);
+        assert_eq!(select(&["*".into()]).len(), CATALOGUE.len());
+        assert_eq!(select(&["bind.rs.*".into(), "disc.fetch".into()]), vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]);
+        assert!(select(&["auth".into()]).is_empty(), "a bare prefix is not a glob");
+    }
+}

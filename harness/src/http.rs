@@ -1,0 +1,330 @@
+//! The harness's HTTP side: one reqwest client per certificate identity over a rustls config
+//! that trusts only the configured CA, bounded exchanges (timeouts, body size), evidence with
+//! secrets redacted, and classification of failures — a TLS-level rejection is an answer
+//! (DESIGN: "rejected at TLS handshake"), a timeout or refused connection is not.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use rustls::client::ResolvesClientCert;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, SignatureScheme};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::mock::terminator::provider;
+
+/// Response fields whose values are credentials (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "device_code"];
+pub const REDACTED: &str = "[redacted]";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub connect: Duration,
+    pub request: Duration,
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { connect: Duration::from_secs(5), request: Duration::from_secs(10), max_body: 1 << 20 }
+    }
+}
+
+/// Client-side certificate resolver that records whether the server asked for a certificate:
+/// rustls calls `resolve` only when a CertificateRequest arrived (RFC 8705 §5/§6 observation).
+#[derive(Debug)]
+struct Recording {
+    key: Option<Arc<CertifiedKey>>,
+    asked: Arc<AtomicUsize>,
+}
+
+impl ResolvesClientCert for Recording {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        self.key.clone()
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("TLS client configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// An HTTP client holding one certificate identity (or none).
+#[derive(Clone)]
+pub struct Http {
+    pub who: String,
+    client: reqwest::Client,
+    asked: Arc<AtomicUsize>,
+    limits: Limits,
+}
+
+impl Http {
+    pub fn new(
+        who: &str,
+        roots: &[CertificateDer<'static>],
+        cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+        limits: Limits,
+        no_proxy: bool,
+    ) -> Result<Http, ClientError> {
+        let provider = provider();
+        let mut store = RootCertStore::empty();
+        for r in roots {
+            store.add(r.clone())?;
+        }
+        let key = match cert {
+            Some((chain, key)) => {
+                let signer = provider.key_provider.load_private_key(key)?;
+                Some(Arc::new(CertifiedKey::new(chain, signer)))
+            }
+            None => None,
+        };
+        let asked = Arc::new(AtomicUsize::new(0));
+        let mut tls = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(store)
+            .with_client_cert_resolver(Arc::new(Recording { key, asked: asked.clone() }));
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut b = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(limits.connect)
+            .timeout(limits.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("mtls-harness/", env!("CARGO_PKG_VERSION")));
+        if no_proxy {
+            b = b.no_proxy();
+        }
+        Ok(Http { who: who.to_string(), client: b.build()?, asked, limits })
+    }
+
+    /// How many CertificateRequests this client has seen so far.
+    pub fn cert_requests(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    pub async fn get(&self, url: &str, bearer: Option<&str>) -> Exchange {
+        self.send(Method::GET, url, bearer, None).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Exchange {
+        self.send(Method::POST, url, None, Some(form)).await
+    }
+
+    async fn send(&self, method: Method, url: &str, bearer: Option<&str>, form: Option<&[(&str, &str)]>) -> Exchange {
+        let mut ev = Evidence {
+            request: format!("{method} {url}"),
+            identity: self.who.clone(),
+            form: form.map(|f| crate::mock::journal::redacted_form(serde_urlencoded_pairs(f).as_bytes())),
+            status: None,
+            response: None,
+            www_authenticate: None,
+            error: None,
+        };
+        let mut rb = self.client.request(method, url);
+        if let Some(t) = bearer {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(f) = form {
+            rb = rb.form(f);
+        }
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let failure = classify(&e);
+                ev.error = Some(failure.to_string());
+                return Exchange { evidence: ev, outcome: Err(failure) };
+            }
+        };
+        let status = resp.status().as_u16();
+        ev.status = Some(status);
+        ev.www_authenticate =
+            resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type =
+            resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = match read_limited(resp, self.limits.max_body).await {
+            Ok(b) => b,
+            Err(failure) => {
+                ev.error = Some(failure.to_string());
+                return Exchange { evidence: ev, outcome: Err(failure) };
+            }
+        };
+        let json = serde_json::from_slice::<Value>(&body).ok();
+        ev.response = json.as_ref().map(redact);
+        Exchange { evidence: ev, outcome: Ok(Response { status, content_type, body, json }) }
+    }
+}
+
+fn serde_urlencoded_pairs(f: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(f).finish()
+}
+
+async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(Failure::TooLarge(max));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(classify(&e)),
+        }
+    }
+}
+
+/// A response that arrived whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub json: Option<Value>,
+}
+
+impl Response {
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.json.as_ref().and_then(|j| j.get(name))
+    }
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.field(name).and_then(Value::as_str)
+    }
+}
+
+/// Why no response arrived.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    /// The peer refused us at the TLS layer (an alert after our certificate, or no certificate).
+    #[error("rejected at TLS handshake: {0}")]
+    TlsRejected(String),
+    /// We refused the peer (untrusted server certificate, name mismatch).
+    #[error("TLS failure: {0}")]
+    Tls(String),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("response body exceeds the {0}-byte limit")]
+    TooLarge(usize),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+/// One request and what came of it; the evidence is already redacted.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub evidence: Evidence,
+    pub outcome: Result<Response, Failure>,
+}
+
+/// What a report shows of one exchange. Tokens, secrets and keys never appear in it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub request: String,
+    pub identity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<Vec<(String, String)>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub www_authenticate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Replace credential values in a JSON response, recursively.
+pub fn redact(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = if SECRET_FIELDS.contains(&k.as_str()) && !v.is_null() {
+                        Value::String(REDACTED.into())
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Walk an error's sources for the rustls error or timeout that explains it.
+fn classify(e: &reqwest::Error) -> Failure {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut timed_out = e.is_timeout();
+    while let Some(s) = src {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return tls_failure(tls);
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return tls_failure(tls);
+            }
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                timed_out = true;
+            }
+        }
+        src = s.source();
+    }
+    let text = chain_text(e);
+    if timed_out {
+        Failure::Timeout(text)
+    } else if e.is_connect() {
+        Failure::Connect(text)
+    } else {
+        Failure::Other(text)
+    }
+}
+
+fn tls_failure(e: &rustls::Error) -> Failure {
+    match e {
+        rustls::Error::AlertReceived(alert) => Failure::TlsRejected(format!("server sent alert {alert:?}")),
+        other => Failure::Tls(other.to_string()),
+    }
+}
+
+fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redacts_tokens_at_any_depth() {
+        let v = json!({"access_token": "eyJ.a.b", "token_type": "Bearer", "nested": [{"refresh_token": "rt"}]});
+        let r = redact(&v);
+        assert_eq!(r["access_token"], REDACTED);
+        assert_eq!(r["token_type"], "Bearer");
+        assert_eq!(r["nested"][0]["refresh_token"], REDACTED);
+        assert!(!r.to_string().contains("eyJ"));
+    }
+}

@@ -1,0 +1,15 @@
+//! mtls-harness: a conformance harness for RFC 8705 — OAuth 2.0 Mutual-TLS client
+//! authentication (§2), certificate-bound access tokens (§3) and `mtls_endpoint_aliases` (§5).
+//!
+//! Data flows one way: scenario → PKI → target → checks → results → reports.
+
+pub mod checks;
+pub mod discovery;
+pub mod dn;
+pub mod http;
+pub mod mock;
+pub mod pki;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod target;

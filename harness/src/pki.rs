@@ -1,0 +1,407 @@
+//! Test PKI (rcgen): a CA, the mock AS's server certificate, and one client identity per role
+//! the checks need. Also the two facts every check compares against: the `x5t#S256` thumbprint
+//! (RFC 8705 §3.1) and the RFC 4514 subject string (RFC 8705 §2.1.2).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("{path}: {msg}")]
+    File { path: String, msg: String },
+    #[error("certificate is not valid X.509: {0}")]
+    Parse(String),
+}
+
+/// The registered client's subject, as an RFC 4514 string (most specific RDN first).
+pub const REGISTERED_DN: &str = "CN=tpp-client-001,OU=Payments,O=Example Fintech Ltd,C=AE";
+pub const OTHER_DN: &str = "CN=tpp-client-002,OU=Payments,O=Other Fintech Ltd,C=AE";
+pub const SELF_SIGNED_DN: &str = "CN=self-signed-client-001,O=Example Fintech Ltd,C=AE";
+pub const REGISTERED_SAN_DNS: &str = "tpp-client-001.example.com";
+pub const REGISTERED_SAN_URI: &str = "https://tpp.example.com/clients/001";
+pub const REGISTERED_SAN_EMAIL: &str = "mtls-client-001@example.com";
+pub const REGISTERED_SAN_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+
+/// Which certificate an identity holds, from the point of view of the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Issued by the trusted CA to the registered subject (tls_client_auth, RFC 8705 §2.1).
+    Registered,
+    /// Issued by the trusted CA to another subject.
+    OtherSubject,
+    /// Same subject DN as `Registered`, issued by a CA the AS does not trust.
+    RogueCa,
+    /// Registered subject, trusted CA, validity period over.
+    Expired,
+    /// Self-signed certificate registered for self_signed_tls_client_auth (RFC 8705 §2.2).
+    SelfSigned,
+    /// Another self-signed certificate, registered nowhere.
+    SelfSignedOther,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Registered,
+        Role::OtherSubject,
+        Role::RogueCa,
+        Role::Expired,
+        Role::SelfSigned,
+        Role::SelfSignedOther,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Registered => "registered",
+            Role::OtherSubject => "other-subject",
+            Role::RogueCa => "rogue-ca",
+            Role::Expired => "expired",
+            Role::SelfSigned => "self-signed",
+            Role::SelfSignedOther => "self-signed-other",
+        }
+    }
+}
+
+/// A certificate with its private key and the derived facts the checks compare.
+pub struct Identity {
+    pub role: Role,
+    pub cert_der: CertificateDer<'static>,
+    pub cert_pem: String,
+    key_der: PrivatePkcs8KeyDer<'static>,
+    key_pem: String,
+    /// base64url(SHA-256(DER)), no padding (RFC 8705 §3.1).
+    pub x5t_s256: String,
+    /// Subject DN as RFC 4514 string, read back from the DER with x509-parser.
+    pub subject: String,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("role", &self.role)
+            .field("subject", &self.subject)
+            .field("x5t_s256", &self.x5t_s256)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Identity {
+    fn new(role: Role, cert_der: CertificateDer<'static>, key: &KeyPair) -> Result<Self, PkiError> {
+        let subject = subject_rfc4514(&cert_der)?;
+        let cert_pem = pem_encode("CERTIFICATE", &cert_der);
+        Ok(Identity {
+            role,
+            x5t_s256: x5t_s256(&cert_der),
+            cert_pem,
+            cert_der,
+            key_der: PrivatePkcs8KeyDer::from(key.serialize_der()),
+            key_pem: key.serialize_pem(),
+            subject,
+        })
+    }
+
+    pub fn key_der(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(self.key_der.clone_key())
+    }
+
+    /// The private key in PEM. Only for writing key files (mode 0600); never log it.
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
+}
+
+/// The whole test PKI of a run. Generated once per process and shared by every scenario.
+pub struct TestPki {
+    pub ca_cert_der: CertificateDer<'static>,
+    pub ca_cert_pem: String,
+    pub rogue_ca_cert_pem: String,
+    pub server: Identity,
+    identities: Vec<Identity>,
+    /// ES256 key the mock AS signs access tokens with (PKCS#8 PEM) and its public half.
+    pub token_signing_key_pem: String,
+    pub token_signing_public_pem: String,
+}
+
+impl std::fmt::Debug for TestPki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestPki").field("identities", &self.identities).finish_non_exhaustive()
+    }
+}
+
+fn dn(rfc4514_most_specific_first: &[(DnType, &str)]) -> DistinguishedName {
+    // DER order is least specific first; RFC 4514 strings list the most specific first.
+    let mut name = DistinguishedName::new();
+    for (ty, value) in rfc4514_most_specific_first.iter().rev() {
+        name.push(ty.clone(), *value);
+    }
+    name
+}
+
+fn registered_dn() -> DistinguishedName {
+    dn(&[
+        (DnType::CommonName, "tpp-client-001"),
+        (DnType::OrganizationalUnitName, "Payments"),
+        (DnType::OrganizationName, "Example Fintech Ltd"),
+        (DnType::CountryName, "AE"),
+    ])
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = dn(&[(DnType::CommonName, cn), (DnType::OrganizationName, "mtls-harness test PKI")]);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p
+}
+
+fn client_params(name: DistinguishedName, sans: Vec<SanType>) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = name;
+    p.subject_alt_names = sans;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    p.use_authority_key_identifier_extension = true;
+    p
+}
+
+fn registered_sans() -> Result<Vec<SanType>, PkiError> {
+    Ok(vec![
+        SanType::DnsName(REGISTERED_SAN_DNS.try_into()?),
+        SanType::URI(REGISTERED_SAN_URI.try_into()?),
+        SanType::IpAddress(REGISTERED_SAN_IP),
+        SanType::Rfc822Name(REGISTERED_SAN_EMAIL.try_into()?),
+    ])
+}
+
+impl TestPki {
+    /// Generate a fresh PKI (ECDSA P-256 throughout).
+    pub fn generate() -> Result<Self, PkiError> {
+        let ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Test CA"), KeyPair::generate()?)?;
+        let rogue_ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Rogue CA"), KeyPair::generate()?)?;
+
+        let server_key = KeyPair::generate()?;
+        let mut sp = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        sp.distinguished_name = dn(&[(DnType::CommonName, "localhost")]);
+        sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        sp.use_authority_key_identifier_extension = true;
+        let server = Identity::new(Role::Registered, sp.signed_by(&server_key, &ca)?.der().clone(), &server_key)?;
+
+        let mut identities = Vec::new();
+        let issue = |role: Role, params: CertificateParams, issuer: Option<&CertifiedIssuer<'_, KeyPair>>| {
+            let key = KeyPair::generate()?;
+            let cert = match issuer {
+                Some(ca) => params.signed_by(&key, ca)?,
+                None => params.self_signed(&key)?,
+            };
+            Identity::new(role, cert.der().clone(), &key)
+        };
+        identities.push(issue(Role::Registered, client_params(registered_dn(), registered_sans()?), Some(&ca))?);
+        identities.push(issue(
+            Role::OtherSubject,
+            client_params(
+                dn(&[
+                    (DnType::CommonName, "tpp-client-002"),
+                    (DnType::OrganizationalUnitName, "Payments"),
+                    (DnType::OrganizationName, "Other Fintech Ltd"),
+                    (DnType::CountryName, "AE"),
+                ]),
+                vec![SanType::DnsName("tpp-client-002.example.com".try_into()?)],
+            ),
+            Some(&ca),
+        )?);
+        identities.push(issue(Role::RogueCa, client_params(registered_dn(), registered_sans()?), Some(&rogue_ca))?);
+        let mut expired = client_params(registered_dn(), registered_sans()?);
+        expired.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        expired.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        identities.push(issue(Role::Expired, expired, Some(&ca))?);
+        let self_dn = dn(&[
+            (DnType::CommonName, "self-signed-client-001"),
+            (DnType::OrganizationName, "Example Fintech Ltd"),
+            (DnType::CountryName, "AE"),
+        ]);
+        identities.push(issue(Role::SelfSigned, client_params(self_dn.clone(), vec![]), None)?);
+        identities.push(issue(Role::SelfSignedOther, client_params(self_dn, vec![]), None)?);
+
+        let signing = KeyPair::generate()?;
+        Ok(TestPki {
+            ca_cert_der: ca.der().clone(),
+            ca_cert_pem: ca.pem(),
+            rogue_ca_cert_pem: rogue_ca.pem(),
+            server,
+            identities,
+            token_signing_key_pem: signing.serialize_pem(),
+            token_signing_public_pem: signing.public_key_pem(),
+        })
+    }
+
+    /// The process-wide PKI, generated on first use.
+    pub fn shared() -> Result<Arc<TestPki>, PkiError> {
+        static PKI: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
+        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(PkiError::Parse)
+    }
+
+    pub fn identity(&self, role: Role) -> &Identity {
+        // Every role is generated in `generate`; the lookup cannot miss.
+        self.identities
+            .iter()
+            .find(|i| i.role == role)
+            .unwrap_or_else(|| unreachable!("role {role:?} is always generated"))
+    }
+
+    /// Write the PKI as PEM files: certificates 0644, private keys 0600.
+    pub fn write_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, PkiError> {
+        let err = |path: &Path, e: std::io::Error| PkiError::File { path: path.display().to_string(), msg: e.to_string() };
+        std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+        let mut written = Vec::new();
+        let mut put = |name: String, body: &str, secret: bool| -> Result<(), PkiError> {
+            let path = dir.join(name);
+            write_file(&path, body.as_bytes(), secret).map_err(|e| err(&path, e))?;
+            written.push(path);
+            Ok(())
+        };
+        put("ca.pem".into(), &self.ca_cert_pem, false)?;
+        put("rogue-ca.pem".into(), &self.rogue_ca_cert_pem, false)?;
+        put("server.pem".into(), &self.server.cert_pem, false)?;
+        put("server.key".into(), self.server.key_pem(), true)?;
+        for id in &self.identities {
+            put(format!("{}.pem", id.role.name()), &id.cert_pem, false)?;
+            put(format!("{}.key", id.role.name()), id.key_pem(), true)?;
+        }
+        put("token-signing.key".into(), &self.token_signing_key_pem, true)?;
+        Ok(written)
+    }
+}
+
+/// Write a file; `secret` files are created with mode 0600 before any byte is written.
+pub fn write_file(path: &Path, body: &[u8], secret: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(if secret { 0o600 } else { 0o644 });
+        let mut f = opts.open(path)?;
+        // An existing file keeps its old mode through open(); force it.
+        if secret {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        f.write_all(body)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = secret;
+        opts.open(path)?.write_all(body)
+    }
+}
+
+/// `x5t#S256`: base64url without padding of SHA-256 over the certificate DER (RFC 8705 §3.1).
+pub fn x5t_s256(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(der))
+}
+
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// The subject DN of a DER certificate as an RFC 4514 string.
+pub fn subject_rfc4514(der: &[u8]) -> Result<String, PkiError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| PkiError::Parse(e.to_string()))?;
+    Ok(crate::dn::to_rfc4514(cert.subject()))
+}
+
+/// Parse the first certificate of a PEM text into DER.
+pub fn cert_from_pem(pem: &[u8]) -> Result<CertificateDer<'static>, PkiError> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::from_pem_slice(pem).map_err(|e| PkiError::Parse(format!("no PEM certificate: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprint_matches_openssl_for_fixed_der() {
+        // fixtures/pki/fixed-client.pem and its thumbprint were made with openssl, independently:
+        //   openssl x509 -in fixed-client.pem -outform der | openssl dgst -sha256 -binary \
+        //     | basenc --base64url | tr -d '='
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/pki");
+        let pem = std::fs::read(dir.join("fixed-client.pem")).expect("fixture present");
+        let expected = std::fs::read_to_string(dir.join("fixed-client.x5t-s256")).expect("fixture present");
+        let der = cert_from_pem(&pem).expect("fixture parses");
+        assert_eq!(x5t_s256(&der), expected.trim());
+        assert!(!x5t_s256(&der).contains('='), "no padding");
+    }
+
+    #[test]
+    fn fixed_der_subject_reads_back_in_rfc4514_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/pki");
+        let der = cert_from_pem(&std::fs::read(dir.join("fixed-client.pem")).unwrap()).unwrap();
+        let expected = std::fs::read_to_string(dir.join("fixed-client.subject")).unwrap();
+        assert_eq!(subject_rfc4514(&der).unwrap(), expected.trim());
+    }
+
+    #[test]
+    fn generated_pki_has_every_role_with_distinct_thumbprints() {
+        let pki = TestPki::generate().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for role in Role::ALL {
+            let id = pki.identity(role);
+            assert_eq!(id.x5t_s256.len(), 43, "{role:?}: 32 bytes base64url unpadded");
+            assert!(seen.insert(id.x5t_s256.clone()));
+        }
+        assert_eq!(pki.identity(Role::Registered).subject, REGISTERED_DN);
+        assert_eq!(pki.identity(Role::RogueCa).subject, REGISTERED_DN, "rogue cert copies the DN");
+        assert_eq!(pki.identity(Role::OtherSubject).subject, OTHER_DN);
+        assert_eq!(pki.identity(Role::SelfSigned).subject, SELF_SIGNED_DN);
+    }
+
+    #[test]
+    fn registered_cert_carries_every_san_kind() {
+        let pki = TestPki::generate().unwrap();
+        let der = &pki.identity(Role::Registered).cert_der;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).unwrap();
+        let san = cert.subject_alternative_name().unwrap().unwrap().value;
+        let text = format!("{:?}", san.general_names);
+        for needle in [REGISTERED_SAN_DNS, REGISTERED_SAN_URI, REGISTERED_SAN_EMAIL] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(text.contains("[192, 0, 2, 10]"), "IP SAN in {text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keys_are_written_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let pki = TestPki::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let written = pki.write_to(dir.path()).unwrap();
+        for path in written {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            let is_key = path.extension().is_some_and(|e| e == "key");
+            assert_eq!(mode, if is_key { 0o600 } else { 0o644 }, "{}", path.display());
+        }
+    }
+}

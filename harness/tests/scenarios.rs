@@ -1,0 +1,86 @@
+//! One trial per scenario × check, named `<scenario-id>::<check-id>` (libtest-mimic), so the
+//! usual filters work: `cargo test -- as-identical`, `cargo test -- --list`, `--exact`, `--skip`.
+//! A scenario runs once (against its own embedded mock AS) when its first trial needs it; its
+//! trials then judge their own check. Self-test trials pass only when the planted defect is
+//! caught by exactly the checks in `expect.fail`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use mtls_harness::checks::Status;
+use mtls_harness::pki::TestPki;
+use mtls_harness::report::ScenarioResult;
+use mtls_harness::run::{run_scenario, RunConfig};
+use mtls_harness::scenario::{load_dir, Scenario};
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts")
+    })
+}
+
+struct Shared {
+    scenario: Scenario,
+    result: OnceLock<ScenarioResult>,
+}
+
+fn judge(shared: &Shared, check_id: &str) -> Result<(), Failed> {
+    let sc = &shared.scenario;
+    let result = shared.result.get_or_init(|| {
+        let pki = TestPki::shared().expect("test PKI generates");
+        runtime().block_on(run_scenario(sc, pki, &RunConfig::default(), None))
+    });
+    if let Some(e) = &result.error {
+        return Err(format!("scenario {} did not run: {e}", sc.id).into());
+    }
+    let Some(c) = result.checks.iter().find(|c| c.id == check_id) else {
+        return Err(format!("check {check_id} produced no result").into());
+    };
+    if c.as_expected() {
+        return Ok(());
+    }
+    let evidence = serde_json::to_string_pretty(&c.evidence).unwrap_or_default();
+    let msg = if c.expected_fail {
+        format!(
+            "planted defect(s) {:?} should make {check_id} fail, but it is {}: {}\nevidence: {evidence}",
+            sc.mock.defects,
+            c.status.name(),
+            c.reason
+        )
+    } else if c.status == Status::Error {
+        format!("{check_id} could not be judged: {}\nevidence: {evidence}", c.reason)
+    } else {
+        format!("{check_id} {}: {}\nevidence: {evidence}", c.status.name(), c.reason)
+    };
+    Err(msg.into())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let scenarios = match load_dir(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut shared: HashMap<String, Arc<Shared>> = HashMap::new();
+    let mut trials = Vec::new();
+    for sc in scenarios {
+        let kind = if sc.is_self_test() { "selftest" } else { "as" };
+        let ids = sc.selected_checks();
+        let entry = shared
+            .entry(sc.id.clone())
+            .or_insert_with(|| Arc::new(Shared { scenario: sc.clone(), result: OnceLock::new() }))
+            .clone();
+        for id in ids {
+            let s = entry.clone();
+            trials.push(Trial::test(format!("{}::{id}", sc.id), move || judge(&s, id)).with_kind(kind));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}

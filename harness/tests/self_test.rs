@@ -1,0 +1,58 @@
+//! The self-test contract: every check in the catalogue can fail (some self-test scenario
+//! expects it to), every planted defect has a self-test, and each self-test run fails exactly
+//! the checks it names — no more, no fewer.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use mtls_harness::checks::{Status, CATALOGUE};
+use mtls_harness::mock::Defect;
+use mtls_harness::pki::TestPki;
+use mtls_harness::run::{run_scenario, RunConfig};
+use mtls_harness::scenario::{load_dir, Scenario};
+
+fn scenarios() -> Vec<Scenario> {
+    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).expect("built-in scenarios load")
+}
+
+#[test]
+fn every_check_has_a_negative_self_test() {
+    let expected: BTreeSet<String> = scenarios().iter().flat_map(|s| s.expect.fail.clone()).collect();
+    let missing: Vec<&str> = CATALOGUE.iter().map(|c| c.id).filter(|id| !expected.contains(*id)).collect();
+    assert!(missing.is_empty(), "checks no self-test proves able to fail: {missing:?}");
+}
+
+#[test]
+fn every_defect_has_a_self_test_that_plants_only_it() {
+    let all = scenarios();
+    for d in Defect::ALL {
+        let found = all.iter().any(|s| s.mock.defects == [d] && !s.expect.fail.is_empty());
+        assert!(found, "no self-test scenario plants only `{}`", d.name());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_self_test_fails_exactly_its_expected_checks() {
+    let pki = TestPki::shared().unwrap();
+    for sc in scenarios().into_iter().filter(Scenario::is_self_test) {
+        let r = run_scenario(&sc, pki.clone(), &RunConfig::default(), None).await;
+        assert!(r.error.is_none(), "{}: {:?}", sc.id, r.error);
+        let failed: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id).collect();
+        let expected: BTreeSet<&str> = sc.expect.fail.iter().map(String::as_str).collect();
+        assert_eq!(failed, expected, "{}: failing checks differ from expect.fail", sc.id);
+        let errored: Vec<_> = r.checks.iter().filter(|c| c.status == Status::Error).map(|c| (c.id, &c.reason)).collect();
+        assert!(errored.is_empty(), "{}: checks could not be judged: {errored:?}", sc.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conformant_mock_passes_every_check_in_each_served_shape() {
+    let pki = TestPki::shared().unwrap();
+    for sc in scenarios().into_iter().filter(|s| !s.is_self_test()) {
+        let r = run_scenario(&sc, pki.clone(), &RunConfig::default(), None).await;
+        for c in &r.checks {
+            assert_eq!(c.status, Status::Pass, "{}::{}: {}", sc.id, c.id, c.reason);
+        }
+        assert_eq!(r.checks.len(), CATALOGUE.len(), "{} runs the whole catalogue", sc.id);
+    }
+}
