@@ -1,0 +1,144 @@
+//! The `mtls-harness` binary as a user runs it: exit codes, messages, report contents.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+}
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn run_in(dir: &Path, scenarios: &Path) -> Output {
+    bin()
+        .args(["run", "--scenarios"])
+        .arg(scenarios)
+        .arg("--report-dir")
+        .arg(dir.join("reports"))
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn run_passes_built_in_suite_and_writes_report_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_in(tmp.path(), &scenarios_dir());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+    assert!(stdout.contains("verdict: pass"), "{stdout}");
+    assert!(stdout.contains("as-identical::auth.pki.accept"), "one line per check: {stdout}");
+
+    let report: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("reports/report.json")).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["verdict"], "pass");
+    let listed = [
+        "disc.fetch", "disc.aliases.object", "endpoints.resolve", "auth.pki.accept", "auth.pki.no-cert",
+        "auth.pki.other-subject", "auth.pki.rogue-ca", "bind.token-cnf", "bind.rs.same-cert",
+        "bind.rs.other-cert", "bind.rs.no-cert",
+    ];
+    for (id, shape) in [("as-identical", "identical"), ("as-missing", "missing")] {
+        let sc = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).expect(id);
+        assert_eq!(sc["target"]["shape_observed"], shape);
+        assert_eq!(sc["target"]["kind"], "mock");
+        let token = sc["target"]["endpoints"].as_array().unwrap().iter().find(|e| e["operation"] == "token").unwrap();
+        assert_eq!(token["source"], if shape == "identical" { "alias" } else { "top-level" });
+        for check in listed {
+            let c = sc["checks"].as_array().unwrap().iter().find(|c| c["id"] == check).unwrap_or_else(|| panic!("{id}::{check}"));
+            assert_eq!(c["status"], "pass", "{id}::{check}: {}", c["reason"]);
+            assert!(c["rfc"].as_str().unwrap().contains('§'));
+            assert!(!c["reason"].as_str().unwrap().is_empty());
+        }
+    }
+    // The self-tests ran too, and each planted defect was caught.
+    let selftests: Vec<&Value> = report["scenarios"].as_array().unwrap().iter().filter(|s| s["self_test"] == true).collect();
+    assert!(selftests.len() >= 14);
+    assert_eq!(report["totals"]["unexpected"], 0);
+    assert!(report["totals"]["expected_fail"].as_u64().unwrap() >= 14);
+}
+
+#[test]
+fn report_never_contains_an_access_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_in(tmp.path(), &scenarios_dir());
+    assert_eq!(out.status.code(), Some(0));
+    let body = std::fs::read_to_string(tmp.path().join("reports/report.json")).unwrap();
+    // ES256 JWTs start with the base64url of `{"typ":"at+jwt"` / `{"alg":"ES256"`: always `eyJ`.
+    assert!(!body.contains("eyJ"), "a JWT leaked into report.json");
+    assert!(body.contains("[redacted]"), "token fields are present but redacted");
+    assert!(!body.contains("PRIVATE KEY"));
+    assert!(!text(&out.stdout).contains("eyJ"));
+}
+
+fn write_scenario(dir: &Path, body: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let f = dir.join("bad.yaml");
+    std::fs::write(&f, body).unwrap();
+    f
+}
+
+#[test]
+fn unknown_key_is_one_line_with_file_line_column_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sc");
+    let f = write_scenario(&dir, "id: x\ntitle: X\nmode: as\ncolour: blue\ndiscovery:\n  shape: identical\nchecks: [\"*\"]\n");
+    let out = run_in(tmp.path(), &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(&format!("{}:4:1: unknown field `colour`", f.display())), "{err}");
+    assert!(!tmp.path().join("reports/report.json").exists(), "no report for a run that never started");
+}
+
+#[test]
+fn bad_yaml_is_one_line_with_file_line_column_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sc");
+    let f = write_scenario(&dir, "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: [identical\nchecks: [\"*\"]\n");
+    let out = run_in(tmp.path(), &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    let prefix = format!("error: {}:", f.display());
+    assert!(err.starts_with(&prefix), "{err}");
+    let loc: Vec<&str> = err[prefix.len()..].splitn(3, ':').collect();
+    assert!(loc[0].parse::<usize>().is_ok() && loc[1].parse::<usize>().is_ok(), "line:column in {err}");
+}
+
+#[test]
+fn missing_scenario_dir_names_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_in(tmp.path(), &tmp.path().join("nope"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nope: not a directory"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_failing_check_exits_1() {
+    // A planted defect without the expectation that names it: the harness must report a failure.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sc");
+    write_scenario(&dir, "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: identical\nmock:\n  defects: [no_cnf]\nchecks: [\"bind.token-cnf\"]\n");
+    let out = run_in(tmp.path(), &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let report: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("reports/report.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(report["scenarios"][0]["checks"][0]["status"], "fail");
+}
+
+#[test]
+fn list_shows_scenarios_checks_and_defects() {
+    let out = bin().arg("list").arg("--scenarios").arg(scenarios_dir()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    for needle in ["as-identical", "selftest-no-cnf", "bind.token-cnf", "§3.1", "rs_ignores_cert"] {
+        assert!(s.contains(needle), "{needle} in {s}");
+    }
+}
