@@ -31,11 +31,6 @@ impl Shape {
             Shape::Malformed => "malformed",
         }
     }
-
-    /// Shapes the embedded mock AS can publish today.
-    pub fn mock_supported(self) -> bool {
-        matches!(self, Shape::Identical | Shape::Missing)
-    }
 }
 
 /// Operations a client performs against an AS with its certificate, by metadata key.

@@ -113,17 +113,27 @@ impl Http {
     }
 
     pub async fn get(&self, url: &str, bearer: Option<&str>) -> Exchange {
-        self.send(Method::GET, url, bearer, None).await
+        self.send(Method::GET, url, bearer.map(Auth::Bearer).unwrap_or(Auth::None), None).await
     }
 
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Exchange {
-        self.send(Method::POST, url, None, Some(form)).await
+        self.send(Method::POST, url, Auth::None, Some(form)).await
     }
 
-    async fn send(&self, method: Method, url: &str, bearer: Option<&str>, form: Option<&[(&str, &str)]>) -> Exchange {
+    /// POST a form with `client_secret_basic` credentials (RFC 6749 §2.3.1).
+    pub async fn post_form_basic(&self, url: &str, form: &[(&str, &str)], id: &str, secret: &str) -> Exchange {
+        self.send(Method::POST, url, Auth::Basic(id, secret), Some(form)).await
+    }
+
+    async fn send(&self, method: Method, url: &str, auth: Auth<'_>, form: Option<&[(&str, &str)]>) -> Exchange {
         let mut ev = Evidence {
             request: format!("{method} {url}"),
             identity: self.who.clone(),
+            authorization: match auth {
+                Auth::None => None,
+                Auth::Bearer(_) => Some(format!("Bearer {REDACTED}")),
+                Auth::Basic(id, _) => Some(format!("Basic {id}:{REDACTED}")),
+            },
             form: form.map(|f| crate::mock::journal::redacted_form(serde_urlencoded_pairs(f).as_bytes())),
             status: None,
             response: None,
@@ -131,8 +141,15 @@ impl Http {
             error: None,
         };
         let mut rb = self.client.request(method, url);
-        if let Some(t) = bearer {
-            rb = rb.bearer_auth(t);
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(t) => rb = rb.bearer_auth(t),
+            Auth::Basic(id, secret) => {
+                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                use base64::Engine;
+                let cred = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
+                rb = rb.header(reqwest::header::AUTHORIZATION, format!("Basic {cred}"));
+            }
         }
         if let Some(f) = form {
             rb = rb.form(f);
@@ -142,11 +159,12 @@ impl Http {
             Err(e) => {
                 let failure = classify(&e);
                 ev.error = Some(failure.to_string());
-                return Exchange { evidence: ev, outcome: Err(failure) };
+                return Exchange { evidence: ev, location: None, outcome: Err(failure) };
             }
         };
         let status = resp.status().as_u16();
         ev.status = Some(status);
+        let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
         ev.www_authenticate =
             resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type =
@@ -155,12 +173,58 @@ impl Http {
             Ok(b) => b,
             Err(failure) => {
                 ev.error = Some(failure.to_string());
-                return Exchange { evidence: ev, outcome: Err(failure) };
+                return Exchange { evidence: ev, location, outcome: Err(failure) };
             }
         };
         let json = serde_json::from_slice::<Value>(&body).ok();
         ev.response = json.as_ref().map(redact);
-        Exchange { evidence: ev, outcome: Ok(Response { status, content_type, body, json }) }
+        Exchange { evidence: ev, location, outcome: Ok(Response { status, content_type, body, json }) }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Basic(&'a str, &'a str),
+}
+
+/// Whether the TLS server at `url` sends a CertificateRequest in its handshake (RFC 8705 §5,
+/// §6): a fresh connection whose client-certificate resolver records being asked.
+pub async fn cert_request_probe(url: &url::Url, roots: &[CertificateDer<'static>], limits: Limits) -> Result<bool, Failure> {
+    let host = url.host_str().ok_or_else(|| Failure::Other(format!("{url} has no host")))?.to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let provider = provider();
+    let mut store = RootCertStore::empty();
+    for r in roots {
+        store.add(r.clone()).map_err(|e| Failure::Tls(e.to_string()))?;
+    }
+    let asked = Arc::new(AtomicUsize::new(0));
+    let cfg = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::Tls(e.to_string()))?
+        .with_root_certificates(store)
+        .with_client_cert_resolver(Arc::new(Recording { key: None, asked: asked.clone() }));
+    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string())
+        .map_err(|e| Failure::Other(format!("{host}: {e}")))?;
+    let addr = format!("{host}:{port}");
+    let tcp = match tokio::time::timeout(limits.connect, tokio::net::TcpStream::connect(&addr)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(Failure::Connect(format!("{addr}: {e}"))),
+        Err(_) => return Err(Failure::Timeout(format!("connecting to {addr}"))),
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+    let handshake = tokio::time::timeout(limits.request, connector.connect(name, tcp)).await;
+    let requested = asked.load(Ordering::SeqCst) > 0;
+    match handshake {
+        Ok(Ok(_)) => Ok(requested),
+        // A server that insists on a certificate may abort once it sees none: it asked.
+        Ok(Err(_)) if requested => Ok(true),
+        Ok(Err(e)) => Err(match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(t) => tls_failure(t),
+            None => Failure::Connect(format!("{addr}: {e}")),
+        }),
+        Err(_) => Err(Failure::Timeout(format!("TLS handshake with {addr}"))),
     }
 }
 
@@ -225,6 +289,8 @@ pub enum Failure {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub evidence: Evidence,
+    /// The `Location` header of a redirect. Kept out of the evidence: it can carry a code.
+    pub location: Option<String>,
     pub outcome: Result<Response, Failure>,
 }
 
@@ -233,6 +299,9 @@ pub struct Exchange {
 pub struct Evidence {
     pub request: String,
     pub identity: String,
+    /// Scheme and client id only; the credential is always redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form: Option<Vec<(String, String)>>,
     #[serde(skip_serializing_if = "Option::is_none")]

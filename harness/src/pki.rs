@@ -35,7 +35,7 @@ pub const REGISTERED_SAN_EMAIL: &str = "mtls-client-001@example.com";
 pub const REGISTERED_SAN_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
 
 /// Which certificate an identity holds, from the point of view of the checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Issued by the trusted CA to the registered subject (tls_client_auth, RFC 8705 §2.1).

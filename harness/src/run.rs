@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::checks::{self, Ctx, Outcome, Status};
 use crate::http::Limits;
-use crate::mock::MockConfig;
 use crate::pki::TestPki;
 use crate::report::{CheckResult, RunReport, ScenarioResult, TargetInfo, SCHEMA_VERSION};
 use crate::scenario::Scenario;
@@ -42,17 +41,13 @@ pub async fn run_scenario(sc: &Scenario, pki: Arc<TestPki>, cfg: &RunConfig, on_
         self_test: sc.is_self_test(),
         defects: sc.mock.defects.clone(),
         expect_fail: sc.expect.fail.clone(),
+        expect_warn: sc.expect.warn.clone(),
         target: None,
         error: None,
         duration_ms: 0.0,
         checks: Vec::new(),
     };
-    let mock_cfg = MockConfig {
-        shape: sc.discovery.shape,
-        bound_access_tokens: sc.discovery.bound_access_tokens,
-        defects: sc.mock.defects.clone(),
-    };
-    let target = match Target::mock(&mock_cfg, pki, cfg.limits).await {
+    let target = match Target::mock(&sc.mock_config(), pki, cfg.limits).await {
         Ok(t) => Arc::new(t),
         Err(e) => {
             result.error = Some(e.to_string());
@@ -76,6 +71,7 @@ pub async fn run_scenario(sc: &Scenario, pki: Arc<TestPki>, cfg: &RunConfig, on_
             status: outcome.status,
             reason: outcome.reason,
             expected_fail: sc.expects_fail(check.id),
+            expected_warn: sc.expects_warn(check.id),
             duration_ms: ms(t0.elapsed()),
             evidence: outcome.evidence,
             details: outcome.details,
@@ -118,6 +114,7 @@ pub async fn run_all(scenarios: &[Scenario], cfg: &RunConfig, on_check: Option<O
             self_test: sc.is_self_test(),
             defects: sc.mock.defects.clone(),
             expect_fail: sc.expect.fail.clone(),
+            expect_warn: sc.expect.warn.clone(),
             target: None,
             error: Some(format!("scenario task failed: {e}")),
             duration_ms: 0.0,
@@ -151,6 +148,8 @@ pub fn line(sc: &str, c: &CheckResult) -> String {
     let status = match (c.status, c.expected_fail) {
         (Status::Fail, true) => "fail (expected)".to_string(),
         (s, true) => format!("{} (expected fail!)", s.name()),
+        (Status::Warn, false) if c.expected_warn => "warn (expected)".to_string(),
+        (s, false) if c.expected_warn => format!("{} (expected warn!)", s.name()),
         (s, false) => s.name().to_string(),
     };
     format!("{status:<16} {:<50} {}", format!("{sc}::{}", c.id), c.reason)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks;
 use crate::discovery::Shape;
-use crate::mock::Defect;
+use crate::mock::{ClientSpec, Defect, Malformed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -36,6 +36,9 @@ pub struct DiscoverySpec {
     /// Endpoint names aliased in `mtls_endpoint_aliases` (default: every mTLS endpoint the mock serves).
     #[serde(default)]
     pub aliased: Option<Vec<String>>,
+    /// For shape `malformed`: which way the aliases are broken.
+    #[serde(default)]
+    pub malformed: Option<Malformed>,
     /// `tls_client_certificate_bound_access_tokens` (RFC 8705 §3.3).
     #[serde(default = "yes")]
     pub bound_access_tokens: bool,
@@ -59,6 +62,9 @@ pub struct Expect {
     /// Check ids that must end `fail` (self-tests). Every other selected check must not fail.
     #[serde(default)]
     pub fail: Vec<String>,
+    /// Check ids that must end `warn` (self-tests of SHOULD-level findings).
+    #[serde(default)]
+    pub warn: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -70,6 +76,9 @@ pub struct Scenario {
     pub discovery: DiscoverySpec,
     #[serde(default)]
     pub mock: MockSpec,
+    /// Client registrations of the mock AS (default: one client per authentication method).
+    #[serde(default)]
+    pub clients: Option<Vec<ClientSpec>>,
     /// Check ids or globs (`auth.*`); the run keeps catalogue order.
     pub checks: Vec<String>,
     #[serde(default)]
@@ -89,9 +98,25 @@ impl Scenario {
         self.expect.fail.iter().any(|f| f == check_id)
     }
 
+    pub fn expects_warn(&self, check_id: &str) -> bool {
+        self.expect.warn.iter().any(|f| f == check_id)
+    }
+
+    /// The mock AS this scenario stands up.
+    pub fn mock_config(&self) -> crate::mock::MockConfig {
+        crate::mock::MockConfig {
+            shape: self.discovery.shape,
+            aliased: self.discovery.aliased.clone(),
+            malformed: self.discovery.malformed,
+            bound_access_tokens: self.discovery.bound_access_tokens,
+            defects: self.mock.defects.clone(),
+            clients: self.clients.clone(),
+        }
+    }
+
     /// Whether this is a self-test: it plants defects and names the checks that must catch them.
     pub fn is_self_test(&self) -> bool {
-        !self.mock.defects.is_empty() || !self.expect.fail.is_empty()
+        !self.mock.defects.is_empty() || !self.expect.fail.is_empty() || !self.expect.warn.is_empty()
     }
 
     /// Parse one scenario from YAML text; `file` is only used in error messages.
@@ -125,23 +150,39 @@ impl Scenario {
             }
         }
         let selected = self.selected_checks();
-        for id in &self.expect.fail {
+        for id in self.expect.fail.iter().chain(&self.expect.warn) {
             if !selected.contains(&id.as_str()) {
-                return Err(format!("expect.fail names `{id}`, which is not among the selected checks"));
+                return Err(format!("expect names `{id}`, which is not among the selected checks"));
             }
+        }
+        if let Some(id) = self.expect.fail.iter().find(|id| self.expect.warn.contains(id)) {
+            return Err(format!("expect names `{id}` under both fail and warn"));
         }
         if let Some(aliased) = &self.discovery.aliased {
             for name in aliased {
-                if !name.ends_with("_endpoint") {
-                    return Err(format!("discovery.aliased: `{name}` is not an endpoint name (`*_endpoint`)"));
+                if crate::mock::server::endpoint_path(name).is_none() || name == "authorization_endpoint" {
+                    return Err(format!(
+                        "discovery.aliased: `{name}` is not an endpoint the mock can alias (token_endpoint, pushed_authorization_request_endpoint, introspection_endpoint, revocation_endpoint, userinfo_endpoint)"
+                    ));
                 }
             }
         }
-        if !self.discovery.shape.mock_supported() {
-            return Err(format!(
-                "discovery.shape `{}` is not served by the embedded mock AS yet (supported: identical, missing)",
-                self.discovery.shape.name()
-            ));
+        match (self.discovery.shape, self.discovery.malformed) {
+            (crate::discovery::Shape::Malformed, None) => {
+                return Err("discovery.shape `malformed` needs `discovery.malformed`: not_object, relative_url, http_url, authorization_endpoint or non_endpoint_key".into())
+            }
+            (shape, Some(_)) if shape != crate::discovery::Shape::Malformed => {
+                return Err(format!("discovery.malformed only applies to shape `malformed`, not `{}`", shape.name()))
+            }
+            _ => {}
+        }
+        if let Some(clients) = &self.clients {
+            for c in clients {
+                c.validate()?;
+            }
+            if !clients.iter().any(|c| c.auth == crate::mock::AuthMethod::TlsClientAuth) {
+                return Err("clients: register at least one tls_client_auth client (the AS checks authenticate as it)".into());
+            }
         }
         Ok(())
     }
@@ -238,5 +279,8 @@ mod tests {
         let text = format!("{GOOD}expect:\n  fail: [bind.token-cnf]\n");
         let err = Scenario::parse(&text, Path::new("x.yaml")).unwrap_err().to_string();
         assert!(err.contains("not among the selected checks"), "{err}");
+        let text = GOOD.replace("identical", "malformed");
+        let err = Scenario::parse(&text, Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(err.contains("needs `discovery.malformed`"), "{err}");
     }
 }

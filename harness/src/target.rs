@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::http::{ClientError, Http, Limits};
-use crate::mock::{MockAs, MockConfig, MockError, SELF_SIGNED_CLIENT_ID, TLS_CLIENT_ID};
+use crate::mock::{AuthMethod, MockAs, MockConfig, MockError};
 use crate::pki::{Role, TestPki};
 
 /// Which certificate a request is sent with.
@@ -42,18 +42,54 @@ pub enum TargetError {
     Client(#[from] ClientError),
 }
 
+/// A client secret: never printed, never serialised.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The client registrations the checks act as.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// The tls_client_auth client (RFC 8705 §2.1) whose certificate is `Role::Registered`.
+    pub tls: String,
+    /// The self_signed_tls_client_auth client (§2.2) whose certificate is `Role::SelfSigned`.
+    pub self_signed: Option<String>,
+    /// A client_secret_basic client (for `bind.other-auth`, §3).
+    pub secret: Option<(String, Secret)>,
+    /// A public client (for `bind.refresh-public`, §4).
+    pub public: Option<String>,
+    /// A redirect URI registered for the tls and public clients.
+    pub redirect_uri: String,
+}
+
 pub struct Target {
     pub kind: Kind,
     pub issuer: String,
     pub resource_url: Option<String>,
-    /// The tls_client_auth client (RFC 8705 §2.1) whose certificate is `Role::Registered`.
-    pub tls_client_id: String,
-    /// The self_signed_tls_client_auth client (§2.2), if the target registers one.
-    pub self_signed_client_id: Option<String>,
+    pub clients: Clients,
+    /// The profile requires `tls_client_certificate_bound_access_tokens: true` (RFC 8705 §3.3).
+    pub require_bound_tokens: bool,
     /// Whether the harness holds the CA that issues the registered certificate.
     pub holds_ca: bool,
     pub pki: Arc<TestPki>,
-    clients: HashMap<Who, Http>,
+    /// The CAs the harness trusts for the target's server certificates.
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub limits: Limits,
+    http: HashMap<Who, Http>,
     /// Keeps the mock running for as long as the target lives.
     pub mock: Option<MockAs>,
 }
@@ -62,21 +98,35 @@ impl Target {
     /// Stand up the embedded mock AS for a scenario.
     pub async fn mock(cfg: &MockConfig, pki: Arc<TestPki>, limits: Limits) -> Result<Target, TargetError> {
         let mock = MockAs::start(cfg, &pki).await?;
-        let clients = Self::clients(&pki, &[pki.ca_cert_der.clone()], limits, true)?;
+        let roots = vec![pki.ca_cert_der.clone()];
+        let http = Self::http_clients(&pki, &roots, limits, true)?;
+        let id = |m: AuthMethod| mock.client(m).map(|c| c.client_id.clone());
+        let tls = mock.client(AuthMethod::TlsClientAuth).ok_or_else(|| MockError::Config("no tls_client_auth client".into()))?;
+        let clients = Clients {
+            tls: tls.client_id.clone(),
+            self_signed: id(AuthMethod::SelfSignedTlsClientAuth),
+            secret: mock
+                .client(AuthMethod::ClientSecretBasic)
+                .and_then(|c| Some((c.client_id.clone(), Secret::new(c.secret.clone()?)))),
+            public: id(AuthMethod::None),
+            redirect_uri: tls.redirect_uris.first().cloned().unwrap_or_default(),
+        };
         Ok(Target {
             kind: Kind::Mock,
             issuer: mock.issuer.clone(),
             resource_url: Some(mock.resource_url.clone()),
-            tls_client_id: TLS_CLIENT_ID.to_string(),
-            self_signed_client_id: Some(SELF_SIGNED_CLIENT_ID.to_string()),
+            clients,
+            require_bound_tokens: true,
             holds_ca: true,
             pki,
-            clients,
+            roots,
+            limits,
+            http,
             mock: Some(mock),
         })
     }
 
-    fn clients(
+    fn http_clients(
         pki: &TestPki,
         roots: &[rustls::pki_types::CertificateDer<'static>],
         limits: Limits,
@@ -94,7 +144,7 @@ impl Target {
 
     /// The HTTP client for an identity. Every identity gets one at construction.
     pub fn http(&self, who: Who) -> &Http {
-        self.clients.get(&who).unwrap_or_else(|| unreachable!("client for {who:?} is built in Target::clients"))
+        self.http.get(&who).unwrap_or_else(|| unreachable!("client for {who:?} is built in Target::clients"))
     }
 
     pub fn thumbprint(&self, role: Role) -> &str {

@@ -4,7 +4,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{expect_invalid_token, Ctx, Outcome};
+use super::{access_token_of, expect_invalid_token, judge_refusal, Ctx, Outcome};
+use crate::discovery::Operation;
+use crate::http::Exchange;
 use crate::http::Failure;
 use crate::pki::Role;
 use crate::target::Who;
@@ -33,19 +35,24 @@ pub async fn token_cnf(ctx: &Ctx) -> Outcome {
         return Outcome::skip("the access token is not a JWT; its binding is judged through introspection (bind.introspection-cnf)")
             .with(ev);
     };
-    let cnf = claims.get("cnf");
+    cnf_matches(&claims, expected, "the presented certificate").with(ev)
+}
+
+/// Judge a `cnf` member (of JWT claims or an introspection response) against a thumbprint.
+fn cnf_matches(obj: &Value, expected: &str, whose: &str) -> Outcome {
+    let cnf = obj.get("cnf");
     let found = cnf.and_then(|c| c.get("x5t#S256"));
     let details = json!({"cnf": cnf, "expected_x5t#S256": expected});
     let o = match found {
-        None if cnf.is_none() => Outcome::fail("the JWT access token has no cnf claim: the token is not bound to the certificate"),
+        None if cnf.is_none() => Outcome::fail("no cnf claim: the token is not bound to the certificate"),
         None => Outcome::fail("the cnf claim has no x5t#S256 member"),
         Some(Value::String(s)) if s == expected => {
-            Outcome::pass("cnf.x5t#S256 equals base64url(SHA-256(DER)) of the presented certificate")
+            Outcome::pass(format!("cnf.x5t#S256 equals base64url(SHA-256(DER)) of {whose}"))
         }
         Some(Value::String(s)) => Outcome::fail(diagnose(s, expected)),
         Some(other) => Outcome::fail(format!("cnf.x5t#S256 is not a string: {other}")),
     };
-    o.with(ev).details(details)
+    o.details(details)
 }
 
 /// Say what is wrong with a thumbprint that does not match.
@@ -113,6 +120,160 @@ pub async fn rs_no_cert(ctx: &Ctx) -> Outcome {
     match resource_with(ctx, Who::NoCert).await {
         Ok((ex, token_ev)) => expect_invalid_token(ex, "bound token without a certificate").with(token_ev),
         Err(o) => o,
+    }
+}
+
+/// RFC 8705 §3.2: introspection of a bound token answers `active: true` with the same `cnf`.
+pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
+    let url = match ctx.optional_endpoint(Operation::Introspection, "introspection of the binding").await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let (token, token_ev) = match ctx.registered_token().await {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let ex = introspect(ctx, &url, &token).await;
+    let ev = ex.evidence.clone();
+    let o = match ex.outcome {
+        Ok(r) if r.status == 200 => match r.json.as_ref() {
+            Some(body) if body.get("active") == Some(&Value::Bool(true)) => {
+                cnf_matches(body, ctx.target.thumbprint(Role::Registered), "the certificate the token was issued to")
+            }
+            Some(_) => Outcome::fail("introspection reports the freshly issued access token inactive (RFC 7662 §2.2)"),
+            None => Outcome::error("cannot judge: introspection answered 200 without a JSON body"),
+        },
+        Ok(r) => Outcome::error(format!(
+            "cannot judge: introspection refused the registered client with {} error={}",
+            r.status,
+            r.str_field("error").unwrap_or("(none)")
+        )),
+        Err(f) => Outcome::error(format!("cannot judge: introspection request failed: {f}")),
+    };
+    o.with(token_ev).with(ev)
+}
+
+/// Introspect `token` as the registered tls_client_auth client over mTLS (RFC 7662 §2.1).
+pub(crate) async fn introspect(ctx: &Ctx, url: &str, token: &str) -> Exchange {
+    let form = [("token", token), ("token_type_hint", "access_token"), ("client_id", ctx.target.clients.tls.as_str())];
+    ctx.target.http(Who::Cert(Role::Registered)).post_form(url, &form).await
+}
+
+/// RFC 8705 §3: binding is independent of client authentication — a `client_secret_basic`
+/// client presenting a certificate gets a token bound to it.
+pub async fn other_auth(ctx: &Ctx) -> Outcome {
+    let Some((id, secret)) = ctx.target.clients.secret.clone() else {
+        return Outcome::skip("the target registers no client_secret_basic client");
+    };
+    let url = match ctx.endpoint(Operation::Token).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let form = [("grant_type", "client_credentials")];
+    let ex = ctx.target.http(Who::Cert(Role::Registered)).post_form_basic(&url, &form, &id, secret.expose()).await;
+    let (token, ev) = match access_token_of(&ex) {
+        Ok(t) => t,
+        Err(why) => {
+            return Outcome::error(format!("cannot judge: the client_secret_basic client got no access token ({why})"))
+                .with(ex.evidence.clone())
+        }
+    };
+    let Some(claims) = jwt_claims(&token) else {
+        return Outcome::skip("the access token is not a JWT; its binding cannot be read from the token").with(ev);
+    };
+    cnf_matches(&claims, ctx.target.thumbprint(Role::Registered), "the certificate the secret-authenticated client presented")
+        .with(ev)
+}
+
+fn pkce_pair() -> (String, String) {
+    use sha2::Digest;
+    let verifier = format!("{}{}", crate::mock::tokens::random_id(), crate::mock::tokens::random_id());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// RFC 8705 §4: a public client's refresh token is bound to the certificate it presented; a
+/// refresh with another certificate is refused, with the same certificate it works.
+pub async fn refresh_public(ctx: &Ctx) -> Outcome {
+    let Some(client_id) = ctx.target.clients.public.clone() else {
+        return Outcome::skip("the target registers no public client");
+    };
+    let authz = match ctx.discovery().await {
+        Ok(d) => match d.metadata.raw.get("authorization_endpoint").and_then(Value::as_str) {
+            Some(a) => a.to_string(),
+            None => return Outcome::skip("the AS publishes no authorization_endpoint"),
+        },
+        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+    };
+    let token_url = match ctx.endpoint(Operation::Token).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let redirect = ctx.target.clients.redirect_uri.clone();
+    let (verifier, challenge) = pkce_pair();
+    let Ok(mut url) = url::Url::parse(&authz) else {
+        return Outcome::error(format!("cannot judge: authorization_endpoint `{authz}` is not a URL"));
+    };
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid offline_access")
+        .append_pair("state", "mtls-harness")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    // Authorization is browser-driven: no client certificate (RFC 8705 §5).
+    let az = ctx.target.http(Who::NoCert).get(url.as_str(), None).await;
+    let mut evidence = vec![az.evidence.clone()];
+    let location = az.outcome.as_ref().ok().filter(|r| r.status == 302 || r.status == 303).and_then(|_| az.location.clone());
+    let code = location
+        .as_deref()
+        .and_then(|l| url::Url::parse(l).ok())
+        .and_then(|u| u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()));
+    let Some(code) = code else {
+        return Outcome::skip(
+            "the authorization endpoint did not answer with a code redirect; it needs a user, so the harness cannot obtain a public client's refresh token headlessly",
+        )
+        .with_all(evidence);
+    };
+    let bound = ctx.target.http(Who::Cert(Role::Registered));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("client_id", client_id.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let tx = bound.post_form(&token_url, &form).await;
+    evidence.push(tx.evidence.clone());
+    let refresh = match &tx.outcome {
+        Ok(r) if r.status == 200 => match r.str_field("refresh_token") {
+            Some(t) => t.to_string(),
+            None => return Outcome::skip("the AS issued no refresh token to the public client").with_all(evidence),
+        },
+        Ok(r) => {
+            return Outcome::error(format!("cannot judge: code exchange refused with {} error={}", r.status, r.str_field("error").unwrap_or("(none)")))
+                .with_all(evidence)
+        }
+        Err(f) => return Outcome::error(format!("cannot judge: code exchange failed: {f}")).with_all(evidence),
+    };
+    let rform = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", client_id.as_str())];
+    let other = ctx.target.http(Who::Cert(Role::OtherSubject)).post_form(&token_url, &rform).await;
+    evidence.push(other.evidence.clone());
+    let other_verdict = match &other.outcome {
+        Ok(r) => judge_refusal(r, "refresh with another certificate", "invalid_grant", &[400], "RFC 6749 §5.2"),
+        Err(crate::http::Failure::TlsRejected(why)) => Outcome::pass(format!("refresh with another certificate rejected at TLS handshake ({why})")),
+        Err(f) => return Outcome::error(format!("cannot judge: refresh request failed: {f}")).with_all(evidence),
+    };
+    if other_verdict.status != super::Status::Pass {
+        return Outcome { evidence, ..other_verdict };
+    }
+    let same = bound.post_form(&token_url, &rform).await;
+    evidence.push(same.evidence.clone());
+    match access_token_of(&same) {
+        Ok(_) => Outcome::pass(format!("{}; the same certificate refreshes", other_verdict.reason)).with_all(evidence),
+        Err(why) => Outcome::fail(format!("{}, but the certificate it is bound to cannot refresh either ({why})", other_verdict.reason))
+            .with_all(evidence),
     }
 }
 

@@ -1,37 +1,31 @@
 //! `auth.pki.*`: PKI mutual-TLS client authentication at the token endpoint (RFC 8705 §2.1).
 
 use super::{expect_invalid_client, Ctx, Outcome};
+use crate::http::Exchange;
 use crate::http::Failure;
 use crate::pki::Role;
 use crate::target::Who;
 
-/// RFC 8705 §2.1: the registered CA-issued certificate with the client's `client_id` yields a token.
-pub async fn pki_accept(ctx: &Ctx) -> Outcome {
-    let ex = match ctx.registered_grant().await {
-        Ok(ex) => ex,
-        Err(o) => return o,
-    };
+/// Judge a token exchange that must succeed: 200 with a non-empty access_token of type Bearer.
+fn accepted(ex: &Exchange, what: &str) -> Outcome {
     let ev = ex.evidence.clone();
     match &ex.outcome {
-        Err(Failure::TlsRejected(why)) => {
-            Outcome::fail(format!("the registered certificate was rejected at TLS handshake ({why})")).with(ev)
-        }
+        Err(Failure::TlsRejected(why)) => Outcome::fail(format!("{what} was rejected at TLS handshake ({why})")).with(ev),
         Err(f) => Outcome::error(format!("cannot judge: token request failed: {f}")).with(ev),
         Ok(r) if r.status == 200 => {
             let token_type = r.str_field("token_type").unwrap_or("");
             match r.str_field("access_token") {
+                Some(t) if !t.is_empty() && token_type.eq_ignore_ascii_case("bearer") => {
+                    Outcome::pass(format!("200 with an access_token of token_type Bearer for {what}")).with(ev)
+                }
                 Some(t) if !t.is_empty() => {
-                    if token_type.eq_ignore_ascii_case("bearer") {
-                        Outcome::pass("200 with an access_token of token_type Bearer for the registered certificate").with(ev)
-                    } else {
-                        Outcome::warn(format!("200 with an access_token, but token_type is `{token_type}`, not Bearer")).with(ev)
-                    }
+                    Outcome::warn(format!("200 with an access_token for {what}, but token_type is `{token_type}`, not Bearer")).with(ev)
                 }
                 _ => Outcome::fail("200 without an access_token (RFC 6749 §5.1)").with(ev),
             }
         }
         Ok(r) => Outcome::fail(format!(
-            "the registered certificate and client_id were refused with {} error={}",
+            "{what} was refused with {} error={}",
             r.status,
             r.str_field("error").unwrap_or("(none)")
         ))
@@ -39,8 +33,16 @@ pub async fn pki_accept(ctx: &Ctx) -> Outcome {
     }
 }
 
+/// RFC 8705 §2.1: the registered CA-issued certificate with the client's `client_id` yields a token.
+pub async fn pki_accept(ctx: &Ctx) -> Outcome {
+    match ctx.registered_grant().await {
+        Ok(ex) => accepted(ex, "the registered certificate and client_id"),
+        Err(o) => o,
+    }
+}
+
 async fn refused(ctx: &Ctx, who: Who, what: &str) -> Outcome {
-    match ctx.token_request(who, &ctx.target.tls_client_id).await {
+    match ctx.token_request(who, &ctx.target.clients.tls).await {
         Ok(ex) => expect_invalid_client(ex, what),
         Err(o) => o,
     }
@@ -59,4 +61,35 @@ pub async fn pki_other_subject(ctx: &Ctx) -> Outcome {
 /// RFC 8705 §2.1: the registered subject DN in a certificate from an untrusted CA is refused.
 pub async fn pki_rogue_ca(ctx: &Ctx) -> Outcome {
     refused(ctx, Who::Cert(Role::RogueCa), "registered subject DN issued by an untrusted CA").await
+}
+
+/// RFC 8705 §2.1 (certificate path validation): an expired certificate with the registered
+/// subject is refused. Only where the harness holds the issuing CA and could mint one.
+pub async fn pki_expired(ctx: &Ctx) -> Outcome {
+    if !ctx.target.holds_ca {
+        return Outcome::skip("the harness does not hold the CA that issues the registered certificate, so it cannot mint an expired one");
+    }
+    refused(ctx, Who::Cert(Role::Expired), "expired certificate with the registered subject").await
+}
+
+/// RFC 8705 §2.2: the self-signed certificate registered for the client yields a token.
+pub async fn self_accept(ctx: &Ctx) -> Outcome {
+    let Some(id) = ctx.target.clients.self_signed.clone() else {
+        return Outcome::skip("the target registers no self_signed_tls_client_auth client");
+    };
+    match ctx.token_request(Who::Cert(Role::SelfSigned), &id).await {
+        Ok(ex) => accepted(&ex, "the registered self-signed certificate"),
+        Err(o) => o,
+    }
+}
+
+/// RFC 8705 §2.2: a self-signed certificate not registered for the client is refused.
+pub async fn self_other(ctx: &Ctx) -> Outcome {
+    let Some(id) = ctx.target.clients.self_signed.clone() else {
+        return Outcome::skip("the target registers no self_signed_tls_client_auth client");
+    };
+    match ctx.token_request(Who::Cert(Role::SelfSignedOther), &id).await {
+        Ok(ex) => expect_invalid_client(ex, "an unregistered self-signed certificate"),
+        Err(o) => o,
+    }
 }

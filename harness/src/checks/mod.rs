@@ -5,6 +5,7 @@ pub mod binding;
 pub mod client_auth;
 pub mod discovery;
 pub mod endpoints;
+pub mod tls;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -114,15 +115,27 @@ macro_rules! check {
 pub static CATALOGUE: &[Check] = &[
     check!("disc.fetch", "RFC 8414 §3", Must, "Discovery is 200 JSON and its issuer matches", discovery::fetch),
     check!("disc.aliases.object", "§5", Must, "mtls_endpoint_aliases, when present, is an object of absolute https URLs", discovery::aliases_object),
+    check!("disc.aliases.keys", "§5", Must, "Alias keys are endpoint names with a top-level counterpart; never authorization_endpoint", discovery::aliases_keys),
+    check!("disc.bound-flag", "§3.3", Must, "tls_client_certificate_bound_access_tokens is a boolean, true where the profile requires", discovery::bound_flag),
+    check!("disc.auth-methods", "§2.1.1, §2.2.1", Must, "token_endpoint_auth_methods_supported lists the mTLS methods under test", discovery::auth_methods),
     check!("endpoints.resolve", "§5", Must, "Effective endpoint per operation resolves (alias, else top level)", endpoints::resolve),
+    check!("tls.cert-requested", "§5, §6", Must, "Every effective mTLS endpoint asks for a client certificate in the handshake", tls::cert_requested),
     check!("auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", client_auth::pki_accept),
     check!("auth.pki.no-cert", "§2", Must, "No client certificate: invalid_client", client_auth::pki_no_cert),
     check!("auth.pki.other-subject", "§2.1", Must, "Trusted-CA certificate with another subject: invalid_client", client_auth::pki_other_subject),
     check!("auth.pki.rogue-ca", "§2.1", Must, "Registered subject from an untrusted CA: invalid_client", client_auth::pki_rogue_ca),
+    check!("auth.pki.expired", "§2.1", Must, "Expired certificate with the registered subject: invalid_client", client_auth::pki_expired),
+    check!("auth.self.accept", "§2.2", Must, "Registered self-signed certificate gets an access token", client_auth::self_accept),
+    check!("auth.self.other", "§2.2", Must, "Another self-signed certificate: invalid_client", client_auth::self_other),
     check!("bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", binding::token_cnf),
+    check!("bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", binding::introspection_cnf),
     check!("bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", binding::rs_same_cert),
     check!("bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", binding::rs_other_cert),
     check!("bind.rs.no-cert", "§3", Must, "Bound token without a certificate: 401", binding::rs_no_cert),
+    check!("bind.other-auth", "§3", Must, "A secret-authenticated client presenting a certificate gets a bound token", binding::other_auth),
+    check!("bind.refresh-public", "§4", Must, "A public client's refresh token is bound to its certificate", binding::refresh_public),
+    check!("par.alias", "§5", Must, "PAR at the effective endpoint with mTLS client authentication: 201 request_uri", endpoints::par_alias),
+    check!("revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", endpoints::revoke_alias),
 ];
 
 pub fn find(id: &str) -> Option<&'static Check> {
@@ -188,6 +201,18 @@ impl Ctx {
             .ok_or_else(|| Outcome::error(format!("cannot judge: discovery publishes no usable {}", op.key())))
     }
 
+    /// The effective endpoint, or a `skip` outcome when the AS publishes none.
+    pub async fn optional_endpoint(&self, op: Operation, for_what: &str) -> Result<String, Outcome> {
+        let d = self
+            .discovery()
+            .await
+            .map_err(|(why, ev)| Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev))?;
+        d.resolution
+            .get(op)
+            .map(|e| e.url.to_string())
+            .ok_or_else(|| Outcome::skip(format!("the AS publishes no {}; {for_what} does not apply", op.key())))
+    }
+
     /// Client-credentials token request at the effective token endpoint.
     pub async fn token_request(&self, who: Who, client_id: &str) -> Result<Exchange, Outcome> {
         let url = self.endpoint(Operation::Token).await?;
@@ -195,28 +220,41 @@ impl Ctx {
         Ok(self.target.http(who).post_form(&url, &form).await)
     }
 
+    /// An access token for the registered client from a fresh token request.
+    pub async fn fresh_token(&self) -> Result<(String, Evidence), Outcome> {
+        let ex = self.token_request(Who::Cert(crate::pki::Role::Registered), &self.target.clients.tls).await?;
+        access_token_of(&ex).map_err(|why| {
+            Outcome::error(format!("cannot judge: no access token for the registered client ({why}); see auth.pki.accept"))
+                .with(ex.evidence.clone())
+        })
+    }
+
     /// The registered tls_client_auth client's token exchange, performed once.
     pub async fn registered_grant(&self) -> Result<&Exchange, Outcome> {
         self.grant
-            .get_or_try_init(|| self.token_request(Who::Cert(crate::pki::Role::Registered), &self.target.tls_client_id))
+            .get_or_try_init(|| self.token_request(Who::Cert(crate::pki::Role::Registered), &self.target.clients.tls))
             .await
     }
 
     /// The registered client's access token, or an `error` outcome for checks that need one.
     pub async fn registered_token(&self) -> Result<(String, Evidence), Outcome> {
         let ex = self.registered_grant().await?;
-        let fail = |why: String| {
+        access_token_of(ex).map_err(|why| {
             Outcome::error(format!("cannot judge: no access token for the registered client ({why}); see auth.pki.accept"))
                 .with(ex.evidence.clone())
-        };
-        match &ex.outcome {
-            Ok(r) if r.status == 200 => match r.str_field("access_token") {
-                Some(t) => Ok((t.to_string(), ex.evidence.clone())),
-                None => Err(fail("200 without access_token".into())),
-            },
-            Ok(r) => Err(fail(format!("HTTP {}", r.status))),
-            Err(f) => Err(fail(f.to_string())),
-        }
+        })
+    }
+}
+
+/// The access token of a successful token response, or why there is none.
+pub fn access_token_of(ex: &Exchange) -> Result<(String, Evidence), String> {
+    match &ex.outcome {
+        Ok(r) if r.status == 200 => match r.str_field("access_token") {
+            Some(t) if !t.is_empty() => Ok((t.to_string(), ex.evidence.clone())),
+            _ => Err("200 without access_token".into()),
+        },
+        Ok(r) => Err(format!("HTTP {} error={}", r.status, r.str_field("error").unwrap_or("(none)"))),
+        Err(f) => Err(f.to_string()),
     }
 }
 
@@ -230,7 +268,7 @@ pub fn expect_invalid_client(ex: Exchange, what: &str) -> Outcome {
     }
 }
 
-fn judge_refusal(r: &Response, what: &str, code: &str, statuses: &[u16], rfc: &str) -> Outcome {
+pub fn judge_refusal(r: &Response, what: &str, code: &str, statuses: &[u16], rfc: &str) -> Outcome {
     let error = r.str_field("error");
     if (200..300).contains(&r.status) {
         let token = if r.field("access_token").is_some() { " and issued an access token" } else { "" };
@@ -285,7 +323,7 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), CATALOGUE.len());
-        assert_eq!(select(&["auth.pki.*".into()]).len(), 4);
+        assert_eq!(select(&["auth.pki.*".into()]).len(), 5);
         assert_eq!(select(&["*".into()]).len(), CATALOGUE.len());
         assert_eq!(select(&["bind.rs.*".into(), "disc.fetch".into()]), vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]);
         assert!(select(&["auth".into()]).is_empty(), "a bare prefix is not a glob");

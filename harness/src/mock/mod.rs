@@ -1,23 +1,39 @@
-//! The embedded mock AS: wiremock behind a rustls terminator on 127.0.0.1, ephemeral ports,
-//! stopped when dropped.
+//! The embedded mock AS: wiremock behind rustls terminators on 127.0.0.1 (ephemeral ports),
+//! one or two listeners per discovery shape, stopped when dropped.
 
+pub mod clients;
 pub mod defects;
 pub mod journal;
 pub mod server;
 pub mod terminator;
+pub mod tokens;
 
 use std::sync::Arc;
 
+pub use clients::{AuthMethod, ClientSpec, Registration};
 pub use defects::{Defect, Defects};
 pub use journal::{Entry, Journal};
-pub use server::{ClientAuth, Registration};
+pub use server::{Layout, ListenerInfo, Malformed};
 
 use crate::discovery::Shape;
-use crate::pki::{Role, TestPki};
+use crate::pki::TestPki;
+use server::{endpoint_path, RESOURCE_PATH};
 
 /// The client ids the mock registers by default.
 pub const TLS_CLIENT_ID: &str = "tpp-client-001";
 pub const SELF_SIGNED_CLIENT_ID: &str = "tpp-self-signed-001";
+pub const SECRET_CLIENT_ID: &str = "tpp-secret-001";
+pub const PUBLIC_CLIENT_ID: &str = "tpp-public-001";
+
+/// Endpoints aliased when a scenario does not say.
+pub fn default_aliased(shape: Shape) -> Vec<String> {
+    let all = ["token_endpoint", "pushed_authorization_request_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"];
+    match shape {
+        Shape::Missing => vec![],
+        Shape::Partial => vec!["token_endpoint".into()],
+        _ => all.iter().map(|s| s.to_string()).collect(),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
@@ -27,16 +43,27 @@ pub enum MockError {
     Tls(#[from] rustls::Error),
     #[error("{0}")]
     State(#[from] server::StateError),
-    #[error("mock AS: discovery shape `{0}` is not served yet")]
-    Shape(&'static str),
+    #[error("mock AS: {0}")]
+    Config(String),
 }
 
 /// What to stand up.
 #[derive(Debug, Clone)]
 pub struct MockConfig {
     pub shape: Shape,
+    /// Endpoint names to alias; `None`: the shape's default.
+    pub aliased: Option<Vec<String>>,
+    pub malformed: Option<Malformed>,
     pub bound_access_tokens: bool,
     pub defects: Vec<Defect>,
+    /// `None`: the default registrations.
+    pub clients: Option<Vec<ClientSpec>>,
+}
+
+impl MockConfig {
+    pub fn new(shape: Shape) -> MockConfig {
+        MockConfig { shape, aliased: None, malformed: None, bound_access_tokens: true, defects: vec![], clients: None }
+    }
 }
 
 /// A running mock AS. Dropping it stops every listener and the wiremock server.
@@ -49,49 +76,98 @@ pub struct MockAs {
     _wiremock: wiremock::MockServer,
 }
 
-impl MockAs {
-    /// The default registrations: a tls_client_auth client (subject DN) and a self-signed one.
-    pub fn default_clients(pki: &TestPki) -> Vec<Registration> {
-        vec![
-            Registration {
-                client_id: TLS_CLIENT_ID.to_string(),
-                auth: ClientAuth::TlsSubjectDn(pki.identity(Role::Registered).subject.clone()),
-            },
-            Registration {
-                client_id: SELF_SIGNED_CLIENT_ID.to_string(),
-                auth: ClientAuth::SelfSigned { x5t_s256: pki.identity(Role::SelfSigned).x5t_s256.clone() },
-            },
-        ]
-    }
+async fn bind() -> Result<(tokio::net::TcpListener, String), MockError> {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(MockError::Bind)?;
+    let port = socket.local_addr().map_err(MockError::Bind)?.port();
+    Ok((socket, format!("https://127.0.0.1:{port}")))
+}
 
+impl MockAs {
     pub async fn start(cfg: &MockConfig, pki: &TestPki) -> Result<MockAs, MockError> {
-        if !cfg.shape.mock_supported() {
-            return Err(MockError::Shape(cfg.shape.name()));
+        let defects = Defects::new(&cfg.defects);
+        let two_listeners = matches!(cfg.shape, Shape::Split | Shape::Partial);
+        let extra_plain = defects.has(Defect::ParOnPlainListener) && cfg.shape != Shape::Split;
+        if cfg.shape == Shape::Malformed && cfg.malformed.is_none() {
+            return Err(MockError::Config("shape `malformed` needs `discovery.malformed` (which way to break the aliases)".into()));
         }
-        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(MockError::Bind)?;
-        let addr = socket.local_addr().map_err(MockError::Bind)?;
-        let issuer = format!("https://127.0.0.1:{}", addr.port());
-        let state = Arc::new(server::AsState::new(
-            issuer.clone(),
-            cfg.shape,
-            cfg.bound_access_tokens,
-            Defects::new(&cfg.defects),
-            Self::default_clients(pki),
-            pki,
-        )?);
+        let aliased = cfg.aliased.clone().unwrap_or_else(|| default_aliased(cfg.shape));
+        for key in &aliased {
+            if endpoint_path(key).is_none() {
+                return Err(MockError::Config(format!("the mock serves no `{key}` to alias")));
+            }
+        }
+
+        let mut sockets = Vec::new();
+        let (top_socket, top_base) = bind().await?;
+        let top_requests = cfg.shape != Shape::Split && !(defects.has(Defect::AliasNoClientCert) && !two_listeners);
+        let mut listeners =
+            vec![ListenerInfo { name: "top", base: top_base.clone(), request_cert: top_requests, paths: server::all_paths() }];
+        sockets.push(top_socket);
+        let alias_base = if two_listeners {
+            let (s, base) = bind().await?;
+            let mut paths: Vec<&'static str> = aliased.iter().filter_map(|k| endpoint_path(k)).collect();
+            paths.push(RESOURCE_PATH);
+            listeners.push(ListenerInfo {
+                name: "alias",
+                base: base.clone(),
+                request_cert: !defects.has(Defect::AliasNoClientCert),
+                paths,
+            });
+            sockets.push(s);
+            base
+        } else {
+            top_base.clone()
+        };
+        let plain_base = if extra_plain {
+            let (s, base) = bind().await?;
+            listeners.push(ListenerInfo { name: "plain", base: base.clone(), request_cert: false, paths: vec![server::PAR_PATH] });
+            sockets.push(s);
+            Some(base)
+        } else if cfg.shape == Shape::Split {
+            Some(top_base.clone())
+        } else {
+            None
+        };
+        let mut aliases: Vec<(String, String)> = aliased.iter().map(|k| (k.clone(), alias_base.clone())).collect();
+        if let (true, Some(plain)) = (defects.has(Defect::ParOnPlainListener), &plain_base) {
+            let key = "pushed_authorization_request_endpoint".to_string();
+            aliases.retain(|(k, _)| *k != key);
+            aliases.push((key, plain.clone()));
+        }
+        let layout = server::Layout {
+            shape: cfg.shape,
+            malformed: cfg.malformed,
+            aliases,
+            resource_base: alias_base.clone(),
+            listeners: listeners.clone(),
+        };
+        let specs = cfg.clients.clone().unwrap_or_else(clients::default_specs);
+        let registrations = specs.iter().map(|s| s.register(pki)).collect::<Result<Vec<_>, _>>().map_err(MockError::Config)?;
+        let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki)?);
+
         let wm = wiremock::MockServer::builder().start().await;
         server::mount(&wm, state.clone()).await;
         let journal = Journal::default();
-        let tls = terminator::server_config(&pki.server, true)?;
-        let listener = terminator::Listener::spawn("mtls", socket, tls, true, wm.uri(), journal.clone())
-            .map_err(MockError::Bind)?;
+        let mut running = Vec::new();
+        for (info, socket) in listeners.iter().zip(sockets) {
+            let tls = terminator::server_config(&pki.server, info.request_cert)?;
+            running.push(
+                terminator::Listener::spawn(info.name, socket, tls, info.request_cert, wm.uri(), journal.clone())
+                    .map_err(MockError::Bind)?,
+            );
+        }
         Ok(MockAs {
-            resource_url: state.url(server::RESOURCE_PATH),
-            issuer,
+            resource_url: format!("{alias_base}{RESOURCE_PATH}"),
+            issuer: top_base,
             journal,
             state,
-            listeners: vec![listener],
+            listeners: running,
             _wiremock: wm,
         })
+    }
+
+    /// The registration of the first client using `method`.
+    pub fn client(&self, method: AuthMethod) -> Option<&Registration> {
+        self.state.clients.iter().find(|c| c.method == method)
     }
 }

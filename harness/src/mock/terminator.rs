@@ -133,6 +133,8 @@ impl Listener {
         let addr = socket.local_addr()?;
         let http = reqwest::Client::builder()
             .no_proxy()
+            // The edge is transparent: the AS's redirects go back to the client untouched.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(std::io::Error::other)?;
@@ -141,6 +143,8 @@ impl Listener {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _peer)) = socket.accept().await else { continue };
+                // Small handshake and response writes must not wait for delayed ACKs.
+                let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let edge = edge.clone();
                 tokio::spawn(async move {

@@ -24,6 +24,8 @@ pub struct CheckResult {
     pub reason: String,
     /// The scenario plants a defect this check must catch (self-test).
     pub expected_fail: bool,
+    /// The scenario expects this check to warn (self-test of a SHOULD-level finding).
+    pub expected_warn: bool,
     pub duration_ms: f64,
     pub evidence: Vec<Evidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +38,8 @@ impl CheckResult {
     pub fn as_expected(&self) -> bool {
         if self.expected_fail {
             self.status == Status::Fail
+        } else if self.expected_warn {
+            self.status == Status::Warn
         } else {
             matches!(self.status, Status::Pass | Status::Warn | Status::Skip)
         }
@@ -62,6 +66,7 @@ pub struct ScenarioResult {
     pub self_test: bool,
     pub defects: Vec<Defect>,
     pub expect_fail: Vec<String>,
+    pub expect_warn: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetInfo>,
     /// Set when the scenario could not run at all (e.g. the mock did not start).
