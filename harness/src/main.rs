@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use mtls_harness::checks::CATALOGUE;
+use mtls_harness::discovery::Shape;
+use mtls_harness::mock::{AuthMethod, Defect, Malformed, MockAs, MockConfig};
 use mtls_harness::run::{self, OnCheck, RunConfig};
 use mtls_harness::{mock, pki, report, scenario};
 
@@ -39,6 +41,26 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run the mock AS standalone until Ctrl-C, for pointing a client at it by hand.
+    Serve {
+        /// Discovery shape: identical, split, partial, missing, malformed.
+        #[arg(long, default_value = "identical", value_parser = serde_enum::<Shape>)]
+        shape: Shape,
+        /// For --shape malformed: not_object, relative_url, http_url, authorization_endpoint, non_endpoint_key.
+        #[arg(long, value_parser = serde_enum::<Malformed>)]
+        malformed: Option<Malformed>,
+        /// Plant a defect (repeatable); see `mtls-harness list`.
+        #[arg(long = "defect", value_parser = serde_enum::<Defect>)]
+        defects: Vec<Defect>,
+        /// Where the PKI (CA, client certificates and keys) and the secret client's secret are written.
+        #[arg(long, default_value = "mtls-harness-pki")]
+        pki_dir: PathBuf,
+    },
+}
+
+/// Parse a snake_case enum value the way scenario YAML spells it.
+fn serde_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -56,6 +78,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
         Command::Run { scenarios, report_dir } => run_cmd(&scenarios, &report_dir),
         Command::List { scenarios } => list_cmd(&scenarios),
+        Command::Serve { shape, malformed, defects, pki_dir } => {
+            let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
+            serve_cmd(&cfg, &pki_dir)
+        }
         Command::Pki { out } => {
             let pki = pki::TestPki::generate()?;
             for p in pki.write_to(&out)? {
@@ -116,4 +142,73 @@ fn list_cmd(dir: &std::path::Path) -> anyhow::Result<u8> {
         println!("  {}", d.name());
     }
     Ok(0)
+}
+
+fn serve_cmd(cfg: &MockConfig, pki_dir: &std::path::Path) -> anyhow::Result<u8> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    rt.block_on(async {
+        let pki = pki::TestPki::generate()?;
+        pki.write_to(pki_dir).with_context(|| format!("writing the PKI into {}", pki_dir.display()))?;
+        let mock = MockAs::start(cfg, &pki).await?;
+        let dir = pki_dir.display();
+        println!("mtls-harness mock AS, shape {} — Ctrl-C to stop", cfg.shape.name());
+        println!("issuer:    {}", mock.issuer);
+        println!("discovery: {}/.well-known/openid-configuration", mock.issuer);
+        for l in &mock.state.layout.listeners {
+            let asks = if l.request_cert { "requests a client certificate" } else { "requests no client certificate" };
+            println!("listener:  {:<6} {} ({asks})", l.name, l.base);
+        }
+        println!("resource:  {}", mock.resource_url);
+        println!("CA:        {dir}/ca.pem");
+        println!("clients:");
+        for c in &mock.state.clients {
+            let creds = match c.method {
+                AuthMethod::TlsClientAuth => format!("cert {dir}/registered.pem key {dir}/registered.key"),
+                AuthMethod::SelfSignedTlsClientAuth => format!("cert {dir}/self-signed.pem key {dir}/self-signed.key"),
+                AuthMethod::ClientSecretBasic => {
+                    let path = pki_dir.join(format!("{}.secret", c.client_id));
+                    let secret = c.secret.as_deref().unwrap_or_default();
+                    pki::write_file(&path, secret.as_bytes(), true).with_context(|| format!("writing {}", path.display()))?;
+                    format!("secret in {} (mode 0600)", path.display())
+                }
+                AuthMethod::None => "public client".to_string(),
+            };
+            let how = c.tls_match.as_ref().map(|m| format!(" [{}]", m.metadata_name())).unwrap_or_default();
+            println!("  {:<22} {:<28} {creds}{how}", c.client_id, c.method.name());
+        }
+        let token = mock
+            .state
+            .discovery()
+            .get("mtls_endpoint_aliases")
+            .and_then(|a| a.get("token_endpoint"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}/token", mock.issuer));
+        println!("try:");
+        println!(
+            "  curl --cacert {dir}/ca.pem --cert {dir}/registered.pem --key {dir}/registered.key -d grant_type=client_credentials -d client_id={} {token}",
+            mtls_harness::mock::TLS_CLIENT_ID
+        );
+        println!("requests:");
+        mock.journal.observe(Box::new(|e| println!("  {}", e.line())));
+        shutdown_signal().await;
+        println!("stopped");
+        anyhow::Ok(0)
+    })
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -142,3 +142,77 @@ fn list_shows_scenarios_checks_and_defects() {
         assert!(s.contains(needle), "{needle} in {s}");
     }
 }
+
+/// Kills the child on drop so a failing test never leaves a server behind.
+struct Reaper(std::process::Child);
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let tmp = tempfile::tempdir().unwrap();
+    let pki_dir = tmp.path().join("pki");
+    let child = bin()
+        .args(["serve", "--shape", "split", "--pki-dir"])
+        .arg(&pki_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaper(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(10)).expect("serve printed a line in time");
+    let mut banner = Vec::new();
+    loop {
+        let l = next();
+        let done = l == "requests:";
+        banner.push(l);
+        if done {
+            break;
+        }
+    }
+    let banner = banner.join("\n");
+    assert!(banner.contains("shape split"), "{banner}");
+    assert!(banner.contains("requests no client certificate") && banner.contains("requests a client certificate"), "{banner}");
+    let token_url = banner.split_whitespace().filter(|w| w.ends_with("/token")).last().unwrap().to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["registered.key", "token-signing.key", "tpp-secret-001.secret"] {
+            let mode = std::fs::metadata(pki_dir.join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+    }
+    let ca = std::fs::read(pki_dir.join("ca.pem")).unwrap();
+    let mut idp = std::fs::read(pki_dir.join("registered.pem")).unwrap();
+    idp.extend(std::fs::read(pki_dir.join("registered.key")).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = rt.block_on(async {
+        let c = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+            .identity(reqwest::Identity::from_pem(&idp).unwrap())
+            .no_proxy()
+            .build()
+            .unwrap();
+        let r = c.post(&token_url).form(&[("grant_type", "client_credentials"), ("client_id", "tpp-client-001")]).send().await.unwrap();
+        r.status().as_u16()
+    });
+    assert_eq!(status, 200);
+    let logged = next();
+    assert!(logged.contains("[alias] POST /token") && logged.contains("cert x5t#S256=") && logged.ends_with("-> 200"), "{logged}");
+    assert!(!logged.contains("eyJ"), "no token in the log");
+}

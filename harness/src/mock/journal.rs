@@ -1,7 +1,8 @@
 //! The request journal: what reached the mock AS, on which listener, with which certificate.
 //! Secrets in form bodies and credentials in headers are redacted before they are stored.
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -37,18 +38,68 @@ pub struct Entry {
     pub status: u16,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Journal(Arc<Mutex<Vec<Entry>>>);
+/// A callback told of each entry as it is recorded (for `mtls-harness serve`).
+pub type Observer = Box<dyn Fn(&Entry) + Send + Sync>;
+
+/// The most recent entries (a long-running `serve` must not grow without bound).
+const CAPACITY: usize = 10_000;
+
+#[derive(Clone, Default)]
+pub struct Journal {
+    entries: Arc<Mutex<VecDeque<Entry>>>,
+    observer: Arc<OnceLock<Observer>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("entries", &self.entries().len()).finish()
+    }
+}
 
 impl Journal {
     pub fn record(&self, e: Entry) {
+        if let Some(obs) = self.observer.get() {
+            obs(&e);
+        }
         // A poisoned lock only means another request thread panicked; keep recording.
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() == CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(e);
     }
 
     pub fn entries(&self) -> Vec<Entry> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
+
+    /// Set the observer; only the first call takes effect.
+    pub fn observe(&self, f: Observer) {
+        let _ = self.observer.set(f);
+    }
+}
+
+impl Entry {
+    /// One line for a terminal: listener, request, certificate, status. No secrets.
+    pub fn line(&self) -> String {
+        let q = self.query.as_deref().map(|q| format!("?{}", redacted_query(q))).unwrap_or_default();
+        let form = if self.form.is_empty() {
+            String::new()
+        } else {
+            format!(" form[{}]", self.form.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+        };
+        let auth = self.authorization.as_deref().map(|a| format!(" auth={a}")).unwrap_or_default();
+        let cert = match (&self.cert_x5t_s256, self.cert_requested) {
+            (Some(t), _) => format!("cert x5t#S256={t}"),
+            (None, true) => "no cert".to_string(),
+            (None, false) => "no cert (not requested)".to_string(),
+        };
+        format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status)
+    }
+}
+
+fn redacted_query(q: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(redacted_form(q.as_bytes())).finish()
 }
 
 /// Parse an `application/x-www-form-urlencoded` body with secret values redacted.
