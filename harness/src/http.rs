@@ -52,6 +52,45 @@ impl ResolvesClientCert for Recording {
     }
 }
 
+/// `--insecure`: accepts any server certificate (still checking handshake signatures). Only
+/// ever built when the user asked for it; every report records that it was.
+#[derive(Debug)]
+struct InsecureAnyServerCert {
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for InsecureAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("TLS client configuration: {0}")]
@@ -76,12 +115,14 @@ impl Http {
         cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
         limits: Limits,
         no_proxy: bool,
+        insecure: bool,
     ) -> Result<Http, ClientError> {
         let provider = provider();
         let mut store = RootCertStore::empty();
         for r in roots {
             store.add(r.clone())?;
         }
+        let algorithms = provider.signature_verification_algorithms;
         let key = match cert {
             Some((chain, key)) => {
                 let signer = provider.key_provider.load_private_key(key)?;
@@ -90,10 +131,14 @@ impl Http {
             None => None,
         };
         let asked = Arc::new(AtomicUsize::new(0));
-        let mut tls = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(store)
-            .with_client_cert_resolver(Arc::new(Recording { key, asked: asked.clone() }));
+        let builder = ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?;
+        let builder = if insecure {
+            // --insecure only: an explicit option, warned about and recorded in every report.
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(InsecureAnyServerCert { algorithms })) // insecure
+        } else {
+            builder.with_root_certificates(store)
+        };
+        let mut tls = builder.with_client_cert_resolver(Arc::new(Recording { key, asked: asked.clone() }));
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let mut b = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
@@ -191,7 +236,7 @@ enum Auth<'a> {
 
 /// Whether the TLS server at `url` sends a CertificateRequest in its handshake (RFC 8705 §5,
 /// §6): a fresh connection whose client-certificate resolver records being asked.
-pub async fn cert_request_probe(url: &url::Url, roots: &[CertificateDer<'static>], limits: Limits) -> Result<bool, Failure> {
+pub async fn cert_request_probe(url: &url::Url, roots: &[CertificateDer<'static>], limits: Limits, insecure: bool) -> Result<bool, Failure> {
     let host = url.host_str().ok_or_else(|| Failure::Other(format!("{url} has no host")))?.to_string();
     let port = url.port_or_known_default().unwrap_or(443);
     let provider = provider();
@@ -200,11 +245,14 @@ pub async fn cert_request_probe(url: &url::Url, roots: &[CertificateDer<'static>
         store.add(r.clone()).map_err(|e| Failure::Tls(e.to_string()))?;
     }
     let asked = Arc::new(AtomicUsize::new(0));
-    let cfg = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::Tls(e.to_string()))?
-        .with_root_certificates(store)
-        .with_client_cert_resolver(Arc::new(Recording { key: None, asked: asked.clone() }));
+    let algorithms = provider.signature_verification_algorithms;
+    let builder = ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().map_err(|e| Failure::Tls(e.to_string()))?;
+    let builder = if insecure {
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(InsecureAnyServerCert { algorithms })) // insecure
+    } else {
+        builder.with_root_certificates(store)
+    };
+    let cfg = builder.with_client_cert_resolver(Arc::new(Recording { key: None, asked: asked.clone() }));
     let name = rustls::pki_types::ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string())
         .map_err(|e| Failure::Other(format!("{host}: {e}")))?;
     let addr = format!("{host}:{port}");

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod discovery;
 pub mod dn;
 pub mod http;
+pub mod live;
 pub mod mock;
 pub mod pki;
 pub mod report;

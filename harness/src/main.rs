@@ -11,7 +11,7 @@ use mtls_harness::checks::CATALOGUE;
 use mtls_harness::discovery::Shape;
 use mtls_harness::mock::{AuthMethod, Defect, Malformed, MockAs, MockConfig};
 use mtls_harness::run::{self, OnCheck, RunConfig};
-use mtls_harness::{mock, pki, report, scenario};
+use mtls_harness::{live, mock, pki, report, scenario};
 
 #[derive(Parser)]
 #[command(name = "mtls-harness", version, about = "RFC 8705 mutual-TLS conformance harness")]
@@ -24,9 +24,16 @@ struct Cli {
 enum Command {
     /// Run every scenario against the embedded mock AS and write reports.
     Run {
-        /// Directory of scenario YAML files (searched recursively).
-        #[arg(long, default_value = "scenarios")]
-        scenarios: PathBuf,
+        /// Directory of scenario YAML files (searched recursively). Default: `scenarios`; with
+        /// --target, the target file's own checks instead.
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
+        /// A live target file (YAML): run against that AS instead of the embedded mock.
+        #[arg(long, env = "MTLS_HARNESS_TARGET")]
+        target: Option<PathBuf>,
+        /// Accept any server certificate from the live target. Recorded in every report.
+        #[arg(long, requires = "target")]
+        insecure: bool,
         /// Where report.json is written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
@@ -76,7 +83,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Run { scenarios, report_dir } => run_cmd(&scenarios, &report_dir),
+        Command::Run { scenarios, target, insecure, report_dir } => run_cmd(scenarios, target, insecure, &report_dir),
         Command::List { scenarios } => list_cmd(&scenarios),
         Command::Serve { shape, malformed, defects, pki_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
@@ -92,11 +99,26 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     }
 }
 
-fn run_cmd(dir: &std::path::Path, report_dir: &std::path::Path) -> anyhow::Result<u8> {
-    let scenarios = scenario::load_dir(dir)?;
+fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, report_dir: &std::path::Path) -> anyhow::Result<u8> {
+    let (scenarios, source) = match target {
+        Some(file) => {
+            let tf = live::TargetFile::load(&file)?;
+            // Fail fast on unreadable files, unset secrets, mismatched keys: before any request.
+            tf.parts(insecure)?;
+            if insecure {
+                eprintln!("warning: --insecure: the target's server certificate is NOT verified; every report records this");
+            }
+            let scenarios = match dir {
+                Some(d) => scenario::load_dir(&d)?.into_iter().filter(|s| !s.is_self_test()).collect(),
+                None => vec![tf.scenario()],
+            };
+            (scenarios, run::Source::Live { target: Arc::new(tf), insecure })
+        }
+        None => (scenario::load_dir(&dir.unwrap_or_else(|| PathBuf::from("scenarios")))?, run::Source::mock()?),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
-    let report = rt.block_on(run::run_all(&scenarios, &RunConfig::default(), Some(on_check)))?;
+    let report = rt.block_on(run::run_all(&scenarios, &source, &RunConfig::default(), Some(on_check)));
     let path = report::json::write(&report, report_dir)
         .with_context(|| format!("writing the report into {}", report_dir.display()))?;
     let t = &report.totals;

@@ -79,7 +79,9 @@ pub struct Identity {
     pub role: Role,
     pub cert_der: CertificateDer<'static>,
     pub cert_pem: String,
-    key_der: PrivatePkcs8KeyDer<'static>,
+    /// Intermediates presented after the leaf (files may carry them).
+    pub intermediates: Vec<CertificateDer<'static>>,
+    key_der: PrivateKeyDer<'static>,
     key_pem: String,
     /// base64url(SHA-256(DER)), no padding (RFC 8705 §3.1).
     pub x5t_s256: String,
@@ -98,23 +100,84 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Identity {
+            role: self.role,
+            cert_der: self.cert_der.clone(),
+            cert_pem: self.cert_pem.clone(),
+            intermediates: self.intermediates.clone(),
+            key_der: self.key_der.clone_key(),
+            key_pem: self.key_pem.clone(),
+            x5t_s256: self.x5t_s256.clone(),
+            subject: self.subject.clone(),
+        }
+    }
+}
+
 impl Identity {
     fn new(role: Role, cert_der: CertificateDer<'static>, key: &KeyPair) -> Result<Self, PkiError> {
-        let subject = subject_rfc4514(&cert_der)?;
-        let cert_pem = pem_encode("CERTIFICATE", &cert_der);
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Identity::from_parts(role, cert_der, Vec::new(), key_der, key.serialize_pem())
+    }
+
+    fn from_parts(
+        role: Role,
+        cert_der: CertificateDer<'static>,
+        intermediates: Vec<CertificateDer<'static>>,
+        key_der: PrivateKeyDer<'static>,
+        key_pem: String,
+    ) -> Result<Self, PkiError> {
         Ok(Identity {
             role,
             x5t_s256: x5t_s256(&cert_der),
-            cert_pem,
+            subject: subject_rfc4514(&cert_der)?,
+            cert_pem: pem_encode("CERTIFICATE", &cert_der),
             cert_der,
-            key_der: PrivatePkcs8KeyDer::from(key.serialize_der()),
-            key_pem: key.serialize_pem(),
-            subject,
+            intermediates,
+            key_der,
+            key_pem,
         })
     }
 
+    /// Load a certificate (leaf first, then any intermediates) and its private key from PEM
+    /// files, and check that the key belongs to the certificate.
+    pub fn load(role: Role, cert_path: &Path, key_path: &Path) -> Result<Identity, PkiError> {
+        use rustls::pki_types::pem::PemObject;
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| PkiError::File { path: p.display().to_string(), msg: e.to_string() })
+        };
+        let bad = |p: &Path, msg: String| PkiError::File { path: p.display().to_string(), msg };
+        let cert_pem = read(cert_path)?;
+        let mut chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(cert_path, format!("not a PEM certificate file: {e}")))?;
+        if chain.is_empty() {
+            return Err(bad(cert_path, "no CERTIFICATE block in the file".into()));
+        }
+        let leaf = chain.remove(0);
+        let key_pem = read(key_path)?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem)
+            .map_err(|e| bad(key_path, format!("no private key (PKCS#8, SEC1 or PKCS#1 PEM) in the file: {e}")))?;
+        let provider = crate::mock::terminator::provider();
+        let mut full = vec![leaf.clone()];
+        full.extend(chain.iter().cloned());
+        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider).map_err(|e| {
+            bad(key_path, format!("this key does not belong to the certificate in {} ({e})", cert_path.display()))
+        })?;
+        let key_pem = String::from_utf8(key_pem).map_err(|_| bad(key_path, "not UTF-8 PEM".into()))?;
+        Identity::from_parts(role, leaf, chain, key, key_pem)
+    }
+
+    /// The chain to present: the leaf, then the intermediates.
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        let mut v = vec![self.cert_der.clone()];
+        v.extend(self.intermediates.iter().cloned());
+        v
+    }
+
     pub fn key_der(&self) -> PrivateKeyDer<'static> {
-        PrivateKeyDer::Pkcs8(self.key_der.clone_key())
+        self.key_der.clone_key()
     }
 
     /// The private key in PEM. Only for writing key files (mode 0600); never log it.
@@ -127,6 +190,9 @@ impl Identity {
 pub struct TestPki {
     pub ca_cert_der: CertificateDer<'static>,
     pub ca_cert_pem: String,
+    /// The test CA's private key: written (0600) so a live AS configured with this PKI can be
+    /// tested with minted expired/other-subject certificates. Never logged.
+    ca_key_pem: String,
     pub rogue_ca_cert_pem: String,
     pub server: Identity,
     identities: Vec<Identity>,
@@ -189,7 +255,9 @@ fn registered_sans() -> Result<Vec<SanType>, PkiError> {
 impl TestPki {
     /// Generate a fresh PKI (ECDSA P-256 throughout).
     pub fn generate() -> Result<Self, PkiError> {
-        let ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Test CA"), KeyPair::generate()?)?;
+        let ca_key = KeyPair::generate()?;
+        let ca_key_pem = ca_key.serialize_pem();
+        let ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Test CA"), ca_key)?;
         let rogue_ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Rogue CA"), KeyPair::generate()?)?;
 
         let server_key = KeyPair::generate()?;
@@ -239,6 +307,7 @@ impl TestPki {
         Ok(TestPki {
             ca_cert_der: ca.der().clone(),
             ca_cert_pem: ca.pem(),
+            ca_key_pem,
             rogue_ca_cert_pem: rogue_ca.pem(),
             server,
             identities,
@@ -253,6 +322,11 @@ impl TestPki {
         PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string()))
             .clone()
             .map_err(PkiError::Parse)
+    }
+
+    /// Every identity, one per role.
+    pub fn identities(&self) -> &[Identity] {
+        &self.identities
     }
 
     pub fn identity(&self, role: Role) -> &Identity {
@@ -275,6 +349,7 @@ impl TestPki {
             Ok(())
         };
         put("ca.pem".into(), &self.ca_cert_pem, false)?;
+        put("ca.key".into(), &self.ca_key_pem, true)?;
         put("rogue-ca.pem".into(), &self.rogue_ca_cert_pem, false)?;
         put("server.pem".into(), &self.server.cert_pem, false)?;
         put("server.key".into(), self.server.key_pem(), true)?;
@@ -284,6 +359,100 @@ impl TestPki {
         }
         put("token-signing.key".into(), &self.token_signing_key_pem, true)?;
         Ok(written)
+    }
+}
+
+/// The subject and SANs of a certificate, as rcgen parameters (DER order, string types kept).
+fn copy_name_and_sans(der: &[u8]) -> Result<(DistinguishedName, Vec<SanType>), PkiError> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+    use x509_parser::extensions::GeneralName;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| PkiError::Parse(e.to_string()))?;
+    let mut name = DistinguishedName::new();
+    for rdn in cert.subject().iter() {
+        for atv in rdn.iter() {
+            let arcs: Vec<u64> = atv.attr_type().iter().map(|i| i.collect()).unwrap_or_default();
+            let ty = DnType::from_oid(&arcs);
+            let text = atv.as_str().map_err(|e| PkiError::Parse(format!("subject attribute is not a string: {e}")))?;
+            let value = if atv.attr_value().tag() == Tag::PrintableString {
+                rcgen::DnValue::PrintableString(text.try_into()?)
+            } else {
+                rcgen::DnValue::Utf8String(text.to_string())
+            };
+            name.push(ty, value);
+        }
+    }
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for gn in &ext.value.general_names {
+            match gn {
+                GeneralName::DNSName(d) => sans.push(SanType::DnsName((*d).try_into()?)),
+                GeneralName::URI(u) => sans.push(SanType::URI((*u).try_into()?)),
+                GeneralName::RFC822Name(e) => sans.push(SanType::Rfc822Name((*e).try_into()?)),
+                GeneralName::IPAddress(b) => {
+                    if let Ok(v4) = <[u8; 4]>::try_from(*b) {
+                        sans.push(SanType::IpAddress(IpAddr::from(v4)));
+                    } else if let Ok(v6) = <[u8; 16]>::try_from(*b) {
+                        sans.push(SanType::IpAddress(IpAddr::from(v6)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((name, sans))
+}
+
+/// A certificate with the same subject DN and SANs as `like`, issued by a fresh CA nobody
+/// trusts (for `auth.pki.rogue-ca` against any AS).
+pub fn mint_rogue(like: &Identity) -> Result<Identity, PkiError> {
+    let rogue_ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Rogue CA"), KeyPair::generate()?)?;
+    let (name, sans) = copy_name_and_sans(&like.cert_der)?;
+    let key = KeyPair::generate()?;
+    let cert = client_params(name, sans).signed_by(&key, &rogue_ca)?;
+    Identity::new(Role::RogueCa, cert.der().clone(), &key)
+}
+
+/// A self-signed certificate with the same subject as `like` but another key.
+pub fn mint_self_signed_like(like: &Identity, role: Role) -> Result<Identity, PkiError> {
+    let (name, sans) = copy_name_and_sans(&like.cert_der)?;
+    let key = KeyPair::generate()?;
+    let cert = client_params(name, sans).self_signed(&key)?;
+    Identity::new(role, cert.der().clone(), &key)
+}
+
+/// The CA that issues a live target's client certificates, when the harness is given its key.
+pub struct ClientCa {
+    issuer: rcgen::Issuer<'static, KeyPair>,
+}
+
+impl ClientCa {
+    pub fn load(cert_path: &Path, key_path: &Path) -> Result<ClientCa, PkiError> {
+        let bad = |p: &Path, msg: String| PkiError::File { path: p.display().to_string(), msg };
+        let cert_pem = std::fs::read(cert_path).map_err(|e| bad(cert_path, e.to_string()))?;
+        let der = cert_from_pem(&cert_pem).map_err(|e| bad(cert_path, e.to_string()))?;
+        let key_pem = std::fs::read_to_string(key_path).map_err(|e| bad(key_path, e.to_string()))?;
+        let key = KeyPair::from_pem(&key_pem).map_err(|e| bad(key_path, format!("not a usable CA private key: {e}")))?;
+        let issuer = rcgen::Issuer::from_ca_cert_der(&der, key).map_err(|e| bad(cert_path, format!("not a usable CA certificate: {e}")))?;
+        Ok(ClientCa { issuer })
+    }
+
+    /// Same subject and SANs as `like`, this CA, validity ended yesterday.
+    pub fn mint_expired(&self, like: &Identity) -> Result<Identity, PkiError> {
+        let (name, sans) = copy_name_and_sans(&like.cert_der)?;
+        let mut p = client_params(name, sans);
+        p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        p.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        let key = KeyPair::generate()?;
+        let cert = p.signed_by(&key, &self.issuer)?;
+        Identity::new(Role::Expired, cert.der().clone(), &key)
+    }
+
+    /// A certificate from this CA with a subject no client is registered with.
+    pub fn mint_other_subject(&self) -> Result<Identity, PkiError> {
+        let name = dn(&[(DnType::CommonName, "mtls-harness-other-subject"), (DnType::OrganizationName, "mtls-harness")]);
+        let key = KeyPair::generate()?;
+        let cert = client_params(name, vec![SanType::DnsName("other-subject.mtls-harness.invalid".try_into()?)]).signed_by(&key, &self.issuer)?;
+        Identity::new(Role::OtherSubject, cert.der().clone(), &key)
     }
 }
 
@@ -389,6 +558,40 @@ mod tests {
             assert!(text.contains(needle), "{needle} in {text}");
         }
         assert!(text.contains("[192, 0, 2, 10]"), "IP SAN in {text}");
+    }
+
+    #[test]
+    fn minted_impostors_copy_the_subject_and_sans() {
+        let pki = TestPki::generate().unwrap();
+        let reg = pki.identity(Role::Registered);
+        let rogue = mint_rogue(reg).unwrap();
+        assert_eq!(rogue.subject, reg.subject);
+        assert_ne!(rogue.x5t_s256, reg.x5t_s256);
+        let (_, a) = copy_name_and_sans(&reg.cert_der).unwrap();
+        let (_, b) = copy_name_and_sans(&rogue.cert_der).unwrap();
+        assert_eq!(a, b, "same SANs");
+        let ss = mint_self_signed_like(pki.identity(Role::SelfSigned), Role::SelfSignedOther).unwrap();
+        assert_eq!(ss.subject, SELF_SIGNED_DN);
+    }
+
+    #[test]
+    fn loads_identities_from_files_and_refuses_a_key_of_another_cert() {
+        let pki = TestPki::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        pki.write_to(dir.path()).unwrap();
+        let id = Identity::load(Role::Registered, &dir.path().join("registered.pem"), &dir.path().join("registered.key")).unwrap();
+        assert_eq!(id.x5t_s256, pki.identity(Role::Registered).x5t_s256);
+        let err = Identity::load(Role::Registered, &dir.path().join("registered.pem"), &dir.path().join("other-subject.key"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("other-subject.key") && err.contains("does not belong"), "{err}");
+        let err = Identity::load(Role::Registered, &dir.path().join("missing.pem"), &dir.path().join("registered.key")).unwrap_err();
+        assert!(err.to_string().contains("missing.pem"), "{err}");
+        // With the CA key, expired and other-subject certificates can be minted for a live CA.
+        let ca = ClientCa::load(&dir.path().join("ca.pem"), &dir.path().join("ca.key")).unwrap();
+        let expired = ca.mint_expired(&id).unwrap();
+        assert_eq!(expired.subject, id.subject);
+        assert!(ca.mint_other_subject().unwrap().subject.starts_with("CN=mtls-harness-other-subject"));
     }
 
     #[cfg(unix)]

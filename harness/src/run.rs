@@ -31,8 +31,24 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Run one scenario against the embedded mock AS.
-pub async fn run_scenario(sc: &Scenario, pki: Arc<TestPki>, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
+/// What a run's scenarios are checked against.
+#[derive(Clone)]
+pub enum Source {
+    /// A fresh embedded mock AS per scenario, all on one PKI.
+    Mock(Arc<TestPki>),
+    /// A live AS from a target file; `insecure` skips server certificate verification.
+    Live { target: Arc<crate::live::TargetFile>, insecure: bool },
+}
+
+impl Source {
+    /// The shared mock source (the process-wide PKI).
+    pub fn mock() -> Result<Source, crate::pki::PkiError> {
+        Ok(Source::Mock(TestPki::shared()?))
+    }
+}
+
+/// Run one scenario against its target.
+pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
     let started = Instant::now();
     let mut result = ScenarioResult {
         id: sc.id.clone(),
@@ -47,7 +63,14 @@ pub async fn run_scenario(sc: &Scenario, pki: Arc<TestPki>, cfg: &RunConfig, on_
         duration_ms: 0.0,
         checks: Vec::new(),
     };
-    let target = match Target::mock(&sc.mock_config(), pki, cfg.limits).await {
+    let (built, cfg) = match source {
+        Source::Mock(pki) => (Target::mock(&sc.mock_config(), pki, cfg.limits).await, *cfg),
+        Source::Live { target, insecure } => {
+            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout() };
+            (target.target(*insecure), cfg)
+        }
+    };
+    let target = match built {
         Ok(t) => Arc::new(t),
         Err(e) => {
             result.error = Some(e.to_string());
@@ -85,7 +108,8 @@ pub async fn run_scenario(sc: &Scenario, pki: Arc<TestPki>, cfg: &RunConfig, on_
     result.target = Some(TargetInfo {
         kind: target.kind,
         issuer: target.issuer.clone(),
-        shape_declared: sc.discovery.shape.name(),
+        shape_declared: (!sc.live).then(|| sc.discovery.shape.name()),
+        insecure: target.insecure,
         shape_observed: observed.map(|d| d.resolution.shape.name()),
         endpoints: observed.map(|d| d.resolution.endpoints.clone()).unwrap_or_default(),
     });
@@ -94,16 +118,15 @@ pub async fn run_scenario(sc: &Scenario, pki: Arc<TestPki>, cfg: &RunConfig, on_
 }
 
 /// Run every scenario concurrently and assemble the report.
-pub async fn run_all(scenarios: &[Scenario], cfg: &RunConfig, on_check: Option<OnCheck>) -> Result<RunReport, crate::pki::PkiError> {
+pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, on_check: Option<OnCheck>) -> RunReport {
     let started_at = now_rfc3339();
     let t0 = Instant::now();
-    let pki = TestPki::shared()?;
     let mut tasks = Vec::new();
     for sc in scenarios.iter().cloned() {
-        let pki = pki.clone();
+        let source = source.clone();
         let cfg = *cfg;
         let on_check = on_check.clone();
-        tasks.push(tokio::spawn(async move { run_scenario(&sc, pki, &cfg, on_check.as_ref()).await }));
+        tasks.push(tokio::spawn(async move { run_scenario(&sc, &source, &cfg, on_check.as_ref()).await }));
     }
     let mut results = Vec::new();
     for (task, sc) in tasks.into_iter().zip(scenarios) {
@@ -134,7 +157,7 @@ pub async fn run_all(scenarios: &[Scenario], cfg: &RunConfig, on_check: Option<O
         scenarios: results,
     };
     report.verdict = RunReport::verdict_for(report.exit_code());
-    Ok(report)
+    report
 }
 
 fn now_rfc3339() -> String {

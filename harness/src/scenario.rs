@@ -86,9 +86,28 @@ pub struct Scenario {
     /// The file this scenario came from (set by the loader).
     #[serde(skip)]
     pub file: PathBuf,
+    /// Built from a live target file: the target's discovery decides the shape.
+    #[serde(skip)]
+    pub live: bool,
 }
 
 impl Scenario {
+    /// The scenario of a live run: the given checks against the target; no mock, no defects.
+    pub fn for_live_target(id: &str, title: &str, checks: Vec<String>, file: &Path) -> Scenario {
+        Scenario {
+            id: id.to_string(),
+            title: title.to_string(),
+            mode: Mode::As,
+            discovery: DiscoverySpec { shape: crate::discovery::Shape::Missing, aliased: None, malformed: None, bound_access_tokens: true },
+            mock: MockSpec::default(),
+            clients: None,
+            checks,
+            expect: Expect::default(),
+            file: file.to_path_buf(),
+            live: true,
+        }
+    }
+
     /// The selected check ids, in catalogue order.
     pub fn selected_checks(&self) -> Vec<&'static str> {
         checks::select(&self.checks)
@@ -188,7 +207,7 @@ impl Scenario {
     }
 }
 
-fn syntax_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
+pub(crate) fn syntax_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     let msg = e.to_string();
     // serde_yaml appends " at line L column C"; we put the location in front instead.
     let msg = match msg.find(" at line ") {

@@ -1,15 +1,15 @@
-//! What the AS-mode checks run against: the embedded mock AS (stood up from a scenario) or, in a
-//! later issue, a live AS. Either way: an issuer, client ids, a resource URL, and one HTTP
-//! client per certificate identity.
+//! What the AS-mode checks run against: the embedded mock AS (stood up from a scenario) or a
+//! live AS (from a target file). Either way: an issuer, client ids, a resource URL, and one
+//! HTTP client per certificate identity the target has.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
 use crate::http::{ClientError, Http, Limits};
 use crate::mock::{AuthMethod, MockAs, MockConfig, MockError};
-use crate::pki::{Role, TestPki};
+use crate::pki::{Identity, PkiError, Role, TestPki};
 
 /// Which certificate a request is sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +40,10 @@ pub enum TargetError {
     Mock(#[from] MockError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A client secret: never printed, never serialised.
@@ -76,6 +80,26 @@ pub struct Clients {
     pub redirect_uri: String,
 }
 
+/// Everything a target is made of, before its HTTP clients are built.
+pub struct Parts {
+    pub kind: Kind,
+    pub issuer: String,
+    pub resource_url: Option<String>,
+    pub clients: Clients,
+    pub require_bound_tokens: bool,
+    pub holds_ca: bool,
+    /// Identities by role; `Registered` is required.
+    pub identities: Vec<Identity>,
+    pub roots: Vec<CertificateDer<'static>>,
+    pub limits: Limits,
+    /// Extra form parameters on every token endpoint request (e.g. `resource`, `scope`).
+    pub token_params: Vec<(String, String)>,
+    /// Use no proxy (loopback targets).
+    pub no_proxy: bool,
+    /// TLS verification of the target's server certificate is switched off (`--insecure`).
+    pub insecure: bool,
+}
+
 pub struct Target {
     pub kind: Kind,
     pub issuer: String,
@@ -85,21 +109,49 @@ pub struct Target {
     pub require_bound_tokens: bool,
     /// Whether the harness holds the CA that issues the registered certificate.
     pub holds_ca: bool,
-    pub pki: Arc<TestPki>,
     /// The CAs the harness trusts for the target's server certificates.
-    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub roots: Vec<CertificateDer<'static>>,
     pub limits: Limits,
+    pub token_params: Vec<(String, String)>,
+    pub insecure: bool,
+    identities: HashMap<Role, Identity>,
     http: HashMap<Who, Http>,
     /// Keeps the mock running for as long as the target lives.
     pub mock: Option<MockAs>,
 }
 
 impl Target {
+    pub fn build(p: Parts) -> Result<Target, TargetError> {
+        let identities: HashMap<Role, Identity> = p.identities.into_iter().map(|i| (i.role, i)).collect();
+        if !identities.contains_key(&Role::Registered) {
+            return Err(TargetError::Config("the target has no registered client certificate".into()));
+        }
+        let mut http = HashMap::new();
+        http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure)?);
+        for (role, id) in &identities {
+            let client = Http::new(role.name(), &p.roots, Some((id.chain(), id.key_der())), p.limits, p.no_proxy, p.insecure)?;
+            http.insert(Who::Cert(*role), client);
+        }
+        Ok(Target {
+            kind: p.kind,
+            issuer: p.issuer,
+            resource_url: p.resource_url,
+            clients: p.clients,
+            require_bound_tokens: p.require_bound_tokens,
+            holds_ca: p.holds_ca,
+            roots: p.roots,
+            limits: p.limits,
+            token_params: p.token_params,
+            insecure: p.insecure,
+            identities,
+            http,
+            mock: None,
+        })
+    }
+
     /// Stand up the embedded mock AS for a scenario.
-    pub async fn mock(cfg: &MockConfig, pki: Arc<TestPki>, limits: Limits) -> Result<Target, TargetError> {
-        let mock = MockAs::start(cfg, &pki).await?;
-        let roots = vec![pki.ca_cert_der.clone()];
-        let http = Self::http_clients(&pki, &roots, limits, true)?;
+    pub async fn mock(cfg: &MockConfig, pki: &TestPki, limits: Limits) -> Result<Target, TargetError> {
+        let mock = MockAs::start(cfg, pki).await?;
         let id = |m: AuthMethod| mock.client(m).map(|c| c.client_id.clone());
         let tls = mock.client(AuthMethod::TlsClientAuth).ok_or_else(|| MockError::Config("no tls_client_auth client".into()))?;
         let clients = Clients {
@@ -111,43 +163,47 @@ impl Target {
             public: id(AuthMethod::None),
             redirect_uri: tls.redirect_uris.first().cloned().unwrap_or_default(),
         };
-        Ok(Target {
+        let mut target = Target::build(Parts {
             kind: Kind::Mock,
             issuer: mock.issuer.clone(),
             resource_url: Some(mock.resource_url.clone()),
             clients,
             require_bound_tokens: true,
             holds_ca: true,
-            pki,
-            roots,
+            identities: pki.identities().to_vec(),
+            roots: vec![pki.ca_cert_der.clone()],
             limits,
-            http,
-            mock: Some(mock),
-        })
+            token_params: Vec::new(),
+            no_proxy: true,
+            insecure: false,
+        })?;
+        target.mock = Some(mock);
+        Ok(target)
     }
 
-    fn http_clients(
-        pki: &TestPki,
-        roots: &[rustls::pki_types::CertificateDer<'static>],
-        limits: Limits,
-        no_proxy: bool,
-    ) -> Result<HashMap<Who, Http>, ClientError> {
-        let mut out = HashMap::new();
-        out.insert(Who::NoCert, Http::new(Who::NoCert.name(), roots, None, limits, no_proxy)?);
-        for role in Role::ALL {
-            let id = pki.identity(role);
-            let http = Http::new(role.name(), roots, Some((vec![id.cert_der.clone()], id.key_der())), limits, no_proxy)?;
-            out.insert(Who::Cert(role), http);
-        }
-        Ok(out)
+    /// The HTTP client for an identity, if the target has that identity.
+    pub fn http(&self, who: Who) -> Option<&Http> {
+        self.http.get(&who)
     }
 
-    /// The HTTP client for an identity. Every identity gets one at construction.
-    pub fn http(&self, who: Who) -> &Http {
-        self.http.get(&who).unwrap_or_else(|| unreachable!("client for {who:?} is built in Target::clients"))
+    /// The client without a certificate (always present).
+    pub fn no_cert(&self) -> &Http {
+        self.http.get(&Who::NoCert).unwrap_or_else(|| unreachable!("Target::build always creates the no-cert client"))
     }
 
-    pub fn thumbprint(&self, role: Role) -> &str {
-        &self.pki.identity(role).x5t_s256
+    /// The registered client's certificate identity (always present).
+    pub fn registered(&self) -> &Http {
+        self.http
+            .get(&Who::Cert(Role::Registered))
+            .unwrap_or_else(|| unreachable!("Target::build requires the registered identity"))
+    }
+
+    pub fn identity(&self, role: Role) -> Option<&Identity> {
+        self.identities.get(&role)
+    }
+
+    /// `x5t#S256` of the registered client certificate.
+    pub fn registered_thumbprint(&self) -> &str {
+        self.identities.get(&Role::Registered).map(|i| i.x5t_s256.as_str()).unwrap_or_default()
     }
 }

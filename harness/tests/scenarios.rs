@@ -10,9 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use mtls_harness::checks::Status;
-use mtls_harness::pki::TestPki;
 use mtls_harness::report::ScenarioResult;
-use mtls_harness::run::{run_scenario, RunConfig};
+use mtls_harness::run::{run_scenario, RunConfig, Source};
 use mtls_harness::scenario::{load_dir, Scenario};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -24,15 +23,13 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 struct Shared {
     scenario: Scenario,
+    source: Source,
     result: OnceLock<ScenarioResult>,
 }
 
 fn judge(shared: &Shared, check_id: &str) -> Result<(), Failed> {
     let sc = &shared.scenario;
-    let result = shared.result.get_or_init(|| {
-        let pki = TestPki::shared().expect("test PKI generates");
-        runtime().block_on(run_scenario(sc, pki, &RunConfig::default(), None))
-    });
+    let result = shared.result.get_or_init(|| runtime().block_on(run_scenario(sc, &shared.source, &RunConfig::default(), None)));
     if let Some(e) = &result.error {
         return Err(format!("scenario {} did not run: {e}", sc.id).into());
     }
@@ -58,24 +55,34 @@ fn judge(shared: &Shared, check_id: &str) -> Result<(), Failed> {
     Err(msg.into())
 }
 
+fn fatal(e: impl std::fmt::Display) -> ! {
+    eprintln!("error: {e}");
+    std::process::exit(2);
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let scenarios = match load_dir(&dir) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
+    // MTLS_HARNESS_TARGET=FILE: the trials run against that live AS (the file's checks);
+    // otherwise every scenario runs against its own embedded mock AS.
+    let (scenarios, source) = match std::env::var_os("MTLS_HARNESS_TARGET") {
+        Some(file) => {
+            let tf = mtls_harness::live::TargetFile::load(Path::new(&file)).unwrap_or_else(|e| fatal(e));
+            tf.parts(false).unwrap_or_else(|e| fatal(e));
+            (vec![tf.scenario()], Source::Live { target: std::sync::Arc::new(tf), insecure: false })
+        }
+        None => {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+            (load_dir(&dir).unwrap_or_else(|e| fatal(e)), Source::mock().unwrap_or_else(|e| fatal(e)))
         }
     };
     let mut shared: HashMap<String, Arc<Shared>> = HashMap::new();
     let mut trials = Vec::new();
     for sc in scenarios {
-        let kind = if sc.is_self_test() { "selftest" } else { "as" };
+        let kind = if sc.live { "live" } else if sc.is_self_test() { "selftest" } else { "as" };
         let ids = sc.selected_checks();
         let entry = shared
             .entry(sc.id.clone())
-            .or_insert_with(|| Arc::new(Shared { scenario: sc.clone(), result: OnceLock::new() }))
+            .or_insert_with(|| Arc::new(Shared { scenario: sc.clone(), source: source.clone(), result: OnceLock::new() }))
             .clone();
         for id in ids {
             let s = entry.clone();

@@ -7,8 +7,7 @@ use std::path::Path;
 
 use mtls_harness::checks::{Status, CATALOGUE};
 use mtls_harness::mock::Defect;
-use mtls_harness::pki::TestPki;
-use mtls_harness::run::{run_scenario, RunConfig};
+use mtls_harness::run::{run_scenario, RunConfig, Source};
 use mtls_harness::scenario::{load_dir, Scenario};
 
 fn scenarios() -> Vec<Scenario> {
@@ -36,9 +35,9 @@ fn every_defect_has_a_self_test_expecting_exactly_its_catching_checks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_self_test_fails_exactly_its_expected_checks() {
-    let pki = TestPki::shared().unwrap();
+    let source = Source::mock().unwrap();
     for sc in scenarios().into_iter().filter(Scenario::is_self_test) {
-        let r = run_scenario(&sc, pki.clone(), &RunConfig::default(), None).await;
+        let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
         assert!(r.error.is_none(), "{}: {:?}", sc.id, r.error);
         let failed: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id).collect();
         let expected: BTreeSet<&str> = sc.expect.fail.iter().map(String::as_str).collect();
@@ -53,9 +52,9 @@ async fn each_self_test_fails_exactly_its_expected_checks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conformant_mock_passes_every_check_in_each_served_shape() {
-    let pki = TestPki::shared().unwrap();
+    let source = Source::mock().unwrap();
     for sc in scenarios().into_iter().filter(|s| !s.is_self_test()) {
-        let r = run_scenario(&sc, pki.clone(), &RunConfig::default(), None).await;
+        let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
         for c in &r.checks {
             // Only the alias-key check has nothing to judge where no aliases are published.
             let allowed_skip = sc.discovery.shape == mtls_harness::discovery::Shape::Missing && c.id == "disc.aliases.keys";

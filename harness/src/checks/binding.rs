@@ -30,7 +30,7 @@ pub async fn token_cnf(ctx: &Ctx) -> Outcome {
         Ok(t) => t,
         Err(o) => return o,
     };
-    let expected = ctx.target.thumbprint(Role::Registered);
+    let expected = ctx.target.registered_thumbprint();
     let Some(claims) = jwt_claims(&token) else {
         return Outcome::skip("the access token is not a JWT; its binding is judged through introspection (bind.introspection-cnf)")
             .with(ev);
@@ -83,8 +83,9 @@ async fn resource_with(ctx: &Ctx, who: Who) -> Result<(crate::http::Exchange, cr
     let Some(url) = ctx.target.resource_url.clone() else {
         return Err(Outcome::skip("the target configures no protected resource URL"));
     };
+    let http = ctx.http(who)?;
     let (token, token_ev) = ctx.registered_token().await?;
-    Ok((ctx.target.http(who).get(&url, Some(&token)).await, token_ev))
+    Ok((http.get(&url, Some(&token)).await, token_ev))
 }
 
 /// RFC 8705 §3: the bound token presented with the same certificate is accepted.
@@ -109,7 +110,9 @@ pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
 
 /// RFC 8705 §3: the bound token presented with another (trusted) certificate is refused, 401 invalid_token.
 pub async fn rs_other_cert(ctx: &Ctx) -> Outcome {
-    match resource_with(ctx, Who::Cert(Role::OtherSubject)).await {
+    // Another trusted certificate where the target has one; otherwise the rogue-CA impostor.
+    let other = if ctx.target.identity(Role::OtherSubject).is_some() { Role::OtherSubject } else { Role::RogueCa };
+    match resource_with(ctx, Who::Cert(other)).await {
         Ok((ex, token_ev)) => expect_invalid_token(ex, "bound token with another certificate").with(token_ev),
         Err(o) => o,
     }
@@ -138,7 +141,7 @@ pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
     let o = match ex.outcome {
         Ok(r) if r.status == 200 => match r.json.as_ref() {
             Some(body) if body.get("active") == Some(&Value::Bool(true)) => {
-                cnf_matches(body, ctx.target.thumbprint(Role::Registered), "the certificate the token was issued to")
+                cnf_matches(body, ctx.target.registered_thumbprint(), "the certificate the token was issued to")
             }
             Some(_) => Outcome::fail("introspection reports the freshly issued access token inactive (RFC 7662 §2.2)"),
             None => Outcome::error("cannot judge: introspection answered 200 without a JSON body"),
@@ -156,7 +159,7 @@ pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
 /// Introspect `token` as the registered tls_client_auth client over mTLS (RFC 7662 §2.1).
 pub(crate) async fn introspect(ctx: &Ctx, url: &str, token: &str) -> Exchange {
     let form = [("token", token), ("token_type_hint", "access_token"), ("client_id", ctx.target.clients.tls.as_str())];
-    ctx.target.http(Who::Cert(Role::Registered)).post_form(url, &form).await
+    ctx.target.registered().post_form(url, &form).await
 }
 
 /// RFC 8705 §3: binding is independent of client authentication — a `client_secret_basic`
@@ -169,8 +172,8 @@ pub async fn other_auth(ctx: &Ctx) -> Outcome {
         Ok(u) => u,
         Err(o) => return o,
     };
-    let form = [("grant_type", "client_credentials")];
-    let ex = ctx.target.http(Who::Cert(Role::Registered)).post_form_basic(&url, &form, &id, secret.expose()).await;
+    let form = ctx.token_form(&[("grant_type", "client_credentials")]);
+    let ex = ctx.target.registered().post_form_basic(&url, &form, &id, secret.expose()).await;
     let (token, ev) = match access_token_of(&ex) {
         Ok(t) => t,
         Err(why) => {
@@ -181,7 +184,7 @@ pub async fn other_auth(ctx: &Ctx) -> Outcome {
     let Some(claims) = jwt_claims(&token) else {
         return Outcome::skip("the access token is not a JWT; its binding cannot be read from the token").with(ev);
     };
-    cnf_matches(&claims, ctx.target.thumbprint(Role::Registered), "the certificate the secret-authenticated client presented")
+    cnf_matches(&claims, ctx.target.registered_thumbprint(), "the certificate the secret-authenticated client presented")
         .with(ev)
 }
 
@@ -223,7 +226,7 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     // Authorization is browser-driven: no client certificate (RFC 8705 §5).
-    let az = ctx.target.http(Who::NoCert).get(url.as_str(), None).await;
+    let az = ctx.target.no_cert().get(url.as_str(), None).await;
     let mut evidence = vec![az.evidence.clone()];
     let location = az.outcome.as_ref().ok().filter(|r| r.status == 302 || r.status == 303).and_then(|_| az.location.clone());
     let code = location
@@ -236,14 +239,19 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         )
         .with_all(evidence);
     };
-    let bound = ctx.target.http(Who::Cert(Role::Registered));
-    let form = [
+    let other_http = match ctx.http(Who::Cert(Role::OtherSubject)) {
+        Ok(h) => h,
+        Err(o) => return o,
+    };
+    let bound = ctx.target.registered();
+    let base = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
         ("redirect_uri", redirect.as_str()),
         ("client_id", client_id.as_str()),
         ("code_verifier", verifier.as_str()),
     ];
+    let form = ctx.token_form(&base);
     let tx = bound.post_form(&token_url, &form).await;
     evidence.push(tx.evidence.clone());
     let refresh = match &tx.outcome {
@@ -257,8 +265,8 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         }
         Err(f) => return Outcome::error(format!("cannot judge: code exchange failed: {f}")).with_all(evidence),
     };
-    let rform = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", client_id.as_str())];
-    let other = ctx.target.http(Who::Cert(Role::OtherSubject)).post_form(&token_url, &rform).await;
+    let rform = ctx.token_form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", client_id.as_str())]);
+    let other = other_http.post_form(&token_url, &rform).await;
     evidence.push(other.evidence.clone());
     let other_verdict = match &other.outcome {
         Ok(r) => judge_refusal(r, "refresh with another certificate", "invalid_grant", &[400], "RFC 6749 §5.2"),

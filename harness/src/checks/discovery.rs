@@ -5,7 +5,6 @@ use serde_json::Value;
 use super::{Ctx, Discovered, Outcome};
 use crate::discovery::{https_url, kind, Metadata};
 use crate::http::Evidence;
-use crate::target::Who;
 
 /// Fetch the metadata: OpenID Connect discovery first, RFC 8414 §3.1 well-known URI second.
 pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Option<Evidence>)> {
@@ -16,7 +15,7 @@ pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Opt
         let origin = u.origin().ascii_serialization();
         candidates.push(format!("{origin}/.well-known/oauth-authorization-server{path}"));
     }
-    let http = ctx.target.http(Who::NoCert);
+    let http = ctx.target.no_cert();
     let mut last = None;
     for url in candidates {
         let ex = http.get(&url, None).await;

@@ -5,8 +5,6 @@ use serde_json::json;
 use super::{Ctx, Outcome};
 use crate::discovery::{https_url, Operation, Source};
 use crate::http::Failure;
-use crate::pki::Role;
-use crate::target::Who;
 
 /// RFC 8705 §5: per operation the alias when published, else the top-level endpoint; the token
 /// endpoint must resolve to an absolute https URL.
@@ -73,7 +71,7 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
         ("code_challenge_method", "S256"),
     ];
-    let ex = t.http(Who::Cert(Role::Registered)).post_form(&url, &form).await;
+    let ex = t.registered().post_form(&url, &form).await;
     let ev = ex.evidence.clone();
     let o = match ex.outcome {
         Ok(r) if r.status == 201 || r.status == 200 => {
@@ -110,7 +108,7 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     let t = &ctx.target;
-    let http = t.http(Who::Cert(Role::Registered));
+    let http = t.registered();
     let form = [("token", token.as_str()), ("token_type_hint", "access_token"), ("client_id", t.clients.tls.as_str())];
     let ex = http.post_form(&url, &form).await;
     let mut evidence = vec![token_ev, ex.evidence.clone()];

@@ -216,8 +216,26 @@ impl Ctx {
     /// Client-credentials token request at the effective token endpoint.
     pub async fn token_request(&self, who: Who, client_id: &str) -> Result<Exchange, Outcome> {
         let url = self.endpoint(Operation::Token).await?;
-        let form = [("grant_type", "client_credentials"), ("client_id", client_id)];
-        Ok(self.target.http(who).post_form(&url, &form).await)
+        let http = self.http(who)?;
+        let form = self.token_form(&[("grant_type", "client_credentials"), ("client_id", client_id)]);
+        Ok(http.post_form(&url, &form).await)
+    }
+
+    /// A token-endpoint form: `base`, then the target's extra token parameters (scope, resource).
+    pub fn token_form<'a>(&'a self, base: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut form = base.to_vec();
+        form.extend(self.target.token_params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        form
+    }
+
+    /// The HTTP client holding `who`'s certificate, or a `skip` when the target has none.
+    pub fn http(&self, who: Who) -> Result<&crate::http::Http, Outcome> {
+        self.target.http(who).ok_or_else(|| {
+            Outcome::skip(format!(
+                "the target has no `{}` certificate (configure it in the target file, or give the harness the client CA)",
+                who.name()
+            ))
+        })
     }
 
     /// An access token for the registered client from a fresh token request.

@@ -27,7 +27,7 @@ pub async fn cert_requested(ctx: &Ctx) -> Outcome {
     let mut errors = Vec::new();
     for (origin, keys) in &by_origin {
         let Ok(url) = url::Url::parse(origin) else { continue };
-        match cert_request_probe(&url, &ctx.target.roots, ctx.target.limits).await {
+        match cert_request_probe(&url, &ctx.target.roots, ctx.target.limits, ctx.target.insecure).await {
             Ok(true) => rows.push(json!({"origin": origin, "endpoints": keys, "certificate_requested": true})),
             Ok(false) => {
                 rows.push(json!({"origin": origin, "endpoints": keys, "certificate_requested": false}));

@@ -50,8 +50,11 @@ impl CheckResult {
 pub struct TargetInfo {
     pub kind: Kind,
     pub issuer: String,
-    /// The shape the scenario asked the mock to publish.
-    pub shape_declared: &'static str,
+    /// The shape the scenario asked the mock to publish (none for a live target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape_declared: Option<&'static str>,
+    /// Server certificate verification was switched off (`--insecure`).
+    pub insecure: bool,
     /// The shape classified from the discovery document actually served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shape_observed: Option<&'static str>,
