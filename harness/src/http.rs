@@ -161,6 +161,11 @@ impl Http {
         self.send(Method::GET, url, bearer.map(Auth::Bearer).unwrap_or(Auth::None), None).await
     }
 
+    /// GET with a `Cookie` header (browser-style steps of an authorization request).
+    pub async fn get_with_cookies(&self, url: &str, cookies: &str) -> Exchange {
+        self.send(Method::GET, url, if cookies.is_empty() { Auth::None } else { Auth::Cookie(cookies) }, None).await
+    }
+
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Exchange {
         self.send(Method::POST, url, Auth::None, Some(form)).await
     }
@@ -178,6 +183,7 @@ impl Http {
                 Auth::None => None,
                 Auth::Bearer(_) => Some(format!("Bearer {REDACTED}")),
                 Auth::Basic(id, _) => Some(format!("Basic {id}:{REDACTED}")),
+                Auth::Cookie(_) => Some(format!("Cookie {REDACTED}")),
             },
             form: form.map(|f| crate::mock::journal::redacted_form(serde_urlencoded_pairs(f).as_bytes())),
             status: None,
@@ -189,6 +195,7 @@ impl Http {
         match auth {
             Auth::None => {}
             Auth::Bearer(t) => rb = rb.bearer_auth(t),
+            Auth::Cookie(c) => rb = rb.header(reqwest::header::COOKIE, c),
             Auth::Basic(id, secret) => {
                 let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
                 use base64::Engine;
@@ -204,12 +211,19 @@ impl Http {
             Err(e) => {
                 let failure = classify(&e);
                 ev.error = Some(failure.to_string());
-                return Exchange { evidence: ev, location: None, outcome: Err(failure) };
+                return Exchange { evidence: ev, location: None, set_cookies: Vec::new(), outcome: Err(failure) };
             }
         };
         let status = resp.status().as_u16();
         ev.status = Some(status);
         let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next().map(|c| c.trim().to_string()))
+            .collect();
         ev.www_authenticate =
             resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type =
@@ -218,12 +232,12 @@ impl Http {
             Ok(b) => b,
             Err(failure) => {
                 ev.error = Some(failure.to_string());
-                return Exchange { evidence: ev, location, outcome: Err(failure) };
+                return Exchange { evidence: ev, location, set_cookies, outcome: Err(failure) };
             }
         };
         let json = serde_json::from_slice::<Value>(&body).ok();
         ev.response = json.as_ref().map(redact);
-        Exchange { evidence: ev, location, outcome: Ok(Response { status, content_type, body, json }) }
+        Exchange { evidence: ev, location, set_cookies, outcome: Ok(Response { status, content_type, body, json }) }
     }
 }
 
@@ -232,6 +246,7 @@ enum Auth<'a> {
     None,
     Bearer(&'a str),
     Basic(&'a str, &'a str),
+    Cookie(&'a str),
 }
 
 /// Whether the TLS server at `url` sends a CertificateRequest in its handshake (RFC 8705 §5,
@@ -339,6 +354,8 @@ pub struct Exchange {
     pub evidence: Evidence,
     /// The `Location` header of a redirect. Kept out of the evidence: it can carry a code.
     pub location: Option<String>,
+    /// `name=value` of each `Set-Cookie` (session state; never in the evidence).
+    pub set_cookies: Vec<String>,
     pub outcome: Result<Response, Failure>,
 }
 
@@ -390,13 +407,18 @@ fn classify(e: &reqwest::Error) -> Failure {
         if let Some(tls) = s.downcast_ref::<rustls::Error>() {
             return tls_failure(tls);
         }
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return tls_failure(tls);
-            }
+        // io::Error::source() skips the error it wraps, so descend through get_ref() ourselves
+        // (tokio-rustls wraps rustls::Error in io::Error, which hyper-util wraps again).
+        let mut io_layer = s.downcast_ref::<std::io::Error>();
+        while let Some(io) = io_layer {
             if io.kind() == std::io::ErrorKind::TimedOut {
                 timed_out = true;
             }
+            let inner = io.get_ref();
+            if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return tls_failure(tls);
+            }
+            io_layer = inner.and_then(|i| i.downcast_ref::<std::io::Error>());
         }
         src = s.source();
     }

@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mtls-harness"));
+    // These tests are about the embedded mock: a user's live target must not leak in.
+    c.env_remove("MTLS_HARNESS_TARGET");
+    c
 }
 
 fn scenarios_dir() -> PathBuf {

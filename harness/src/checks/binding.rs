@@ -1,5 +1,7 @@
 //! `bind.*`: certificate-bound access tokens (RFC 8705 §3).
 
+use std::collections::BTreeMap;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -146,6 +148,10 @@ pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
             Some(_) => Outcome::fail("introspection reports the freshly issued access token inactive (RFC 7662 §2.2)"),
             None => Outcome::error("cannot judge: introspection answered 200 without a JSON body"),
         },
+        Ok(r) if r.status == 400 => Outcome::fail(format!(
+            "introspection refused to introspect the bound access token: 400 error={}. RFC 7662 §2.2 requires a 200 response (active: false for a token the AS will not introspect), so resource servers that introspect cannot see the binding (RFC 8705 §3.2)",
+            r.str_field("error").unwrap_or("(none)")
+        )),
         Ok(r) => Outcome::error(format!(
             "cannot judge: introspection refused the registered client with {} error={}",
             r.status,
@@ -154,6 +160,24 @@ pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
         Err(f) => Outcome::error(format!("cannot judge: introspection request failed: {f}")),
     };
     o.with(token_ev).with(ev)
+}
+
+/// The `cnf` of an opaque token, read through introspection (RFC 8705 §3.2).
+async fn introspected_binding(ctx: &Ctx, token: &str, whose: &str) -> Outcome {
+    let url = match ctx.optional_endpoint(Operation::Introspection, "reading an opaque token's binding").await {
+        Ok(u) => u,
+        Err(_) => return Outcome::skip("the access token is opaque and the AS publishes no introspection endpoint to read its binding"),
+    };
+    let ex = introspect(ctx, &url, token).await;
+    let ev = ex.evidence.clone();
+    match ex.outcome {
+        Ok(r) if r.status == 200 && r.field("active") == Some(&Value::Bool(true)) => {
+            let body = r.json.unwrap_or(Value::Null);
+            cnf_matches(&body, ctx.target.registered_thumbprint(), whose).with(ev)
+        }
+        Ok(r) => Outcome::error(format!("cannot judge: introspection of the opaque token answered {} without active: true", r.status)).with(ev),
+        Err(f) => Outcome::error(format!("cannot judge: introspection failed: {f}")).with(ev),
+    }
 }
 
 /// Introspect `token` as the registered tls_client_auth client over mTLS (RFC 7662 §2.1).
@@ -181,11 +205,58 @@ pub async fn other_auth(ctx: &Ctx) -> Outcome {
                 .with(ex.evidence.clone())
         }
     };
-    let Some(claims) = jwt_claims(&token) else {
-        return Outcome::skip("the access token is not a JWT; its binding cannot be read from the token").with(ev);
+    let whose = "the certificate the secret-authenticated client presented";
+    match jwt_claims(&token) {
+        Some(claims) => cnf_matches(&claims, ctx.target.registered_thumbprint(), whose).with(ev),
+        None => introspected_binding(ctx, &token, whose).await.with(ev),
+    }
+}
+
+/// Follow an authorization request like a browser that consents to everything: at most 10
+/// redirects, only within the AS's origins, cookies kept, until the redirect back to
+/// `redirect_uri`. The AS must complete it without a user (the mock does; node-oidc-provider
+/// with an auto-approving interaction does); otherwise the check is skipped.
+async fn authorize_headless(ctx: &Ctx, start: url::Url, redirect_uri: &str) -> Result<(String, Vec<crate::http::Evidence>), Outcome> {
+    let as_origins: Vec<String> = {
+        let mut o = vec![start.origin().ascii_serialization()];
+        if let Ok(d) = ctx.discovery().await {
+            o.extend(d.resolution.endpoints.iter().map(|e| e.url.origin().ascii_serialization()));
+        }
+        o
     };
-    cnf_matches(&claims, ctx.target.registered_thumbprint(), "the certificate the secret-authenticated client presented")
-        .with(ev)
+    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+    let mut evidence = Vec::new();
+    let mut url = start;
+    for _ in 0..10 {
+        let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let ex = ctx.target.no_cert().get_with_cookies(url.as_str(), &jar).await;
+        evidence.push(ex.evidence.clone());
+        for c in &ex.set_cookies {
+            if let Some((k, v)) = c.split_once('=') {
+                cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let redirected = ex.outcome.as_ref().ok().is_some_and(|r| (300..400).contains(&r.status));
+        let next = ex.location.as_deref().filter(|_| redirected).and_then(|l| url.join(l).ok());
+        let Some(next) = next else { break };
+        if next.as_str().starts_with(redirect_uri) {
+            return match next.query_pairs().find(|(k, _)| k == "code") {
+                Some((_, code)) => Ok((code.into_owned(), evidence)),
+                None => {
+                    let err = next.query_pairs().find(|(k, _)| k == "error").map(|(_, v)| v.into_owned()).unwrap_or_default();
+                    Err(Outcome::skip(format!("the authorization request came back without a code (error={err})")).with_all(evidence))
+                }
+            };
+        }
+        if !as_origins.contains(&next.origin().ascii_serialization()) {
+            break;
+        }
+        url = next;
+    }
+    Err(Outcome::skip(
+        "the authorization request did not come back with a code without a user; the harness cannot obtain a public client's refresh token headlessly",
+    )
+    .with_all(evidence))
 }
 
 fn pkce_pair() -> (String, String) {
@@ -226,18 +297,9 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     // Authorization is browser-driven: no client certificate (RFC 8705 §5).
-    let az = ctx.target.no_cert().get(url.as_str(), None).await;
-    let mut evidence = vec![az.evidence.clone()];
-    let location = az.outcome.as_ref().ok().filter(|r| r.status == 302 || r.status == 303).and_then(|_| az.location.clone());
-    let code = location
-        .as_deref()
-        .and_then(|l| url::Url::parse(l).ok())
-        .and_then(|u| u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()));
-    let Some(code) = code else {
-        return Outcome::skip(
-            "the authorization endpoint did not answer with a code redirect; it needs a user, so the harness cannot obtain a public client's refresh token headlessly",
-        )
-        .with_all(evidence);
+    let (code, mut evidence) = match authorize_headless(ctx, url, &redirect).await {
+        Ok(x) => x,
+        Err(o) => return o,
     };
     let other_http = match ctx.http(Who::Cert(Role::OtherSubject)) {
         Ok(h) => h,
@@ -251,8 +313,9 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         ("client_id", client_id.as_str()),
         ("code_verifier", verifier.as_str()),
     ];
-    let form = ctx.token_form(&base);
-    let tx = bound.post_form(&token_url, &form).await;
+    // The target's token_params (resource, scope) select client_credentials tokens; a code or
+    // refresh grant carries what the authorization request granted (RFC 8707 §2.2).
+    let tx = bound.post_form(&token_url, &base).await;
     evidence.push(tx.evidence.clone());
     let refresh = match &tx.outcome {
         Ok(r) if r.status == 200 => match r.str_field("refresh_token") {
@@ -265,7 +328,7 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         }
         Err(f) => return Outcome::error(format!("cannot judge: code exchange failed: {f}")).with_all(evidence),
     };
-    let rform = ctx.token_form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", client_id.as_str())]);
+    let rform = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", client_id.as_str())];
     let other = other_http.post_form(&token_url, &rform).await;
     evidence.push(other.evidence.clone());
     let other_verdict = match &other.outcome {

@@ -114,6 +114,12 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
     let mut evidence = vec![token_ev, ex.evidence.clone()];
     match ex.outcome {
         Ok(r) if r.status == 200 => {}
+        Ok(r) if r.status == 400 && r.str_field("error") == Some("unsupported_token_type") => {
+            return Outcome::skip(
+                "the AS does not revoke this kind of access token (400 unsupported_token_type, which RFC 7009 §2.2.1 permits); revocation could not be exercised",
+            )
+            .with_all(evidence)
+        }
         Ok(r) => {
             return Outcome::fail(format!(
                 "revocation with mTLS client authentication was refused: {} error={}",
