@@ -4,12 +4,14 @@
 //! Data flows one way: scenario → PKI → target → checks → results → reports.
 
 pub mod checks;
+pub mod client_mode;
 pub mod discovery;
 pub mod dn;
 pub mod http;
 pub mod live;
 pub mod mock;
 pub mod pki;
+pub mod reference_client;
 pub mod report;
 pub mod run;
 pub mod scenario;

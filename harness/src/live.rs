@@ -176,7 +176,7 @@ impl TargetFile {
             url::Url::parse(r).map_err(|e| format!("resource `{r}` is not a URL ({e})"))?;
         }
         for pattern in &self.checks {
-            if crate::checks::select(std::slice::from_ref(pattern)).is_empty() {
+            if crate::checks::select(std::slice::from_ref(pattern), crate::scenario::Mode::As).is_empty() {
                 return Err(format!("check `{pattern}` matches no check in the catalogue (see `mtls-harness list`)"));
             }
         }

@@ -9,9 +9,10 @@ use clap::{Parser, Subcommand};
 
 use mtls_harness::checks::CATALOGUE;
 use mtls_harness::discovery::Shape;
-use mtls_harness::mock::{AuthMethod, Defect, Malformed, MockAs, MockConfig};
+use mtls_harness::mock::{AuthMethod, Defect, Malformed, MockConfig};
+use mtls_harness::reference_client::{self, ClientEnv, Misbehaviour};
 use mtls_harness::run::{self, OnCheck, RunConfig};
-use mtls_harness::{live, mock, pki, report, scenario};
+use mtls_harness::{checks, live, mock, pki, report, scenario, target};
 
 #[derive(Parser)]
 #[command(name = "mtls-harness", version, about = "RFC 8705 mutual-TLS conformance harness")]
@@ -34,6 +35,10 @@ enum Command {
         /// Accept any server certificate from the live target. Recorded in every report.
         #[arg(long, requires = "target")]
         insecure: bool,
+        /// Client mode: run this command as the client under test (split on whitespace),
+        /// instead of each scenario's own.
+        #[arg(long)]
+        client_cmd: Option<String>,
         /// Where report.json is written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
@@ -47,6 +52,13 @@ enum Command {
     Pki {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// The reference client: reads MTLS_ISSUER, MTLS_CLIENT_ID, MTLS_CERT, MTLS_KEY, MTLS_CA,
+    /// MTLS_RESOURCE, MTLS_REDIRECT_URI, MTLS_STEPS, MTLS_USE_ALIASES; exits 0 when every step worked.
+    Client {
+        /// Misbehave on purpose (repeatable), for self-tests of the client checks.
+        #[arg(long, value_parser = serde_enum::<Misbehaviour>)]
+        misbehave: Vec<Misbehaviour>,
     },
     /// Run the mock AS standalone until Ctrl-C, for pointing a client at it by hand.
     Serve {
@@ -62,6 +74,12 @@ enum Command {
         /// Where the PKI (CA, client certificates and keys) and the secret client's secret are written.
         #[arg(long, default_value = "mtls-harness-pki")]
         pki_dir: PathBuf,
+        /// On Ctrl-C, judge the client checks from the requests that arrived and write a report.
+        #[arg(long)]
+        judge: bool,
+        /// Where --judge writes report.json.
+        #[arg(long, default_value = "reports")]
+        report_dir: PathBuf,
     },
 }
 
@@ -83,11 +101,15 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Run { scenarios, target, insecure, report_dir } => run_cmd(scenarios, target, insecure, &report_dir),
+        Command::Run { scenarios, target, insecure, client_cmd, report_dir } => {
+            let cfg = RunConfig { client_cmd: client_cmd.map(|c| c.split_whitespace().map(str::to_string).collect()), ..RunConfig::default() };
+            run_cmd(scenarios, target, insecure, &cfg, &report_dir)
+        }
+        Command::Client { misbehave } => client_cmd(&misbehave),
         Command::List { scenarios } => list_cmd(&scenarios),
-        Command::Serve { shape, malformed, defects, pki_dir } => {
+        Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
-            serve_cmd(&cfg, &pki_dir)
+            serve_cmd(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
         }
         Command::Pki { out } => {
             let pki = pki::TestPki::generate()?;
@@ -99,7 +121,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     }
 }
 
-fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, report_dir: &std::path::Path) -> anyhow::Result<u8> {
+fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, cfg: &RunConfig, report_dir: &std::path::Path) -> anyhow::Result<u8> {
     let (scenarios, source) = match target {
         Some(file) => {
             let tf = live::TargetFile::load(&file)?;
@@ -118,7 +140,7 @@ fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, report
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
-    let report = rt.block_on(run::run_all(&scenarios, &source, &RunConfig::default(), Some(on_check)));
+    let report = rt.block_on(run::run_all(&scenarios, &source, cfg, Some(on_check)));
     let path = report::json::write(&report, report_dir)
         .with_context(|| format!("writing the report into {}", report_dir.display()))?;
     let t = &report.totals;
@@ -166,12 +188,15 @@ fn list_cmd(dir: &std::path::Path) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn serve_cmd(cfg: &MockConfig, pki_dir: &std::path::Path) -> anyhow::Result<u8> {
+fn serve_cmd(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&std::path::Path>) -> anyhow::Result<u8> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     rt.block_on(async {
         let pki = pki::TestPki::generate()?;
         pki.write_to(pki_dir).with_context(|| format!("writing the PKI into {}", pki_dir.display()))?;
-        let mock = MockAs::start(cfg, &pki).await?;
+        let started_at = run::now_rfc3339();
+        let t0 = std::time::Instant::now();
+        let target = Arc::new(target::Target::mock(cfg, &pki, Default::default()).await?);
+        let mock = target.mock.as_ref().context("the mock AS did not start")?;
         let dir = pki_dir.display();
         println!("mtls-harness mock AS, shape {} — Ctrl-C to stop", cfg.shape.name());
         println!("issuer:    {}", mock.issuer);
@@ -215,7 +240,17 @@ fn serve_cmd(cfg: &MockConfig, pki_dir: &std::path::Path) -> anyhow::Result<u8> 
         mock.journal.observe(Box::new(|e| println!("  {}", e.line())));
         shutdown_signal().await;
         println!("stopped");
-        anyhow::Ok(0)
+        let Some(report_dir) = judge else { return anyhow::Ok(0) };
+        let sc = scenario::Scenario::for_judging(cfg.shape);
+        let ctx = checks::Ctx::new(target.clone());
+        let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
+        let mut result = run::empty_result(&sc);
+        result.checks = run::run_checks(&sc, &ctx, &RunConfig::default(), Some(&on_check)).await;
+        result.target = Some(run::target_info(&sc, &ctx).await);
+        let report = run::assemble(vec![result], started_at, t0);
+        let path = report::json::write(&report, report_dir).with_context(|| format!("writing the report into {}", report_dir.display()))?;
+        println!("verdict: {}; report: {}", report.verdict, path.display());
+        anyhow::Ok(report.exit_code() as u8)
     })
 }
 
@@ -233,4 +268,14 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn client_cmd(misbehave: &[Misbehaviour]) -> anyhow::Result<u8> {
+    let env = ClientEnv::from_env().map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let out = rt.block_on(reference_client::run(&env, misbehave)).map_err(anyhow::Error::msg)?;
+    for line in &out.log {
+        eprintln!("{line}");
+    }
+    Ok(if out.failed.is_empty() { 0 } else { 1 })
 }

@@ -8,19 +8,21 @@ use crate::checks::{self, Ctx, Outcome, Status};
 use crate::http::Limits;
 use crate::pki::TestPki;
 use crate::report::{CheckResult, RunReport, ScenarioResult, TargetInfo, SCHEMA_VERSION};
-use crate::scenario::Scenario;
+use crate::scenario::{Mode, Scenario};
 use crate::target::Target;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunConfig {
     pub limits: Limits,
     /// Upper bound for one check, whatever its requests do.
     pub check_timeout: Duration,
+    /// Client mode: run this command instead of the scenario's (`--client-cmd`).
+    pub client_cmd: Option<Vec<String>>,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { limits: Limits::default(), check_timeout: Duration::from_secs(30) }
+        RunConfig { limits: Limits::default(), check_timeout: Duration::from_secs(30), client_cmd: None }
     }
 }
 
@@ -47,10 +49,9 @@ impl Source {
     }
 }
 
-/// Run one scenario against its target.
-pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
-    let started = Instant::now();
-    let mut result = ScenarioResult {
+/// A scenario's result before anything ran.
+pub fn empty_result(sc: &Scenario) -> ScenarioResult {
+    ScenarioResult {
         id: sc.id.clone(),
         title: sc.title.clone(),
         file: sc.file.display().to_string(),
@@ -60,13 +61,47 @@ pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_ch
         expect_warn: sc.expect.warn.clone(),
         target: None,
         error: None,
+        client: None,
         duration_ms: 0.0,
         checks: Vec::new(),
+    }
+}
+
+/// What a report says of the target a scenario ran against. In client mode the discovery
+/// document comes from the mock's state, never over the network: a request of the harness's
+/// own must not appear in the journal the client is judged by.
+pub async fn target_info(sc: &Scenario, ctx: &Ctx) -> TargetInfo {
+    let offline = match (&ctx.target.mock, sc.mode) {
+        (Some(mock), Mode::Client) => crate::discovery::Metadata::from_json(mock.state.discovery()).ok().map(|m| m.resolve()),
+        _ => None,
     };
+    let resolution = match offline {
+        Some(r) => Some(r),
+        None if sc.mode == Mode::As => ctx.discovery().await.ok().map(|d| d.resolution.clone()),
+        None => None,
+    };
+    TargetInfo {
+        kind: ctx.target.kind,
+        issuer: ctx.target.issuer.clone(),
+        shape_declared: (!sc.live).then(|| sc.discovery.shape.name()),
+        insecure: ctx.target.insecure,
+        shape_observed: resolution.as_ref().map(|r| r.shape.name()),
+        endpoints: resolution.map(|r| r.endpoints).unwrap_or_default(),
+    }
+}
+
+/// Run one scenario against its target.
+pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
+    let started = Instant::now();
+    let mut result = empty_result(sc);
     let (built, cfg) = match source {
-        Source::Mock(pki) => (Target::mock(&sc.mock_config(), pki, cfg.limits).await, *cfg),
+        Source::Mock(pki) => (Target::mock(&sc.mock_config(), pki, cfg.limits).await, cfg.clone()),
+        Source::Live { .. } if sc.mode == Mode::Client => {
+            result.error = Some("client mode runs against the embedded mock AS, not a live target".into());
+            return result;
+        }
         Source::Live { target, insecure } => {
-            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout() };
+            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout(), client_cmd: None };
             (target.target(*insecure), cfg)
         }
     };
@@ -78,14 +113,40 @@ pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_ch
             return result;
         }
     };
-    let ctx = Ctx::new(target.clone());
+    let mut ctx = Ctx::new(target.clone());
+    if let (Some(cut), Source::Mock(pki)) = (&sc.client, source) {
+        match run_client_under_test(sc, cut, &target, pki, &cfg).await {
+            Ok(run) => ctx.client_run = Some(run),
+            Err(e) => {
+                result.error = Some(e);
+                return result;
+            }
+        }
+    }
+    result.checks = run_checks(sc, &ctx, &cfg, on_check).await;
+    result.client = ctx.client_run.clone();
+    result.target = Some(target_info(sc, &ctx).await);
+    result.duration_ms = ms(started.elapsed());
+    result
+}
+
+/// Run a scenario's selected checks on a prepared context, in catalogue order, each bounded by
+/// the check timeout. In client mode, a client that crashed, hung or failed has passed nothing:
+/// its would-be passes become errors.
+pub async fn run_checks(sc: &Scenario, ctx: &Ctx, cfg: &RunConfig, on_check: Option<&OnCheck>) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let failure = ctx.client_run.as_ref().and_then(|r| r.failure());
     for id in sc.selected_checks() {
         let Some(check) = checks::find(id) else { continue };
         let t0 = Instant::now();
-        let outcome = match tokio::time::timeout(cfg.check_timeout, (check.run)(&ctx)).await {
+        let mut outcome = match tokio::time::timeout(cfg.check_timeout, (check.run)(ctx)).await {
             Ok(o) => o,
             Err(_) => Outcome::error(format!("cannot judge: the check did not finish within {:?}", cfg.check_timeout)),
         };
+        if let (Some(f), Status::Pass) = (&failure, outcome.status) {
+            outcome.status = Status::Error;
+            outcome.reason = format!("cannot judge: {f} (had it completed: {})", outcome.reason);
+        }
         let cr = CheckResult {
             id: check.id,
             title: check.title,
@@ -102,19 +163,36 @@ pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_ch
         if let Some(f) = on_check {
             f(sc, &cr);
         }
-        result.checks.push(cr);
+        out.push(cr);
     }
-    let observed = ctx.discovery().await.ok();
-    result.target = Some(TargetInfo {
-        kind: target.kind,
+    out
+}
+
+/// Write the PKI where a client command can read it, and run the client under test.
+async fn run_client_under_test(
+    sc: &Scenario,
+    cut: &crate::client_mode::ClientUnderTest,
+    target: &Target,
+    pki: &TestPki,
+    cfg: &RunConfig,
+) -> Result<crate::client_mode::ClientRun, String> {
+    let dir = tempfile::Builder::new().prefix("mtls-harness-client-").tempdir().map_err(|e| format!("temporary PKI directory: {e}"))?;
+    pki.write_to(dir.path()).map_err(|e| e.to_string())?;
+    let p = |f: &str| dir.path().join(f);
+    let env = crate::reference_client::ClientEnv {
         issuer: target.issuer.clone(),
-        shape_declared: (!sc.live).then(|| sc.discovery.shape.name()),
-        insecure: target.insecure,
-        shape_observed: observed.map(|d| d.resolution.shape.name()),
-        endpoints: observed.map(|d| d.resolution.endpoints.clone()).unwrap_or_default(),
-    });
-    result.duration_ms = ms(started.elapsed());
-    result
+        client_id: target.clients.tls.clone(),
+        cert: p("registered.pem"),
+        key: p("registered.key"),
+        ca: p("ca.pem"),
+        resource: target.resource_url.clone(),
+        redirect_uri: target.clients.redirect_uri.clone(),
+        steps: cut.steps.clone(),
+        use_aliases: cut.use_aliases,
+        other_cert: Some((p("other-subject.pem"), p("other-subject.key"))),
+    };
+    let cwd = sc.file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    Ok(crate::client_mode::run_client(cut, &env, cwd, cfg.client_cmd.as_deref()).await)
 }
 
 /// Run every scenario concurrently and assemble the report.
@@ -124,26 +202,22 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
     let mut tasks = Vec::new();
     for sc in scenarios.iter().cloned() {
         let source = source.clone();
-        let cfg = *cfg;
+        let cfg = cfg.clone();
         let on_check = on_check.clone();
         tasks.push(tokio::spawn(async move { run_scenario(&sc, &source, &cfg, on_check.as_ref()).await }));
     }
     let mut results = Vec::new();
     for (task, sc) in tasks.into_iter().zip(scenarios) {
         results.push(task.await.unwrap_or_else(|e| ScenarioResult {
-            id: sc.id.clone(),
-            title: sc.title.clone(),
-            file: sc.file.display().to_string(),
-            self_test: sc.is_self_test(),
-            defects: sc.mock.defects.clone(),
-            expect_fail: sc.expect.fail.clone(),
-            expect_warn: sc.expect.warn.clone(),
-            target: None,
             error: Some(format!("scenario task failed: {e}")),
-            duration_ms: 0.0,
-            checks: Vec::new(),
+            ..empty_result(sc)
         }));
     }
+    assemble(results, started_at, t0)
+}
+
+/// The report of finished scenarios, with totals and verdict.
+pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -> RunReport {
     let totals = RunReport::totals(&results);
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
@@ -160,7 +234,7 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
     report
 }
 
-fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "unknown".into())

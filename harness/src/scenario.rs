@@ -19,12 +19,12 @@ pub enum ScenarioError {
     Io { path: String, msg: String },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// The harness is the client; the target is an AS (RFC 8705 §2, §3, §5 server side).
     As,
-    /// The harness is the AS; a client under test is judged (not implemented yet).
+    /// The harness is the AS; a client under test is judged from the mock's request journal.
     Client,
 }
 
@@ -79,6 +79,9 @@ pub struct Scenario {
     /// Client registrations of the mock AS (default: one client per authentication method).
     #[serde(default)]
     pub clients: Option<Vec<ClientSpec>>,
+    /// Client mode: the client under test and what it should do.
+    #[serde(default)]
+    pub client: Option<crate::client_mode::ClientUnderTest>,
     /// Check ids or globs (`auth.*`); the run keeps catalogue order.
     pub checks: Vec<String>,
     #[serde(default)]
@@ -92,6 +95,15 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The scenario `serve --judge` judges: the client checks against whatever client came.
+    pub fn for_judging(shape: crate::discovery::Shape) -> Scenario {
+        let mut sc = Scenario::for_live_target("serve-judge", "A client run by hand against `mtls-harness serve`", vec!["client.*".into()], Path::new("serve"));
+        sc.mode = Mode::Client;
+        sc.live = false;
+        sc.discovery.shape = shape;
+        sc
+    }
+
     /// The scenario of a live run: the given checks against the target; no mock, no defects.
     pub fn for_live_target(id: &str, title: &str, checks: Vec<String>, file: &Path) -> Scenario {
         Scenario {
@@ -101,6 +113,7 @@ impl Scenario {
             discovery: DiscoverySpec { shape: crate::discovery::Shape::Missing, aliased: None, malformed: None, bound_access_tokens: true },
             mock: MockSpec::default(),
             clients: None,
+            client: None,
             checks,
             expect: Expect::default(),
             file: file.to_path_buf(),
@@ -110,7 +123,7 @@ impl Scenario {
 
     /// The selected check ids, in catalogue order.
     pub fn selected_checks(&self) -> Vec<&'static str> {
-        checks::select(&self.checks)
+        checks::select(&self.checks, self.mode)
     }
 
     pub fn expects_fail(&self, check_id: &str) -> bool {
@@ -135,7 +148,8 @@ impl Scenario {
 
     /// Whether this is a self-test: it plants defects and names the checks that must catch them.
     pub fn is_self_test(&self) -> bool {
-        !self.mock.defects.is_empty() || !self.expect.fail.is_empty() || !self.expect.warn.is_empty()
+        let misbehaves = self.client.as_ref().is_some_and(|c| !c.misbehave.is_empty());
+        !self.mock.defects.is_empty() || misbehaves || !self.expect.fail.is_empty() || !self.expect.warn.is_empty()
     }
 
     /// Parse one scenario from YAML text; `file` is only used in error messages.
@@ -157,15 +171,21 @@ impl Scenario {
         if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(format!("id `{}` must be non-empty and use only letters, digits, '-' and '_'", self.id));
         }
-        if self.mode == Mode::Client {
-            return Err("mode `client` is not supported yet (client mode is tracked in its own issue); use `mode: as`".into());
+        match (self.mode, &self.client) {
+            (Mode::As, Some(_)) => return Err("`client:` only applies to `mode: client`".into()),
+            (Mode::Client, None) => return Err("`mode: client` needs a `client:` section (command, steps)".into()),
+            (Mode::Client, Some(c)) => c.validate()?,
+            _ => {}
         }
         if self.checks.is_empty() {
             return Err("`checks` is empty: name check ids or globs such as `auth.*` (see `mtls-harness list`)".into());
         }
         for pattern in &self.checks {
-            if checks::select(std::slice::from_ref(pattern)).is_empty() {
-                return Err(format!("check `{pattern}` matches no check in the catalogue (see `mtls-harness list`)"));
+            if checks::select(std::slice::from_ref(pattern), self.mode).is_empty() {
+                return Err(format!(
+                    "check `{pattern}` matches no {} check in the catalogue (see `mtls-harness list`)",
+                    if self.mode == Mode::As { "AS-mode" } else { "client-mode" }
+                ));
             }
         }
         let selected = self.selected_checks();
@@ -294,7 +314,7 @@ mod tests {
     fn check_globs_must_match_and_expectations_must_be_selected() {
         let text = GOOD.replace("auth.*", "nope.*");
         let err = Scenario::parse(&text, Path::new("x.yaml")).unwrap_err().to_string();
-        assert!(err.contains("`nope.*` matches no check"), "{err}");
+        assert!(err.contains("`nope.*` matches no AS-mode check"), "{err}");
         let text = format!("{GOOD}expect:\n  fail: [bind.token-cnf]\n");
         let err = Scenario::parse(&text, Path::new("x.yaml")).unwrap_err().to_string();
         assert!(err.contains("not among the selected checks"), "{err}");

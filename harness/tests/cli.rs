@@ -219,3 +219,59 @@ fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
     assert!(logged.contains("[alias] POST /token") && logged.contains("cert x5t#S256=") && logged.ends_with("-> 200"), "{logged}");
     assert!(!logged.contains("eyJ"), "no token in the log");
 }
+
+#[test]
+fn serve_judge_scores_a_client_run_by_hand() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("pki");
+    let reports = tmp.path().join("reports");
+    let child = bin()
+        .args(["serve", "--shape", "split", "--judge", "--pki-dir"])
+        .arg(&pki)
+        .arg("--report-dir")
+        .arg(&reports)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaper(child);
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut banner = std::collections::HashMap::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once(": ") {
+            banner.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        if line == "requests:" {
+            break;
+        }
+    }
+    // The reference client, by hand, with aliases off: it sends its token request to the top level.
+    let out = bin()
+        .arg("client")
+        .env("MTLS_ISSUER", &banner["issuer"])
+        .env("MTLS_CLIENT_ID", "tpp-client-001")
+        .env("MTLS_CERT", pki.join("registered.pem"))
+        .env("MTLS_KEY", pki.join("registered.key"))
+        .env("MTLS_CA", pki.join("ca.pem"))
+        .env("MTLS_RESOURCE", &banner["resource"])
+        .env("MTLS_REDIRECT_URI", "https://client.example/cb")
+        .env("MTLS_USE_ALIASES", "false")
+        .env("MTLS_STEPS", "token")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the token request fails at the top level: {}", text(&out.stderr));
+    // SIGTERM: serve stops, judges what arrived, writes the report.
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    let report: Value = serde_json::from_slice(&std::fs::read(reports.join("report.json")).unwrap()).unwrap();
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let get = |id: &str| checks.iter().find(|c| c["id"] == id).unwrap()["status"].as_str().unwrap().to_string();
+    assert_eq!(get("client.alias.token"), "fail");
+    assert_eq!(get("client.discovery"), "pass");
+    assert_eq!(get("client.alias.userinfo"), "skip");
+    assert!(rest.iter().any(|l| l.starts_with("fail") && l.contains("client.alias.token")), "{rest:?}");
+}

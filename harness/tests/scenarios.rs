@@ -62,6 +62,8 @@ fn fatal(e: impl std::fmt::Display) -> ! {
 
 fn main() {
     let args = Arguments::from_args();
+    // `{harness}` in client commands: this package's binary, not this test binary.
+    std::env::set_var("MTLS_HARNESS_BIN", env!("CARGO_BIN_EXE_mtls-harness"));
     // MTLS_HARNESS_TARGET=FILE: the trials run against that live AS (the file's checks);
     // otherwise every scenario runs against its own embedded mock AS.
     let (scenarios, source) = match std::env::var_os("MTLS_HARNESS_TARGET") {

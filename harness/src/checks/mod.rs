@@ -2,6 +2,7 @@
 //! shared context (discovery, the registered client's token) the checks draw on.
 
 pub mod binding;
+pub mod client;
 pub mod client_auth;
 pub mod discovery;
 pub mod endpoints;
@@ -98,6 +99,8 @@ pub type CheckFn = for<'a> fn(&'a Ctx) -> CheckFuture<'a>;
 
 pub struct Check {
     pub id: &'static str,
+    /// AS mode (the harness is the client) or client mode (the harness is the AS).
+    pub mode: crate::scenario::Mode,
     pub title: &'static str,
     /// Section of RFC 8705 unless another RFC is named.
     pub rfc: &'static str,
@@ -107,7 +110,17 @@ pub struct Check {
 
 macro_rules! check {
     ($id:literal, $rfc:literal, $level:ident, $title:literal, $f:path) => {
-        Check { id: $id, title: $title, rfc: $rfc, level: Level::$level, run: |ctx| Box::pin($f(ctx)) }
+        check!(As, $id, $rfc, $level, $title, $f)
+    };
+    ($mode:ident, $id:literal, $rfc:literal, $level:ident, $title:literal, $f:path) => {
+        Check {
+            id: $id,
+            mode: crate::scenario::Mode::$mode,
+            title: $title,
+            rfc: $rfc,
+            level: Level::$level,
+            run: |ctx| Box::pin($f(ctx)),
+        }
     };
 }
 
@@ -136,15 +149,26 @@ pub static CATALOGUE: &[Check] = &[
     check!("bind.refresh-public", "§4", Must, "A public client's refresh token is bound to its certificate", binding::refresh_public),
     check!("par.alias", "§5", Must, "PAR at the effective endpoint with mTLS client authentication: 201 request_uri", endpoints::par_alias),
     check!("revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", endpoints::revoke_alias),
+    check!(Client, "client.discovery", "§5", Must, "The client read the discovery document", client::discovery),
+    check!(Client, "client.alias.token", "§5", Must, "Token requests went to the alias when one is published", client::alias_token),
+    check!(Client, "client.alias.par", "§5", Must, "PAR requests went to the alias when one is published", client::alias_par),
+    check!(Client, "client.alias.introspection", "§5", Must, "Introspection requests went to the alias when one is published", client::alias_introspection),
+    check!(Client, "client.alias.revocation", "§5", Must, "Revocation requests went to the alias when one is published", client::alias_revocation),
+    check!(Client, "client.alias.userinfo", "§5", Must, "Userinfo requests went to the alias when one is published", client::alias_userinfo),
+    check!(Client, "client.alias.fallback", "§5", Must, "Endpoints without an alias were called at the top level", client::alias_fallback),
+    check!(Client, "client.authz.top-level", "§5", Must, "Authorization requests used the top-level authorization_endpoint", client::authz_top_level),
+    check!(Client, "client.cert.presented", "§2", Must, "Every request to an mTLS endpoint that asked carried the client certificate, the same one", client::cert_presented),
+    check!(Client, "client.client-id", "§2", Must, "Token requests carry client_id, and no secret or client_assertion", client::client_id),
+    check!(Client, "client.rs.same-cert", "§3", Must, "The resource call presents the certificate the token is bound to", client::rs_same_cert),
 ];
 
 pub fn find(id: &str) -> Option<&'static Check> {
     CATALOGUE.iter().find(|c| c.id == id)
 }
 
-/// Ids selected by a list of ids or globs (`*` matches any run of characters), in catalogue order.
-pub fn select(patterns: &[String]) -> Vec<&'static str> {
-    CATALOGUE.iter().filter(|c| patterns.iter().any(|p| glob_match(p, c.id))).map(|c| c.id).collect()
+/// Ids of one mode selected by ids or globs (`*` matches any run of characters), in catalogue order.
+pub fn select(patterns: &[String], mode: crate::scenario::Mode) -> Vec<&'static str> {
+    CATALOGUE.iter().filter(|c| c.mode == mode && patterns.iter().any(|p| glob_match(p, c.id))).map(|c| c.id).collect()
 }
 
 fn glob_match(pattern: &str, text: &str) -> bool {
@@ -175,13 +199,15 @@ pub struct Grant {
 /// Shared state of one scenario's checks.
 pub struct Ctx {
     pub target: Arc<Target>,
+    /// Client mode: how the client under test ran.
+    pub client_run: Option<crate::client_mode::ClientRun>,
     discovery: OnceCell<Result<Discovered, (String, Option<Evidence>)>>,
     grant: OnceCell<Exchange>,
 }
 
 impl Ctx {
     pub fn new(target: Arc<Target>) -> Ctx {
-        Ctx { target, discovery: OnceCell::new(), grant: OnceCell::new() }
+        Ctx { target, client_run: None, discovery: OnceCell::new(), grant: OnceCell::new() }
     }
 
     /// Discovery (RFC 8414 §3), fetched on first use.
@@ -341,9 +367,12 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), CATALOGUE.len());
-        assert_eq!(select(&["auth.pki.*".into()]).len(), 5);
-        assert_eq!(select(&["*".into()]).len(), CATALOGUE.len());
-        assert_eq!(select(&["bind.rs.*".into(), "disc.fetch".into()]), vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]);
-        assert!(select(&["auth".into()]).is_empty(), "a bare prefix is not a glob");
+        use crate::scenario::Mode::{As, Client};
+        assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
+        assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
+        assert_eq!(select(&["*".into()], Client).len(), 11);
+        assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
+        assert_eq!(select(&["bind.rs.*".into(), "disc.fetch".into()], As), vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]);
+        assert!(select(&["auth".into()], As).is_empty(), "a bare prefix is not a glob");
     }
 }

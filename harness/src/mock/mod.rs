@@ -85,7 +85,10 @@ async fn bind() -> Result<(tokio::net::TcpListener, String), MockError> {
 impl MockAs {
     pub async fn start(cfg: &MockConfig, pki: &TestPki) -> Result<MockAs, MockError> {
         let defects = Defects::new(&cfg.defects);
-        let two_listeners = matches!(cfg.shape, Shape::Split | Shape::Partial);
+        // The aliased authorization endpoint of that malformed variant points at a listener that
+        // does not serve authorization, so a client that follows it is visible in the journal.
+        let alias_authz = cfg.malformed == Some(Malformed::AuthorizationEndpoint);
+        let two_listeners = matches!(cfg.shape, Shape::Split | Shape::Partial) || alias_authz;
         let extra_plain = defects.has(Defect::ParOnPlainListener) && cfg.shape != Shape::Split;
         if cfg.shape == Shape::Malformed && cfg.malformed.is_none() {
             return Err(MockError::Config("shape `malformed` needs `discovery.malformed` (which way to break the aliases)".into()));
@@ -105,7 +108,8 @@ impl MockAs {
         sockets.push(top_socket);
         let alias_base = if two_listeners {
             let (s, base) = bind().await?;
-            let mut paths: Vec<&'static str> = aliased.iter().filter_map(|k| endpoint_path(k)).collect();
+            let mut paths: Vec<&'static str> =
+                aliased.iter().filter(|k| *k != "authorization_endpoint").filter_map(|k| endpoint_path(k)).collect();
             paths.push(RESOURCE_PATH);
             listeners.push(ListenerInfo {
                 name: "alias",
@@ -129,6 +133,9 @@ impl MockAs {
             None
         };
         let mut aliases: Vec<(String, String)> = aliased.iter().map(|k| (k.clone(), alias_base.clone())).collect();
+        if alias_authz {
+            aliases.push(("authorization_endpoint".into(), alias_base.clone()));
+        }
         if let (true, Some(plain)) = (defects.has(Defect::ParOnPlainListener), &plain_base) {
             let key = "pushed_authorization_request_endpoint".to_string();
             aliases.retain(|(k, _)| *k != key);

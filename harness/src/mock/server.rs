@@ -196,13 +196,10 @@ impl AsState {
                 let u = self.url(TOKEN_PATH).replacen("https://", "http://", 1);
                 aliases.insert("token_endpoint".into(), json!(u));
             }
-            Some(Malformed::AuthorizationEndpoint) => {
-                aliases.insert("authorization_endpoint".into(), json!(self.url(AUTHORIZE_PATH)));
-            }
             Some(Malformed::NonEndpointKey) => {
                 aliases.insert("jwks_uri".into(), json!(self.url(JWKS_PATH)));
             }
-            Some(Malformed::NotObject) | None => {}
+            Some(Malformed::NotObject) | Some(Malformed::AuthorizationEndpoint) | None => {}
         }
         if self.layout.malformed == Some(Malformed::NotObject) {
             doc["mtls_endpoint_aliases"] = Value::Array(aliases.values().cloned().collect());

@@ -75,6 +75,9 @@ pub struct ScenarioResult {
     /// Set when the scenario could not run at all (e.g. the mock did not start).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Client mode: how the client under test ran (command, exit, output tail, redacted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<crate::client_mode::ClientRun>,
     pub duration_ms: f64,
     pub checks: Vec<CheckResult>,
 }

@@ -1,0 +1,269 @@
+//! `client.*`: a client's mTLS behaviour (RFC 8705 §2, §3, §5), judged from the mock AS's
+//! request journal after the client under test has run.
+
+use serde_json::json;
+
+use super::{Ctx, Outcome};
+use crate::http::Evidence;
+use crate::mock::server::{self, endpoint_path, DISCOVERY_PATHS, RESOURCE_PATH};
+use crate::mock::Entry;
+
+/// What the checks read: the journal, the mock's layout, the client's certificate.
+struct View<'a> {
+    entries: Vec<Entry>,
+    layout: &'a server::Layout,
+    thumbprint: &'a str,
+}
+
+fn view(ctx: &Ctx) -> Result<View<'_>, Outcome> {
+    let mock = ctx.target.mock.as_ref().ok_or_else(|| Outcome::error("client checks need the embedded mock AS"))?;
+    let entries = mock.journal.entries();
+    if entries.is_empty() {
+        let why = ctx.client_run.as_ref().and_then(|r| r.failure()).map(|f| format!(" ({f})")).unwrap_or_default();
+        return Err(Outcome::error(format!("the client made no request to the AS at all{why}")));
+    }
+    Ok(View { entries, layout: &mock.state.layout, thumbprint: ctx.target.registered_thumbprint() })
+}
+
+fn evidence(e: &Entry) -> Evidence {
+    Evidence {
+        request: format!("[{}] {} {}", e.listener, e.method, e.path),
+        identity: match &e.cert_x5t_s256 {
+            Some(t) => format!("cert x5t#S256={t}"),
+            None if e.cert_requested => "no cert".into(),
+            None => "no cert (not requested)".into(),
+        },
+        authorization: e.authorization.clone(),
+        form: (!e.form.is_empty()).then(|| e.form.clone()),
+        status: Some(e.status),
+        www_authenticate: None,
+        response: None,
+        error: None,
+    }
+}
+
+impl View<'_> {
+    fn calls(&self, path: &str) -> Vec<&Entry> {
+        self.entries.iter().filter(|e| e.path == path).collect()
+    }
+
+    /// The listener a conformant client uses for an endpoint key: the alias's, else the top level.
+    fn expected_listener(&self, key: &str) -> &str {
+        match self.layout.aliases.iter().find(|(k, _)| k == key) {
+            Some((_, base)) => self.layout.listeners.iter().find(|l| &l.base == base).map(|l| l.name).unwrap_or("top"),
+            None => "top",
+        }
+    }
+
+    fn aliased(&self, key: &str) -> bool {
+        self.layout.aliases.iter().any(|(k, _)| k == key)
+    }
+}
+
+/// RFC 8705 §5: only a client that reads the metadata can know the aliases.
+pub async fn discovery(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let fetched: Vec<&Entry> = v.entries.iter().filter(|e| DISCOVERY_PATHS.contains(&e.path.as_str())).collect();
+    let mut o = if fetched.is_empty() {
+        Outcome::fail("the client never fetched the discovery document, so it cannot know mtls_endpoint_aliases")
+    } else {
+        Outcome::pass(format!("the client fetched {} ({} time(s))", fetched[0].path, fetched.len())).with_all(fetched.iter().map(|e| evidence(e)))
+    };
+    if let Some(run) = &ctx.client_run {
+        o = o.details(json!({ "client": run }));
+    }
+    o
+}
+
+/// RFC 8705 §5: requests for `key` went to its alias, where one is published.
+fn alias_for(ctx: &Ctx, key: &str) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let Some(path) = endpoint_path(key) else { return Outcome::error(format!("the mock serves no {key}")) };
+    let calls = v.calls(path);
+    if calls.is_empty() {
+        return Outcome::skip(format!("the client never called the {key}"));
+    }
+    if !v.aliased(key) {
+        return Outcome::skip(format!("no alias is published for {key}; see client.alias.fallback"));
+    }
+    let want = v.expected_listener(key);
+    let wrong: Vec<&&Entry> = calls.iter().filter(|e| e.listener != want).collect();
+    let ev = calls.iter().map(|e| evidence(e));
+    if wrong.is_empty() {
+        Outcome::pass(format!("all {} call(s) went to the alias on the {want} listener", calls.len())).with_all(ev)
+    } else {
+        Outcome::fail(format!(
+            "{} of {} call(s) to the {key} went to the {} listener, not to the published alias ({want})",
+            wrong.len(),
+            calls.len(),
+            wrong[0].listener
+        ))
+        .with_all(ev)
+    }
+}
+
+pub async fn alias_token(ctx: &Ctx) -> Outcome {
+    alias_for(ctx, "token_endpoint")
+}
+pub async fn alias_par(ctx: &Ctx) -> Outcome {
+    alias_for(ctx, "pushed_authorization_request_endpoint")
+}
+pub async fn alias_introspection(ctx: &Ctx) -> Outcome {
+    alias_for(ctx, "introspection_endpoint")
+}
+pub async fn alias_revocation(ctx: &Ctx) -> Outcome {
+    alias_for(ctx, "revocation_endpoint")
+}
+pub async fn alias_userinfo(ctx: &Ctx) -> Outcome {
+    alias_for(ctx, "userinfo_endpoint")
+}
+
+const MTLS_KEYS: [&str; 5] = [
+    "token_endpoint",
+    "pushed_authorization_request_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "userinfo_endpoint",
+];
+
+/// RFC 8705 §5: endpoints missing from the aliases are used at the top level.
+pub async fn alias_fallback(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let mut judged = Vec::new();
+    let mut wrong = Vec::new();
+    for key in MTLS_KEYS.iter().filter(|k| !v.aliased(k)) {
+        let Some(path) = endpoint_path(key) else { continue };
+        for e in v.calls(path) {
+            if e.listener != "top" {
+                wrong.push(format!("{key} on the {} listener", e.listener));
+            }
+            judged.push(evidence(e));
+        }
+    }
+    if judged.is_empty() {
+        return Outcome::skip("the client called no endpoint that lacks an alias");
+    }
+    if wrong.is_empty() {
+        Outcome::pass(format!("{} call(s) to endpoints without an alias went to the top level", judged.len())).with_all(judged)
+    } else {
+        Outcome::fail(format!("endpoints without an alias were not called at the top level: {}", wrong.join(", "))).with_all(judged)
+    }
+}
+
+/// RFC 8705 §5: authorization is browser-facing; an alias for it has no meaning, the top-level
+/// `authorization_endpoint` is the one to use.
+pub async fn authz_top_level(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let calls = v.calls(server::AUTHORIZE_PATH);
+    if calls.is_empty() {
+        return Outcome::skip("the client never called the authorization endpoint");
+    }
+    let ev = calls.iter().map(|e| evidence(e));
+    match calls.iter().find(|e| e.listener != "top") {
+        None => Outcome::pass(format!("{} authorization request(s) used the top-level authorization_endpoint", calls.len())).with_all(ev),
+        Some(e) => Outcome::fail(format!(
+            "an authorization request went to the {} listener: the client used an aliased authorization_endpoint",
+            e.listener
+        ))
+        .with_all(ev),
+    }
+}
+
+/// RFC 8705 §2: wherever the server asked for a certificate at an mTLS endpoint, the client
+/// presented its certificate — always the same one.
+pub async fn cert_presented(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let paths: Vec<&str> = MTLS_KEYS.iter().filter_map(|k| endpoint_path(k)).collect();
+    let asked: Vec<&Entry> = v.entries.iter().filter(|e| e.cert_requested && paths.contains(&e.path.as_str())).collect();
+    if asked.is_empty() {
+        return Outcome::skip("the client made no request to an mTLS endpoint whose server asked for a certificate");
+    }
+    let ev = asked.iter().map(|e| evidence(e));
+    let missing: Vec<&&Entry> = asked.iter().filter(|e| e.cert_x5t_s256.is_none()).collect();
+    let other: Vec<&&Entry> = asked.iter().filter(|e| e.cert_x5t_s256.as_deref().is_some_and(|t| t != v.thumbprint)).collect();
+    if let Some(e) = missing.first() {
+        return Outcome::fail(format!("{} request(s) carried no client certificate although the server asked (first: {} {})", missing.len(), e.method, e.path))
+            .with_all(ev);
+    }
+    if let Some(e) = other.first() {
+        return Outcome::fail(format!(
+            "{} request(s) presented another certificate than the client's (first: {} {}): one client, one certificate",
+            other.len(),
+            e.method,
+            e.path
+        ))
+        .with_all(ev);
+    }
+    Outcome::pass(format!("all {} request(s) to mTLS endpoints carried the client's certificate", asked.len())).with_all(ev)
+}
+
+/// RFC 8705 §2: a `tls_client_auth` token request identifies the client with `client_id` and
+/// carries no secret or assertion.
+pub async fn client_id(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let calls = v.calls(server::TOKEN_PATH);
+    if calls.is_empty() {
+        return Outcome::skip("the client made no token request");
+    }
+    let mut problems = Vec::new();
+    for e in &calls {
+        let has = |k: &str| e.form.iter().any(|(n, _)| n == k);
+        if !has("client_id") {
+            problems.push(format!("a token request ({}) has no client_id", e.form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()).unwrap_or("?")));
+        }
+        if has("client_secret") {
+            problems.push("a token request carries client_secret".into());
+        }
+        if has("client_assertion") {
+            problems.push("a token request carries client_assertion".into());
+        }
+        if e.authorization.as_deref() == Some("Basic") {
+            problems.push("a token request carries HTTP Basic credentials".into());
+        }
+    }
+    let ev = calls.iter().map(|e| evidence(e));
+    if problems.is_empty() {
+        Outcome::pass(format!("{} token request(s) carry client_id and no other credential", calls.len())).with_all(ev)
+    } else {
+        problems.dedup();
+        Outcome::fail(problems.join("; ")).with_all(ev)
+    }
+}
+
+/// RFC 8705 §3: the resource call presents the certificate the token is bound to.
+pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let calls = v.calls(RESOURCE_PATH);
+    if calls.is_empty() {
+        return Outcome::skip("the client never called the protected resource");
+    }
+    let ev = calls.iter().map(|e| evidence(e));
+    match calls.iter().find(|e| e.cert_x5t_s256.as_deref() != Some(v.thumbprint)) {
+        None => Outcome::pass(format!("{} resource call(s) presented the certificate the token is bound to", calls.len())).with_all(ev),
+        Some(e) if e.cert_x5t_s256.is_none() => {
+            Outcome::fail("a resource call presented no certificate: its bound token is refused (401)").with_all(ev)
+        }
+        Some(_) => Outcome::fail("a resource call presented another certificate than the one the token is bound to").with_all(ev),
+    }
+}

@@ -1,0 +1,214 @@
+//! Client mode: the harness is the AS. The client under test — the built-in reference client,
+//! in process, or any program run as a command with the `ClientEnv` variables — talks to the
+//! mock AS; when it is done, the `client.*` checks judge the mock's request journal.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::reference_client::{self, ClientEnv, Misbehaviour, Step};
+
+fn all_steps() -> Vec<Step> {
+    Step::ALL.to_vec()
+}
+
+fn default_timeout_ms() -> u64 {
+    20_000
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `client:` section of a client-mode scenario.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUnderTest {
+    /// The command (argv) to run, from the scenario file's directory; `{harness}` stands for the
+    /// mtls-harness binary. Absent: the built-in reference client, in process.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Reference client only: misbehaviours for self-tests.
+    #[serde(default)]
+    pub misbehave: Vec<Misbehaviour>,
+    /// What the client should do (`MTLS_STEPS`).
+    #[serde(default = "all_steps")]
+    pub steps: Vec<Step>,
+    /// `MTLS_USE_ALIASES` for clients with such a switch.
+    #[serde(default = "yes")]
+    pub use_aliases: bool,
+    /// More environment variables for the command.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl ClientUnderTest {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.command.is_some() && !self.misbehave.is_empty() {
+            return Err("client.misbehave only applies to the built-in reference client (no `command`)".into());
+        }
+        if self.command.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err("client.command is empty".into());
+        }
+        if self.timeout_ms == 0 {
+            return Err("client.timeout_ms must be greater than zero".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum RunEnd {
+    /// Exited with this status code.
+    Exited(i32),
+    /// Killed by a signal (crashed).
+    Signalled,
+    /// Did not finish within the timeout and was killed.
+    TimedOut(u64),
+    /// Could not be started.
+    NotStarted(String),
+}
+
+/// How the client under test ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRun {
+    pub command: String,
+    pub end: RunEnd,
+    pub duration_ms: u64,
+    /// The last lines the client printed (stdout and stderr), for the evidence.
+    pub output_tail: Vec<String>,
+}
+
+impl ClientRun {
+    pub fn succeeded(&self) -> bool {
+        matches!(self.end, RunEnd::Exited(0))
+    }
+
+    /// Why the run does not count as a success, if it does not.
+    pub fn failure(&self) -> Option<String> {
+        match &self.end {
+            RunEnd::Exited(0) => None,
+            RunEnd::Exited(c) => Some(format!("the client exited with status {c}")),
+            RunEnd::Signalled => Some("the client was killed by a signal (crashed)".into()),
+            RunEnd::TimedOut(ms) => Some(format!("the client did not finish within {ms} ms and was killed")),
+            RunEnd::NotStarted(why) => Some(format!("the client could not be started: {why}")),
+        }
+    }
+}
+
+const TAIL: usize = 20;
+
+/// The last lines of a client's output, with anything token- or key-like redacted: a client
+/// under test may print what the harness must never write into a report.
+fn tail(text: &str) -> Vec<String> {
+    let lines: Vec<String> = text.lines().map(|l| redact_line(&l.chars().take(300).collect::<String>())).collect();
+    lines[lines.len().saturating_sub(TAIL)..].to_vec()
+}
+
+fn redact_line(line: &str) -> String {
+    if line.contains("PRIVATE KEY") {
+        return "[redacted: key material]".into();
+    }
+    line.split_inclusive(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '=' | ':'))
+        .map(|w| {
+            let core = w.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '=' | ':'));
+            let looks_jwt = core.starts_with("eyJ") && core.matches('.').count() >= 1;
+            let looks_opaque = core.len() >= 32 && core.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if looks_jwt || looks_opaque {
+                w.replacen(core, crate::http::REDACTED, 1)
+            } else {
+                w.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn client_output_is_redacted() {
+        let l = super::redact_line("token: eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.sig, ok");
+        assert!(!l.contains("eyJ") && l.contains("[redacted]") && l.ends_with(", ok"), "{l}");
+        assert_eq!(super::redact_line("step token: 200"), "step token: 200");
+        assert!(!super::redact_line("refresh=0123456789abcdef0123456789abcdef99").contains("0123456789abcdef"));
+        assert_eq!(super::redact_line("-----BEGIN PRIVATE KEY-----"), "[redacted: key material]");
+    }
+}
+
+/// The mtls-harness binary, for `{harness}` in commands.
+fn harness_bin() -> String {
+    std::env::var("MTLS_HARNESS_BIN")
+        .ok()
+        .or_else(|| std::env::current_exe().ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| "mtls-harness".into())
+}
+
+/// Run the client under test to completion (or its timeout).
+pub async fn run_client(cut: &ClientUnderTest, env: &ClientEnv, cwd: &Path, command_override: Option<&[String]>) -> ClientRun {
+    let started = Instant::now();
+    let timeout = Duration::from_millis(cut.timeout_ms);
+    let command = command_override.map(<[String]>::to_vec).or_else(|| cut.command.clone());
+    let Some(argv) = command else {
+        let lenient = !cut.misbehave.is_empty();
+        let end = match tokio::time::timeout(timeout, reference_client::run(env, &cut.misbehave)).await {
+            Ok(Ok(out)) => {
+                let code = if out.failed.is_empty() || lenient { 0 } else { 1 };
+                return ClientRun {
+                    command: "reference client (in process)".into(),
+                    end: RunEnd::Exited(code),
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    output_tail: tail(&out.log.join("\n")),
+                };
+            }
+            Ok(Err(why)) => (RunEnd::Exited(1), vec![why]),
+            Err(_) => (RunEnd::TimedOut(cut.timeout_ms), vec![]),
+        };
+        return ClientRun {
+            command: "reference client (in process)".into(),
+            end: end.0,
+            duration_ms: started.elapsed().as_millis() as u64,
+            output_tail: end.1,
+        };
+    };
+    let argv: Vec<String> = argv.iter().map(|a| a.replace("{harness}", &harness_bin())).collect();
+    let shown = argv.join(" ");
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .envs(env.vars())
+        .envs(&cut.env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return ClientRun {
+                command: shown,
+                end: RunEnd::NotStarted(format!("{}: {e}", argv[0])),
+                duration_ms: 0,
+                output_tail: vec![],
+            }
+        }
+    };
+    // On timeout the future (and with it the child, kill_on_drop) is dropped: the client dies.
+    let (end, out) = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(o)) => {
+            let end = match o.status.code() {
+                Some(c) => RunEnd::Exited(c),
+                None => RunEnd::Signalled,
+            };
+            let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            (end, tail(&text))
+        }
+        Ok(Err(e)) => (RunEnd::NotStarted(e.to_string()), vec![]),
+        Err(_) => (RunEnd::TimedOut(cut.timeout_ms), vec![]),
+    };
+    ClientRun { command: shown, end, duration_ms: started.elapsed().as_millis() as u64, output_tail: out }
+}
