@@ -111,6 +111,7 @@ fn tail(text: &str) -> Vec<String> {
 }
 
 fn redact_line(line: &str) -> String {
+    let line = &crate::redact::scrub(line);
     if line.contains("PRIVATE KEY") {
         return "[redacted: key material]".into();
     }

@@ -19,7 +19,7 @@ use crate::mock::terminator::provider;
 
 /// Response fields whose values are credentials (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "device_code"];
-pub const REDACTED: &str = "[redacted]";
+pub use crate::redact::REDACTED;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -191,6 +191,17 @@ impl Http {
             www_authenticate: None,
             error: None,
         };
+        // Everything secret this request carries is remembered for scrubbing (crate::redact).
+        match auth {
+            Auth::Bearer(t) | Auth::Cookie(t) => crate::redact::register(t),
+            Auth::Basic(_, secret) => crate::redact::register(secret),
+            Auth::None => {}
+        }
+        for (k, v) in form.unwrap_or_default() {
+            if crate::mock::journal::is_secret_param(k) {
+                crate::redact::register(v);
+            }
+        }
         let mut rb = self.client.request(method, url);
         match auth {
             Auth::None => {}
@@ -217,6 +228,13 @@ impl Http {
         let status = resp.status().as_u16();
         ev.status = Some(status);
         let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        if let Some(l) = location.as_deref().and_then(|l| url::Url::parse(l).ok()) {
+            for (k, v) in l.query_pairs() {
+                if crate::mock::journal::is_secret_param(&k) {
+                    crate::redact::register(&v);
+                }
+            }
+        }
         let set_cookies: Vec<String> = resp
             .headers()
             .get_all(reqwest::header::SET_COOKIE)
@@ -224,6 +242,11 @@ impl Http {
             .filter_map(|v| v.to_str().ok())
             .filter_map(|v| v.split(';').next().map(|c| c.trim().to_string()))
             .collect();
+        for c in &set_cookies {
+            if let Some((_, v)) = c.split_once('=') {
+                crate::redact::register(v);
+            }
+        }
         ev.www_authenticate =
             resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type =
@@ -379,13 +402,16 @@ pub struct Evidence {
     pub error: Option<String>,
 }
 
-/// Replace credential values in a JSON response, recursively.
+/// Replace credential values in a JSON response, recursively, registering each for scrubbing.
 pub fn redact(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| {
                     let v = if SECRET_FIELDS.contains(&k.as_str()) && !v.is_null() {
+                        if let Some(s) = v.as_str() {
+                            crate::redact::register(s);
+                        }
                         Value::String(REDACTED.into())
                     } else {
                         redact(v)

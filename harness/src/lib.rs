@@ -11,6 +11,7 @@ pub mod http;
 pub mod live;
 pub mod mock;
 pub mod pki;
+pub mod redact;
 pub mod reference_client;
 pub mod report;
 pub mod run;

@@ -257,6 +257,7 @@ impl TargetFile {
                         s.secret_env
                     ))
                 })?;
+                crate::redact::register(&value);
                 Some((s.client_id.clone(), Secret::new(value)))
             }
             None => None,

@@ -39,9 +39,12 @@ enum Command {
         /// instead of each scenario's own.
         #[arg(long)]
         client_cmd: Option<String>,
-        /// Where report.json is written.
+        /// Where the reports are written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
+        /// Report formats, comma-separated: json, junit, html, md.
+        #[arg(long, default_value = "json,junit,html,md")]
+        format: String,
     },
     /// List scenarios and the check catalogue.
     List {
@@ -83,6 +86,10 @@ enum Command {
     },
 }
 
+fn parse_formats(s: &str) -> Result<Vec<report::Format>, String> {
+    s.split(',').filter(|x| !x.trim().is_empty()).map(report::Format::parse).collect()
+}
+
 /// Parse a snake_case enum value the way scenario YAML spells it.
 fn serde_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| e.to_string())
@@ -101,9 +108,10 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Run { scenarios, target, insecure, client_cmd, report_dir } => {
+        Command::Run { scenarios, target, insecure, client_cmd, report_dir, format } => {
             let cfg = RunConfig { client_cmd: client_cmd.map(|c| c.split_whitespace().map(str::to_string).collect()), ..RunConfig::default() };
-            run_cmd(scenarios, target, insecure, &cfg, &report_dir)
+            let formats = parse_formats(&format).map_err(anyhow::Error::msg)?;
+            run_cmd(scenarios, target, insecure, &cfg, &report_dir, &formats)
         }
         Command::Client { misbehave } => client_cmd(&misbehave),
         Command::List { scenarios } => list_cmd(&scenarios),
@@ -121,7 +129,22 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     }
 }
 
-fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, cfg: &RunConfig, report_dir: &std::path::Path) -> anyhow::Result<u8> {
+fn run_cmd(
+    dir: Option<PathBuf>,
+    target: Option<PathBuf>,
+    insecure: bool,
+    cfg: &RunConfig,
+    report_dir: &std::path::Path,
+    formats: &[report::Format],
+) -> anyhow::Result<u8> {
+    let mut configuration = report::Configuration {
+        insecure,
+        client_command: cfg.client_cmd.as_ref().map(|c| c.join(" ")),
+        connect_timeout_ms: cfg.limits.connect.as_millis() as u64,
+        request_timeout_ms: cfg.limits.request.as_millis() as u64,
+        check_timeout_ms: cfg.check_timeout.as_millis() as u64,
+        ..Default::default()
+    };
     let (scenarios, source) = match target {
         Some(file) => {
             let tf = live::TargetFile::load(&file)?;
@@ -130,19 +153,39 @@ fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, cfg: &
             if insecure {
                 eprintln!("warning: --insecure: the target's server certificate is NOT verified; every report records this");
             }
+            configuration.source = "live target".into();
+            configuration.target_file = Some(file.display().to_string());
+            configuration.connect_timeout_ms = tf.timeouts.connect_ms;
+            configuration.request_timeout_ms = tf.timeouts.request_ms;
+            configuration.check_timeout_ms = tf.timeouts.check_ms;
             let scenarios = match dir {
-                Some(d) => scenario::load_dir(&d)?.into_iter().filter(|s| !s.is_self_test()).collect(),
+                Some(d) => {
+                    configuration.scenarios_dir = Some(d.display().to_string());
+                    scenario::load_dir(&d)?.into_iter().filter(|s| !s.is_self_test()).collect()
+                }
                 None => vec![tf.scenario()],
             };
             (scenarios, run::Source::Live { target: Arc::new(tf), insecure })
         }
-        None => (scenario::load_dir(&dir.unwrap_or_else(|| PathBuf::from("scenarios")))?, run::Source::mock()?),
+        None => {
+            let d = dir.unwrap_or_else(|| PathBuf::from("scenarios"));
+            configuration.source = "embedded mock AS".into();
+            configuration.scenarios_dir = Some(d.display().to_string());
+            (scenario::load_dir(&d)?, run::Source::mock()?)
+        }
     };
+    let total: usize = scenarios.iter().map(|s| s.selected_checks().len()).sum();
+    let style = Style::detect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let on_check: OnCheck = Arc::new(move |sc, c| {
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        println!("[{k:>width$}/{total}] {}", style.paint(c, &run::line(&sc.id, c)), width = total.to_string().len());
+    });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
-    let report = rt.block_on(run::run_all(&scenarios, &source, cfg, Some(on_check)));
-    let path = report::json::write(&report, report_dir)
-        .with_context(|| format!("writing the report into {}", report_dir.display()))?;
+    let mut report = rt.block_on(run::run_all(&scenarios, &source, cfg, Some(on_check)));
+    report.configuration = configuration;
+    let paths = report::write_all(&report, report_dir, formats)
+        .with_context(|| format!("writing the reports into {}", report_dir.display()))?;
     let t = &report.totals;
     println!(
         "\n{} scenarios, {} checks: {} pass, {} fail ({} expected), {} warn, {} skip, {} error — verdict: {} ({:.0} ms)",
@@ -154,14 +197,59 @@ fn run_cmd(dir: Option<PathBuf>, target: Option<PathBuf>, insecure: bool, cfg: &
         t.warn,
         t.skip,
         t.error,
-        report.verdict,
+        style.verdict(report.verdict),
         report.duration_ms
     );
     for s in report.scenarios.iter().filter(|s| s.error.is_some()) {
         println!("scenario {} did not run: {}", s.id, s.error.as_deref().unwrap_or_default());
     }
-    println!("report: {}", path.display());
+    for p in &paths {
+        println!("report: {}", p.display());
+    }
     Ok(report.exit_code() as u8)
+}
+
+/// Terminal colours: only on a terminal, and never with NO_COLOR set (https://no-color.org).
+#[derive(Clone, Copy)]
+struct Style {
+    colour: bool,
+}
+
+impl Style {
+    fn detect() -> Style {
+        use std::io::IsTerminal;
+        Style { colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+    }
+
+    fn code(status: &str) -> &'static str {
+        match status {
+            "pass" => "32",
+            "fail" => "31",
+            "warn" => "33",
+            "skip" => "90",
+            _ => "35",
+        }
+    }
+
+    fn paint(&self, c: &mtls_harness::report::CheckResult, line: &str) -> String {
+        if !self.colour {
+            return line.to_string();
+        }
+        let word = c.status.name();
+        let code = if c.as_expected() && c.status.name() == "fail" { "36" } else { Style::code(word) };
+        match line.split_once(' ') {
+            Some((head, rest)) => format!("\x1b[{code}m{head}\x1b[0m {rest}"),
+            None => line.to_string(),
+        }
+    }
+
+    fn verdict(&self, v: &str) -> String {
+        if self.colour {
+            format!("\x1b[1;{}m{v}\x1b[0m", Style::code(v))
+        } else {
+            v.to_string()
+        }
+    }
 }
 
 fn list_cmd(dir: &std::path::Path) -> anyhow::Result<u8> {
@@ -247,9 +335,17 @@ fn serve_cmd(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&std::pa
         let mut result = run::empty_result(&sc);
         result.checks = run::run_checks(&sc, &ctx, &RunConfig::default(), Some(&on_check)).await;
         result.target = Some(run::target_info(&sc, &ctx).await);
-        let report = run::assemble(vec![result], started_at, t0);
-        let path = report::json::write(&report, report_dir).with_context(|| format!("writing the report into {}", report_dir.display()))?;
-        println!("verdict: {}; report: {}", report.verdict, path.display());
+        let mut report = run::assemble(vec![result], started_at, t0);
+        report.configuration = report::Configuration {
+            source: "embedded mock AS (serve --judge): a client run by hand".into(),
+            ..Default::default()
+        };
+        let paths = report::write_all(&report, report_dir, &report::Format::ALL)
+            .with_context(|| format!("writing the reports into {}", report_dir.display()))?;
+        println!("verdict: {}", report.verdict);
+        for p in paths {
+            println!("report: {}", p.display());
+        }
         anyhow::Ok(report.exit_code() as u8)
     })
 }

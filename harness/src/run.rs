@@ -151,6 +151,7 @@ pub async fn run_checks(sc: &Scenario, ctx: &Ctx, cfg: &RunConfig, on_check: Opt
             id: check.id,
             title: check.title,
             rfc: check.rfc,
+            rfc_url: crate::report::rfc_url(check.rfc),
             level: check.level,
             status: outcome.status,
             reason: outcome.reason,
@@ -228,6 +229,7 @@ pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -
         duration_ms: ms(t0.elapsed()),
         verdict: "pass",
         totals,
+        configuration: crate::report::Configuration::default(),
         scenarios: results,
     };
     report.verdict = RunReport::verdict_for(report.exit_code());
@@ -249,5 +251,5 @@ pub fn line(sc: &str, c: &CheckResult) -> String {
         (s, false) if c.expected_warn => format!("{} (expected warn!)", s.name()),
         (s, false) => s.name().to_string(),
     };
-    format!("{status:<16} {:<50} {}", format!("{sc}::{}", c.id), c.reason)
+    crate::redact::scrub(&format!("{status:<16} {:<50} {}", format!("{sc}::{}", c.id), c.reason))
 }

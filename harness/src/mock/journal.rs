@@ -19,7 +19,12 @@ const SECRET_PARAMS: &[&str] = &[
     "access_token",
 ];
 
-pub const REDACTED: &str = "[redacted]";
+pub use crate::redact::REDACTED;
+
+/// Whether a form or query parameter carries a credential.
+pub fn is_secret_param(name: &str) -> bool {
+    SECRET_PARAMS.contains(&name)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -94,7 +99,7 @@ impl Entry {
             (None, true) => "no cert".to_string(),
             (None, false) => "no cert (not requested)".to_string(),
         };
-        format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status)
+        crate::redact::scrub(&format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status))
     }
 }
 
@@ -106,7 +111,12 @@ fn redacted_query(q: &str) -> String {
 pub fn redacted_form(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body)
         .map(|(k, v)| {
-            let v = if SECRET_PARAMS.contains(&k.as_ref()) { REDACTED.to_string() } else { v.into_owned() };
+            let v = if SECRET_PARAMS.contains(&k.as_ref()) {
+                crate::redact::register(&v);
+                REDACTED.to_string()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect()

@@ -388,8 +388,10 @@ responder!(Token, TOKEN_PATH, |s, req| {
 
 fn token_response(s: &AsState, auth: &Authenticated<'_>, scope: &str, refresh: Option<String>) -> Result<Value, OAuthError> {
     let (token, _) = s.issue_access(auth, scope)?;
+    crate::redact::register(&token);
     let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL, "scope": scope });
     if let Some(r) = refresh {
+        crate::redact::register(&r);
         body["refresh_token"] = json!(r);
     }
     Ok(body)
@@ -508,6 +510,7 @@ fn authorize(s: &AsState, req: &Request) -> Result<String, OAuthError> {
         return Err(OAuthError::new(400, "invalid_request", "code_challenge_method must be S256"));
     }
     let code = random_id();
+    crate::redact::register(&code);
     s.store.put_code(
         &code,
         CodeRecord {

@@ -1,6 +1,11 @@
 //! Results of a run and the report writers. The results model is what every format renders.
 
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +24,8 @@ pub struct CheckResult {
     pub id: &'static str,
     pub title: &'static str,
     pub rfc: &'static str,
+    /// Link to the section on rfc-editor.org.
+    pub rfc_url: String,
     pub level: Level,
     pub status: Status,
     pub reason: String,
@@ -113,7 +120,27 @@ pub struct RunReport {
     /// `pass`, `fail` or `error`: the same verdict the exit code gives.
     pub verdict: &'static str,
     pub totals: Totals,
+    /// How the run was configured, including whether any TLS verification was relaxed.
+    pub configuration: Configuration,
     pub scenarios: Vec<ScenarioResult>,
+}
+
+/// The run's configuration, as every report shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Configuration {
+    /// `embedded mock AS` or `live target`.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenarios_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_file: Option<String>,
+    /// Server certificate verification of the target was switched off (`--insecure`).
+    pub insecure: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_command: Option<String>,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub check_timeout_ms: u64,
 }
 
 impl RunReport {
@@ -158,4 +185,91 @@ impl RunReport {
             _ => "error",
         }
     }
+}
+
+/// Link to a section of the RFC a check cites: `§3.1` is RFC 8705's, `RFC 8414 §3` another's.
+pub fn rfc_url(rfc: &str) -> String {
+    let first = rfc.split(',').next().unwrap_or(rfc).trim();
+    let (number, section) = match first.strip_prefix("RFC ") {
+        Some(rest) => match rest.split_once(" §") {
+            Some((n, s)) => (n.to_string(), s.to_string()),
+            None => (rest.to_string(), String::new()),
+        },
+        None => ("8705".to_string(), first.trim_start_matches('§').to_string()),
+    };
+    let base = format!("https://www.rfc-editor.org/rfc/rfc{number}");
+    if section.is_empty() {
+        base
+    } else {
+        format!("{base}#section-{section}")
+    }
+}
+
+/// The report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Junit,
+    Html,
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Json, Format::Junit, Format::Html, Format::Markdown];
+
+    pub fn parse(s: &str) -> Result<Format, String> {
+        match s.trim() {
+            "json" => Ok(Format::Json),
+            "junit" | "xml" => Ok(Format::Junit),
+            "html" => Ok(Format::Html),
+            "md" | "markdown" => Ok(Format::Markdown),
+            other => Err(format!("unknown report format `{other}` (json, junit, html, md)")),
+        }
+    }
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Json => json::FILE_NAME,
+            Format::Junit => junit::FILE_NAME,
+            Format::Html => html::FILE_NAME,
+            Format::Markdown => markdown::FILE_NAME,
+        }
+    }
+
+    pub fn render(self, report: &RunReport) -> Result<Vec<u8>, String> {
+        match self {
+            Format::Json => serde_json::to_vec_pretty(report).map_err(|e| e.to_string()),
+            Format::Junit => junit::render(report).map(String::into_bytes),
+            Format::Html => html::render(report).map(String::into_bytes),
+            Format::Markdown => Ok(markdown::render(report).into_bytes()),
+        }
+    }
+}
+
+/// Write the report in each format into `dir`. Every file goes to a unique temporary name and
+/// is renamed into place, and the whole set is written under an exclusive lock on
+/// `dir/.mtls-harness.lock`: the files of concurrent runs never interleave or tear.
+pub fn write_all(report: &RunReport, dir: &Path, formats: &[Format]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    // Every body is scrubbed of every secret the harness has seen, whatever field it hides in.
+    let rendered: Vec<(Format, Vec<u8>)> = formats
+        .iter()
+        .map(|f| {
+            f.render(report)
+                .map(|b| (*f, crate::redact::scrub(&String::from_utf8_lossy(&b)).into_bytes()))
+                .map_err(std::io::Error::other)
+        })
+        .collect::<Result<_, _>>()?;
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".mtls-harness.lock"))?;
+    lock.lock()?;
+    let mut written = Vec::new();
+    for (f, body) in rendered {
+        let path = dir.join(f.file_name());
+        let tmp = dir.join(format!(".{}.{}.{}.tmp", f.file_name(), std::process::id(), crate::mock::tokens::random_id()));
+        crate::pki::write_file(&tmp, &body, false)?;
+        std::fs::rename(&tmp, &path)?;
+        written.push(path);
+    }
+    lock.unlock()?;
+    Ok(written)
 }
