@@ -272,12 +272,12 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
     let Some(client_id) = ctx.target.clients.public.clone() else {
         return Outcome::skip("the target registers no public client");
     };
-    let authz = match ctx.discovery().await {
+    let authz = match ctx.discovered().await {
         Ok(d) => match d.metadata.raw.get("authorization_endpoint").and_then(Value::as_str) {
             Some(a) => a.to_string(),
             None => return Outcome::skip("the AS publishes no authorization_endpoint"),
         },
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let token_url = match ctx.endpoint(Operation::Token).await {
         Ok(u) => u,

@@ -62,9 +62,9 @@ pub async fn fetch(ctx: &Ctx) -> Outcome {
 
 /// RFC 8705 §5: `mtls_endpoint_aliases`, when present, is a JSON object of absolute https URLs.
 pub async fn aliases_object(ctx: &Ctx) -> Outcome {
-    let d = match ctx.discovery().await {
+    let d = match ctx.discovered().await {
         Ok(d) => d,
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let Some(aliases) = d.metadata.aliases() else {
         return Outcome::pass("mtls_endpoint_aliases is not published; clients use the top-level endpoints (RFC 8705 §5)");
@@ -104,9 +104,9 @@ const BROWSER_ENDPOINTS: &[&str] = &["authorization_endpoint", "end_session_endp
 /// conventionally defined for the top level"); browser endpoints, unknown endpoints and aliases
 /// without a top-level counterpart have no meaning and warn.
 pub async fn aliases_keys(ctx: &Ctx) -> Outcome {
-    let d = match ctx.discovery().await {
+    let d = match ctx.discovered().await {
         Ok(d) => d,
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let Some(aliases) = d.metadata.aliases() else {
         return Outcome::skip("mtls_endpoint_aliases is not published");
@@ -141,9 +141,9 @@ pub async fn aliases_keys(ctx: &Ctx) -> Outcome {
 /// RFC 8705 §3.3: `tls_client_certificate_bound_access_tokens` is a boolean (absent means
 /// false) and true where the profile requires bound tokens.
 pub async fn bound_flag(ctx: &Ctx) -> Outcome {
-    let d = match ctx.discovery().await {
+    let d = match ctx.discovered().await {
         Ok(d) => d,
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let required = ctx.target.require_bound_tokens;
     match d.metadata.raw.get("tls_client_certificate_bound_access_tokens") {
@@ -159,9 +159,9 @@ pub async fn bound_flag(ctx: &Ctx) -> Outcome {
 /// RFC 8705 §2.1.1, §2.2.1: `token_endpoint_auth_methods_supported` lists `tls_client_auth`
 /// and, where a self-signed client is under test, `self_signed_tls_client_auth`.
 pub async fn auth_methods(ctx: &Ctx) -> Outcome {
-    let d = match ctx.discovery().await {
+    let d = match ctx.discovered().await {
         Ok(d) => d,
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let mut wanted = vec!["tls_client_auth"];
     if ctx.target.clients.self_signed.is_some() {

@@ -9,9 +9,9 @@ use crate::http::Failure;
 /// RFC 8705 §5: per operation the alias when published, else the top-level endpoint; the token
 /// endpoint must resolve to an absolute https URL.
 pub async fn resolve(ctx: &Ctx) -> Outcome {
-    let d = match ctx.discovery().await {
+    let d = match ctx.discovered().await {
         Ok(d) => d,
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let r = &d.resolution;
     let table: Vec<_> = r

@@ -215,12 +215,16 @@ impl Ctx {
         self.discovery.get_or_init(|| discovery::fetch_metadata(self)).await.as_ref().map_err(Clone::clone)
     }
 
+    /// Discovery, or the `error` outcome a check that needs it ends with.
+    pub async fn discovered(&self) -> Result<&Discovered, Outcome> {
+        self.discovery()
+            .await
+            .map_err(|(why, ev)| Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev))
+    }
+
     /// The effective endpoint URL for an operation, or an `error` outcome saying why not.
     pub async fn endpoint(&self, op: Operation) -> Result<String, Outcome> {
-        let d = self
-            .discovery()
-            .await
-            .map_err(|(why, ev)| Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev))?;
+        let d = self.discovered().await?;
         d.resolution
             .get(op)
             .map(|e| e.url.to_string())
@@ -229,10 +233,7 @@ impl Ctx {
 
     /// The effective endpoint, or a `skip` outcome when the AS publishes none.
     pub async fn optional_endpoint(&self, op: Operation, for_what: &str) -> Result<String, Outcome> {
-        let d = self
-            .discovery()
-            .await
-            .map_err(|(why, ev)| Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev))?;
+        let d = self.discovered().await?;
         d.resolution
             .get(op)
             .map(|e| e.url.to_string())

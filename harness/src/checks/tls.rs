@@ -11,9 +11,9 @@ use crate::http::cert_request_probe;
 /// RFC 8705 §5/§6: a client can only authenticate or bind with its certificate where the server
 /// sends a CertificateRequest. One fresh handshake per distinct host:port of the effective endpoints.
 pub async fn cert_requested(ctx: &Ctx) -> Outcome {
-    let d = match ctx.discovery().await {
+    let d = match ctx.discovered().await {
         Ok(d) => d,
-        Err((why, ev)) => return Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev),
+        Err(o) => return o,
     };
     let mut by_origin: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for e in &d.resolution.endpoints {
