@@ -344,6 +344,21 @@ pub struct Response {
 }
 
 impl Response {
+    /// Why an answer from an OAuth endpoint (token, PAR, introspection) cannot be judged: a
+    /// success or server error that is not JSON is an error page of the server or of a proxy in
+    /// front of it, not an OAuth answer (RFC 6749 §5.1, §5.2 answer in JSON).
+    pub fn unjudgeable(&self) -> Option<String> {
+        if self.json.is_some() || !((200..300).contains(&self.status) || self.status >= 500) {
+            return None;
+        }
+        let ct = if self.content_type.is_empty() { "no content-type" } else { self.content_type.as_str() };
+        Some(format!(
+            "cannot judge: the endpoint answered {} with a non-JSON body ({ct}, {} bytes): an error page, not an OAuth response",
+            self.status,
+            self.body.len()
+        ))
+    }
+
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.json.as_ref().and_then(|j| j.get(name))
     }

@@ -159,9 +159,15 @@ pub struct TargetFile {
 
 impl TargetFile {
     pub fn load(path: &Path) -> Result<TargetFile, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
+        TargetFile::parse(&text, path)
+    }
+
+    /// Parse a target file's text; `path` names it in errors and anchors its relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<TargetFile, ScenarioError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { path: name.clone(), msg: e.to_string() })?;
-        let mut t: TargetFile = serde_yaml::from_str(&text).map_err(|e| crate::scenario::syntax_error(&name, &e))?;
+        let mut t: TargetFile = serde_yaml::from_str(text).map_err(|e| crate::scenario::syntax_error(&name, &e))?;
         t.file = path.to_path_buf();
         t.validate().map_err(|msg| ScenarioError::Invalid { file: name, msg })?;
         Ok(t)

@@ -39,6 +39,9 @@ enum Command {
         /// instead of each scenario's own.
         #[arg(long)]
         client_cmd: Option<String>,
+        /// Deadline for the whole run, in seconds: scenarios still running then end in errors.
+        #[arg(long, default_value_t = 600)]
+        run_timeout: u64,
         /// Where the reports are written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
@@ -108,8 +111,12 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Run { scenarios, target, insecure, client_cmd, report_dir, format } => {
-            let cfg = RunConfig { client_cmd: client_cmd.map(|c| c.split_whitespace().map(str::to_string).collect()), ..RunConfig::default() };
+        Command::Run { scenarios, target, insecure, client_cmd, run_timeout, report_dir, format } => {
+            let cfg = RunConfig {
+                client_cmd: client_cmd.map(|c| c.split_whitespace().map(str::to_string).collect()),
+                run_timeout: std::time::Duration::from_secs(run_timeout.max(1)),
+                ..RunConfig::default()
+            };
             let formats = parse_formats(&format).map_err(anyhow::Error::msg)?;
             run_cmd(scenarios, target, insecure, &cfg, &report_dir, &formats)
         }
@@ -143,6 +150,7 @@ fn run_cmd(
         connect_timeout_ms: cfg.limits.connect.as_millis() as u64,
         request_timeout_ms: cfg.limits.request.as_millis() as u64,
         check_timeout_ms: cfg.check_timeout.as_millis() as u64,
+        run_timeout_ms: cfg.run_timeout.as_millis() as u64,
         ..Default::default()
     };
     let (scenarios, source) = match target {

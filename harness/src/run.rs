@@ -18,11 +18,18 @@ pub struct RunConfig {
     pub check_timeout: Duration,
     /// Client mode: run this command instead of the scenario's (`--client-cmd`).
     pub client_cmd: Option<Vec<String>>,
+    /// The whole run's deadline: a scenario still running then ends in an error.
+    pub run_timeout: Duration,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { limits: Limits::default(), check_timeout: Duration::from_secs(30), client_cmd: None }
+        RunConfig {
+            limits: Limits::default(),
+            check_timeout: Duration::from_secs(30),
+            client_cmd: None,
+            run_timeout: Duration::from_secs(600),
+        }
     }
 }
 
@@ -90,8 +97,20 @@ pub async fn target_info(sc: &Scenario, ctx: &Ctx) -> TargetInfo {
     }
 }
 
+/// Scenarios running at once in this process, across all runs: beyond what the cores can serve,
+/// more concurrency only starves TLS handshakes into timeouts. Excess scenarios queue here (the
+/// run's deadline still bounds the wait).
+fn scenario_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        tokio::sync::Semaphore::new((cores * 8).clamp(8, 64))
+    })
+}
+
 /// Run one scenario against its target.
 pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
+    let _slot = scenario_slots().acquire().await;
     let started = Instant::now();
     let mut result = empty_result(sc);
     let (built, cfg) = match source {
@@ -101,7 +120,7 @@ pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_ch
             return result;
         }
         Source::Live { target, insecure } => {
-            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout(), client_cmd: None };
+            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout(), client_cmd: None, run_timeout: cfg.run_timeout };
             (target.target(*insecure), cfg)
         }
     };
@@ -200,12 +219,22 @@ async fn run_client_under_test(
 pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, on_check: Option<OnCheck>) -> RunReport {
     let started_at = now_rfc3339();
     let t0 = Instant::now();
+    let deadline = tokio::time::Instant::now() + cfg.run_timeout;
     let mut tasks = Vec::new();
     for sc in scenarios.iter().cloned() {
         let source = source.clone();
         let cfg = cfg.clone();
         let on_check = on_check.clone();
-        tasks.push(tokio::spawn(async move { run_scenario(&sc, &source, &cfg, on_check.as_ref()).await }));
+        tasks.push(tokio::spawn(async move {
+            let run = run_scenario(&sc, &source, &cfg, on_check.as_ref());
+            match tokio::time::timeout_at(deadline, run).await {
+                Ok(r) => r,
+                Err(_) => ScenarioResult {
+                    error: Some(format!("the run's deadline ({:?}) passed before this scenario finished", cfg.run_timeout)),
+                    ..empty_result(&sc)
+                },
+            }
+        }));
     }
     let mut results = Vec::new();
     for (task, sc) in tasks.into_iter().zip(scenarios) {

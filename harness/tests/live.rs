@@ -222,3 +222,32 @@ fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
     assert_eq!(check(&report, "auth.pki.no-cert")["status"], "error");
     assert_eq!(check(&report, "disc.fetch")["status"], "pass", "discovery itself was fine");
 }
+
+#[test]
+fn insecure_is_explicit_warned_about_and_recorded_in_every_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The CA bundle does not vouch for the server: only --insecure lets the run reach it.
+    let (_mock, f) = rt.block_on(served_mock(tmp.path(), Shape::Identical, "rogue-ca.pem", FAST));
+    let out_dir = tmp.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env_remove("MTLS_HARNESS_TARGET")
+        .args(["run", "--insecure", "--target"])
+        .arg(&f)
+        .arg("--report-dir")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: --insecure"), "{stderr}");
+    let report: Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["configuration"]["insecure"], true);
+    assert_eq!(report["scenarios"][0]["target"]["insecure"], true);
+    assert_eq!(check(&report, "disc.fetch")["status"], "pass", "verification off: the server is reached");
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains(r#"id="insecure-warning""#) && html.contains("OFF (--insecure)"));
+    assert!(std::fs::read_to_string(out_dir.join("summary.md")).unwrap().contains("verification was switched off"));
+    // Without a target there is nothing to be insecure about: the option is refused.
+    let refused = Command::new(env!("CARGO_BIN_EXE_mtls-harness")).env_remove("MTLS_HARNESS_TARGET").args(["run", "--insecure"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}

@@ -332,6 +332,7 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
     let other = other_http.post_form(&token_url, &rform).await;
     evidence.push(other.evidence.clone());
     let other_verdict = match &other.outcome {
+        Ok(r) if r.unjudgeable().is_some() => return Outcome::error(r.unjudgeable().unwrap_or_default()).with_all(evidence),
         Ok(r) => judge_refusal(r, "refresh with another certificate", "invalid_grant", &[400], "RFC 6749 §5.2"),
         Err(crate::http::Failure::TlsRejected(why)) => Outcome::pass(format!("refresh with another certificate rejected at TLS handshake ({why})")),
         Err(f) => return Outcome::error(format!("cannot judge: refresh request failed: {f}")).with_all(evidence),

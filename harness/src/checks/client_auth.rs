@@ -12,6 +12,7 @@ fn accepted(ex: &Exchange, what: &str) -> Outcome {
     match &ex.outcome {
         Err(Failure::TlsRejected(why)) => Outcome::fail(format!("{what} was rejected at TLS handshake ({why})")).with(ev),
         Err(f) => Outcome::error(format!("cannot judge: token request failed: {f}")).with(ev),
+        Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()).with(ev),
         Ok(r) if r.status == 200 => {
             let token_type = r.str_field("token_type").unwrap_or("");
             match r.str_field("access_token") {

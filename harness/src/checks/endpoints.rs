@@ -74,6 +74,7 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
     let ex = t.registered().post_form(&url, &form).await;
     let ev = ex.evidence.clone();
     let o = match ex.outcome {
+        Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
         Ok(r) if r.status == 201 || r.status == 200 => {
             let uri = r.str_field("request_uri");
             let expires = r.field("expires_in").and_then(serde_json::Value::as_u64);

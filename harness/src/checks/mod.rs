@@ -309,7 +309,10 @@ pub fn expect_invalid_client(ex: Exchange, what: &str) -> Outcome {
     match ex.outcome {
         Err(Failure::TlsRejected(why)) => Outcome::pass(format!("{what}: rejected at TLS handshake ({why})")).with(ev),
         Err(f) => Outcome::error(format!("cannot judge {what}: {f}")).with(ev),
-        Ok(r) => judge_refusal(&r, what, "invalid_client", &[400, 401], "RFC 6749 §5.2").with(ev),
+        Ok(r) => match r.unjudgeable() {
+            Some(why) => Outcome::error(why).with(ev),
+            None => judge_refusal(&r, what, "invalid_client", &[400, 401], "RFC 6749 §5.2").with(ev),
+        },
     }
 }
 

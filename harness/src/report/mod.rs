@@ -141,6 +141,8 @@ pub struct Configuration {
     pub connect_timeout_ms: u64,
     pub request_timeout_ms: u64,
     pub check_timeout_ms: u64,
+    /// The whole run's deadline.
+    pub run_timeout_ms: u64,
 }
 
 impl RunReport {
