@@ -176,6 +176,7 @@ impl Http {
     }
 
     async fn send(&self, method: Method, url: &str, auth: Auth<'_>, form: Option<&[(&str, &str)]>) -> Exchange {
+        crate::stats::sent();
         let mut ev = Evidence {
             request: format!("{method} {url}"),
             identity: self.who.clone(),

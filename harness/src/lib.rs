@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: scenario → PKI → target → checks → results → reports.
 
+pub mod bench;
 pub mod checks;
 pub mod client_mode;
 pub mod discovery;
@@ -16,4 +17,5 @@ pub mod reference_client;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod stats;
 pub mod target;

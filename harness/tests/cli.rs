@@ -204,6 +204,8 @@ fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
     let mut idp = std::fs::read(pki_dir.join("registered.pem")).unwrap();
     idp.extend(std::fs::read(pki_dir.join("registered.key")).unwrap());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // This process's own reqwest client uses the harness's crypto provider (ring), installed once.
+    mtls_harness::mock::terminator::provider();
     let status = rt.block_on(async {
         let c = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])

@@ -80,8 +80,16 @@ impl ClientCertVerifier for AnyClientCert {
     }
 }
 
+/// The crypto provider of every TLS config the harness builds (ring: it seeds from the OS at
+/// once, where aws-lc's first use costs ~30 ms per process). Also installed as the process
+/// default, once, for clients that take the default (reqwest's plain-HTTP ones).
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    static DEFAULT: std::sync::Once = std::sync::Once::new();
+    DEFAULT.call_once(|| {
+        // Another provider installed first (by an embedding program) is fine: ours are explicit.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// TLS server config for one listener: `request_cert` decides whether a CertificateRequest is sent.
@@ -131,6 +139,7 @@ impl Listener {
         journal: Journal,
     ) -> std::io::Result<Listener> {
         let addr = socket.local_addr()?;
+        provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             // The edge is transparent: the AS's redirects go back to the client untouched.
@@ -151,6 +160,7 @@ impl Listener {
                     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
                         return; // handshake failed or timed out: nothing to forward
                     };
+                    crate::stats::handshake();
                     let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
                     let service = hyper::service::service_fn(move |req| {
                         let edge = edge.clone();
@@ -177,6 +187,7 @@ fn plain(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
 
 impl Edge {
     async fn forward(&self, req: Request<Incoming>, cert: Option<&CertificateDer<'static>>) -> Response<Full<Bytes>> {
+        crate::stats::served();
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
