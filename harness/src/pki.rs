@@ -196,9 +196,11 @@ pub struct TestPki {
     pub rogue_ca_cert_pem: String,
     pub server: Identity,
     identities: Vec<Identity>,
-    /// ES256 key the mock AS signs access tokens with (PKCS#8 PEM) and its public half.
+    /// Ed25519 key the mock AS signs access tokens with (EdDSA; PKCS#8 PEM) and its public half.
     pub token_signing_key_pem: String,
     pub token_signing_public_pem: String,
+    /// The raw 32-byte Ed25519 public key (the JWK's `x`).
+    pub token_signing_public_raw: Vec<u8>,
 }
 
 impl std::fmt::Debug for TestPki {
@@ -303,7 +305,7 @@ impl TestPki {
         identities.push(issue(Role::SelfSigned, client_params(self_dn.clone(), vec![]), None)?);
         identities.push(issue(Role::SelfSignedOther, client_params(self_dn, vec![]), None)?);
 
-        let signing = KeyPair::generate()?;
+        let signing = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
         Ok(TestPki {
             ca_cert_der: ca.der().clone(),
             ca_cert_pem: ca.pem(),
@@ -313,6 +315,7 @@ impl TestPki {
             identities,
             token_signing_key_pem: signing.serialize_pem(),
             token_signing_public_pem: signing.public_key_pem(),
+            token_signing_public_raw: signing.public_key_raw().to_vec(),
         })
     }
 

@@ -38,7 +38,7 @@ pub const DISCOVERY_PATHS: [&str; 2] = ["/.well-known/openid-configuration", "/.
 const TOKEN_TTL: u64 = 300;
 const CODE_TTL: u64 = 60;
 const PAR_TTL: u64 = 60;
-const KID: &str = "mock-as-es256";
+const KID: &str = "mock-as-eddsa";
 
 /// The endpoint metadata names the mock serves, with their paths (authorization is top level only).
 pub const ENDPOINTS: [(&str, &str); 6] = [
@@ -132,10 +132,13 @@ impl AsState {
         let trust = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()
             .map_err(|e| StateError::Trust(e.to_string()))?;
-        let encoding = EncodingKey::from_ec_pem(pki.token_signing_key_pem.as_bytes())?;
-        let decoding = DecodingKey::from_ec_pem(pki.token_signing_public_pem.as_bytes())?;
-        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, Algorithm::ES256)?;
-        jwk.common.key_id = Some(KID.to_string());
+        let encoding = EncodingKey::from_ed_pem(pki.token_signing_key_pem.as_bytes())?;
+        let decoding = DecodingKey::from_ed_pem(pki.token_signing_public_pem.as_bytes())?;
+        // RFC 8037 §2: an Ed25519 public key as an OKP JWK.
+        let jwk = json!({
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": KID,
+            "x": URL_SAFE_NO_PAD.encode(&pki.token_signing_public_raw),
+        });
         Ok(AsState {
             issuer: layout.top().base.clone(),
             layout,
@@ -265,7 +268,7 @@ impl AsState {
             scope: scope.to_string(),
             cnf,
         };
-        let mut header = Header::new(Algorithm::ES256);
+        let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(KID.to_string());
         header.typ = Some("at+jwt".to_string());
         let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
@@ -284,7 +287,7 @@ impl AsState {
 
     /// The record of an access token this AS issued and still considers valid.
     fn valid_access(&self, token: &str) -> Option<(String, AccessRecord)> {
-        let mut v = Validation::new(Algorithm::ES256);
+        let mut v = Validation::new(Algorithm::EdDSA);
         v.set_issuer(&[&self.issuer]);
         v.validate_aud = false;
         let claims = jsonwebtoken::decode::<AccessClaims>(token.trim(), &self.decoding, &v).ok()?.claims;
