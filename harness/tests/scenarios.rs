@@ -27,9 +27,24 @@ struct Shared {
     result: OnceLock<ScenarioResult>,
 }
 
+/// Under cargo-nextest every trial is a process of its own: it runs just its own check (each check
+/// gets what it needs through the scenario's lazy context). Under `cargo test` all trials share
+/// one process and the first trial of a scenario runs all of its checks once, for the rest.
+fn only(sc: &Scenario, check_id: &str) -> Scenario {
+    let mut one = sc.clone();
+    one.checks = vec![check_id.to_string()];
+    one.expect.fail.retain(|c| c == check_id);
+    one.expect.warn.retain(|c| c == check_id);
+    one
+}
+
 fn judge(shared: &Shared, check_id: &str) -> Result<(), Failed> {
+    let nextest = std::env::var_os("NEXTEST").is_some();
     let sc = &shared.scenario;
-    let result = shared.result.get_or_init(|| runtime().block_on(run_scenario(sc, &shared.source, &RunConfig::default(), None)));
+    let result = shared.result.get_or_init(|| {
+        let run = if nextest { only(sc, check_id) } else { sc.clone() };
+        runtime().block_on(run_scenario(&run, &shared.source, &RunConfig::default(), None))
+    });
     if let Some(e) = &result.error {
         return Err(format!("scenario {} did not run: {e}", sc.id).into());
     }
