@@ -129,17 +129,6 @@ fn redact_line(line: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn client_output_is_redacted() {
-        let l = super::redact_line("token: eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.sig, ok");
-        assert!(!l.contains("eyJ") && l.contains("[redacted]") && l.ends_with(", ok"), "{l}");
-        assert_eq!(super::redact_line("step token: 200"), "step token: 200");
-        assert!(!super::redact_line("refresh=0123456789abcdef0123456789abcdef99").contains("0123456789abcdef"));
-        assert_eq!(super::redact_line("-----BEGIN PRIVATE KEY-----"), "[redacted: key material]");
-    }
-}
 
 /// The mtls-harness binary, for `{harness}` in commands.
 fn harness_bin() -> String {
@@ -212,4 +201,16 @@ pub async fn run_client(cut: &ClientUnderTest, env: &ClientEnv, cwd: &Path, comm
         Err(_) => (RunEnd::TimedOut(cut.timeout_ms), vec![]),
     };
     ClientRun { command: shown, end, duration_ms: started.elapsed().as_millis() as u64, output_tail: out }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn client_output_is_redacted() {
+        let l = super::redact_line("token: eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.sig, ok");
+        assert!(!l.contains("eyJ") && l.contains("[redacted]") && l.ends_with(", ok"), "{l}");
+        assert_eq!(super::redact_line("step token: 200"), "step token: 200");
+        assert!(!super::redact_line("refresh=0123456789abcdef0123456789abcdef99").contains("0123456789abcdef"));
+        assert_eq!(super::redact_line("-----BEGIN PRIVATE KEY-----"), "[redacted: key material]");
+    }
 }

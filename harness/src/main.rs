@@ -207,17 +207,10 @@ fn run_cmd(
     report.configuration = configuration;
     let paths = report::write_all(&report, report_dir, formats)
         .with_context(|| format!("writing the reports into {}", report_dir.display()))?;
-    let t = &report.totals;
     println!(
-        "\n{} scenarios, {} checks: {} pass, {} fail ({} expected), {} warn, {} skip, {} error — verdict: {} ({:.0} ms)",
+        "\n{} scenarios, {} — verdict: {} ({:.0} ms)",
         report.scenarios.len(),
-        t.checks,
-        t.pass,
-        t.fail,
-        t.expected_fail,
-        t.warn,
-        t.skip,
-        t.error,
+        report.totals.line(),
         style.verdict(report.verdict),
         report.duration_ms
     );

@@ -128,9 +128,7 @@ fn network_case(rows: &mut Vec<Row>, case: &'static str, dir: &Path, issuer: &st
 /// A wiremock behind the harness's TLS edge on `host`.
 async fn edge(pki: &TestPki, host: &str) -> (MockServer, Listener, String) {
     let wm = MockServer::start().await;
-    let socket = tokio::net::TcpListener::bind(format!("{host}:0")).await.unwrap();
-    let base = format!("https://{host}:{}", socket.local_addr().unwrap().port());
-    let l = Listener::spawn("top", socket, server_config(&pki.server, true).unwrap(), true, wm.uri(), Default::default()).unwrap();
+    let (l, base) = Listener::front(&pki.server, host, true, wm.uri()).await.unwrap();
     (wm, l, base)
 }
 

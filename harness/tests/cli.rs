@@ -191,7 +191,7 @@ fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
     let banner = banner.join("\n");
     assert!(banner.contains("shape split"), "{banner}");
     assert!(banner.contains("requests no client certificate") && banner.contains("requests a client certificate"), "{banner}");
-    let token_url = banner.split_whitespace().filter(|w| w.ends_with("/token")).last().unwrap().to_string();
+    let token_url = banner.split_whitespace().rfind(|w| w.ends_with("/token")).unwrap().to_string();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -159,12 +159,8 @@ fn wrong_ca_bundle_is_a_tls_error_never_a_pass() {
 
 /// A TLS edge in front of a bare wiremock whose mounts the test decides.
 async fn bare_server(pki: &TestPki) -> (wiremock::MockServer, mtls_harness::mock::terminator::Listener, String) {
-    use mtls_harness::mock::terminator::{server_config, Listener};
     let wm = wiremock::MockServer::start().await;
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("https://127.0.0.1:{}", socket.local_addr().unwrap().port());
-    let tls = server_config(&pki.server, true).unwrap();
-    let l = Listener::spawn("top", socket, tls, true, wm.uri(), Default::default()).unwrap();
+    let (l, base) = mtls_harness::mock::terminator::Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
     (wm, l, base)
 }
 

@@ -122,7 +122,7 @@ fn concurrent_runs_into_one_directory_leave_whole_reports() {
 /// secret is one too: none of them may reach a report or the terminal.
 #[test]
 fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
-    use mtls_harness::mock::terminator::{server_config, Listener};
+    use mtls_harness::mock::terminator::Listener;
     use mtls_harness::pki::TestPki;
     use serde_json::json;
     use wiremock::matchers::{method, path};
@@ -140,9 +140,7 @@ fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (_wm, _listener, base) = rt.block_on(async {
         let wm = wiremock::MockServer::start().await;
-        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("https://127.0.0.1:{}", socket.local_addr().unwrap().port());
-        let l = Listener::spawn("top", socket, server_config(&pki.server, true).unwrap(), true, wm.uri(), Default::default()).unwrap();
+        let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
         let doc = json!({
             "issuer": base, "token_endpoint": format!("{base}/token"), "introspection_endpoint": format!("{base}/introspect"),
             "revocation_endpoint": format!("{base}/revoke"), "authorization_endpoint": format!("{base}/authorize"),

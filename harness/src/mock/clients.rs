@@ -333,7 +333,7 @@ impl ClientSpec {
             }
             _ => Vec::new(),
         };
-        let secret = (self.auth == AuthMethod::ClientSecretBasic).then(|| super::tokens::random_id());
+        let secret = (self.auth == AuthMethod::ClientSecretBasic).then(super::tokens::random_id);
         Ok(Registration {
             client_id: self.client_id.clone(),
             method: self.auth,

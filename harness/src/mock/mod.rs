@@ -102,7 +102,7 @@ impl MockAs {
 
         let mut sockets = Vec::new();
         let (top_socket, top_base) = bind().await?;
-        let top_requests = cfg.shape != Shape::Split && !(defects.has(Defect::AliasNoClientCert) && !two_listeners);
+        let top_requests = cfg.shape != Shape::Split && (two_listeners || !defects.has(Defect::AliasNoClientCert));
         let mut listeners =
             vec![ListenerInfo { name: "top", base: top_base.clone(), request_cert: top_requests, paths: server::all_paths() }];
         sockets.push(top_socket);

@@ -129,6 +129,15 @@ struct Edge {
 }
 
 impl Listener {
+    /// A listener of its own on `host:0` in front of `upstream`, and its base URL: the edge
+    /// alone, for tests and tools that put their own server behind it.
+    pub async fn front(server: &Identity, host: &str, request_cert: bool, upstream: String) -> std::io::Result<(Listener, String)> {
+        let socket = TcpListener::bind(format!("{host}:0")).await?;
+        let base = format!("https://{host}:{}", socket.local_addr()?.port());
+        let tls = server_config(server, request_cert).map_err(std::io::Error::other)?;
+        Ok((Listener::spawn("top", socket, tls, request_cert, upstream, Journal::default())?, base))
+    }
+
     /// Start serving on an already bound socket, forwarding to `upstream` (wiremock's base URI).
     pub fn spawn(
         name: &'static str,

@@ -145,6 +145,16 @@ pub struct Configuration {
     pub run_timeout_ms: u64,
 }
 
+impl Totals {
+    /// `912 checks: 830 pass, 49 fail (49 expected), 3 warn, 30 skip, 0 error`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} checks: {} pass, {} fail ({} expected), {} warn, {} skip, {} error",
+            self.checks, self.pass, self.fail, self.expected_fail, self.warn, self.skip, self.error
+        )
+    }
+}
+
 impl RunReport {
     pub fn totals(scenarios: &[ScenarioResult]) -> Totals {
         let mut t = Totals::default();
