@@ -78,13 +78,7 @@ fn alias(d: &Value, key: &str) -> String {
     d["mtls_endpoint_aliases"][key].as_str().unwrap_or_else(|| panic!("alias {key} in {d}")).to_string()
 }
 
-const MTLS_KEYS: [&str; 5] = [
-    "token_endpoint",
-    "pushed_authorization_request_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-];
+use mtls_harness::mock::MTLS_ENDPOINT_KEYS as MTLS_KEYS;
 
 #[tokio::test]
 async fn identical_aliases_equal_top_level_on_one_listener_that_asks_for_certs() {

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{Ctx, Outcome};
 use crate::http::Evidence;
 use crate::mock::server::{self, endpoint_path, DISCOVERY_PATHS, RESOURCE_PATH};
-use crate::mock::Entry;
+use crate::mock::{Entry, MTLS_ENDPOINT_KEYS};
 
 /// What the checks read: the journal, the mock's layout, the client's certificate.
 struct View<'a> {
@@ -124,14 +124,6 @@ pub async fn alias_userinfo(ctx: &Ctx) -> Outcome {
     alias_for(ctx, "userinfo_endpoint")
 }
 
-const MTLS_KEYS: [&str; 5] = [
-    "token_endpoint",
-    "pushed_authorization_request_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-];
-
 /// RFC 8705 §5: endpoints missing from the aliases are used at the top level.
 pub async fn alias_fallback(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
@@ -140,7 +132,7 @@ pub async fn alias_fallback(ctx: &Ctx) -> Outcome {
     };
     let mut judged = Vec::new();
     let mut wrong = Vec::new();
-    for key in MTLS_KEYS.iter().filter(|k| !v.aliased(k)) {
+    for key in MTLS_ENDPOINT_KEYS.iter().filter(|k| !v.aliased(k)) {
         let Some(path) = endpoint_path(key) else { continue };
         for e in v.calls(path) {
             if e.listener != "top" {
@@ -188,7 +180,7 @@ pub async fn cert_presented(ctx: &Ctx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let paths: Vec<&str> = MTLS_KEYS.iter().filter_map(|k| endpoint_path(k)).collect();
+    let paths: Vec<&str> = MTLS_ENDPOINT_KEYS.iter().filter_map(|k| endpoint_path(k)).collect();
     let asked: Vec<&Entry> = v.entries.iter().filter(|e| e.cert_requested && paths.contains(&e.path.as_str())).collect();
     if asked.is_empty() {
         return Outcome::skip("the client made no request to an mTLS endpoint whose server asked for a certificate");

@@ -25,13 +25,21 @@ pub const SELF_SIGNED_CLIENT_ID: &str = "tpp-self-signed-001";
 pub const SECRET_CLIENT_ID: &str = "tpp-secret-001";
 pub const PUBLIC_CLIENT_ID: &str = "tpp-public-001";
 
+/// The endpoints a client calls with its certificate and the mock can alias (RFC 8705 §5).
+pub const MTLS_ENDPOINT_KEYS: [&str; 5] = [
+    "token_endpoint",
+    "pushed_authorization_request_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "userinfo_endpoint",
+];
+
 /// Endpoints aliased when a scenario does not say.
 pub fn default_aliased(shape: Shape) -> Vec<String> {
-    let all = ["token_endpoint", "pushed_authorization_request_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"];
     match shape {
         Shape::Missing => vec![],
         Shape::Partial => vec!["token_endpoint".into()],
-        _ => all.iter().map(|s| s.to_string()).collect(),
+        _ => MTLS_ENDPOINT_KEYS.iter().map(|s| s.to_string()).collect(),
     }
 }
 
