@@ -371,9 +371,10 @@ impl Response {
 /// Why no response arrived.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Failure {
-    /// The peer refused us at the TLS layer (an alert after our certificate, or no certificate).
-    #[error("rejected at TLS handshake: {0}")]
-    TlsRejected(String),
+    /// The peer refused us at the TLS layer with this alert (RFC 8446 §6.2). Which alerts count
+    /// as a refusal of the certificate is the checks' decision ([`crate::checks::refusal`]).
+    #[error("rejected at TLS handshake: the server sent alert {}", alert_name(*.0))]
+    TlsRejected(rustls::AlertDescription),
     /// We refused the peer (untrusted server certificate, name mismatch).
     #[error("TLS failure: {0}")]
     Tls(String),
@@ -476,9 +477,42 @@ fn classify(e: &reqwest::Error) -> Failure {
 
 fn tls_failure(e: &rustls::Error) -> Failure {
     match e {
-        rustls::Error::AlertReceived(alert) => Failure::TlsRejected(format!("server sent alert {alert:?}")),
+        rustls::Error::AlertReceived(alert) => Failure::TlsRejected(*alert),
         other => Failure::Tls(other.to_string()),
     }
+}
+
+/// The IANA name of a TLS alert (RFC 8446 §6, RFC 5246 §7.2), e.g. `unknown_ca`.
+pub fn alert_name(a: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let known = match a {
+        A::CloseNotify => "close_notify",
+        A::UnexpectedMessage => "unexpected_message",
+        A::BadRecordMac => "bad_record_mac",
+        A::HandshakeFailure => "handshake_failure",
+        A::BadCertificate => "bad_certificate",
+        A::UnsupportedCertificate => "unsupported_certificate",
+        A::CertificateRevoked => "certificate_revoked",
+        A::CertificateExpired => "certificate_expired",
+        A::CertificateUnknown => "certificate_unknown",
+        A::IllegalParameter => "illegal_parameter",
+        A::UnknownCA => "unknown_ca",
+        A::AccessDenied => "access_denied",
+        A::DecodeError => "decode_error",
+        A::DecryptError => "decrypt_error",
+        A::ProtocolVersion => "protocol_version",
+        A::InsufficientSecurity => "insufficient_security",
+        A::InternalError => "internal_error",
+        A::UserCanceled => "user_canceled",
+        A::NoRenegotiation => "no_renegotiation",
+        A::MissingExtension => "missing_extension",
+        A::UnsupportedExtension => "unsupported_extension",
+        A::UnrecognisedName => "unrecognized_name",
+        A::CertificateRequired => "certificate_required",
+        A::NoApplicationProtocol => "no_application_protocol",
+        other => return format!("{other:?}"),
+    };
+    known.to_string()
 }
 
 fn chain_text(e: &dyn std::error::Error) -> String {

@@ -35,6 +35,10 @@ pub struct SecretClient {
     pub client_id: String,
     /// Name of the environment variable holding the secret (never the secret itself).
     pub secret_env: String,
+    /// The client is registered with `tls_client_certificate_bound_access_tokens: true`
+    /// (RFC 8705 §3.4): `bind.other-auth` is then a MUST, else a SHOULD.
+    #[serde(default)]
+    pub bound_tokens: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -248,11 +252,19 @@ impl TargetFile {
         if let Some(ca) = &ca {
             identities.push(ca.mint_expired(&registered).map_err(ctx)?);
         }
-        match (&self.other_subject, &ca) {
-            (Some(f), _) => identities.push(Identity::load(Role::OtherSubject, &self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?),
-            (None, Some(ca)) => identities.push(ca.mint_other_subject().map_err(ctx)?),
-            (None, None) => {}
-        }
+        let other_subject_trusted = match (&self.other_subject, &ca) {
+            (Some(f), _) => {
+                let other = Identity::load(Role::OtherSubject, &self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?;
+                let trusted = crate::pki::same_issuer(&other, &registered);
+                identities.push(other);
+                trusted
+            }
+            (None, Some(ca)) => {
+                identities.push(ca.mint_other_subject().map_err(ctx)?);
+                true
+            }
+            (None, None) => false,
+        };
         identities.push(registered);
         let secret = match &c.secret {
             Some(s) => {
@@ -289,6 +301,8 @@ impl TargetFile {
             },
             require_bound_tokens: self.profile.require_bound_tokens,
             holds_ca: ca.is_some(),
+            other_subject_trusted,
+            secret_client_bound: c.secret.as_ref().is_some_and(|s| s.bound_tokens),
             identities,
             roots,
             limits: self.limits(),

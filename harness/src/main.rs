@@ -35,12 +35,13 @@ enum Command {
         /// Accept any server certificate from the live target. Recorded in every report.
         #[arg(long, requires = "target")]
         insecure: bool,
-        /// Client mode: run this command as the client under test (split on whitespace),
-        /// instead of each scenario's own.
+        /// Client mode: run this command as the client under test (split like a POSIX shell
+        /// would, quotes respected), instead of each scenario's own.
         #[arg(long)]
         client_cmd: Option<String>,
-        /// Deadline for the whole run, in seconds: scenarios still running then end in errors.
-        #[arg(long, default_value_t = 600)]
+        /// Deadline for the whole run, in seconds (1 to 86400): checks still running then end the
+        /// scenario in an error; checks already judged are kept.
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         run_timeout: u64,
         /// Where the reports are written.
         #[arg(long, default_value = "reports")]
@@ -124,11 +125,15 @@ fn main() -> ExitCode {
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
         Command::Run { scenarios, target, insecure, client_cmd, run_timeout, report_dir, format } => {
-            let cfg = RunConfig {
-                client_cmd: client_cmd.map(|c| c.split_whitespace().map(str::to_string).collect()),
-                run_timeout: std::time::Duration::from_secs(run_timeout.max(1)),
-                ..RunConfig::default()
+            let client_cmd = match client_cmd {
+                None => None,
+                Some(c) => match shlex::split(&c) {
+                    Some(argv) if !argv.is_empty() => Some(argv),
+                    Some(_) => anyhow::bail!("--client-cmd is empty: give the command that runs the client under test"),
+                    None => anyhow::bail!("--client-cmd `{c}` has an unterminated quote or escape"),
+                },
             };
+            let cfg = RunConfig { client_cmd, run_timeout: std::time::Duration::from_secs(run_timeout), ..RunConfig::default() };
             let formats = parse_formats(&format).map_err(anyhow::Error::msg)?;
             run_cmd(scenarios, target, insecure, &cfg, &report_dir, &formats)
         }
@@ -241,6 +246,7 @@ impl Style {
             "fail" => "31",
             "warn" => "33",
             "skip" => "90",
+            "blocked" => "34",
             _ => "35",
         }
     }

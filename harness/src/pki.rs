@@ -169,6 +169,11 @@ impl Identity {
         Identity::from_parts(role, leaf, chain, key, key_pem)
     }
 
+    fn with_intermediates(mut self, chain: Vec<CertificateDer<'static>>) -> Identity {
+        self.intermediates = chain;
+        self
+    }
+
     /// The chain to present: the leaf, then the intermediates.
     pub fn chain(&self) -> Vec<CertificateDer<'static>> {
         let mut v = vec![self.cert_der.clone()];
@@ -426,6 +431,10 @@ pub fn mint_self_signed_like(like: &Identity, role: Role) -> Result<Identity, Pk
 /// The CA that issues a live target's client certificates, when the harness is given its key.
 pub struct ClientCa {
     issuer: rcgen::Issuer<'static, KeyPair>,
+    /// What a minted certificate presents after its leaf: the CA certificate (and the rest of
+    /// its file) when the CA is an intermediate, so a server that trusts only the root can build
+    /// the path; nothing for a self-issued root.
+    chain: Vec<CertificateDer<'static>>,
 }
 
 impl ClientCa {
@@ -435,8 +444,13 @@ impl ClientCa {
         let der = cert_from_pem(&cert_pem).map_err(|e| bad(cert_path, e.to_string()))?;
         let key_pem = std::fs::read_to_string(key_path).map_err(|e| bad(key_path, e.to_string()))?;
         let key = KeyPair::from_pem(&key_pem).map_err(|e| bad(key_path, format!("not a usable CA private key: {e}")))?;
+        let chain = {
+            use rustls::pki_types::pem::PemObject;
+            let all: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem).filter_map(Result::ok).collect();
+            if self_issued(&der) { Vec::new() } else { all }
+        };
         let issuer = rcgen::Issuer::from_ca_cert_der(&der, key).map_err(|e| bad(cert_path, format!("not a usable CA certificate: {e}")))?;
-        Ok(ClientCa { issuer })
+        Ok(ClientCa { issuer, chain })
     }
 
     /// Same subject and SANs as `like`, this CA, validity ended yesterday.
@@ -447,7 +461,7 @@ impl ClientCa {
         p.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         let key = KeyPair::generate()?;
         let cert = p.signed_by(&key, &self.issuer)?;
-        Identity::new(Role::Expired, cert.der().clone(), &key)
+        Ok(Identity::new(Role::Expired, cert.der().clone(), &key)?.with_intermediates(self.chain.clone()))
     }
 
     /// A certificate from this CA with a subject no client is registered with.
@@ -455,8 +469,21 @@ impl ClientCa {
         let name = dn(&[(DnType::CommonName, "mtls-harness-other-subject"), (DnType::OrganizationName, "mtls-harness")]);
         let key = KeyPair::generate()?;
         let cert = client_params(name, vec![SanType::DnsName("other-subject.mtls-harness.invalid".try_into()?)]).signed_by(&key, &self.issuer)?;
-        Identity::new(Role::OtherSubject, cert.der().clone(), &key)
+        Ok(Identity::new(Role::OtherSubject, cert.der().clone(), &key)?.with_intermediates(self.chain.clone()))
     }
+}
+
+/// Whether a certificate's issuer and subject are the same name (a root or a self-signed leaf).
+fn self_issued(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der).map(|(_, c)| c.issuer().as_raw() == c.subject().as_raw()).unwrap_or(false)
+}
+
+/// Whether two certificates name the same issuer (byte-equal issuer DN) and neither is
+/// self-issued: the harness's evidence that a certificate it did not mint comes from the CA
+/// that issues the registered one.
+pub fn same_issuer(a: &Identity, b: &Identity) -> bool {
+    let issuer = |der: &[u8]| x509_parser::parse_x509_certificate(der).ok().map(|(_, c)| c.issuer().as_raw().to_vec());
+    !self_issued(&a.cert_der) && !self_issued(&b.cert_der) && issuer(&a.cert_der).is_some_and(|i| Some(i) == issuer(&b.cert_der))
 }
 
 /// Write a file; `secret` files are created with mode 0600 before any byte is written.

@@ -64,6 +64,8 @@ pub enum Misbehaviour {
     NoDiscovery,
     /// For endpoints without an alias, guess one on the token alias's host. Caught by `client.alias.fallback`.
     GuessAliases,
+    /// Read discovery, then do nothing else and exit 0. Caught by every check of an asked step.
+    OnlyDiscovery,
 }
 
 impl Misbehaviour {
@@ -82,6 +84,15 @@ impl Misbehaviour {
             Misbehaviour::SwitchCert => &["client.cert.presented"],
             Misbehaviour::NoDiscovery => &["client.discovery"],
             Misbehaviour::GuessAliases => &["client.alias.fallback"],
+            Misbehaviour::OnlyDiscovery => &[
+                "client.alias.token",
+                "client.alias.par",
+                "client.alias.introspection",
+                "client.alias.revocation",
+                "client.alias.userinfo",
+                "client.authz.top-level",
+                "client.rs.same-cert",
+            ],
         }
     }
 }
@@ -260,6 +271,9 @@ pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour]) -> Result<Outcome,
     };
     let mut run = Run { env, misbehave, http, no_cert, other, meta, out: Outcome::default() };
     run.out.log.push("step discovery: done".into());
+    if run.has(Misbehaviour::OnlyDiscovery) {
+        return Ok(run.out);
+    }
     let steps = &env.steps;
     let cid = env.client_id.as_str();
     let mut access: Option<String> = None;

@@ -1,10 +1,12 @@
-//! Running scenarios: scenario → PKI → target → checks → results. Scenarios run concurrently;
-//! the checks of one scenario run in catalogue order and share its discovery and token.
+//! Running scenarios: scenario → PKI → target → check graph → results → verdict. Scenarios run
+//! concurrently; the checks of one scenario run in catalogue order (every check after the checks
+//! it needs), share its discovery and token, and a check whose prerequisite failed is `blocked`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::checks::{self, Ctx, Outcome, Status};
+use crate::checks::{self, Ctx, Level, Outcome, Status};
 use crate::http::Limits;
 use crate::pki::TestPki;
 use crate::report::{CheckResult, RunReport, ScenarioResult, TargetInfo, SCHEMA_VERSION};
@@ -110,6 +112,18 @@ fn scenario_slots() -> &'static tokio::sync::Semaphore {
 
 /// Run one scenario against its target.
 pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
+    run_scenario_into(sc, source, cfg, on_check, &Mutex::new(Vec::new())).await
+}
+
+/// [`run_scenario`], publishing each finished check into `done` as it finishes, so that a run
+/// cut short by its deadline still reports what was judged.
+async fn run_scenario_into(
+    sc: &Scenario,
+    source: &Source,
+    cfg: &RunConfig,
+    on_check: Option<&OnCheck>,
+    done: &Mutex<Vec<CheckResult>>,
+) -> ScenarioResult {
     let _slot = scenario_slots().acquire().await;
     let started = Instant::now();
     let mut result = empty_result(sc);
@@ -133,6 +147,7 @@ pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_ch
         }
     };
     let mut ctx = Ctx::new(target.clone());
+    ctx.asked_steps = sc.client.as_ref().map(|c| c.steps.clone());
     if let (Some(cut), Source::Mock(pki)) = (&sc.client, source) {
         match run_client_under_test(sc, cut, &target, pki, &cfg).await {
             Ok(run) => ctx.client_run = Some(run),
@@ -142,50 +157,95 @@ pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_ch
             }
         }
     }
-    result.checks = run_checks(sc, &ctx, &cfg, on_check).await;
+    result.checks = run_checks_into(sc, &ctx, &cfg, on_check, done).await;
     result.client = ctx.client_run.clone();
     result.target = Some(target_info(sc, &ctx).await);
     result.duration_ms = ms(started.elapsed());
     result
 }
 
-/// Run a scenario's selected checks on a prepared context, in catalogue order, each bounded by
-/// the check timeout. In client mode, a client that crashed, hung or failed has passed nothing:
-/// its would-be passes become errors.
+/// Run a scenario's check graph on a prepared context: the selected checks and everything they
+/// need, in catalogue order, each bounded by the check timeout. A check whose prerequisite
+/// failed, errored or was blocked is `blocked` (naming it) without running; a broken SHOULD is
+/// a `warn`. In client mode, a client that crashed, hung or failed has passed nothing: its
+/// would-be passes become errors (its judged failures stay failures).
 pub async fn run_checks(sc: &Scenario, ctx: &Ctx, cfg: &RunConfig, on_check: Option<&OnCheck>) -> Vec<CheckResult> {
-    let mut out = Vec::new();
+    run_checks_into(sc, ctx, cfg, on_check, &Mutex::new(Vec::new())).await
+}
+
+async fn run_checks_into(
+    sc: &Scenario,
+    ctx: &Ctx,
+    cfg: &RunConfig,
+    on_check: Option<&OnCheck>,
+    sink: &Mutex<Vec<CheckResult>>,
+) -> Vec<CheckResult> {
+    let mut done: HashMap<&str, (Status, String)> = HashMap::new();
     let failure = ctx.client_run.as_ref().and_then(|r| r.failure());
-    for id in sc.selected_checks() {
-        let Some(check) = checks::find(id) else { continue };
+    // A failed client's results are settled only once all are known (see `settle_failed_client`).
+    let mut held = Vec::new();
+    for check in checks::plan(&sc.selected_checks()) {
         let t0 = Instant::now();
-        let mut outcome = match tokio::time::timeout(cfg.check_timeout, (check.run)(ctx)).await {
-            Ok(o) => o,
-            Err(_) => Outcome::error(format!("cannot judge: the check did not finish within {:?}", cfg.check_timeout)),
+        let mut outcome = match checks::gate(check, &done) {
+            Some(o) => o,
+            None => match tokio::time::timeout(cfg.check_timeout, (check.run)(ctx)).await {
+                Ok(o) => o,
+                Err(_) => Outcome::error(format!("cannot judge: the check did not finish within {:?}", cfg.check_timeout)),
+            },
         };
-        if let (Some(f), Status::Pass) = (&failure, outcome.status) {
-            outcome.status = Status::Error;
-            outcome.reason = format!("cannot judge: {f} (had it completed: {})", outcome.reason);
+        let level = outcome.level.unwrap_or(check.level);
+        if level == Level::Should && outcome.status == Status::Fail {
+            outcome.status = Status::Warn;
+            outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);
         }
+        done.insert(check.id, (outcome.status, outcome.reason.clone()));
         let cr = CheckResult {
             id: check.id,
             title: check.title,
             rfc: check.rfc,
             rfc_url: crate::report::rfc_url(check.rfc),
-            level: check.level,
+            level,
             status: outcome.status,
             reason: outcome.reason,
             expected_fail: sc.expects_fail(check.id),
             expected_warn: sc.expects_warn(check.id),
+            expected_blocked: sc.expects_blocked(check.id),
             duration_ms: ms(t0.elapsed()),
             evidence: outcome.evidence,
             details: outcome.details,
         };
+        if failure.is_some() {
+            held.push(cr);
+            continue;
+        }
         if let Some(f) = on_check {
             f(sc, &cr);
         }
-        out.push(cr);
+        sink.lock().unwrap_or_else(|p| p.into_inner()).push(cr);
     }
-    out
+    if let Some(f) = &failure {
+        settle_failed_client(&mut held, f);
+        for cr in held {
+            if let Some(cb) = on_check {
+                cb(sc, &cr);
+            }
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(cr);
+        }
+    }
+    std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Client mode, the client under test failed (exit ≠ 0, crash, timeout): when a judged failure
+/// explains that, the results stand as judged; when none does, the harness cannot tell what the
+/// client would have done, and its would-be passes become errors.
+fn settle_failed_client(results: &mut [CheckResult], failure: &str) {
+    if results.iter().any(|c| c.status == Status::Fail) {
+        return;
+    }
+    for c in results.iter_mut().filter(|c| c.status == Status::Pass) {
+        c.status = Status::Error;
+        c.reason = format!("cannot judge: {failure}, and no check explains why (had it completed: {})", c.reason);
+    }
 }
 
 /// Write the PKI where a client command can read it, and run the client under test.
@@ -226,13 +286,24 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
         let cfg = cfg.clone();
         let on_check = on_check.clone();
         tasks.push(tokio::spawn(async move {
-            let run = run_scenario(&sc, &source, &cfg, on_check.as_ref());
+            let done = Mutex::new(Vec::new());
+            let run = run_scenario_into(&sc, &source, &cfg, on_check.as_ref(), &done);
             match tokio::time::timeout_at(deadline, run).await {
                 Ok(r) => r,
-                Err(_) => ScenarioResult {
-                    error: Some(format!("the run's deadline ({:?}) passed before this scenario finished", cfg.run_timeout)),
-                    ..empty_result(&sc)
-                },
+                Err(_) => {
+                    // Keep what was judged; say what was not.
+                    let checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+                    let planned = checks::plan(&sc.selected_checks()).len();
+                    ScenarioResult {
+                        error: Some(format!(
+                            "the run's deadline ({:?}) passed after {} of {planned} checks; the rest did not run",
+                            cfg.run_timeout,
+                            checks.len()
+                        )),
+                        checks,
+                        ..empty_result(&sc)
+                    }
+                }
             }
         }));
     }
@@ -249,19 +320,19 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
 /// The report of finished scenarios, with totals and verdict.
 pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -> RunReport {
     let totals = RunReport::totals(&results);
-    let mut report = RunReport {
+    let verdict = crate::report::verdict(&results);
+    let report = RunReport {
         schema_version: SCHEMA_VERSION,
         harness_version: env!("CARGO_PKG_VERSION"),
         run_id: format!("{}-{}", started_at.replace([':', '-'], ""), std::process::id()),
         started_at,
         finished_at: now_rfc3339(),
         duration_ms: ms(t0.elapsed()),
-        verdict: "pass",
+        verdict,
         totals,
         configuration: crate::report::Configuration::default(),
         scenarios: results,
     };
-    report.verdict = RunReport::verdict_for(report.exit_code());
     report
 }
 
@@ -276,6 +347,8 @@ pub fn line(sc: &str, c: &CheckResult) -> String {
     let status = match (c.status, c.expected_fail) {
         (Status::Fail, true) => "fail (expected)".to_string(),
         (s, true) => format!("{} (expected fail!)", s.name()),
+        (Status::Blocked, false) if c.expected_blocked => "blocked (expected)".to_string(),
+        (s, false) if c.expected_blocked => format!("{} (expected blocked!)", s.name()),
         (Status::Warn, false) if c.expected_warn => "warn (expected)".to_string(),
         (s, false) if c.expected_warn => format!("{} (expected warn!)", s.name()),
         (s, false) => s.name().to_string(),

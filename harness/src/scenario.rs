@@ -65,6 +65,10 @@ pub struct Expect {
     /// Check ids that must end `warn` (self-tests of SHOULD-level findings).
     #[serde(default)]
     pub warn: Vec<String>,
+    /// Check ids that must end `blocked`: the refusals whose positive control the planted defect
+    /// breaks must not pass.
+    #[serde(default)]
+    pub blocked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -134,6 +138,10 @@ impl Scenario {
         self.expect.warn.iter().any(|f| f == check_id)
     }
 
+    pub fn expects_blocked(&self, check_id: &str) -> bool {
+        self.expect.blocked.iter().any(|f| f == check_id)
+    }
+
     /// The mock AS this scenario stands up.
     pub fn mock_config(&self) -> crate::mock::MockConfig {
         crate::mock::MockConfig {
@@ -149,7 +157,7 @@ impl Scenario {
     /// Whether this is a self-test: it plants defects and names the checks that must catch them.
     pub fn is_self_test(&self) -> bool {
         let misbehaves = self.client.as_ref().is_some_and(|c| !c.misbehave.is_empty());
-        !self.mock.defects.is_empty() || misbehaves || !self.expect.fail.is_empty() || !self.expect.warn.is_empty()
+        !self.mock.defects.is_empty() || misbehaves || !self.expect.fail.is_empty() || !self.expect.warn.is_empty() || !self.expect.blocked.is_empty()
     }
 
     /// Parse one scenario from YAML text; `file` is only used in error messages.
@@ -188,14 +196,15 @@ impl Scenario {
                 ));
             }
         }
-        let selected = self.selected_checks();
-        for id in self.expect.fail.iter().chain(&self.expect.warn) {
-            if !selected.contains(&id.as_str()) {
-                return Err(format!("expect names `{id}`, which is not among the selected checks"));
+        let planned: Vec<&str> = checks::plan(&self.selected_checks()).iter().map(|c| c.id).collect();
+        for id in self.expect.fail.iter().chain(&self.expect.warn).chain(&self.expect.blocked) {
+            if !planned.contains(&id.as_str()) {
+                return Err(format!("expect names `{id}`, which is not among the selected checks or what they need"));
             }
         }
-        if let Some(id) = self.expect.fail.iter().find(|id| self.expect.warn.contains(id)) {
-            return Err(format!("expect names `{id}` under both fail and warn"));
+        let mut seen = std::collections::HashSet::new();
+        if let Some(id) = self.expect.fail.iter().chain(&self.expect.warn).chain(&self.expect.blocked).find(|id| !seen.insert(id.as_str())) {
+            return Err(format!("expect names `{id}` more than once (under fail, warn or blocked)"));
         }
         if let Some(aliased) = &self.discovery.aliased {
             for name in aliased {

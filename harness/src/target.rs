@@ -88,6 +88,12 @@ pub struct Parts {
     pub clients: Clients,
     pub require_bound_tokens: bool,
     pub holds_ca: bool,
+    /// Whether the `OtherSubject` certificate is known to come from the CA that issues the
+    /// registered one (minted by the harness, or the same issuer): only then does its refusal
+    /// say anything about subject matching or binding.
+    pub other_subject_trusted: bool,
+    /// The secret client is registered for certificate-bound tokens (RFC 8705 §3.4).
+    pub secret_client_bound: bool,
     /// Identities by role; `Registered` is required.
     pub identities: Vec<Identity>,
     pub roots: Vec<CertificateDer<'static>>,
@@ -109,6 +115,10 @@ pub struct Target {
     pub require_bound_tokens: bool,
     /// Whether the harness holds the CA that issues the registered certificate.
     pub holds_ca: bool,
+    /// See [`Parts::other_subject_trusted`].
+    pub other_subject_trusted: bool,
+    /// See [`Parts::secret_client_bound`].
+    pub secret_client_bound: bool,
     /// The CAs the harness trusts for the target's server certificates.
     pub roots: Vec<CertificateDer<'static>>,
     pub limits: Limits,
@@ -139,6 +149,8 @@ impl Target {
             clients: p.clients,
             require_bound_tokens: p.require_bound_tokens,
             holds_ca: p.holds_ca,
+            other_subject_trusted: p.other_subject_trusted,
+            secret_client_bound: p.secret_client_bound,
             roots: p.roots,
             limits: p.limits,
             token_params: p.token_params,
@@ -170,6 +182,8 @@ impl Target {
             clients,
             require_bound_tokens: true,
             holds_ca: true,
+            other_subject_trusted: true,
+            secret_client_bound: true,
             identities: pki.identities().to_vec(),
             roots: vec![pki.ca_cert_der.clone()],
             limits,

@@ -118,9 +118,18 @@ fn network_case(rows: &mut Vec<Row>, case: &'static str, dir: &Path, issuer: &st
     for c in checks.iter().filter(|c| depends(c["id"].as_str().unwrap_or(""))) {
         assert_ne!(c["status"], "pass", "{case}: {} passed: {}", c["id"], c["reason"]);
     }
+    if check == "disc.fetch" {
+        for c in checks.iter().filter(|c| c["id"] != "disc.fetch") {
+            assert_eq!(c["status"], "blocked", "{case}: {} is {}: {}", c["id"], c["status"], c["reason"]);
+        }
+    }
     rows.push(Row {
         case,
-        gets: if check == "disc.fetch" { "`error` for every check, exit 2" } else { "`error` for the checks that need it, exit 2" },
+        gets: if check == "disc.fetch" {
+            "`error` for disc.fetch, every other check `blocked`, exit 2"
+        } else {
+            "`error` for the token request, the checks that need it `blocked`, exit 2"
+        },
         message: format!("{check}: {}", normalise(reason, dir)),
     });
 }

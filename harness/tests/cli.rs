@@ -73,11 +73,38 @@ fn report_never_contains_an_access_token() {
     let out = run_in(tmp.path(), &scenarios_dir());
     assert_eq!(out.status.code(), Some(0));
     let body = std::fs::read_to_string(tmp.path().join("reports/report.json")).unwrap();
-    // ES256 JWTs start with the base64url of `{"typ":"at+jwt"` / `{"alg":"ES256"`: always `eyJ`.
-    assert!(!body.contains("eyJ"), "a JWT leaked into report.json");
+    // A JWT is three base64url parts whose first decodes to a JSON object (RFC 7515 §7.1); a
+    // random PKCE value may contain `eyJ` by chance, a JWS structure does not.
+    assert_eq!(jwts_in(&body), Vec::<String>::new(), "a JWT leaked into report.json");
     assert!(body.contains("[redacted]"), "token fields are present but redacted");
     assert!(!body.contains("PRIVATE KEY"));
-    assert!(!text(&out.stdout).contains("eyJ"));
+    assert_eq!(jwts_in(&text(&out.stdout)), Vec::<String>::new(), "a JWT leaked onto stdout");
+}
+
+/// Every JWS compact serialisation in `text` (header, payload, signature; the header JSON).
+fn jwts_in(text: &str) -> Vec<String> {
+    use base64::Engine;
+    let b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.split(|c: char| !(b64(c) || c == '.'))
+        .filter(|w| {
+            let parts: Vec<&str> = w.split('.').collect();
+            parts.len() == 3
+                && parts[..2].iter().all(|p| !p.is_empty())
+                && base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(parts[0])
+                    .ok()
+                    .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+                    .is_some_and(|h| h.is_object())
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn jwt_detection_finds_jwts_and_ignores_chance_eyj() {
+    assert_eq!(jwts_in("token eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln done").len(), 1);
+    assert!(jwts_in("pkce=abceyJzzz9_x verifier").is_empty());
+    assert!(jwts_in("eyJ.eyJ.x").is_empty(), "not base64url JSON");
 }
 
 fn write_scenario(dir: &Path, body: &str) -> PathBuf {
@@ -133,7 +160,12 @@ fn a_failing_check_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let report: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("reports/report.json")).unwrap()).unwrap();
     assert_eq!(report["verdict"], "fail");
-    assert_eq!(report["scenarios"][0]["checks"][0]["status"], "fail");
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let cnf = checks.iter().find(|c| c["id"] == "bind.token-cnf").unwrap();
+    assert_eq!(cnf["status"], "fail");
+    // Its prerequisites ran too (a check is never judged without the facts it needs).
+    let ids: Vec<&str> = checks.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids, ["disc.fetch", "endpoints.resolve", "auth.pki.accept", "bind.token-cnf"]);
 }
 
 #[test]
@@ -219,7 +251,7 @@ fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
     assert_eq!(status, 200);
     let logged = next();
     assert!(logged.contains("[alias] POST /token") && logged.contains("cert x5t#S256=") && logged.ends_with("-> 200"), "{logged}");
-    assert!(!logged.contains("eyJ"), "no token in the log");
+    assert_eq!(jwts_in(&logged), Vec::<String>::new(), "no token in the log");
 }
 
 #[test]

@@ -155,16 +155,24 @@ async fn oauth4webapi_without_use_mtls_endpoint_aliases_fails_the_alias_checks_w
         let s = statuses(&r);
         match shape {
             // The top level asks for no certificate: the token request fails there (401) and the
-            // client gives up; the token alias check fails, and nothing passes.
+            // client gives up (exit 1). The token alias check fails; the steps it never reached
+            // are blocked by that; the verdict is `fail` (exit 1), not `error`: the judged failure
+            // explains the client's exit.
             "split" => {
                 assert_eq!(s["client.alias.token"], Status::Fail, "{shape}");
                 assert!(!r.client.as_ref().unwrap().succeeded());
-                assert!(s.values().all(|x| *x != Status::Pass), "{shape}: {s:?}");
+                assert_eq!(s.values().filter(|x| **x == Status::Fail).count(), 1, "{shape}: {s:?}");
+                for id in ["client.alias.par", "client.alias.introspection", "client.alias.revocation", "client.alias.userinfo", "client.rs.same-cert"] {
+                    assert_eq!(s[id], Status::Blocked, "{shape}: {id}");
+                }
+                assert!(s.values().all(|x| *x != Status::Error), "{shape}: {s:?}");
+                assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "fail", "{shape}");
             }
             // Only the token endpoint is aliased: it went to the top level instead.
             "partial" => {
                 assert_eq!(s["client.alias.token"], Status::Fail, "{shape}");
                 assert_eq!(s.values().filter(|x| **x == Status::Fail).count(), 1, "{shape}: {s:?}");
+                assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "fail", "{shape}");
             }
             // Every mTLS endpoint aliased on a listener of its own (which also asks for
             // certificates at the top level): all five calls went to the wrong place.

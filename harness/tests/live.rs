@@ -134,9 +134,10 @@ fn unreachable_issuer_is_an_error_and_exit_2() {
     let fetch = check(&report, "disc.fetch");
     assert_eq!(fetch["status"], "error");
     assert!(fetch["reason"].as_str().unwrap().contains("connection failed"), "{}", fetch["reason"]);
-    // Nothing can be judged without the AS: no check may pass, and none may blame the AS.
+    // Nothing can be judged without the AS: no check may pass, and none may blame the AS;
+    // everything after discovery is blocked by it.
     for s in statuses(&report) {
-        assert!(s == "error" || s == "skip", "{s} against an unreachable AS");
+        assert!(s == "error" || s == "blocked", "{s} against an unreachable AS");
     }
     assert_eq!(report["verdict"], "error");
 }
@@ -198,7 +199,7 @@ fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
     let (wm, _l, base) = rt.block_on(bare_server(&pki));
     let doc = serde_json::json!({
         "issuer": base, "token_endpoint": format!("{base}/token"),
-        "token_endpoint_auth_methods_supported": ["tls_client_auth"],
+        "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
         "tls_client_certificate_bound_access_tokens": true,
     });
     rt.block_on(async {
@@ -209,13 +210,13 @@ fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
     let f = tmp.path().join("t.yaml");
     std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_HANG", "ca.pem", FAST)).unwrap();
     let (code, elapsed, report, _) = cli_run(&f, &tmp.path().join("out"));
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(2), "{:?}", report["scenarios"][0]["checks"].as_array().map(|a| a.iter().map(|c| (c["id"].to_string(), c["status"].to_string(), c["reason"].to_string())).collect::<Vec<_>>()));
     // Each token request gives up after request_ms; the whole run is bounded.
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
     let accept = check(&report, "auth.pki.accept");
     assert_eq!(accept["status"], "error");
     assert!(accept["reason"].as_str().unwrap().contains("timed out"), "{}", accept["reason"]);
-    assert_eq!(check(&report, "auth.pki.no-cert")["status"], "error");
+    assert_eq!(check(&report, "auth.pki.no-cert")["status"], "blocked", "a refusal without its positive control is blocked");
     assert_eq!(check(&report, "disc.fetch")["status"], "pass", "discovery itself was fine");
 }
 

@@ -42,7 +42,7 @@ fn every_format_agrees_with_the_run() {
     let count = |st: &str| checks.iter().filter(|c| c["status"] == st).count() as u64;
     let t = &report["totals"];
     assert_eq!(t["checks"].as_u64().unwrap(), checks.len() as u64);
-    for st in ["pass", "fail", "warn", "skip", "error"] {
+    for st in ["pass", "fail", "warn", "skip", "blocked", "error"] {
         assert_eq!(t[st].as_u64().unwrap(), count(st), "{st}");
     }
 
@@ -52,7 +52,7 @@ fn every_format_agrees_with_the_run() {
     let n = |tag: &str| xml.matches(tag).count();
     assert_eq!(n("<testsuite "), report["scenarios"].as_array().unwrap().len());
     assert_eq!(n("<testcase "), checks.len());
-    assert_eq!(n("<skipped"), count("skip") as usize);
+    assert_eq!(n("<skipped"), (count("skip") + count("blocked")) as usize, "skip and blocked are JUnit skips");
     assert_eq!(n("<failure"), 0);
     assert_eq!(n("<error"), 0);
     assert!(xml.contains(&format!("tests=\"{}\"", checks.len())));
@@ -65,7 +65,7 @@ fn every_format_agrees_with_the_run() {
     assert!(html.contains(&format!(r#"<div class="count" data-status="pass"><b>{}</b>pass</div>"#, count("pass"))));
     assert_eq!(html.matches(r#"<tr class="check" "#).count(), checks.len());
     let rows_with = |st: &str| html.lines().filter(|l| l.contains(r#"<tr class="check" "#) && l.contains(&format!(r#"data-status="{st}""#))).count();
-    for st in ["pass", "fail", "warn", "skip", "error"] {
+    for st in ["pass", "fail", "warn", "skip", "blocked", "error"] {
         assert_eq!(rows_with(st), count(st) as usize, "{st} rows");
     }
     assert!(html.contains(r#"data-id="bind.token-cnf" data-status="fail""#), "the planted no_cnf failure is shown");
@@ -77,7 +77,7 @@ fn every_format_agrees_with_the_run() {
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.starts_with("## mtls-harness: PASS"));
     assert_eq!(md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| scenario")).count(), report["scenarios"].as_array().unwrap().len());
-    assert!(md.contains("| as-identical | identical | 23 | 0 | 0 | 0 | 0 | yes |"), "{md}");
+    assert!(md.contains("| as-identical | identical | 24 | 0 | 0 | 0 | 0 | 0 | yes |"), "{md}");
 
     // The terminal: one line per check with progress, and every report path.
     assert_eq!(stdout.lines().filter(|l| l.starts_with('[')).count(), checks.len());

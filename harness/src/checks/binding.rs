@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{access_token_of, expect_invalid_token, judge_refusal, Ctx, Outcome};
+use super::{access_token_of, expect_invalid_token, judge_refusal, Ctx, Level, Outcome, TlsRefusal};
 use crate::discovery::Operation;
 use crate::http::Exchange;
 use crate::http::Failure;
@@ -99,83 +99,121 @@ pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
     let ev = ex.evidence.clone();
     let o = match ex.outcome {
         Ok(r) if (200..300).contains(&r.status) => Outcome::pass(format!("{} with the certificate the token is bound to", r.status)),
+        Ok(r) if r.status >= 500 || matches!(r.status, 404 | 405 | 408 | 429) || (300..400).contains(&r.status) => Outcome::error(format!(
+            "cannot judge: the resource answered {}, which is not a judgement of the token",
+            r.status
+        )),
         Ok(r) => Outcome::fail(format!(
             "the resource refused the bound token with its own certificate: {}{}",
             r.status,
             ev.www_authenticate.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
         )),
-        Err(Failure::TlsRejected(why)) => Outcome::fail(format!("the resource rejected the bound certificate at TLS handshake ({why})")),
+        Err(f @ Failure::TlsRejected(_)) => Outcome::fail(format!("the resource refused the certificate the token is bound to: {f}")),
         Err(f) => Outcome::error(format!("cannot judge: resource request failed: {f}")),
     };
     o.with(token_ev).with(ev)
 }
 
-/// RFC 8705 §3: the bound token presented with another (trusted) certificate is refused, 401 invalid_token.
+/// RFC 8705 §3 (MUST reject with 401 `invalid_token` when the certificate does not match): the
+/// bound token with another certificate the resource trusts at TLS is refused. An untrusted
+/// certificate would be refused for its issuer, which says nothing about the binding.
 pub async fn rs_other_cert(ctx: &Ctx) -> Outcome {
-    // Another trusted certificate where the target has one; otherwise the rogue-CA impostor.
-    let other = if ctx.target.identity(Role::OtherSubject).is_some() { Role::OtherSubject } else { Role::RogueCa };
-    match resource_with(ctx, Who::Cert(other)).await {
-        Ok((ex, token_ev)) => expect_invalid_token(ex, "bound token with another certificate").with(token_ev),
+    if let Some(skip) = super::client_auth::untrusted_other(ctx) {
+        return skip;
+    }
+    match resource_with(ctx, Who::Cert(Role::OtherSubject)).await {
+        Ok((ex, token_ev)) => {
+            expect_invalid_token(ex, "bound token with another trusted certificate", TlsRefusal::TrustedCertificate).with(token_ev)
+        }
         Err(o) => o,
     }
 }
 
-/// RFC 8705 §3: the bound token presented without any certificate is refused with 401.
+/// RFC 8705 §3 (MUST obtain the certificate and reject on mismatch): the bound token presented
+/// without any certificate is refused with 401.
 pub async fn rs_no_cert(ctx: &Ctx) -> Outcome {
     match resource_with(ctx, Who::NoCert).await {
-        Ok((ex, token_ev)) => expect_invalid_token(ex, "bound token without a certificate").with(token_ev),
+        Ok((ex, token_ev)) => expect_invalid_token(ex, "bound token without a certificate", TlsRefusal::NoCertificate).with(token_ev),
         Err(o) => o,
     }
 }
 
-/// RFC 8705 §3.2: introspection of a bound token answers `active: true` with the same `cnf`.
-pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
-    let url = match ctx.optional_endpoint(Operation::Introspection, "introspection of the binding").await {
-        Ok(u) => u,
+/// RFC 7662 §2.2 (MUST answer 200 with `active`; here a SHOULD, being another RFC's rule): the
+/// client a token was issued to introspects it over mTLS and learns it is active.
+pub async fn introspect_active(ctx: &Ctx) -> Outcome {
+    let (ex, token_ev) = match ctx.registered_introspection().await {
+        Ok(x) => x,
         Err(o) => return o,
     };
-    let (token, token_ev) = match ctx.registered_token().await {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
-    let ex = introspect(ctx, &url, &token).await;
     let ev = ex.evidence.clone();
-    let o = match ex.outcome {
-        Ok(r) if r.status == 200 => match r.json.as_ref() {
-            Some(body) if body.get("active") == Some(&Value::Bool(true)) => {
-                cnf_matches(body, ctx.target.registered_thumbprint(), "the certificate the token was issued to")
-            }
-            Some(_) => Outcome::fail("introspection reports the freshly issued access token inactive (RFC 7662 §2.2)"),
-            None => Outcome::error("cannot judge: introspection answered 200 without a JSON body"),
+    let o = match &ex.outcome {
+        Ok(r) if r.status == 200 => match r.field("active") {
+            Some(Value::Bool(true)) => Outcome::pass("200, active: true"),
+            Some(Value::Bool(false)) => Outcome::warn(
+                "the freshly issued access token is reported inactive to the client it was issued to (RFC 7662 §2.2)",
+            ),
+            Some(other) => Outcome::warn(format!("`active` is {other}, not a JSON boolean (RFC 7662 §2.2 REQUIRED boolean); read as unusable")),
+            None if r.json.is_none() => Outcome::error("cannot judge: introspection answered 200 without a JSON body"),
+            None => Outcome::warn("the introspection response has no `active` member (RFC 7662 §2.2 REQUIRED)"),
         },
-        Ok(r) if r.status == 400 => Outcome::fail(format!(
-            "introspection refused to introspect the bound access token: 400 error={}. RFC 7662 §2.2 requires a 200 response (active: false for a token the AS will not introspect), so resource servers that introspect cannot see the binding (RFC 8705 §3.2)",
+        Ok(r) if r.status == 400 => Outcome::warn(format!(
+            "introspection refused the access token: 400 error={}; RFC 7662 §2.2 requires 200 with active: false for a token the AS will not introspect",
             r.str_field("error").unwrap_or("(none)")
         )),
-        Ok(r) => Outcome::error(format!(
-            "cannot judge: introspection refused the registered client with {} error={}",
+        Ok(r) if matches!(r.status, 401 | 403) => Outcome::warn(format!(
+            "introspection refused the token's own client: {} error={} (RFC 7662 §2.1)",
             r.status,
             r.str_field("error").unwrap_or("(none)")
+        )),
+        Ok(r) => Outcome::error(format!("cannot judge: introspection answered {}", r.status)),
+        Err(f) => Outcome::error(format!("cannot judge: introspection request failed: {f}")),
+    };
+    o.with(token_ev).with(ev)
+}
+
+/// RFC 8705 §3.2 (the `cnf` member carries the `x5t#S256` of the bound certificate): an active
+/// introspection response for the bound token has the same `cnf`. When no active response was
+/// obtained (see `introspect.active`), there is nothing this section constrains: skip.
+pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
+    let (ex, token_ev) = match ctx.registered_introspection().await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let ev = ex.evidence.clone();
+    let o = match &ex.outcome {
+        Ok(r) if r.status == 200 && r.field("active") == Some(&Value::Bool(true)) => {
+            let body = r.json.clone().unwrap_or(Value::Null);
+            cnf_matches(&body, ctx.target.registered_thumbprint(), "the certificate the token was issued to")
+        }
+        Ok(r) => Outcome::skip(format!(
+            "no active introspection response for the bound token ({}; see introspect.active), so there is no cnf to judge",
+            r.status
         )),
         Err(f) => Outcome::error(format!("cannot judge: introspection request failed: {f}")),
     };
     o.with(token_ev).with(ev)
 }
 
-/// The `cnf` of an opaque token, read through introspection (RFC 8705 §3.2).
-async fn introspected_binding(ctx: &Ctx, token: &str, whose: &str) -> Outcome {
+/// The `cnf` of an opaque token, read through introspection (RFC 8705 §3.2) by the client the
+/// token was issued to (`auth`): an AS may let a client introspect only its own tokens.
+async fn introspected_binding(ctx: &Ctx, token: &str, whose: &str, auth: (&str, &str)) -> Outcome {
     let url = match ctx.optional_endpoint(Operation::Introspection, "reading an opaque token's binding").await {
         Ok(u) => u,
         Err(_) => return Outcome::skip("the access token is opaque and the AS publishes no introspection endpoint to read its binding"),
     };
-    let ex = introspect(ctx, &url, token).await;
+    let form = [("token", token), ("token_type_hint", "access_token")];
+    let ex = ctx.target.registered().post_form_basic(&url, &form, auth.0, auth.1).await;
     let ev = ex.evidence.clone();
     match ex.outcome {
         Ok(r) if r.status == 200 && r.field("active") == Some(&Value::Bool(true)) => {
             let body = r.json.unwrap_or(Value::Null);
             cnf_matches(&body, ctx.target.registered_thumbprint(), whose).with(ev)
         }
-        Ok(r) => Outcome::error(format!("cannot judge: introspection of the opaque token answered {} without active: true", r.status)).with(ev),
+        Ok(r) => Outcome::skip(format!(
+            "the opaque token's introspection by its own client answered {} without active: true, so its binding cannot be read (RFC 7662 §2.2)",
+            r.status
+        ))
+        .with(ev),
         Err(f) => Outcome::error(format!("cannot judge: introspection failed: {f}")).with(ev),
     }
 }
@@ -186,9 +224,15 @@ pub(crate) async fn introspect(ctx: &Ctx, url: &str, token: &str) -> Exchange {
     ctx.target.registered().post_form(url, &form).await
 }
 
-/// RFC 8705 §3: binding is independent of client authentication — a `client_secret_basic`
-/// client presenting a certificate gets a token bound to it.
+/// RFC 8705 §3 and §3.4: binding is independent of client authentication — a
+/// `client_secret_basic` client presenting a certificate gets a token bound to it. MUST where
+/// the client is registered for bound tokens (§3.4) or the profile requires them; else SHOULD.
 pub async fn other_auth(ctx: &Ctx) -> Outcome {
+    let level = if ctx.target.secret_client_bound || ctx.target.require_bound_tokens { Level::Must } else { Level::Should };
+    other_auth_judged(ctx).await.at_level(level)
+}
+
+async fn other_auth_judged(ctx: &Ctx) -> Outcome {
     let Some((id, secret)) = ctx.target.clients.secret.clone() else {
         return Outcome::skip("the target registers no client_secret_basic client");
     };
@@ -202,13 +246,13 @@ pub async fn other_auth(ctx: &Ctx) -> Outcome {
         Ok(t) => t,
         Err(why) => {
             return Outcome::error(format!("cannot judge: the client_secret_basic client got no access token ({why})"))
-                .with(ex.evidence.clone())
+                .with(ex.evidence.clone());
         }
     };
     let whose = "the certificate the secret-authenticated client presented";
     match jwt_claims(&token) {
         Some(claims) => cnf_matches(&claims, ctx.target.registered_thumbprint(), whose).with(ev),
-        None => introspected_binding(ctx, &token, whose).await.with(ev),
+        None => introspected_binding(ctx, &token, whose, (&id, secret.expose())).await.with(ev),
     }
 }
 
@@ -266,8 +310,8 @@ fn pkce_pair() -> (String, String) {
     (verifier, challenge)
 }
 
-/// RFC 8705 §4: a public client's refresh token is bound to the certificate it presented; a
-/// refresh with another certificate is refused, with the same certificate it works.
+/// RFC 8705 §4 (SHOULD bind the refresh token to the certificate): a public client's refresh
+/// token is refused with another certificate and works with the same one.
 pub async fn refresh_public(ctx: &Ctx) -> Outcome {
     let Some(client_id) = ctx.target.clients.public.clone() else {
         return Outcome::skip("the target registers no public client");
@@ -334,7 +378,9 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
     let other_verdict = match &other.outcome {
         Ok(r) if r.unjudgeable().is_some() => return Outcome::error(r.unjudgeable().unwrap_or_default()).with_all(evidence),
         Ok(r) => judge_refusal(r, "refresh with another certificate", "invalid_grant", &[400], "RFC 6749 §5.2"),
-        Err(crate::http::Failure::TlsRejected(why)) => Outcome::pass(format!("refresh with another certificate rejected at TLS handshake ({why})")),
+        Err(crate::http::Failure::TlsRejected(alert)) => {
+            super::refusal::judge_alert(*alert, "refresh with another certificate", TlsRefusal::TrustedCertificate)
+        }
         Err(f) => return Outcome::error(format!("cannot judge: refresh request failed: {f}")).with_all(evidence),
     };
     if other_verdict.status != super::Status::Pass {

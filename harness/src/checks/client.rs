@@ -7,6 +7,34 @@ use super::{Ctx, Outcome};
 use crate::http::Evidence;
 use crate::mock::server::{self, endpoint_path, DISCOVERY_PATHS, RESOURCE_PATH};
 use crate::mock::{Entry, MTLS_ENDPOINT_KEYS};
+use crate::reference_client::Step;
+
+/// The step of the client contract that calls an endpoint key.
+fn step_for(key: &str) -> Option<Step> {
+    Some(match key {
+        "token_endpoint" => Step::Token,
+        "pushed_authorization_request_endpoint" => Step::Par,
+        "introspection_endpoint" => Step::Introspect,
+        "revocation_endpoint" => Step::Revoke,
+        "userinfo_endpoint" => Step::Userinfo,
+        "authorization_endpoint" => Step::Authorize,
+        _ => return None,
+    })
+}
+
+/// Whether the scenario asked the client to perform `step`.
+fn asked(ctx: &Ctx, step: Step) -> bool {
+    ctx.asked_steps.as_ref().is_some_and(|s| s.contains(&step))
+}
+
+/// The outcome for a step the scenario asked for whose endpoint the client never called: `fail`
+/// when the client claims success (exit 0), `blocked` naming the client's own failure otherwise.
+fn never_called(ctx: &Ctx, step: Step, what: &str) -> Outcome {
+    match ctx.client_run.as_ref().and_then(|r| r.failure()) {
+        Some(f) => Outcome::blocked(format!("blocked: step {} was requested but {f} before it called the {what}", step.name())),
+        None => Outcome::fail(format!("step {} was requested; the client never called the {what}", step.name())),
+    }
+}
 
 /// What the checks read: the journal, the mock's layout, the client's certificate.
 struct View<'a> {
@@ -87,7 +115,10 @@ fn alias_for(ctx: &Ctx, key: &str) -> Outcome {
     let Some(path) = endpoint_path(key) else { return Outcome::error(format!("the mock serves no {key}")) };
     let calls = v.calls(path);
     if calls.is_empty() {
-        return Outcome::skip(format!("the client never called the {key}"));
+        return match step_for(key) {
+            Some(step) if asked(ctx, step) && v.aliased(key) => never_called(ctx, step, key),
+            _ => Outcome::skip(format!("the client never called the {key}")),
+        };
     }
     if !v.aliased(key) {
         return Outcome::skip(format!("no alias is published for {key}; see client.alias.fallback"));
@@ -132,13 +163,24 @@ pub async fn alias_fallback(ctx: &Ctx) -> Outcome {
     };
     let mut judged = Vec::new();
     let mut wrong = Vec::new();
+    let mut missing = Vec::new();
     for key in MTLS_ENDPOINT_KEYS.iter().filter(|k| !v.aliased(k)) {
         let Some(path) = endpoint_path(key) else { continue };
+        if v.calls(path).is_empty() {
+            if let Some(step) = step_for(key).filter(|s| asked(ctx, *s)) {
+                missing.push(never_called(ctx, step, key));
+            }
+        }
         for e in v.calls(path) {
             if e.listener != "top" {
                 wrong.push(format!("{key} on the {} listener", e.listener));
             }
             judged.push(evidence(e));
+        }
+    }
+    if let Some(o) = missing.iter().find(|o| o.status == super::Status::Fail).or(missing.first()) {
+        if wrong.is_empty() {
+            return o.clone().with_all(judged);
         }
     }
     if judged.is_empty() {
@@ -160,6 +202,9 @@ pub async fn authz_top_level(ctx: &Ctx) -> Outcome {
     };
     let calls = v.calls(server::AUTHORIZE_PATH);
     if calls.is_empty() {
+        if asked(ctx, Step::Authorize) {
+            return never_called(ctx, Step::Authorize, "authorization_endpoint");
+        }
         return Outcome::skip("the client never called the authorization endpoint");
     }
     let ev = calls.iter().map(|e| evidence(e));
@@ -248,6 +293,9 @@ pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
     };
     let calls = v.calls(RESOURCE_PATH);
     if calls.is_empty() {
+        if asked(ctx, Step::Resource) {
+            return never_called(ctx, Step::Resource, "protected resource");
+        }
         return Outcome::skip("the client never called the protected resource");
     }
     let ev = calls.iter().map(|e| evidence(e));

@@ -1,6 +1,6 @@
 //! `auth.pki.*`: PKI mutual-TLS client authentication at the token endpoint (RFC 8705 §2.1).
 
-use super::{expect_invalid_client, Ctx, Outcome};
+use super::{expect_invalid_client, Ctx, Outcome, TlsRefusal};
 use crate::http::Exchange;
 use crate::http::Failure;
 use crate::pki::Role;
@@ -10,7 +10,7 @@ use crate::target::Who;
 fn accepted(ex: &Exchange, what: &str) -> Outcome {
     let ev = ex.evidence.clone();
     match &ex.outcome {
-        Err(Failure::TlsRejected(why)) => Outcome::fail(format!("{what} was rejected at TLS handshake ({why})")).with(ev),
+        Err(f @ Failure::TlsRejected(_)) => Outcome::fail(format!("{what} was refused: {f}")).with(ev),
         Err(f) => Outcome::error(format!("cannot judge: token request failed: {f}")).with(ev),
         Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()).with(ev),
         Ok(r) if r.status == 200 => {
@@ -25,6 +25,12 @@ fn accepted(ex: &Exchange, what: &str) -> Outcome {
                 _ => Outcome::fail("200 without an access_token (RFC 6749 §5.1)").with(ev),
             }
         }
+        Ok(r) if r.status >= 500 || matches!(r.status, 404 | 405 | 408 | 429) || (300..400).contains(&r.status) => Outcome::error(format!(
+            "cannot judge: the token endpoint answered {} error={} for {what}, which is not a judgement of the credential",
+            r.status,
+            r.str_field("error").unwrap_or("(none)")
+        ))
+        .with(ev),
         Ok(r) => Outcome::fail(format!(
             "{what} was refused with {} error={}",
             r.status,
@@ -42,26 +48,48 @@ pub async fn pki_accept(ctx: &Ctx) -> Outcome {
     }
 }
 
-async fn refused(ctx: &Ctx, who: Who, what: &str) -> Outcome {
+/// The same token request as `auth.pki.accept` (same URL, same form), with only the
+/// certificate changed; it must be refused.
+async fn refused(ctx: &Ctx, who: Who, what: &str, kind: TlsRefusal) -> Outcome {
     match ctx.token_request(who, &ctx.target.clients.tls).await {
-        Ok(ex) => expect_invalid_client(ex, what),
+        Ok(ex) => expect_invalid_client(ex, what, kind),
         Err(o) => o,
     }
 }
 
 /// RFC 8705 §2: a request with the client's `client_id` but no certificate is refused.
 pub async fn pki_no_cert(ctx: &Ctx) -> Outcome {
-    refused(ctx, Who::NoCert, "token request with client_id and no certificate").await
+    refused(ctx, Who::NoCert, "token request with client_id and no certificate", TlsRefusal::NoCertificate).await
 }
 
-/// RFC 8705 §2.1: a certificate from the trusted CA with another subject is refused.
+/// RFC 8705 §2.1 (MUST: the subject must match the registered one): a certificate from the
+/// trusted CA with another subject is refused. Only with a certificate the server trusts at TLS.
 pub async fn pki_other_subject(ctx: &Ctx) -> Outcome {
-    refused(ctx, Who::Cert(Role::OtherSubject), "trusted-CA certificate with another subject").await
+    if let Some(skip) = untrusted_other(ctx) {
+        return skip;
+    }
+    refused(ctx, Who::Cert(Role::OtherSubject), "trusted-CA certificate with another subject", TlsRefusal::TrustedCertificate).await
+}
+
+/// A `skip` when the harness's other-subject certificate is absent or not known to come from
+/// the CA that issues the registered certificate: its refusal could be the issuer's, not the
+/// subject's (or the binding's).
+pub(crate) fn untrusted_other(ctx: &Ctx) -> Option<Outcome> {
+    if ctx.target.identity(Role::OtherSubject).is_none() {
+        return Some(Outcome::skip(
+            "the harness has no certificate from the trusted CA with another subject (give the target file `other_subject`, or `client_ca` to mint one)",
+        ));
+    }
+    (!ctx.target.other_subject_trusted).then(|| {
+        Outcome::skip(
+            "the other_subject certificate is not issued by the CA that issued the registered certificate, so a refusal could be the issuer's, not the subject's: give a certificate from the same CA",
+        )
+    })
 }
 
 /// RFC 8705 §2.1: the registered subject DN in a certificate from an untrusted CA is refused.
 pub async fn pki_rogue_ca(ctx: &Ctx) -> Outcome {
-    refused(ctx, Who::Cert(Role::RogueCa), "registered subject DN issued by an untrusted CA").await
+    refused(ctx, Who::Cert(Role::RogueCa), "registered subject DN issued by an untrusted CA", TlsRefusal::UntrustedIssuer).await
 }
 
 /// RFC 8705 §2.1 (certificate path validation): an expired certificate with the registered
@@ -70,7 +98,7 @@ pub async fn pki_expired(ctx: &Ctx) -> Outcome {
     if !ctx.target.holds_ca {
         return Outcome::skip("the harness does not hold the CA that issues the registered certificate, so it cannot mint an expired one");
     }
-    refused(ctx, Who::Cert(Role::Expired), "expired certificate with the registered subject").await
+    refused(ctx, Who::Cert(Role::Expired), "expired certificate with the registered subject", TlsRefusal::TrustedCertificate).await
 }
 
 /// RFC 8705 §2.2: the self-signed certificate registered for the client yields a token.
@@ -90,7 +118,7 @@ pub async fn self_other(ctx: &Ctx) -> Outcome {
         return Outcome::skip("the target registers no self_signed_tls_client_auth client");
     };
     match ctx.token_request(Who::Cert(Role::SelfSignedOther), &id).await {
-        Ok(ex) => expect_invalid_client(ex, "an unregistered self-signed certificate"),
+        Ok(ex) => expect_invalid_client(ex, "an unregistered self-signed certificate", TlsRefusal::UntrustedIssuer),
         Err(o) => o,
     }
 }

@@ -84,20 +84,54 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
                 _ => Outcome::fail(format!("{} without request_uri and expires_in (RFC 9126 §2.2)", r.status)),
             }
         }
+        Ok(r) if not_a_judgement(r.status) => Outcome::error(format!("cannot judge: the PAR endpoint answered {}", r.status)),
         Ok(r) => Outcome::fail(format!(
             "the pushed request with mTLS client authentication was refused: {} error={}",
             r.status,
             r.str_field("error").unwrap_or("(none)")
         )),
-        Err(Failure::TlsRejected(why)) => Outcome::fail(format!("the registered certificate was rejected at TLS handshake ({why})")),
+        Err(f @ Failure::TlsRejected(_)) => Outcome::fail(format!("the registered certificate was refused: {f}")),
         Err(f) => Outcome::error(format!("cannot judge: PAR request failed: {f}")),
     };
     o.with(ev)
 }
 
-/// RFC 8705 §5 with RFC 7009: revocation at the effective endpoint, authenticated with the
-/// registered certificate, answers 200 and the token is then inactive (introspection) or
-/// refused (resource).
+/// Statuses that answer nothing about the request's credential: redirects, not found, method
+/// not allowed, request timeout, rate limiting, server errors.
+fn not_a_judgement(status: u16) -> bool {
+    (300..400).contains(&status) || matches!(status, 404 | 405 | 408 | 429) || status >= 500
+}
+
+/// Who can tell whether a token is active: introspection (RFC 7662) by its own client, and the
+/// protected resource with the certificate it is bound to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Observer {
+    Introspection,
+    Resource,
+}
+
+/// `Some(true)`: the observer says active; `Some(false)`: inactive/refused; `None`: no answer.
+async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
+    let ex = match who {
+        Observer::Introspection => super::binding::introspect(ctx, url, token).await,
+        Observer::Resource => ctx.target.registered().get(url, Some(token)).await,
+    };
+    evidence.push(ex.evidence.clone());
+    let r = ex.outcome.ok()?;
+    match who {
+        Observer::Introspection if r.status == 200 => match r.field("active") {
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            _ => None,
+        },
+        Observer::Resource if (200..300).contains(&r.status) => Some(true),
+        Observer::Resource if r.status == 401 => Some(false),
+        _ => None,
+    }
+}
+
+/// RFC 8705 §5 with RFC 7009 §2: revocation at the effective endpoint, authenticated with the
+/// registered certificate, answers 200 and the token is no longer accepted. Positive control:
+/// the token must be seen active first; "after" is judged by every observer that saw it active.
 pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
     let url = match ctx.optional_endpoint(Operation::Revocation, "revoke.alias").await {
         Ok(u) => u,
@@ -109,10 +143,35 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     let t = &ctx.target;
-    let http = t.registered();
+    let mut evidence = vec![token_ev];
+    let mut observers = Vec::new();
+    if let Ok(u) = ctx.optional_endpoint(Operation::Introspection, "").await {
+        observers.push((Observer::Introspection, u));
+    }
+    if let Some(u) = t.resource_url.clone() {
+        observers.push((Observer::Resource, u));
+    }
+    let mut saw_active = Vec::new();
+    for (who, u) in &observers {
+        if observe(ctx, *who, u, &token, &mut evidence).await == Some(true) {
+            saw_active.push((*who, u.clone()));
+        }
+    }
+    if saw_active.is_empty() {
+        let why = if observers.is_empty() {
+            "the AS publishes no introspection endpoint and the target has no resource".to_string()
+        } else {
+            "neither introspection (active: true) nor the resource (2xx) confirmed it; see introspect.active and bind.rs.same-cert".to_string()
+        };
+        return if observers.is_empty() {
+            Outcome::skip(format!("no way to see the token active before revocation: {why}")).with_all(evidence)
+        } else {
+            Outcome::blocked(format!("blocked: no positive control — the fresh token was never seen active before revocation: {why}")).with_all(evidence)
+        };
+    }
     let form = [("token", token.as_str()), ("token_type_hint", "access_token"), ("client_id", t.clients.tls.as_str())];
-    let ex = http.post_form(&url, &form).await;
-    let mut evidence = vec![token_ev, ex.evidence.clone()];
+    let ex = t.registered().post_form(&url, &form).await;
+    evidence.push(ex.evidence.clone());
     match ex.outcome {
         Ok(r) if r.status == 200 => {}
         Ok(r) if r.status == 400 && r.str_field("error") == Some("unsupported_token_type") => {
@@ -120,6 +179,9 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
                 "the AS does not revoke this kind of access token (400 unsupported_token_type, which RFC 7009 §2.2.1 permits); revocation could not be exercised",
             )
             .with_all(evidence)
+        }
+        Ok(r) if not_a_judgement(r.status) => {
+            return Outcome::error(format!("cannot judge: the revocation endpoint answered {}", r.status)).with_all(evidence)
         }
         Ok(r) => {
             return Outcome::fail(format!(
@@ -129,36 +191,27 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
             ))
             .with_all(evidence)
         }
-        Err(Failure::TlsRejected(why)) => {
-            return Outcome::fail(format!("the registered certificate was rejected at TLS handshake ({why})")).with_all(evidence)
+        Err(f @ Failure::TlsRejected(_)) => {
+            return Outcome::fail(format!("the registered certificate was refused: {f}")).with_all(evidence)
         }
         Err(f) => return Outcome::error(format!("cannot judge: revocation request failed: {f}")).with_all(evidence),
     }
-    if let Ok(introspection) = ctx.optional_endpoint(Operation::Introspection, "").await {
-        let ix = super::binding::introspect(ctx, &introspection, &token).await;
-        evidence.push(ix.evidence.clone());
-        return match ix.outcome {
-            Ok(r) if r.status == 200 && r.field("active") == Some(&serde_json::Value::Bool(false)) => {
-                Outcome::pass("200, and introspection then reports the token inactive").with_all(evidence)
-            }
-            Ok(r) if r.status == 200 => {
-                Outcome::fail("revocation answered 200 but introspection still reports the token active").with_all(evidence)
-            }
-            Ok(r) => Outcome::error(format!("cannot judge the effect: introspection answered {}", r.status)).with_all(evidence),
-            Err(f) => Outcome::error(format!("cannot judge the effect: introspection failed: {f}")).with_all(evidence),
-        };
+    let mut still = Vec::new();
+    let mut unknown = Vec::new();
+    for (who, u) in &saw_active {
+        let name = if *who == Observer::Introspection { "introspection" } else { "the resource" };
+        match observe(ctx, *who, u, &token, &mut evidence).await {
+            Some(false) => {}
+            Some(true) => still.push(name),
+            None => unknown.push(name),
+        }
     }
-    if let Some(resource) = t.resource_url.clone() {
-        let rx = http.get(&resource, Some(&token)).await;
-        evidence.push(rx.evidence.clone());
-        return match rx.outcome {
-            Ok(r) if r.status == 401 => Outcome::pass("200, and the resource then refuses the token").with_all(evidence),
-            Ok(r) if (200..300).contains(&r.status) => {
-                Outcome::fail("revocation answered 200 but the resource still accepts the token").with_all(evidence)
-            }
-            Ok(r) => Outcome::error(format!("cannot judge the effect: the resource answered {}", r.status)).with_all(evidence),
-            Err(f) => Outcome::error(format!("cannot judge the effect: resource request failed: {f}")).with_all(evidence),
-        };
+    let names: Vec<&str> = saw_active.iter().map(|(w, _)| if *w == Observer::Introspection { "introspection" } else { "the resource" }).collect();
+    if !still.is_empty() {
+        Outcome::fail(format!("revocation answered 200 but {} still accept(s) the token", still.join(" and "))).with_all(evidence)
+    } else if !unknown.is_empty() {
+        Outcome::error(format!("cannot judge the effect: {} gave no usable answer after revocation", unknown.join(" and "))).with_all(evidence)
+    } else {
+        Outcome::pass(format!("the token was active before; revocation answered 200; then {} refused it", names.join(" and "))).with_all(evidence)
     }
-    Outcome::warn("revocation answered 200; with neither introspection nor a resource the effect cannot be confirmed").with_all(evidence)
 }

@@ -6,7 +6,10 @@ pub mod client;
 pub mod client_auth;
 pub mod discovery;
 pub mod endpoints;
+pub mod refusal;
 pub mod tls;
+
+pub use refusal::{expect_invalid_client, expect_invalid_token, judge_refusal, TlsRefusal};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::discovery::{Metadata, Operation, Resolution};
-use crate::http::{Evidence, Exchange, Failure, Response};
+use crate::http::{Evidence, Exchange};
 use crate::target::{Target, Who};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,22 +30,29 @@ pub enum Status {
     Fail,
     Warn,
     Skip,
+    /// A prerequisite failed, errored or was blocked: the check could not run. Never a pass,
+    /// never by itself an error; the reason names the prerequisite.
+    Blocked,
     Error,
 }
 
 impl Status {
+    pub const ALL: [Status; 6] = [Status::Pass, Status::Fail, Status::Warn, Status::Skip, Status::Blocked, Status::Error];
+
     pub fn name(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Warn => "warn",
             Status::Skip => "skip",
+            Status::Blocked => "blocked",
             Status::Error => "error",
         }
     }
 }
 
-/// MUST-level findings fail; SHOULD-level and informational ones warn.
+/// The keyword of the requirement a check judges: a broken MUST fails, a broken SHOULD or MAY
+/// (or another RFC's rule noticed on the way) warns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
@@ -59,11 +69,15 @@ pub struct Outcome {
     /// Structured findings (e.g. the effective-endpoint table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// The level this outcome was judged at, where it depends on the target (e.g. `bind.other-auth`
+    /// is MUST only for clients registered for bound tokens); else the check's own level.
+    #[serde(skip)]
+    pub level: Option<Level>,
 }
 
 impl Outcome {
     fn new(status: Status, reason: impl Into<String>) -> Outcome {
-        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None }
+        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None, level: None }
     }
     pub fn pass(reason: impl Into<String>) -> Outcome {
         Outcome::new(Status::Pass, reason)
@@ -76,6 +90,9 @@ impl Outcome {
     }
     pub fn skip(reason: impl Into<String>) -> Outcome {
         Outcome::new(Status::Skip, reason)
+    }
+    pub fn blocked(reason: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Blocked, reason)
     }
     pub fn error(reason: impl Into<String>) -> Outcome {
         Outcome::new(Status::Error, reason)
@@ -92,10 +109,21 @@ impl Outcome {
         self.details = Some(v);
         self
     }
+    pub fn at_level(mut self, level: Level) -> Outcome {
+        self.level = Some(level);
+        self
+    }
 }
 
 pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 pub type CheckFn = for<'a> fn(&'a Ctx) -> CheckFuture<'a>;
+
+/// A prerequisite: the check that establishes a fact, and what is missing without it.
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    pub check: &'static str,
+    pub why: &'static str,
+}
 
 pub struct Check {
     pub id: &'static str,
@@ -104,51 +132,61 @@ pub struct Check {
     pub title: &'static str,
     /// Section of RFC 8705 unless another RFC is named.
     pub rfc: &'static str,
+    /// The keyword of the requirement judged (MUST → fail, SHOULD/MAY → warn).
     pub level: Level,
+    /// The checks whose facts this one needs; a failed, errored or blocked need blocks it.
+    pub needs: &'static [Need],
     pub run: CheckFn,
 }
 
 macro_rules! check {
-    ($id:literal, $rfc:literal, $level:ident, $title:literal, $f:path) => {
-        check!(As, $id, $rfc, $level, $title, $f)
+    ($id:literal, $rfc:literal, $level:ident, $title:literal, $f:path $(, $need:literal => $why:expr)*) => {
+        check!(As, $id, $rfc, $level, $title, $f $(, $need => $why)*)
     };
-    ($mode:ident, $id:literal, $rfc:literal, $level:ident, $title:literal, $f:path) => {
+    ($mode:ident, $id:literal, $rfc:literal, $level:ident, $title:literal, $f:path $(, $need:literal => $why:expr)*) => {
         Check {
             id: $id,
             mode: crate::scenario::Mode::$mode,
             title: $title,
             rfc: $rfc,
             level: Level::$level,
+            needs: &[$(Need { check: $need, why: $why }),*],
             run: |ctx| Box::pin($f(ctx)),
         }
     };
 }
 
-/// Every check, in the order a run performs them.
+const NO_DISCOVERY: &str = "no discovery document to judge";
+const NO_ENDPOINTS: &str = "no effective endpoints";
+const NO_TOKEN: &str = "no token to test binding with";
+const NO_CONTROL: &str = "no positive control: the registered client was not accepted at this URL, so a refusal proves nothing";
+
+/// Every check, in the order a run performs them (a check comes after everything it needs).
 pub static CATALOGUE: &[Check] = &[
     check!("disc.fetch", "RFC 8414 §3", Must, "Discovery is 200 JSON and its issuer matches", discovery::fetch),
-    check!("disc.aliases.object", "§5", Must, "mtls_endpoint_aliases, when present, is an object of absolute https URLs", discovery::aliases_object),
-    check!("disc.aliases.keys", "§5", Must, "Alias keys are endpoint names with a top-level counterpart; never authorization_endpoint", discovery::aliases_keys),
-    check!("disc.bound-flag", "§3.3", Must, "tls_client_certificate_bound_access_tokens is a boolean, true where the profile requires", discovery::bound_flag),
-    check!("disc.auth-methods", "§2.1.1, §2.2.1", Must, "token_endpoint_auth_methods_supported lists the mTLS methods under test", discovery::auth_methods),
-    check!("endpoints.resolve", "§5", Must, "Effective endpoint per operation resolves (alias, else top level)", endpoints::resolve),
-    check!("tls.cert-requested", "§5, §6", Must, "Every effective mTLS endpoint asks for a client certificate in the handshake", tls::cert_requested),
-    check!("auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", client_auth::pki_accept),
-    check!("auth.pki.no-cert", "§2", Must, "No client certificate: invalid_client", client_auth::pki_no_cert),
-    check!("auth.pki.other-subject", "§2.1", Must, "Trusted-CA certificate with another subject: invalid_client", client_auth::pki_other_subject),
-    check!("auth.pki.rogue-ca", "§2.1", Must, "Registered subject from an untrusted CA: invalid_client", client_auth::pki_rogue_ca),
-    check!("auth.pki.expired", "§2.1", Must, "Expired certificate with the registered subject: invalid_client", client_auth::pki_expired),
-    check!("auth.self.accept", "§2.2", Must, "Registered self-signed certificate gets an access token", client_auth::self_accept),
-    check!("auth.self.other", "§2.2", Must, "Another self-signed certificate: invalid_client", client_auth::self_other),
-    check!("bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", binding::token_cnf),
-    check!("bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", binding::introspection_cnf),
-    check!("bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", binding::rs_same_cert),
-    check!("bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", binding::rs_other_cert),
-    check!("bind.rs.no-cert", "§3", Must, "Bound token without a certificate: 401", binding::rs_no_cert),
-    check!("bind.other-auth", "§3", Must, "A secret-authenticated client presenting a certificate gets a bound token", binding::other_auth),
-    check!("bind.refresh-public", "§4", Must, "A public client's refresh token is bound to its certificate", binding::refresh_public),
-    check!("par.alias", "§5", Must, "PAR at the effective endpoint with mTLS client authentication: 201 request_uri", endpoints::par_alias),
-    check!("revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", endpoints::revoke_alias),
+    check!("disc.aliases.object", "§5", Must, "mtls_endpoint_aliases, when present, is an object of absolute https URLs", discovery::aliases_object, "disc.fetch" => NO_DISCOVERY),
+    check!("disc.aliases.keys", "§5", Must, "Alias keys are endpoint names with a top-level counterpart; never authorization_endpoint", discovery::aliases_keys, "disc.fetch" => NO_DISCOVERY),
+    check!("disc.bound-flag", "§3.3", Must, "tls_client_certificate_bound_access_tokens is a boolean, true where the profile requires", discovery::bound_flag, "disc.fetch" => NO_DISCOVERY),
+    check!("disc.auth-methods", "§2.1.1, §2.2.1", Must, "token_endpoint_auth_methods_supported lists the mTLS methods under test", discovery::auth_methods, "disc.fetch" => NO_DISCOVERY),
+    check!("endpoints.resolve", "§5", Must, "Effective endpoint per operation resolves (alias, else top level)", endpoints::resolve, "disc.fetch" => NO_DISCOVERY),
+    check!("tls.cert-requested", "§5, §6", Must, "Every effective mTLS endpoint asks for a client certificate in the handshake", tls::cert_requested, "endpoints.resolve" => NO_ENDPOINTS),
+    check!("auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", client_auth::pki_accept, "endpoints.resolve" => "no token endpoint to call"),
+    check!("auth.pki.no-cert", "§2", Must, "No client certificate: invalid_client", client_auth::pki_no_cert, "auth.pki.accept" => NO_CONTROL),
+    check!("auth.pki.other-subject", "§2.1", Must, "Trusted-CA certificate with another subject: invalid_client", client_auth::pki_other_subject, "auth.pki.accept" => NO_CONTROL),
+    check!("auth.pki.rogue-ca", "§2.1", Must, "Registered subject from an untrusted CA: invalid_client", client_auth::pki_rogue_ca, "auth.pki.accept" => NO_CONTROL),
+    check!("auth.pki.expired", "§2.1", Must, "Expired certificate with the registered subject: invalid_client", client_auth::pki_expired, "auth.pki.accept" => NO_CONTROL),
+    check!("auth.self.accept", "§2.2", Must, "Registered self-signed certificate gets an access token", client_auth::self_accept, "endpoints.resolve" => "no token endpoint to call"),
+    check!("auth.self.other", "§2.2", Must, "Another self-signed certificate: invalid_client", client_auth::self_other, "auth.self.accept" => "no positive control: the registered self-signed certificate was not accepted at this URL, so a refusal proves nothing"),
+    check!("bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", binding::token_cnf, "auth.pki.accept" => NO_TOKEN),
+    check!("introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", binding::introspect_active, "auth.pki.accept" => "no token to introspect"),
+    check!("bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", binding::introspection_cnf, "auth.pki.accept" => NO_TOKEN, "introspect.active" => "no introspection response to read the binding from"),
+    check!("bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", binding::rs_same_cert, "auth.pki.accept" => NO_TOKEN),
+    check!("bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", binding::rs_other_cert, "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
+    check!("bind.rs.no-cert", "§3", Must, "Bound token without a certificate: 401", binding::rs_no_cert, "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
+    check!("bind.other-auth", "§3, §3.4", Should, "A secret-authenticated client presenting a certificate gets a bound token", binding::other_auth, "endpoints.resolve" => "no token endpoint to call"),
+    check!("bind.refresh-public", "§4", Should, "A public client's refresh token is bound to its certificate", binding::refresh_public, "endpoints.resolve" => "no token endpoint to call"),
+    check!("par.alias", "§5", Must, "PAR at the effective endpoint with mTLS client authentication: 201 request_uri", endpoints::par_alias, "auth.pki.accept" => "the registered client's mTLS authentication was not accepted"),
+    check!("revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", endpoints::revoke_alias, "auth.pki.accept" => "no token to revoke"),
     check!(Client, "client.discovery", "§5", Must, "The client read the discovery document", client::discovery),
     check!(Client, "client.alias.token", "§5", Must, "Token requests went to the alias when one is published", client::alias_token),
     check!(Client, "client.alias.par", "§5", Must, "PAR requests went to the alias when one is published", client::alias_par),
@@ -171,6 +209,41 @@ pub fn select(patterns: &[String], mode: crate::scenario::Mode) -> Vec<&'static 
     CATALOGUE.iter().filter(|c| c.mode == mode && patterns.iter().any(|p| glob_match(p, c.id))).map(|c| c.id).collect()
 }
 
+/// What a run performs for `selected`: those checks and, transitively, every check they need, in
+/// catalogue order. A check is never judged without the checks that establish its facts.
+pub fn plan(selected: &[&'static str]) -> Vec<&'static Check> {
+    let mut wanted: std::collections::BTreeSet<&str> = selected.iter().copied().collect();
+    let mut stack: Vec<&str> = selected.to_vec();
+    while let Some(id) = stack.pop() {
+        for n in find(id).map(|c| c.needs).unwrap_or_default() {
+            if wanted.insert(n.check) {
+                stack.push(n.check);
+            }
+        }
+    }
+    CATALOGUE.iter().filter(|c| wanted.contains(c.id)).collect()
+}
+
+/// Whether a check may run given the outcomes of the checks it needs: `Some` outcome when a
+/// need failed, errored or was blocked (→ `blocked`, naming it) or was skipped (→ `skip`).
+pub fn gate(check: &Check, done: &std::collections::HashMap<&str, (Status, String)>) -> Option<Outcome> {
+    for n in check.needs {
+        match done.get(n.check) {
+            Some((s @ (Status::Fail | Status::Error | Status::Blocked), _)) => {
+                let verb = match s {
+                    Status::Fail => "failed",
+                    Status::Error => "could not be judged",
+                    _ => "was blocked",
+                };
+                return Some(Outcome::blocked(format!("blocked: {} {verb} — {}", n.check, n.why)));
+            }
+            Some((Status::Skip, why)) => return Some(Outcome::skip(format!("does not apply: {} was skipped ({why})", n.check))),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn glob_match(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
@@ -190,24 +263,29 @@ pub struct Discovered {
     pub evidence: Evidence,
 }
 
-/// The registered client's token response, obtained once per scenario.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    pub exchange: Exchange,
-}
-
 /// Shared state of one scenario's checks.
 pub struct Ctx {
     pub target: Arc<Target>,
     /// Client mode: how the client under test ran.
     pub client_run: Option<crate::client_mode::ClientRun>,
+    /// Client mode: the steps the scenario asked the client to perform (`None`: unknown, e.g. a
+    /// client run by hand against `serve --judge`).
+    pub asked_steps: Option<Vec<crate::reference_client::Step>>,
     discovery: OnceCell<Result<Discovered, (String, Option<Evidence>)>>,
     grant: OnceCell<Exchange>,
+    introspection: OnceCell<Exchange>,
 }
 
 impl Ctx {
     pub fn new(target: Arc<Target>) -> Ctx {
-        Ctx { target, client_run: None, discovery: OnceCell::new(), grant: OnceCell::new() }
+        Ctx {
+            target,
+            client_run: None,
+            asked_steps: None,
+            discovery: OnceCell::new(),
+            grant: OnceCell::new(),
+            introspection: OnceCell::new(),
+        }
     }
 
     /// Discovery (RFC 8414 §3), fetched on first use.
@@ -215,20 +293,21 @@ impl Ctx {
         self.discovery.get_or_init(|| discovery::fetch_metadata(self)).await.as_ref().map_err(Clone::clone)
     }
 
-    /// Discovery, or the `error` outcome a check that needs it ends with.
+    /// Discovery, or the `blocked` outcome a check that needs it ends with (disc.fetch judged why).
     pub async fn discovered(&self) -> Result<&Discovered, Outcome> {
         self.discovery()
             .await
-            .map_err(|(why, ev)| Outcome::error(format!("cannot judge: discovery failed: {why}")).with_all(ev))
+            .map_err(|(why, ev)| Outcome::blocked(format!("blocked: disc.fetch could not read discovery — {why}")).with_all(ev))
     }
 
-    /// The effective endpoint URL for an operation, or an `error` outcome saying why not.
+    /// The effective endpoint URL for an operation, or a `blocked` outcome saying why not
+    /// (endpoints.resolve judged it).
     pub async fn endpoint(&self, op: Operation) -> Result<String, Outcome> {
         let d = self.discovered().await?;
         d.resolution
             .get(op)
             .map(|e| e.url.to_string())
-            .ok_or_else(|| Outcome::error(format!("cannot judge: discovery publishes no usable {}", op.key())))
+            .ok_or_else(|| Outcome::blocked(format!("blocked: endpoints.resolve found no usable {}", op.key())))
     }
 
     /// The effective endpoint, or a `skip` outcome when the AS publishes none.
@@ -269,7 +348,7 @@ impl Ctx {
     pub async fn fresh_token(&self) -> Result<(String, Evidence), Outcome> {
         let ex = self.token_request(Who::Cert(crate::pki::Role::Registered), &self.target.clients.tls).await?;
         access_token_of(&ex).map_err(|why| {
-            Outcome::error(format!("cannot judge: no access token for the registered client ({why}); see auth.pki.accept"))
+            Outcome::blocked(format!("blocked: the registered client got no fresh access token ({why}); see auth.pki.accept"))
                 .with(ex.evidence.clone())
         })
     }
@@ -281,13 +360,21 @@ impl Ctx {
             .await
     }
 
-    /// The registered client's access token, or an `error` outcome for checks that need one.
+    /// The registered client's access token, or a `blocked` outcome for checks that need one.
     pub async fn registered_token(&self) -> Result<(String, Evidence), Outcome> {
         let ex = self.registered_grant().await?;
         access_token_of(ex).map_err(|why| {
-            Outcome::error(format!("cannot judge: no access token for the registered client ({why}); see auth.pki.accept"))
-                .with(ex.evidence.clone())
+            Outcome::blocked(format!("blocked: auth.pki.accept did not yield an access token ({why})")).with(ex.evidence.clone())
         })
+    }
+
+    /// Introspection (RFC 7662) of the registered client's token, by that client over mTLS,
+    /// performed once; `Err` when no introspection endpoint is published or there is no token.
+    pub async fn registered_introspection(&self) -> Result<(&Exchange, Evidence), Outcome> {
+        let url = self.optional_endpoint(Operation::Introspection, "introspection").await?;
+        let (token, token_ev) = self.registered_token().await?;
+        let ex = self.introspection.get_or_init(|| binding::introspect(self, &url, &token)).await;
+        Ok((ex, token_ev))
     }
 }
 
@@ -300,64 +387,6 @@ pub fn access_token_of(ex: &Exchange) -> Result<(String, Evidence), String> {
         },
         Ok(r) => Err(format!("HTTP {} error={}", r.status, r.str_field("error").unwrap_or("(none)"))),
         Err(f) => Err(f.to_string()),
-    }
-}
-
-/// Judge a request that must be refused by the token endpoint (RFC 6749 §5.2 `invalid_client`).
-pub fn expect_invalid_client(ex: Exchange, what: &str) -> Outcome {
-    let ev = ex.evidence.clone();
-    match ex.outcome {
-        Err(Failure::TlsRejected(why)) => Outcome::pass(format!("{what}: rejected at TLS handshake ({why})")).with(ev),
-        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")).with(ev),
-        Ok(r) => match r.unjudgeable() {
-            Some(why) => Outcome::error(why).with(ev),
-            None => judge_refusal(&r, what, "invalid_client", &[400, 401], "RFC 6749 §5.2").with(ev),
-        },
-    }
-}
-
-pub fn judge_refusal(r: &Response, what: &str, code: &str, statuses: &[u16], rfc: &str) -> Outcome {
-    let error = r.str_field("error");
-    if (200..300).contains(&r.status) {
-        let token = if r.field("access_token").is_some() { " and issued an access token" } else { "" };
-        return Outcome::fail(format!("{what}: the server answered {}{token}; it must refuse", r.status));
-    }
-    if statuses.contains(&r.status) && error == Some(code) {
-        return Outcome::pass(format!("{what}: refused with {} error={code}", r.status));
-    }
-    if (400..500).contains(&r.status) {
-        return Outcome::warn(format!(
-            "{what}: refused with {} error={}, where {rfc} expects {} error={code}",
-            r.status,
-            error.unwrap_or("(none)"),
-            statuses.iter().map(u16::to_string).collect::<Vec<_>>().join("/"),
-        ));
-    }
-    Outcome::fail(format!("{what}: the server answered {} instead of refusing with error={code}", r.status))
-}
-
-/// Judge a resource request that must be refused (RFC 6750 §3.1 401 `invalid_token`).
-pub fn expect_invalid_token(ex: Exchange, what: &str) -> Outcome {
-    let ev = ex.evidence.clone();
-    match ex.outcome {
-        Err(Failure::TlsRejected(why)) => Outcome::pass(format!("{what}: rejected at TLS handshake ({why})")).with(ev),
-        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")).with(ev),
-        Ok(r) => {
-            if r.status == 401 {
-                let challenge = ev.www_authenticate.clone().unwrap_or_default();
-                if challenge.contains("error=\"invalid_token\"") || r.str_field("error") == Some("invalid_token") {
-                    Outcome::pass(format!("{what}: 401 with error=\"invalid_token\""))
-                } else {
-                    Outcome::warn(format!(
-                        "{what}: refused with 401 but without error=\"invalid_token\" (RFC 6750 §3.1); WWW-Authenticate: {}",
-                        if challenge.is_empty() { "(absent)" } else { &challenge }
-                    ))
-                }
-                .with(ev)
-            } else {
-                judge_refusal(&r, what, "invalid_token", &[401], "RFC 6750 §3.1").with(ev)
-            }
-        }
     }
 }
 

@@ -168,6 +168,11 @@ impl AsState {
         Ok(Authenticated { client, cert })
     }
 
+    /// Whether a certificate chains to the trusted client CA (validity and EKU included).
+    pub(crate) fn trusts(&self, cert: &CertificateDer<'_>) -> bool {
+        self.trust.verify_client_cert(cert, &[], UnixTime::now()).is_ok()
+    }
+
     /// RFC 8705 §2.1: a chain to the trusted CA (validity and clientAuth EKU included) and the
     /// registered subject DN or SAN.
     fn tls_client_auth(&self, client: &Registration, cert: &CertificateDer<'_>) -> Result<(), String> {

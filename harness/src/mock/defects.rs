@@ -51,6 +51,11 @@ pub enum Defect {
     RefreshUnbound,
     /// Revocation answers 200 but revokes nothing.
     RevocationNoop,
+    /// Introspection answers `active: false` for every token.
+    IntrospectionAlwaysInactive,
+    /// The resource server accepts a bound token with any certificate from the trusted CA,
+    /// ignoring the binding (it still refuses untrusted or missing certificates).
+    RsTrustedAnyCert,
     /// The resource server never compares the presented certificate with the binding.
     RsIgnoresCert,
     /// The resource server skips the binding check when no certificate is presented.
@@ -60,7 +65,7 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: [Defect; 25] = [
+    pub const ALL: [Defect; 27] = [
         Defect::WrongIssuer,
         Defect::NoTokenEndpoint,
         Defect::BoundFlagString,
@@ -83,6 +88,8 @@ impl Defect {
         Defect::IntrospectionNoCnf,
         Defect::RefreshUnbound,
         Defect::RevocationNoop,
+        Defect::IntrospectionAlwaysInactive,
+        Defect::RsTrustedAnyCert,
         Defect::RsIgnoresCert,
         Defect::RsAcceptsMissingCert,
         Defect::RsThumbprintPem,
@@ -117,6 +124,8 @@ impl Defect {
             Defect::IntrospectionNoCnf => "Introspection omits `cnf` for bound tokens.",
             Defect::RefreshUnbound => "A public client's refresh token is not bound to its certificate.",
             Defect::RevocationNoop => "Revocation answers 200 but revokes nothing.",
+            Defect::IntrospectionAlwaysInactive => "Introspection answers `active: false` for every token.",
+            Defect::RsTrustedAnyCert => "The resource server accepts a bound token with any certificate from the trusted CA, ignoring the binding (untrusted or missing certificates are still refused).",
             Defect::RsIgnoresCert => "The resource server never compares the presented certificate with the binding.",
             Defect::RsAcceptsMissingCert => "The resource server skips the binding check when no certificate is presented.",
             Defect::RsThumbprintPem => "The resource server hashes the PEM text instead of the DER, so no certificate ever matches.",
@@ -130,7 +139,7 @@ impl Defect {
             Defect::NoTokenEndpoint => &["endpoints.resolve"],
             Defect::BoundFlagString => &["disc.bound-flag"],
             Defect::AuthMethodsMissingTls => &["disc.auth-methods"],
-            Defect::AliasNoClientCert => &["tls.cert-requested"],
+            Defect::AliasNoClientCert => &["tls.cert-requested", "auth.pki.accept", "auth.self.accept"],
             Defect::ParOnPlainListener => &["tls.cert-requested", "par.alias"],
             Defect::DnStringCompare => &["auth.pki.accept"],
             Defect::AcceptNoCert => &["auth.pki.no-cert"],
@@ -148,6 +157,8 @@ impl Defect {
             Defect::IntrospectionNoCnf => &["bind.introspection-cnf"],
             Defect::RefreshUnbound => &["bind.refresh-public"],
             Defect::RevocationNoop => &["revoke.alias"],
+            Defect::IntrospectionAlwaysInactive => &["introspect.active"],
+            Defect::RsTrustedAnyCert => &["bind.rs.other-cert"],
             Defect::RsIgnoresCert => &["bind.rs.other-cert", "bind.rs.no-cert"],
             Defect::RsAcceptsMissingCert => &["bind.rs.no-cert"],
             Defect::RsThumbprintPem => &["bind.rs.same-cert"],

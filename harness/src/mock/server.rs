@@ -541,7 +541,9 @@ responder!(Introspect, INTROSPECT_PATH, |s, req| {
     };
     let _ = auth;
     let token = form.get("token").unwrap_or_default();
-    let body = if let Some((_, rec)) = s.valid_access(token) {
+    let body = if s.has(Defect::IntrospectionAlwaysInactive) {
+        json!({ "active": false })
+    } else if let Some((_, rec)) = s.valid_access(token) {
         let mut b = json!({
             "active": true, "client_id": rec.client_id, "scope": rec.scope, "token_type": "Bearer",
             "exp": rec.exp, "iat": rec.iat, "iss": s.issuer, "sub": rec.client_id,
@@ -594,6 +596,11 @@ fn protected(s: &AsState, req: &Request) -> Result<AccessRecord, ResponseTemplat
         match presented_cert(req) {
             None if s.has(Defect::RsAcceptsMissingCert) => {}
             None => return Err(invalid_token("token is certificate-bound; no client certificate presented")),
+            Some(c) if s.has(Defect::RsTrustedAnyCert) => {
+                if !s.trusts(&c) {
+                    return Err(invalid_token("the presented certificate is not from a trusted CA"));
+                }
+            }
             Some(c) => {
                 let seen = if s.has(Defect::RsThumbprintPem) {
                     x5t_s256(crate::pki::pem_encode("CERTIFICATE", &c).as_bytes())

@@ -56,7 +56,7 @@ struct Group<'a> {
 struct ScenarioView<'a> {
     s: &'a ScenarioResult,
     as_expected: bool,
-    counts: [usize; 5],
+    counts: [usize; 6],
     groups: Vec<Group<'a>>,
     client: Option<String>,
 }
@@ -68,9 +68,8 @@ struct View<'a> {
     selftests: Vec<ScenarioView<'a>>,
 }
 
-fn counts(s: &ScenarioResult) -> [usize; 5] {
-    let n = |st: Status| s.checks.iter().filter(|c| c.status == st).count();
-    [n(Status::Pass), n(Status::Fail), n(Status::Warn), n(Status::Skip), n(Status::Error)]
+fn counts(s: &ScenarioResult) -> [usize; 6] {
+    Status::ALL.map(|st| s.checks.iter().filter(|c| c.status == st).count())
 }
 
 fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
@@ -80,7 +79,7 @@ fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
         let view = CheckView {
             c,
             status: c.status.name(),
-            expected: c.expected_fail || c.expected_warn,
+            expected: c.expected_fail || c.expected_warn || c.expected_blocked,
             evidence: serde_json::to_string_pretty(&c.evidence).unwrap_or_default(),
             details: c.details.as_ref().map(|d| serde_json::to_string_pretty(d).unwrap_or_default()),
         };

@@ -31,9 +31,9 @@ pub fn render(report: &RunReport) -> Result<String, String> {
         for c in &sc.checks {
             let text = format!("{} ({} {}): {}", c.status.name(), c.rfc, c.rfc_url, c.reason);
             let status = if c.as_expected() {
-                if c.status == Status::Skip {
+                if matches!(c.status, Status::Skip | Status::Blocked) {
                     let mut s = TestCaseStatus::skipped();
-                    s.set_message(c.reason.as_str());
+                    s.set_message(format!("{}: {}", c.status.name(), c.reason));
                     s
                 } else {
                     TestCaseStatus::success()
@@ -41,7 +41,7 @@ pub fn render(report: &RunReport) -> Result<String, String> {
             } else {
                 let kind = if c.status == Status::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
                 let mut s = TestCaseStatus::non_success(kind);
-                let message = if c.expected_fail || c.expected_warn {
+                let message = if c.expected_fail || c.expected_warn || c.expected_blocked {
                     format!("the planted defect was not caught: {} is {}: {}", c.id, c.status.name(), c.reason)
                 } else {
                     c.reason.clone()
@@ -54,7 +54,7 @@ pub fn render(report: &RunReport) -> Result<String, String> {
             let mut case = TestCase::new(c.id, status);
             case.set_classname(sc.id.as_str());
             case.set_time(Duration::from_secs_f64(c.duration_ms / 1000.0));
-            let expected = if c.expected_fail || c.expected_warn { " (planted: expected)" } else { "" };
+            let expected = if c.expected_fail || c.expected_warn || c.expected_blocked { " (planted: expected)" } else { "" };
             case.set_system_out(format!("{text}{expected}"));
             suite.add_test_case(case);
         }

@@ -22,17 +22,18 @@ pub fn render(report: &RunReport) -> String {
     if report.configuration.insecure {
         out.push_str("> **Warning:** server certificate verification was switched off (`--insecure`).\n\n");
     }
-    out.push_str("| scenario | shape | pass | fail | warn | skip | error | as expected |\n|---|---|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("| scenario | shape | pass | fail | warn | skip | blocked | error | as expected |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     for sc in &report.scenarios {
         let n = |st: Status| sc.checks.iter().filter(|c| c.status == st).count();
         let shape = sc.target.as_ref().and_then(|t| t.shape_observed).unwrap_or("-");
         out.push_str(&format!(
-            "| {} | {shape} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {shape} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(&sc.id),
             n(Status::Pass),
             n(Status::Fail),
             n(Status::Warn),
             n(Status::Skip),
+            n(Status::Blocked),
             n(Status::Error),
             if sc.as_expected() { "yes" } else { "**no**" }
         ));

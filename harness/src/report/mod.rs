@@ -19,6 +19,27 @@ use crate::target::Kind;
 /// Bumped on any incompatible change of report.json.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The run's verdict, one function (README, "Verdict"):
+///
+/// | results | verdict | exit |
+/// |---|---|---|
+/// | any failure nobody planted, or a planted defect not caught (even if there are errors too) | `fail` | 1 |
+/// | otherwise any `error`, or a scenario that could not run | `error` | 2 |
+/// | otherwise (pass, warn, skip, blocked behind a planted failure) | `pass` | 0 |
+///
+/// `blocked` never decides: it always names a prerequisite that failed or errored, and that
+/// prerequisite decides.
+pub fn verdict(scenarios: &[ScenarioResult]) -> &'static str {
+    let checks = || scenarios.iter().flat_map(|s| &s.checks);
+    if checks().any(CheckResult::unexpected_failure) {
+        "fail"
+    } else if checks().any(|c| c.status == Status::Error) || scenarios.iter().any(|s| s.error.is_some()) {
+        "error"
+    } else {
+        "pass"
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     pub id: &'static str,
@@ -33,6 +54,8 @@ pub struct CheckResult {
     pub expected_fail: bool,
     /// The scenario expects this check to warn (self-test of a SHOULD-level finding).
     pub expected_warn: bool,
+    /// The scenario expects this check to be blocked by a planted failure it depends on.
+    pub expected_blocked: bool,
     pub duration_ms: f64,
     pub evidence: Vec<Evidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,16 +63,26 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// A check meets expectations when an expected failure failed, and anything else did not
-    /// fail or error.
+    /// A check meets expectations when an expected failure failed (an expected warning warned,
+    /// an expected block was blocked), and anything else did not fail or error. A `blocked`
+    /// check is never a pass, but neither is it a finding of its own: the prerequisite it names
+    /// is, and that one decides.
     pub fn as_expected(&self) -> bool {
         if self.expected_fail {
             self.status == Status::Fail
         } else if self.expected_warn {
             self.status == Status::Warn
+        } else if self.expected_blocked {
+            self.status == Status::Blocked
         } else {
-            matches!(self.status, Status::Pass | Status::Warn | Status::Skip)
+            matches!(self.status, Status::Pass | Status::Warn | Status::Skip | Status::Blocked)
         }
+    }
+
+    /// Whether this result makes the run `fail`: a failure nobody planted, or a planted defect
+    /// (expected fail, warn or block) that did not show.
+    pub fn unexpected_failure(&self) -> bool {
+        (self.status == Status::Fail && !self.expected_fail) || ((self.expected_fail || self.expected_warn || self.expected_blocked) && !self.as_expected())
     }
 }
 
@@ -102,6 +135,7 @@ pub struct Totals {
     pub fail: usize,
     pub warn: usize,
     pub skip: usize,
+    pub blocked: usize,
     pub error: usize,
     /// Failures planted by self-tests and caught as intended (included in `fail`).
     pub expected_fail: usize,
@@ -146,11 +180,11 @@ pub struct Configuration {
 }
 
 impl Totals {
-    /// `912 checks: 830 pass, 49 fail (49 expected), 3 warn, 30 skip, 0 error`.
+    /// `912 checks: 830 pass, 49 fail (49 expected), 3 warn, 30 skip, 0 blocked, 0 error`.
     pub fn line(&self) -> String {
         format!(
-            "{} checks: {} pass, {} fail ({} expected), {} warn, {} skip, {} error",
-            self.checks, self.pass, self.fail, self.expected_fail, self.warn, self.skip, self.error
+            "{} checks: {} pass, {} fail ({} expected), {} warn, {} skip, {} blocked, {} error",
+            self.checks, self.pass, self.fail, self.expected_fail, self.warn, self.skip, self.blocked, self.error
         )
     }
 }
@@ -165,6 +199,7 @@ impl RunReport {
                 Status::Fail => t.fail += 1,
                 Status::Warn => t.warn += 1,
                 Status::Skip => t.skip += 1,
+                Status::Blocked => t.blocked += 1,
                 Status::Error => t.error += 1,
             }
             if c.expected_fail && c.status == Status::Fail {
@@ -177,16 +212,12 @@ impl RunReport {
         t
     }
 
-    /// 0: everything as expected; 1: a check failed (or a planted defect went uncaught);
-    /// 2: the harness could not judge something (an `error` result or a scenario that did not run).
+    /// The exit code of the verdict: 0 pass, 1 fail, 2 error.
     pub fn exit_code(&self) -> i32 {
-        let errored = self.totals.error > 0 || self.scenarios.iter().any(|s| s.error.is_some());
-        if errored {
-            2
-        } else if self.totals.unexpected > 0 {
-            1
-        } else {
-            0
+        match self.verdict {
+            "pass" => 0,
+            "fail" => 1,
+            _ => 2,
         }
     }
 
@@ -284,4 +315,96 @@ pub fn write_all(report: &RunReport, dir: &Path, formats: &[Format]) -> std::io:
     }
     lock.unlock()?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: Status, expected: &str) -> CheckResult {
+        CheckResult {
+            id: "x.y",
+            title: "",
+            rfc: "§2",
+            rfc_url: String::new(),
+            level: Level::Must,
+            status,
+            reason: "r".into(),
+            expected_fail: expected == "fail",
+            expected_warn: expected == "warn",
+            expected_blocked: expected == "blocked",
+            duration_ms: 0.0,
+            evidence: Vec::new(),
+            details: None,
+        }
+    }
+
+    fn scenario(checks: Vec<CheckResult>, error: Option<&str>) -> ScenarioResult {
+        ScenarioResult {
+            id: "s".into(),
+            title: String::new(),
+            file: String::new(),
+            self_test: false,
+            defects: Vec::new(),
+            expect_fail: Vec::new(),
+            expect_warn: Vec::new(),
+            target: None,
+            error: error.map(str::to_string),
+            client: None,
+            duration_ms: 0.0,
+            checks,
+        }
+    }
+
+    fn v(checks: Vec<CheckResult>) -> &'static str {
+        verdict(&[scenario(checks, None)])
+    }
+
+    #[test]
+    fn verdict_an_unplanted_fail_is_fail_even_with_errors() {
+        assert_eq!(v(vec![check(Status::Fail, ""), check(Status::Error, ""), check(Status::Blocked, "")]), "fail");
+        assert_eq!(v(vec![check(Status::Pass, ""), check(Status::Fail, "")]), "fail");
+    }
+
+    #[test]
+    fn verdict_a_planted_defect_not_caught_is_fail() {
+        assert_eq!(v(vec![check(Status::Pass, "fail")]), "fail");
+        assert_eq!(v(vec![check(Status::Blocked, "fail")]), "fail", "blocked is not the failure the self-test planted");
+        assert_eq!(v(vec![check(Status::Pass, "warn")]), "fail");
+        assert_eq!(v(vec![check(Status::Pass, "blocked")]), "fail", "a refusal passed where its control was broken");
+    }
+
+    #[test]
+    fn verdict_an_error_without_failures_is_error() {
+        assert_eq!(v(vec![check(Status::Pass, ""), check(Status::Error, ""), check(Status::Blocked, "")]), "error");
+        assert_eq!(verdict(&[scenario(vec![check(Status::Pass, "")], Some("the mock did not start"))]), "error");
+        assert_eq!(verdict(&[scenario(vec![check(Status::Fail, "")], Some("deadline"))]), "fail");
+    }
+
+    #[test]
+    fn verdict_pass_warn_skip_and_blocked_behind_planted_failures_pass() {
+        assert_eq!(v(vec![check(Status::Pass, ""), check(Status::Warn, ""), check(Status::Skip, "")]), "pass");
+        assert_eq!(v(vec![check(Status::Fail, "fail"), check(Status::Blocked, ""), check(Status::Blocked, "blocked")]), "pass");
+        assert_eq!(v(vec![check(Status::Warn, "warn")]), "pass");
+        assert_eq!(v(vec![]), "pass");
+    }
+
+    #[test]
+    fn exit_code_follows_the_verdict() {
+        for (verdict, code) in [("pass", 0), ("fail", 1), ("error", 2)] {
+            let r = RunReport {
+                schema_version: SCHEMA_VERSION,
+                harness_version: "",
+                run_id: String::new(),
+                started_at: String::new(),
+                finished_at: String::new(),
+                duration_ms: 0.0,
+                verdict,
+                totals: Totals::default(),
+                configuration: Configuration::default(),
+                scenarios: Vec::new(),
+            };
+            assert_eq!(r.exit_code(), code);
+        }
+    }
 }
