@@ -236,6 +236,10 @@ async fn other_auth_judged(ctx: &Ctx) -> Outcome {
     let Some((id, secret)) = ctx.target.clients.secret.clone() else {
         return Outcome::skip("the target registers no client_secret_basic client");
     };
+    if let Err(blocked) = ctx.token_endpoint_takes_certificates().await {
+        return blocked;
+    }
+
     let url = match ctx.endpoint(Operation::Token).await {
         Ok(u) => u,
         Err(o) => return o,
@@ -316,6 +320,10 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
     let Some(client_id) = ctx.target.clients.public.clone() else {
         return Outcome::skip("the target registers no public client");
     };
+    if let Err(blocked) = ctx.token_endpoint_takes_certificates().await {
+        return blocked;
+    }
+
     let authz = match ctx.discovered().await {
         Ok(d) => match d.metadata.raw.get("authorization_endpoint").and_then(Value::as_str) {
             Some(a) => a.to_string(),

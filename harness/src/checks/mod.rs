@@ -274,6 +274,8 @@ pub struct Ctx {
     discovery: OnceCell<Result<Discovered, (String, Option<Evidence>)>>,
     grant: OnceCell<Exchange>,
     introspection: OnceCell<Exchange>,
+    /// Whether each origin's server sends a CertificateRequest, probed once per origin.
+    cert_requests: tokio::sync::Mutex<std::collections::HashMap<String, Result<bool, crate::http::Failure>>>,
 }
 
 impl Ctx {
@@ -285,12 +287,41 @@ impl Ctx {
             discovery: OnceCell::new(),
             grant: OnceCell::new(),
             introspection: OnceCell::new(),
+            cert_requests: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
     /// Discovery (RFC 8414 §3), fetched on first use.
     pub async fn discovery(&self) -> Result<&Discovered, (String, Option<Evidence>)> {
         self.discovery.get_or_init(|| discovery::fetch_metadata(self)).await.as_ref().map_err(Clone::clone)
+    }
+
+    /// Whether the server at `url`'s origin asks for a client certificate in a fresh handshake
+    /// (RFC 8705 §5, §6), probed once per origin per scenario.
+    pub async fn cert_requested(&self, url: &url::Url) -> Result<bool, crate::http::Failure> {
+        let origin = url.origin().ascii_serialization();
+        let mut probes = self.cert_requests.lock().await;
+        if let Some(r) = probes.get(&origin) {
+            return r.clone();
+        }
+        let t = &self.target;
+        let r = crate::http::cert_request_probe(url, &t.roots, t.limits, t.insecure).await;
+        probes.insert(origin, r.clone());
+        r
+    }
+
+    /// `Err(blocked)` when the effective token endpoint's server sends no CertificateRequest:
+    /// no certificate can be presented there, so nothing about binding can be judged.
+    pub async fn token_endpoint_takes_certificates(&self) -> Result<(), Outcome> {
+        let url = self.endpoint(Operation::Token).await?;
+        let Ok(parsed) = url::Url::parse(&url) else { return Ok(()) };
+        match self.cert_requested(&parsed).await {
+            Ok(false) => Err(Outcome::blocked(format!(
+                "blocked: tls.cert-requested — the token endpoint's server ({}) sends no CertificateRequest, so no certificate can be presented to bind a token to",
+                parsed.origin().ascii_serialization()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Discovery, or the `blocked` outcome a check that needs it ends with (disc.fetch judged why).

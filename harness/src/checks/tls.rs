@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Ctx, Outcome};
-use crate::http::cert_request_probe;
 
 /// RFC 8705 §5/§6: a client can only authenticate or bind with its certificate where the server
 /// sends a CertificateRequest. One fresh handshake per distinct host:port of the effective endpoints.
@@ -27,7 +26,7 @@ pub async fn cert_requested(ctx: &Ctx) -> Outcome {
     let mut errors = Vec::new();
     for (origin, keys) in &by_origin {
         let Ok(url) = url::Url::parse(origin) else { continue };
-        match cert_request_probe(&url, &ctx.target.roots, ctx.target.limits, ctx.target.insecure).await {
+        match ctx.cert_requested(&url).await {
             Ok(true) => rows.push(json!({"origin": origin, "endpoints": keys, "certificate_requested": true})),
             Ok(false) => {
                 rows.push(json!({"origin": origin, "endpoints": keys, "certificate_requested": false}));
