@@ -344,8 +344,10 @@ fn serve_cmd(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&std::pa
             "  curl --cacert {dir}/ca.pem --cert {dir}/registered.pem --key {dir}/registered.key -d grant_type=client_credentials -d client_id={} {token}",
             mtls_harness::mock::TLS_CLIENT_ID
         );
-        println!("requests:");
+        // The observer is in place before "requests:" is printed: a client that starts on that
+        // line must find its first request logged.
         mock.journal.observe(Box::new(|e| println!("  {}", e.line())));
+        println!("requests:");
         shutdown_signal().await;
         println!("stopped");
         let Some(report_dir) = judge else { return anyhow::Ok(0) };

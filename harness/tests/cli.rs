@@ -309,3 +309,20 @@ fn serve_judge_scores_a_client_run_by_hand() {
     assert_eq!(get("client.alias.userinfo"), "skip");
     assert!(rest.iter().any(|l| l.starts_with("fail") && l.contains("client.alias.token")), "{rest:?}");
 }
+
+#[test]
+fn an_empty_client_command_and_an_endless_run_timeout_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (vec!["run", "--client-cmd", " "], "--client-cmd is empty"),
+        (vec!["run", "--client-cmd", "node 'unterminated"], "unterminated quote"),
+        (vec!["run", "--run-timeout", "18446744073709551615"], "run-timeout"),
+        (vec!["run", "--run-timeout", "0"], "run-timeout"),
+    ] {
+        let out = bin().args(&args).arg("--report-dir").arg(tmp.path()).current_dir(tmp.path()).output().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: `{needle}` in {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -248,3 +248,50 @@ fn insecure_is_explicit_warned_about_and_recorded_in_every_report() {
     let refused = Command::new(env!("CARGO_BIN_EXE_mtls-harness")).env_remove("MTLS_HARNESS_TARGET").args(["run", "--insecure"]).output().unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
+
+/// The run's deadline cuts a scenario short: the checks judged before it stay in the report
+/// (with the scenario's error saying how far it got), the verdict is `error`, exit 2.
+#[test]
+fn a_run_deadline_keeps_the_checks_that_finished() {
+    use wiremock::{matchers::path, Mock, ResponseTemplate};
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (wm, _l, base) = rt.block_on(bare_server(&pki));
+    let doc = serde_json::json!({
+        "issuer": base, "token_endpoint": format!("{base}/token"),
+        "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
+        "tls_client_certificate_bound_access_tokens": true,
+    });
+    rt.block_on(async {
+        Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
+        Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
+    });
+    std::env::set_var("MTLS_TEST_SECRET_DEADLINE", "x");
+    let f = tmp.path().join("t.yaml");
+    let slow = "timeouts: { connect_ms: 500, request_ms: 60000, check_ms: 60000 }\n";
+    std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_DEADLINE", "ca.pem", slow)).unwrap();
+    let out_dir = tmp.path().join("out");
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env_remove("MTLS_HARNESS_TARGET")
+        .args(["run", "--run-timeout", "2", "--target"])
+        .arg(&f)
+        .arg("--report-dir")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(15), "bounded by the deadline: {:?}", t0.elapsed());
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    let sc = &report["scenarios"][0];
+    let error = sc["error"].as_str().unwrap();
+    assert!(error.contains("deadline") && error.contains("the rest did not run"), "{error}");
+    let judged: Vec<&str> = sc["checks"].as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+    for id in ["disc.fetch", "disc.aliases.object", "disc.bound-flag", "endpoints.resolve"] {
+        assert!(judged.contains(&id), "{id} was judged before the deadline and is kept: {judged:?}");
+    }
+    assert_eq!(check(&report, "disc.fetch")["status"], "pass");
+    assert_eq!(report["verdict"], "error");
+}
