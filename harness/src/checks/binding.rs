@@ -25,7 +25,7 @@ pub fn jwt_claims(token: &str) -> Option<Value> {
     serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
 }
 
-/// RFC 8705 §3.1: a JWT access token carries `cnf.x5t#S256`, the base64url (unpadded) SHA-256
+/// RFC 8705 §3.1 (MUST): a JWT access token carries `cnf.x5t#S256`, the base64url (unpadded) SHA-256
 /// of the DER of the certificate presented at the token request.
 pub async fn token_cnf(ctx: &Ctx) -> Outcome {
     let (token, ev) = match ctx.registered_token().await {
@@ -90,7 +90,7 @@ async fn resource_with(ctx: &Ctx, who: Who) -> Result<(crate::http::Exchange, cr
     Ok((http.get(&url, Some(&token)).await, token_ev))
 }
 
-/// RFC 8705 §3: the bound token presented with the same certificate is accepted.
+/// RFC 8705 §3 (MUST): the bound token presented with the same certificate is accepted.
 pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
     let (ex, token_ev) = match resource_with(ctx, Who::Cert(Role::Registered)).await {
         Ok(x) => x,
@@ -171,7 +171,7 @@ pub async fn introspect_active(ctx: &Ctx) -> Outcome {
     o.with(token_ev).with(ev)
 }
 
-/// RFC 8705 §3.2 (the `cnf` member carries the `x5t#S256` of the bound certificate): an active
+/// RFC 8705 §3.2 (MUST: the `cnf` member carries the `x5t#S256` of the bound certificate): an active
 /// introspection response for the bound token has the same `cnf`. When no active response was
 /// obtained (see `introspect.active`), there is nothing this section constrains: skip.
 pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {

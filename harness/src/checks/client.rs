@@ -88,7 +88,7 @@ impl View<'_> {
     }
 }
 
-/// RFC 8705 §5: only a client that reads the metadata can know the aliases.
+/// RFC 8705 §5 (MUST): only a client that reads the metadata can know the aliases.
 pub async fn discovery(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
         Ok(v) => v,
@@ -106,7 +106,7 @@ pub async fn discovery(ctx: &Ctx) -> Outcome {
     o
 }
 
-/// RFC 8705 §5: requests for `key` went to its alias, where one is published.
+/// RFC 8705 §5 (MUST): requests for `key` went to its alias, where one is published.
 fn alias_for(ctx: &Ctx, key: &str) -> Outcome {
     let v = match view(ctx) {
         Ok(v) => v,
@@ -155,7 +155,7 @@ pub async fn alias_userinfo(ctx: &Ctx) -> Outcome {
     alias_for(ctx, "userinfo_endpoint")
 }
 
-/// RFC 8705 §5: endpoints missing from the aliases are used at the top level.
+/// RFC 8705 §5 (MUST): endpoints missing from the aliases are used at the top level.
 pub async fn alias_fallback(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
         Ok(v) => v,
@@ -193,7 +193,7 @@ pub async fn alias_fallback(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §5: authorization is browser-facing; an alias for it has no meaning, the top-level
+/// RFC 8705 §5 (MUST): authorization is browser-facing; an alias for it has no meaning, the top-level
 /// `authorization_endpoint` is the one to use.
 pub async fn authz_top_level(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
@@ -218,7 +218,7 @@ pub async fn authz_top_level(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §2: wherever the server asked for a certificate at an mTLS endpoint, the client
+/// RFC 8705 §2 (MUST): wherever the server asked for a certificate at an mTLS endpoint, the client
 /// presented its certificate — always the same one.
 pub async fn cert_presented(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
@@ -249,7 +249,7 @@ pub async fn cert_presented(ctx: &Ctx) -> Outcome {
     Outcome::pass(format!("all {} request(s) to mTLS endpoints carried the client's certificate", asked.len())).with_all(ev)
 }
 
-/// RFC 8705 §2: a `tls_client_auth` token request identifies the client with `client_id` and
+/// RFC 8705 §2 (MUST): a `tls_client_auth` token request identifies the client with `client_id` and
 /// carries no secret or assertion.
 pub async fn client_id(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
@@ -285,7 +285,7 @@ pub async fn client_id(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §3: the resource call presents the certificate the token is bound to.
+/// RFC 8705 §3 (MUST): the resource call presents the certificate the token is bound to.
 pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
     let v = match view(ctx) {
         Ok(v) => v,

@@ -40,7 +40,7 @@ fn accepted(ex: &Exchange, what: &str) -> Outcome {
     }
 }
 
-/// RFC 8705 §2.1: the registered CA-issued certificate with the client's `client_id` yields a token.
+/// RFC 8705 §2.1 (MUST): the registered CA-issued certificate with the client's `client_id` yields a token.
 pub async fn pki_accept(ctx: &Ctx) -> Outcome {
     match ctx.registered_grant().await {
         Ok(ex) => accepted(ex, "the registered certificate and client_id"),
@@ -57,7 +57,7 @@ async fn refused(ctx: &Ctx, who: Who, what: &str, kind: TlsRefusal) -> Outcome {
     }
 }
 
-/// RFC 8705 §2: a request with the client's `client_id` but no certificate is refused.
+/// RFC 8705 §2 (MUST): a request with the client's `client_id` but no certificate is refused.
 pub async fn pki_no_cert(ctx: &Ctx) -> Outcome {
     refused(ctx, Who::NoCert, "token request with client_id and no certificate", TlsRefusal::NoCertificate).await
 }
@@ -87,12 +87,12 @@ pub(crate) fn untrusted_other(ctx: &Ctx) -> Option<Outcome> {
     })
 }
 
-/// RFC 8705 §2.1: the registered subject DN in a certificate from an untrusted CA is refused.
+/// RFC 8705 §2.1 (MUST): the registered subject DN in a certificate from an untrusted CA is refused.
 pub async fn pki_rogue_ca(ctx: &Ctx) -> Outcome {
     refused(ctx, Who::Cert(Role::RogueCa), "registered subject DN issued by an untrusted CA", TlsRefusal::UntrustedIssuer).await
 }
 
-/// RFC 8705 §2.1 (certificate path validation): an expired certificate with the registered
+/// RFC 8705 §2.1 (MUST: certificate path validation): an expired certificate with the registered
 /// subject is refused. Only where the harness holds the issuing CA and could mint one.
 pub async fn pki_expired(ctx: &Ctx) -> Outcome {
     if !ctx.target.holds_ca {
@@ -101,7 +101,7 @@ pub async fn pki_expired(ctx: &Ctx) -> Outcome {
     refused(ctx, Who::Cert(Role::Expired), "expired certificate with the registered subject", TlsRefusal::TrustedCertificate).await
 }
 
-/// RFC 8705 §2.2: the self-signed certificate registered for the client yields a token.
+/// RFC 8705 §2.2 (MUST): the self-signed certificate registered for the client yields a token.
 pub async fn self_accept(ctx: &Ctx) -> Outcome {
     let Some(id) = ctx.target.clients.self_signed.clone() else {
         return Outcome::skip("the target registers no self_signed_tls_client_auth client");
@@ -112,7 +112,7 @@ pub async fn self_accept(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §2.2: a self-signed certificate not registered for the client is refused.
+/// RFC 8705 §2.2 (MUST): a self-signed certificate not registered for the client is refused.
 pub async fn self_other(ctx: &Ctx) -> Outcome {
     let Some(id) = ctx.target.clients.self_signed.clone() else {
         return Outcome::skip("the target registers no self_signed_tls_client_auth client");

@@ -42,7 +42,7 @@ pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Opt
     Err(last.unwrap_or_else(|| ("no discovery URL could be formed from the issuer".into(), None)))
 }
 
-/// RFC 8414 §3: discovery answers 200 with a JSON object whose `issuer` is the issuer fetched.
+/// RFC 8414 §3 (MUST): discovery answers 200 with a JSON object whose `issuer` is the issuer fetched.
 pub async fn fetch(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovery().await {
         Ok(d) => d,
@@ -60,7 +60,7 @@ pub async fn fetch(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §5: `mtls_endpoint_aliases`, when present, is a JSON object of absolute https URLs.
+/// RFC 8705 §5 (MUST): `mtls_endpoint_aliases`, when present, is a JSON object of absolute https URLs.
 pub async fn aliases_object(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovered().await {
         Ok(d) => d,
@@ -100,7 +100,7 @@ const KNOWN_ENDPOINTS: &[&str] = &[
 /// Endpoints a browser visits: an alias for them has no meaning (RFC 8705 §5).
 const BROWSER_ENDPOINTS: &[&str] = &["authorization_endpoint", "end_session_endpoint"];
 
-/// RFC 8705 §5: alias keys are endpoint metadata names ("one or more endpoint parameters ...
+/// RFC 8705 §5 (MUST): alias keys are endpoint metadata names ("one or more endpoint parameters ...
 /// conventionally defined for the top level"); browser endpoints, unknown endpoints and aliases
 /// without a top-level counterpart have no meaning and warn.
 pub async fn aliases_keys(ctx: &Ctx) -> Outcome {
@@ -138,7 +138,7 @@ pub async fn aliases_keys(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §3.3: `tls_client_certificate_bound_access_tokens` is a boolean (absent means
+/// RFC 8705 §3.3 (MUST): `tls_client_certificate_bound_access_tokens` is a boolean (absent means
 /// false) and true where the profile requires bound tokens.
 pub async fn bound_flag(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovered().await {
@@ -156,7 +156,7 @@ pub async fn bound_flag(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §2.1.1, §2.2.1: `token_endpoint_auth_methods_supported` lists `tls_client_auth`
+/// RFC 8705 §2.1.1, §2.2.1 (MUST): `token_endpoint_auth_methods_supported` lists `tls_client_auth`
 /// and, where a self-signed client is under test, `self_signed_tls_client_auth`.
 pub async fn auth_methods(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovered().await {

@@ -6,7 +6,7 @@ use super::{Ctx, Outcome};
 use crate::discovery::{https_url, Operation, Source};
 use crate::http::Failure;
 
-/// RFC 8705 §5: per operation the alias when published, else the top-level endpoint; the token
+/// RFC 8705 §5 (MUST): per operation the alias when published, else the top-level endpoint; the token
 /// endpoint must resolve to an absolute https URL.
 pub async fn resolve(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovered().await {
@@ -54,7 +54,7 @@ pub async fn resolve(ctx: &Ctx) -> Outcome {
     Outcome::pass(format!("shape {}: {summary}", r.shape.name())).details(details)
 }
 
-/// RFC 8705 §5 with RFC 9126: a pushed authorization request at the effective PAR endpoint,
+/// RFC 8705 §5 with RFC 9126 (MUST): a pushed authorization request at the effective PAR endpoint,
 /// authenticated with the registered certificate, answers 201 with `request_uri` and `expires_in`.
 pub async fn par_alias(ctx: &Ctx) -> Outcome {
     let url = match ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await {
@@ -129,7 +129,7 @@ async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mu
     }
 }
 
-/// RFC 8705 §5 with RFC 7009 §2: revocation at the effective endpoint, authenticated with the
+/// RFC 8705 §5 with RFC 7009 §2 (MUST): revocation at the effective endpoint, authenticated with the
 /// registered certificate, answers 200 and the token is no longer accepted. Positive control:
 /// the token must be seen active first; "after" is judged by every observer that saw it active.
 pub async fn revoke_alias(ctx: &Ctx) -> Outcome {

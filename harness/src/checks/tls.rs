@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{Ctx, Outcome};
 
-/// RFC 8705 §5/§6: a client can only authenticate or bind with its certificate where the server
+/// RFC 8705 §5/§6 (MUST): a client can only authenticate or bind with its certificate where the server
 /// sends a CertificateRequest. One fresh handshake per distinct host:port of the effective endpoints.
 pub async fn cert_requested(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovered().await {

@@ -221,13 +221,6 @@ impl RunReport {
         }
     }
 
-    pub fn verdict_for(code: i32) -> &'static str {
-        match code {
-            0 => "pass",
-            1 => "fail",
-            _ => "error",
-        }
-    }
 }
 
 /// Link to a section of the RFC a check cites: `§3.1` is RFC 8705's, `RFC 8414 §3` another's.
