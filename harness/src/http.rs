@@ -248,8 +248,10 @@ impl Http {
                 crate::redact::register(v);
             }
         }
-        ev.www_authenticate =
-            resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        // Several WWW-Authenticate fields are one challenge list (RFC 9110 §11.6.1, §5.3).
+        let challenges: Vec<&str> =
+            resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
+        ev.www_authenticate = (!challenges.is_empty()).then(|| challenges.join(", "));
         let content_type =
             resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let body = match read_limited(resp, self.limits.max_body).await {

@@ -218,6 +218,14 @@ fn dn(rfc4514_most_specific_first: &[(DnType, &str)]) -> DistinguishedName {
     // DER order is least specific first; RFC 4514 strings list the most specific first.
     let mut name = DistinguishedName::new();
     for (ty, value) in rfc4514_most_specific_first.iter().rev() {
+        // RFC 5280 Appendix A: countryName is a PrintableString (as real CAs issue it; a
+        // UTF8String `C` renders as `C=#0c02...` in some stacks' RFC 4514 output, e.g. GnuTLS).
+        if *ty == DnType::CountryName {
+            if let Ok(p) = (*value).try_into() {
+                name.push(ty.clone(), rcgen::DnValue::PrintableString(p));
+                continue;
+            }
+        }
         name.push(ty.clone(), *value);
     }
     name

@@ -1,9 +1,10 @@
 //! The harness against a real AS: node-oidc-provider (pinned in fixtures/peers/package-lock.json)
-//! started as a child process on 127.0.0.1 in three configurations — identical aliases, split
-//! aliases on a second listener, no aliases — each with JWT access tokens (a `resource`
-//! indicator) and with opaque ones. Every check's outcome is asserted; the ones that are not
-//! `pass` are node-oidc-provider's documented deviations (README, "node-oidc-provider") or
-//! checks that do not apply.
+//! started as a child process on 127.0.0.1 in three layouts — identical aliases, split aliases on
+//! a second listener, no aliases — under both introspection policies, each with JWT access tokens
+//! (a `resource` indicator) and with opaque ones: conformant, the verdict is `pass` and every
+//! check's outcome is asserted (the non-passes are node-oidc-provider's documented deviations or
+//! checks that do not apply). Then the fixture's planted defects: each fails exactly the checks
+//! that guard it, blocks exactly their dependents, errors nothing, and makes the verdict `fail`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -244,7 +244,9 @@ async fn other_auth_judged(ctx: &Ctx) -> Outcome {
         Ok(u) => u,
         Err(o) => return o,
     };
-    let form = ctx.token_form(&[("grant_type", "client_credentials")]);
+    // client_id in the body as well as in the Basic credentials: RFC 6749 §3.2.1 lets a client
+    // identify itself so, and some ASes (glewlwyd at its mTLS aliases) need it.
+    let form = ctx.token_form(&[("grant_type", "client_credentials"), ("client_id", id.as_str())]);
     let ex = ctx.target.registered().post_form_basic(&url, &form, &id, secret.expose()).await;
     let (token, ev) = match access_token_of(&ex) {
         Ok(t) => t,
