@@ -1,0 +1,103 @@
+//! Running one scenario's check graph: the selected checks and everything they need, in
+//! catalogue order, each bounded by the check timeout. A check whose prerequisite failed,
+//! errored or was blocked is `blocked` (naming it) without running; a broken SHOULD is a `warn`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use mtls_core::catalogue::{self as checks, CheckInfo};
+use mtls_core::results::{rfc_url, CheckResult, Level, Outcome, Status};
+use mtls_core::scenario::Scenario;
+
+use super::{ms, OnCheck, RunConfig};
+
+/// A check's implementation, bound to its context: `None` when the mode has no such check.
+pub(crate) type Runner<'a> = dyn Fn(&str) -> Option<Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>> + Sync + 'a;
+
+/// Run the graph of `sc` with `run`, publishing each result into `sink` as it is final. In
+/// client mode `client_failure` says how the client under test failed, if it did: the results
+/// are then settled together once all are known ([`settle_failed_client`]).
+pub(crate) async fn run_graph(
+    sc: &Scenario,
+    cfg: &RunConfig,
+    on_check: Option<&OnCheck>,
+    sink: &Mutex<Vec<CheckResult>>,
+    client_failure: Option<String>,
+    run: &Runner<'_>,
+) -> Vec<CheckResult> {
+    let mut done: HashMap<&str, (Status, String)> = HashMap::new();
+    let mut held = Vec::new();
+    for check in checks::plan(&sc.selected_checks()) {
+        let t0 = Instant::now();
+        let mut outcome = match checks::gate(check, &done) {
+            Some(o) => o,
+            None => match run(check.id) {
+                None => Outcome::error(format!("cannot judge: {} has no implementation in this mode", check.id)),
+                Some(fut) => match tokio::time::timeout(cfg.check_timeout, fut).await {
+                    Ok(o) => o,
+                    Err(_) => Outcome::error(format!("cannot judge: the check did not finish within {:?}", cfg.check_timeout)),
+                },
+            },
+        };
+        let level = outcome.level.unwrap_or(check.level);
+        if level == Level::Should && outcome.status == Status::Fail {
+            outcome.status = Status::Warn;
+            outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);
+        }
+        done.insert(check.id, (outcome.status, outcome.reason.clone()));
+        let cr = result(sc, check, level, outcome, t0);
+        if client_failure.is_some() {
+            held.push(cr);
+            continue;
+        }
+        publish(sc, cr, on_check, sink);
+    }
+    if let Some(f) = &client_failure {
+        settle_failed_client(&mut held, f);
+        for cr in held {
+            publish(sc, cr, on_check, sink);
+        }
+    }
+    std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+fn result(sc: &Scenario, check: &'static CheckInfo, level: Level, outcome: Outcome, t0: Instant) -> CheckResult {
+    CheckResult {
+        id: check.id,
+        title: check.title,
+        rfc: check.rfc,
+        rfc_url: rfc_url(check.rfc),
+        level,
+        status: outcome.status,
+        reason: outcome.reason,
+        expected_fail: sc.expects_fail(check.id),
+        expected_warn: sc.expects_warn(check.id),
+        expected_blocked: sc.expects_blocked(check.id),
+        duration_ms: ms(t0.elapsed()),
+        evidence: outcome.evidence,
+        details: outcome.details,
+    }
+}
+
+fn publish(sc: &Scenario, cr: CheckResult, on_check: Option<&OnCheck>, sink: &Mutex<Vec<CheckResult>>) {
+    if let Some(f) = on_check {
+        f(sc, &cr);
+    }
+    sink.lock().unwrap_or_else(|p| p.into_inner()).push(cr);
+}
+
+/// Client mode, the client under test failed (exit ≠ 0, crash, timeout): when a judged failure
+/// explains that, the results stand as judged; when none does, the harness cannot tell what the
+/// client would have done, and its would-be passes become errors.
+pub fn settle_failed_client(results: &mut [CheckResult], failure: &str) {
+    if results.iter().any(|c| c.status == Status::Fail) {
+        return;
+    }
+    for c in results.iter_mut().filter(|c| c.status == Status::Pass) {
+        c.status = Status::Error;
+        c.reason = format!("cannot judge: {failure}, and no check explains why (had it completed: {})", c.reason);
+    }
+}

@@ -1,0 +1,59 @@
+//! The embedded mock AS as a target: stand it up for a scenario and describe it to the AS-mode
+//! checks the way a target file describes a live AS (issuer, clients, resource, certificates).
+//! The mock and the client side meet only here, in the runner.
+
+use mtls_client::http::Limits;
+use mtls_client::target::{Clients, Kind, Parts, Secret, Target, TargetError};
+use mtls_core::pki::TestPki;
+use mtls_core::scenario::AuthMethod;
+use mtls_mock::{MockAs, MockConfig, MockError};
+
+/// Why a scenario's mock target could not be stood up.
+#[derive(Debug, thiserror::Error)]
+pub enum MockTargetError {
+    /// The mock AS did not start.
+    #[error(transparent)]
+    Mock(#[from] MockError),
+    /// The target could not be built from it.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// A running mock AS and the target that describes it; the mock stops when this is dropped.
+pub struct MockTarget {
+    /// The mock AS itself (its journal and layout judge clients).
+    pub mock: MockAs,
+    /// The target the AS-mode checks run against.
+    pub target: Target,
+}
+
+/// Stand up the embedded mock AS for `cfg` and describe it as a target.
+pub async fn start(cfg: &MockConfig, pki: &TestPki, limits: Limits) -> Result<MockTarget, MockTargetError> {
+    let mock = MockAs::start(cfg, pki).await?;
+    let id = |m: AuthMethod| mock.client(m).map(|c| c.client_id.clone());
+    let tls = mock.client(AuthMethod::TlsClientAuth).ok_or_else(|| MockError::Config("no tls_client_auth client".into()))?;
+    let clients = Clients {
+        tls: tls.client_id.clone(),
+        self_signed: id(AuthMethod::SelfSignedTlsClientAuth),
+        secret: mock.client(AuthMethod::ClientSecretBasic).and_then(|c| Some((c.client_id.clone(), Secret::new(c.secret.clone()?)))),
+        public: id(AuthMethod::None),
+        redirect_uri: tls.redirect_uris.first().cloned().unwrap_or_default(),
+    };
+    let target = Target::build(Parts {
+        kind: Kind::Mock,
+        issuer: mock.issuer.clone(),
+        resource_url: Some(mock.resource_url.clone()),
+        clients,
+        require_bound_tokens: true,
+        holds_ca: true,
+        other_subject_trusted: true,
+        secret_client_bound: true,
+        identities: pki.identities().to_vec(),
+        roots: vec![pki.ca_cert_der.clone()],
+        limits,
+        token_params: Vec::new(),
+        no_proxy: true,
+        insecure: false,
+    })?;
+    Ok(MockTarget { mock, target })
+}

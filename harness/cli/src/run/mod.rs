@@ -1,0 +1,150 @@
+//! Running scenarios: scenario → PKI → target → check graph → results → verdict. Scenarios run
+//! concurrently; the checks of one scenario run in catalogue order (every check after the checks
+//! it needs), share its discovery and token, and a check whose prerequisite failed is `blocked`.
+
+mod client;
+mod graph;
+mod mock_target;
+mod scenario;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mtls_client::http::Limits;
+use mtls_client::live::TargetFile;
+use mtls_core::catalogue as checks;
+use mtls_core::pki::TestPki;
+use mtls_core::results::{verdict, CheckResult, Configuration, RunReport, ScenarioResult, Status, SCHEMA_VERSION};
+use mtls_core::scenario::Scenario;
+
+pub use graph::settle_failed_client;
+pub use mock_target::{start as start_mock_target, MockTarget, MockTargetError};
+pub use scenario::{empty_result, judge_hand_run_client, run_scenario};
+
+/// How a run is bounded and which client command it runs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Connect and request timeouts, and the body size limit, of every exchange.
+    pub limits: Limits,
+    /// Upper bound for one check, whatever its requests do.
+    pub check_timeout: Duration,
+    /// Client mode: run this command instead of the scenario's (`--client-cmd`).
+    pub client_cmd: Option<Vec<String>>,
+    /// The whole run's deadline: a scenario still running then ends in an error.
+    pub run_timeout: Duration,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { limits: Limits::default(), check_timeout: Duration::from_secs(30), client_cmd: None, run_timeout: Duration::from_secs(600) }
+    }
+}
+
+/// Called once per finished check (for progress output).
+pub type OnCheck = Arc<dyn Fn(&Scenario, &CheckResult) + Send + Sync>;
+
+pub(crate) fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// What a run's scenarios are checked against.
+#[derive(Clone)]
+pub enum Source {
+    /// A fresh embedded mock AS per scenario, all on one PKI.
+    Mock(Arc<TestPki>),
+    /// A live AS from a target file; `insecure` skips server certificate verification.
+    Live {
+        /// The target file.
+        target: Arc<TargetFile>,
+        /// `--insecure` was given.
+        insecure: bool,
+    },
+}
+
+impl Source {
+    /// The shared mock source (the process-wide PKI).
+    pub fn mock() -> Result<Source, mtls_core::pki::PkiError> {
+        Ok(Source::Mock(TestPki::shared()?))
+    }
+}
+
+/// Run every scenario concurrently and assemble the report.
+pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, on_check: Option<OnCheck>) -> RunReport {
+    let started_at = now_rfc3339();
+    let t0 = Instant::now();
+    let deadline = tokio::time::Instant::now() + cfg.run_timeout;
+    let mut tasks = Vec::new();
+    for sc in scenarios.iter().cloned() {
+        let source = source.clone();
+        let cfg = cfg.clone();
+        let on_check = on_check.clone();
+        tasks.push(tokio::spawn(async move {
+            let done = Mutex::new(Vec::new());
+            let run = scenario::run_scenario_into(&sc, &source, &cfg, on_check.as_ref(), &done);
+            match tokio::time::timeout_at(deadline, run).await {
+                Ok(r) => r,
+                Err(_) => {
+                    // Keep what was judged; say what was not.
+                    let checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+                    let planned = checks::plan(&sc.selected_checks()).len();
+                    ScenarioResult {
+                        error: Some(format!(
+                            "the run's deadline ({:?}) passed after {} of {planned} checks; the rest did not run",
+                            cfg.run_timeout,
+                            checks.len()
+                        )),
+                        checks,
+                        ..empty_result(&sc)
+                    }
+                }
+            }
+        }));
+    }
+    let mut results = Vec::new();
+    for (task, sc) in tasks.into_iter().zip(scenarios) {
+        results.push(task.await.unwrap_or_else(|e| ScenarioResult {
+            error: Some(format!("scenario task failed: {e}")),
+            ..empty_result(sc)
+        }));
+    }
+    assemble(results, started_at, t0)
+}
+
+/// The report of finished scenarios, with totals and verdict.
+pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -> RunReport {
+    let totals = RunReport::totals(&results);
+    let verdict = verdict(&results);
+    let report = RunReport {
+        schema_version: SCHEMA_VERSION,
+        harness_version: env!("CARGO_PKG_VERSION"),
+        run_id: format!("{}-{}", started_at.replace([':', '-'], ""), std::process::id()),
+        started_at,
+        finished_at: now_rfc3339(),
+        duration_ms: ms(t0.elapsed()),
+        verdict,
+        totals,
+        configuration: Configuration::default(),
+        scenarios: results,
+    };
+    report
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A one-line rendering of a check result for terminals and test output.
+pub fn line(sc: &str, c: &CheckResult) -> String {
+    let status = match (c.status, c.expected_fail) {
+        (Status::Fail, true) => "fail (expected)".to_string(),
+        (s, true) => format!("{} (expected fail!)", s.name()),
+        (Status::Blocked, false) if c.expected_blocked => "blocked (expected)".to_string(),
+        (s, false) if c.expected_blocked => format!("{} (expected blocked!)", s.name()),
+        (Status::Warn, false) if c.expected_warn => "warn (expected)".to_string(),
+        (s, false) if c.expected_warn => format!("{} (expected warn!)", s.name()),
+        (s, false) => s.name().to_string(),
+    };
+    mtls_core::redact::scrub(&format!("{status:<16} {:<50} {}", format!("{sc}::{}", c.id), c.reason))
+}

@@ -1,0 +1,145 @@
+//! One scenario: stand up its target (the embedded mock, or a live AS from a target file), run
+//! the client under test in client mode, run the check graph, describe the target.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mtls_client::checks::Ctx;
+use mtls_client::target::Target;
+use mtls_core::discovery::Metadata;
+use mtls_core::results::{CheckResult, ScenarioResult, TargetInfo};
+use mtls_core::scenario::{Mode, Scenario};
+use mtls_mock::{MockAs, MockConfig};
+
+use super::graph::{run_graph, Runner};
+use super::{client, mock_target, ms, OnCheck, RunConfig, Source};
+
+/// A scenario's result before anything ran.
+pub fn empty_result(sc: &Scenario) -> ScenarioResult {
+    ScenarioResult {
+        id: sc.id.clone(),
+        title: sc.title.clone(),
+        file: sc.file.display().to_string(),
+        self_test: sc.is_self_test(),
+        defects: sc.mock.defects.clone(),
+        expect_fail: sc.expect.fail.clone(),
+        expect_warn: sc.expect.warn.clone(),
+        target: None,
+        error: None,
+        client: None,
+        duration_ms: 0.0,
+        checks: Vec::new(),
+    }
+}
+
+/// Scenarios running at once in this process, across all runs: beyond what the cores can serve,
+/// more concurrency only starves TLS handshakes into timeouts. Excess scenarios queue here (the
+/// run's deadline still bounds the wait).
+fn scenario_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        tokio::sync::Semaphore::new((cores * 8).clamp(8, 64))
+    })
+}
+
+/// Run one scenario against its target.
+pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
+    run_scenario_into(sc, source, cfg, on_check, &Mutex::new(Vec::new())).await
+}
+
+/// [`run_scenario`], publishing each finished check into `done` as it finishes, so that a run
+/// cut short by its deadline still reports what was judged.
+pub(crate) async fn run_scenario_into(
+    sc: &Scenario,
+    source: &Source,
+    cfg: &RunConfig,
+    on_check: Option<&OnCheck>,
+    done: &Mutex<Vec<CheckResult>>,
+) -> ScenarioResult {
+    let _slot = scenario_slots().acquire().await;
+    let started = Instant::now();
+    let mut result = empty_result(sc);
+    let outcome = match source {
+        Source::Mock(pki) => match mock_target::start(&MockConfig::from_scenario(sc), pki, cfg.limits).await {
+            Ok(mt) => {
+                let target = Arc::new(mt.target);
+                match sc.mode {
+                    Mode::As => Ok(run_as(sc, target, cfg, on_check, done).await),
+                    Mode::Client => run_client_mode(sc, &mt.mock, target, pki, cfg, on_check, done).await,
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        Source::Live { .. } if sc.mode == Mode::Client => Err("client mode runs against the embedded mock AS, not a live target".into()),
+        Source::Live { target, insecure } => {
+            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout(), client_cmd: None, run_timeout: cfg.run_timeout };
+            match target.target(*insecure) {
+                Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    match outcome {
+        Ok(r) => result = ScenarioResult { id: result.id, title: result.title, file: result.file, ..r },
+        Err(e) => result.error = Some(e),
+    }
+    result.duration_ms = ms(started.elapsed());
+    result
+}
+
+/// AS mode: the check graph against the target, then what the report says of it.
+async fn run_as(sc: &Scenario, target: Arc<Target>, cfg: &RunConfig, on_check: Option<&OnCheck>, done: &Mutex<Vec<CheckResult>>) -> ScenarioResult {
+    let ctx = Ctx::new(target.clone());
+    let runner: &Runner<'_> = &|id: &str| mtls_client::checks::implementation(id).map(|f| f(&ctx));
+    let checks = run_graph(sc, cfg, on_check, done, None, runner).await;
+    let resolution = ctx.discovery().await.ok().map(|d| d.resolution.clone());
+    ScenarioResult { checks, target: Some(target_info(sc, &target, resolution)), ..empty_result(sc) }
+}
+
+/// Client mode: run the client under test, then judge the mock's journal.
+#[allow(clippy::too_many_arguments)]
+async fn run_client_mode(
+    sc: &Scenario,
+    mock: &MockAs,
+    target: Arc<Target>,
+    pki: &mtls_core::pki::TestPki,
+    cfg: &RunConfig,
+    on_check: Option<&OnCheck>,
+    done: &Mutex<Vec<CheckResult>>,
+) -> Result<ScenarioResult, String> {
+    let client_run = match &sc.client {
+        Some(cut) => Some(client::run_client_under_test(sc, cut, &target, pki, cfg).await?),
+        None => None,
+    };
+    let ctx = client::client_ctx(mock, &target, client_run.clone(), sc);
+    let failure = client_run.as_ref().and_then(|r| r.failure());
+    let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
+    let checks = run_graph(sc, cfg, on_check, done, failure, runner).await;
+    // The discovery document comes from the mock's state, never over the network: a request of
+    // the harness's own must not appear in the journal the client is judged by.
+    let resolution = Metadata::from_json(mock.state.discovery()).ok().map(|m| m.resolve());
+    Ok(ScenarioResult { checks, client: client_run, target: Some(target_info(sc, &target, resolution)), ..empty_result(sc) })
+}
+
+/// What a report says of the target a scenario ran against.
+pub(crate) fn target_info(sc: &Scenario, target: &Target, resolution: Option<mtls_core::discovery::Resolution>) -> TargetInfo {
+    TargetInfo {
+        kind: target.kind,
+        issuer: target.issuer.clone(),
+        shape_declared: (!sc.live).then(|| sc.discovery.shape.name()),
+        insecure: target.insecure,
+        shape_observed: resolution.as_ref().map(|r| r.shape.name()),
+        endpoints: resolution.map(|r| r.endpoints).unwrap_or_default(),
+    }
+}
+
+/// `serve --judge`: the client-mode checks of `sc` against what a client run by hand sent to a
+/// mock stood up with [`super::start_mock_target`] — the same graph and settlement as a scenario.
+pub async fn judge_hand_run_client(sc: &Scenario, mt: &mock_target::MockTarget, on_check: Option<&OnCheck>) -> ScenarioResult {
+    let ctx = client::client_ctx(&mt.mock, &mt.target, None, sc);
+    let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
+    let checks = run_graph(sc, &RunConfig::default(), on_check, &Mutex::new(Vec::new()), None, runner).await;
+    let resolution = Metadata::from_json(mt.mock.state.discovery()).ok().map(|m| m.resolve());
+    ScenarioResult { checks, target: Some(target_info(sc, &mt.target, resolution)), ..empty_result(sc) }
+}

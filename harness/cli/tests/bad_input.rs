@@ -1,0 +1,299 @@
+//! What bad input gets: every case of malformed files and network faults, run through the CLI.
+//! Each must end in exit code 2 with a clear message — never a panic, a hang, or a pass. The
+//! observed messages form the README's "What bad input gets" table; this test fails when the
+//! README no longer matches (UPDATE_README=1 rewrites that section).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mtls_harness::mock::terminator::{server_config, Listener};
+use mtls_harness::pki::TestPki;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct Row {
+    case: &'static str,
+    gets: &'static str,
+    message: String,
+}
+
+struct Out {
+    code: Option<i32>,
+    stderr: String,
+    report: Value,
+    elapsed: Duration,
+}
+
+fn cli(args: &[&str], dir: &Path) -> Out {
+    let t0 = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env_remove("MTLS_HARNESS_TARGET")
+        .env_remove("MTLS_BAD_INPUT_UNSET")
+        .env("MTLS_BAD_INPUT_SECRET", "not-a-real-secret-1234")
+        .args(args)
+        .arg("--report-dir")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let report = std::fs::read(dir.join("out/report.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null);
+    Out { code: o.status.code(), stderr: String::from_utf8_lossy(&o.stderr).into_owned(), report, elapsed: t0.elapsed() }
+}
+
+/// Replace temporary paths and ephemeral ports, so the table is stable.
+fn normalise(s: &str, dir: &Path) -> String {
+    let s = s.replace(&dir.display().to_string(), "<dir>");
+    let mut out = String::new();
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("127.0.0.") {
+        let (head, tail) = rest.split_at(i);
+        out.push_str(head);
+        let host_end = tail[8..].find(|c: char| !c.is_ascii_digit()).map(|n| n + 8).unwrap_or(tail.len());
+        out.push_str(&tail[..host_end]);
+        rest = &tail[host_end..];
+        if let Some(after) = rest.strip_prefix(':') {
+            let n = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+            if n > 0 {
+                out.push_str(":PORT");
+                rest = &after[n..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+fn scenario_case(rows: &mut Vec<Row>, case: &'static str, body: &str, expect: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = tmp.path().join("scenarios");
+    std::fs::create_dir_all(&sc).unwrap();
+    std::fs::write(sc.join("bad.yaml"), body).unwrap();
+    let out = cli(&["run", "--scenarios", sc.to_str().unwrap()], tmp.path());
+    assert_eq!(out.code, Some(2), "{case}: {}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{case}: one line: {}", out.stderr);
+    assert!(out.stderr.contains(expect), "{case}: `{expect}` in {}", out.stderr);
+    rows.push(Row { case, gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
+}
+
+const GOOD_SCENARIO: &str = "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: identical\nchecks: [\"*\"]\n";
+
+fn target_yaml(issuer: &str, extra: &str) -> String {
+    format!(
+        "issuer: {issuer}\nca_bundle: ca.pem\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n{extra}timeouts: {{ connect_ms: 500, request_ms: 700, check_ms: 3000 }}\n"
+    )
+}
+
+fn target_case(rows: &mut Vec<Row>, case: &'static str, yaml: &str, expect: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
+    std::fs::create_dir_all(tmp.path().join("a-directory")).unwrap();
+    let f = tmp.path().join("target.yaml");
+    std::fs::write(&f, yaml).unwrap();
+    let out = cli(&["run", "--target", f.to_str().unwrap()], tmp.path());
+    assert_eq!(out.code, Some(2), "{case}: {}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{case}: one line: {}", out.stderr);
+    assert!(out.stderr.contains(expect), "{case}: `{expect}` in {}", out.stderr);
+    assert!(out.report.is_null(), "{case}: no run, no report");
+    rows.push(Row { case, gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
+}
+
+/// Run against a live "AS" at `issuer` (its PKI in `dir`); the named check must be an error
+/// whose reason contains `expect`; nothing may pass; the run is bounded.
+fn network_case(rows: &mut Vec<Row>, case: &'static str, dir: &Path, issuer: &str, check: &str, expect: &str) {
+    let f = dir.join(format!("target-{}.yaml", rows.len()));
+    std::fs::write(&f, target_yaml(issuer, "")).unwrap();
+    let out = cli(&["run", "--target", f.to_str().unwrap()], dir);
+    assert_eq!(out.code, Some(2), "{case}: {}", out.stderr);
+    assert!(out.elapsed < Duration::from_secs(30), "{case}: bounded, took {:?}", out.elapsed);
+    let checks = out.report["scenarios"][0]["checks"].as_array().unwrap_or_else(|| panic!("{case}: report {}", out.report));
+    let c = checks.iter().find(|c| c["id"] == check).unwrap();
+    assert_eq!(c["status"], "error", "{case}: {c}");
+    let reason = c["reason"].as_str().unwrap();
+    assert!(reason.contains(expect), "{case}: `{expect}` in {reason}");
+    // Nothing that depends on the faulty part may pass: with discovery broken, no check at all;
+    // with the token endpoint broken, no check that needs a token request.
+    let depends = |id: &str| check == "disc.fetch" || ["auth.", "bind.", "par.", "revoke."].iter().any(|p| id.starts_with(p));
+    for c in checks.iter().filter(|c| depends(c["id"].as_str().unwrap_or(""))) {
+        assert_ne!(c["status"], "pass", "{case}: {} passed: {}", c["id"], c["reason"]);
+    }
+    if check == "disc.fetch" {
+        for c in checks.iter().filter(|c| c["id"] != "disc.fetch") {
+            assert_eq!(c["status"], "blocked", "{case}: {} is {}: {}", c["id"], c["status"], c["reason"]);
+        }
+    }
+    rows.push(Row {
+        case,
+        gets: if check == "disc.fetch" {
+            "`error` for disc.fetch, every other check `blocked`, exit 2"
+        } else {
+            "`error` for the token request, the checks that need it `blocked`, exit 2"
+        },
+        message: format!("{check}: {}", normalise(reason, dir)),
+    });
+}
+
+/// A wiremock behind the harness's TLS edge on `host`.
+async fn edge(pki: &TestPki, host: &str) -> (MockServer, Listener, String) {
+    let wm = MockServer::start().await;
+    let (l, base) = Listener::front(&pki.server, host, true, wm.uri()).await.unwrap();
+    (wm, l, base)
+}
+
+fn discovery_doc(base: &str) -> Value {
+    json!({ "issuer": base, "token_endpoint": format!("{base}/token"), "token_endpoint_auth_methods_supported": ["tls_client_auth"],
+            "tls_client_certificate_bound_access_tokens": true })
+}
+
+/// A TLS server that answers every request with a response head and then `body` forever,
+/// one chunk every `every`: a drip, or an endless stream.
+async fn streaming_server(pki: &TestPki, chunk: &'static [u8], every: Duration) -> String {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://127.0.0.1:{}", socket.local_addr().unwrap().port());
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&pki.server, false).unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = socket.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let mut buf = [0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await;
+                for _ in 0..200_000 {
+                    let frame = format!("{:x}\r\n", chunk.len());
+                    if tls.write_all(frame.as_bytes()).await.is_err() || tls.write_all(chunk).await.is_err() || tls.write_all(b"\r\n").await.is_err() {
+                        return;
+                    }
+                    if !every.is_zero() {
+                        tokio::time::sleep(every).await;
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+const MARK_START: &str = "<!-- bad-input-table:start -->";
+const MARK_END: &str = "<!-- bad-input-table:end -->";
+
+#[test]
+fn what_bad_input_gets() {
+    let mut rows = Vec::new();
+    // --- scenario files
+    scenario_case(&mut rows, "scenario: malformed YAML", "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: [identical\nchecks: [\"*\"]\n", "bad.yaml:");
+    scenario_case(&mut rows, "scenario: unknown key", &GOOD_SCENARIO.replace("mode: as\n", "mode: as\ncolour: blue\n"), "unknown field `colour`");
+    scenario_case(&mut rows, "scenario: wrong type", &GOOD_SCENARIO.replace("checks: [\"*\"]", "checks: 5"), "checks: invalid type");
+    scenario_case(&mut rows, "scenario: check glob that matches nothing", &GOOD_SCENARIO.replace("\"*\"", "\"authz.*\""), "matches no AS-mode check");
+    scenario_case(&mut rows, "scenario: unknown shape", &GOOD_SCENARIO.replace("identical", "sideways"), "unknown variant `sideways`");
+    scenario_case(&mut rows, "scenario: unknown defect", &format!("{GOOD_SCENARIO}mock:\n  defects: [no_tls]\n"), "unknown variant `no_tls`");
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = cli(&["run", "--scenarios", tmp.path().join("nowhere").to_str().unwrap()], tmp.path());
+        assert_eq!(out.code, Some(2));
+        rows.push(Row { case: "scenario directory missing", gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
+    }
+    // --- target files
+    let t = |extra: &str| target_yaml("https://127.0.0.1:9", extra);
+    target_case(&mut rows, "target: unknown key", &format!("{}colour: blue\n", t("")), "unknown field `colour`");
+    target_case(&mut rows, "target: missing certificate file", &t("").replace("cert: registered.pem", "cert: nowhere.pem"), "nowhere.pem");
+    target_case(&mut rows, "target: key of another certificate", &t("").replace("key: registered.key", "key: other-subject.key"), "does not belong");
+    target_case(&mut rows, "target: unreadable CA bundle", &t("").replace("ca_bundle: ca.pem", "ca_bundle: a-directory"), "ca_bundle");
+    target_case(&mut rows, "target: CA bundle without certificates", &t("").replace("ca_bundle: ca.pem", "ca_bundle: registered.key"), "ca_bundle");
+    target_case(&mut rows, "target: secret variable unset", &t("clients_placeholder").replace("clients_placeholder", "").replace(
+        "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n",
+        "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n  secret: { client_id: c2, secret_env: MTLS_BAD_INPUT_UNSET }\n",
+    ), "MTLS_BAD_INPUT_UNSET");
+    target_case(&mut rows, "target: plain-http issuer", &target_yaml("http://127.0.0.1:9", ""), "must use https");
+
+    // --- network faults, against servers on loopback
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(dir).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    network_case(&mut rows, "connection refused (nothing listens)", dir, "https://127.0.0.1:9", "disc.fetch", "connection failed");
+    {
+        let other = TestPki::generate().unwrap();
+        let (_wm, _l, base) = rt.block_on(edge(&other, "127.0.0.1"));
+        network_case(&mut rows, "TLS: server certificate from an untrusted CA", dir, &base, "disc.fetch", "invalid peer certificate");
+    }
+    {
+        let (_wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.2"));
+        network_case(&mut rows, "TLS: hostname mismatch (certificate for 127.0.0.1, served on 127.0.0.2)", dir, &base, "disc.fetch", "not valid for name");
+    }
+    {
+        let silent = rt.block_on(async {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = l.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((s, _)) = l.accept().await {
+                    held.push(s);
+                }
+            });
+            format!("https://127.0.0.1:{port}")
+        });
+        network_case(&mut rows, "server accepts the connection and never answers", dir, &silent, "disc.fetch", "timed out");
+    }
+    {
+        let base = rt.block_on(streaming_server(&pki, b" ", Duration::from_millis(100)));
+        network_case(&mut rows, "server drips a byte every 100 ms", dir, &base, "disc.fetch", "timed out");
+    }
+    {
+        let base = rt.block_on(streaming_server(&pki, &[b' '; 16384], Duration::ZERO));
+        network_case(&mut rows, "endless response body", dir, &base, "disc.fetch", "exceeds the 1048576-byte limit");
+    }
+    {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        rt.block_on(Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_raw(vec![b' '; 10 << 20], "application/json")).mount(&wm));
+        network_case(&mut rows, "10 MiB discovery document", dir, &base, "disc.fetch", "exceeds the 1048576-byte limit");
+    }
+    {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        rt.block_on(Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(302).insert_header("location", "https://elsewhere.example/")).mount(&wm));
+        network_case(&mut rows, "discovery redirects elsewhere", dir, &base, "disc.fetch", "HTTP 302");
+    }
+    {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        rt.block_on(Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_raw("<html>Sign in</html>", "text/html")).mount(&wm));
+        network_case(&mut rows, "discovery is an HTML page", dir, &base, "disc.fetch", "not JSON (text/html");
+    }
+    {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        rt.block_on(async {
+            Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(discovery_doc(&base))).mount(&wm).await;
+            Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(500).set_body_raw("<html>Internal Server Error</html>", "text/html")).mount(&wm).await;
+        });
+        network_case(&mut rows, "token endpoint answers with an HTML error page", dir, &base, "auth.pki.accept", "non-JSON body (text/html");
+    }
+    {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        rt.block_on(async {
+            Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(discovery_doc(&base))).mount(&wm).await;
+            Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
+        });
+        network_case(&mut rows, "token endpoint never answers", dir, &base, "auth.pki.accept", "timed out");
+    }
+
+    // --- the README table
+    let mut table = format!("{MARK_START}\n| case | what it gets | observed message |\n|---|---|---|\n");
+    for r in &rows {
+        table.push_str(&format!("| {} | {} | `{}` |\n", r.case, r.gets, r.message.replace('|', "\\|").replace('`', "'")));
+    }
+    table.push_str(MARK_END);
+    let readme_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (Some(a), Some(b)) = (readme.find(MARK_START), readme.find(MARK_END)) else {
+        panic!("README.md lacks the bad-input table markers; the table is:\n{table}");
+    };
+    let current = &readme[a..b + MARK_END.len()];
+    if current != table {
+        if std::env::var_os("UPDATE_README").is_some() {
+            std::fs::write(&readme_path, readme.replacen(current, &table, 1)).unwrap();
+        } else {
+            panic!("README.md's bad-input table is out of date (run with UPDATE_README=1); it should be:\n{table}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The harness against a second, independent real AS: glewlwyd 2.7.5 (Debian package, C, GnuTLS),
+//! started by `fixtures/peers/glewlwyd/start.sh` on 127.0.0.1 in HTTPS mode with the test CA as
+//! its client CA, mTLS aliases at `…/mtls/*`, PAR, introspection, revocation and JWT access tokens.
+//! Its full outcome table is asserted twice: under plain RFC 8705 (where glewlwyd conforms nothing
+//! may fail, where it deviates the harness says so with the right status and citation), and under
+//! a profile that requires certificate-bound tokens (which glewlwyd's discovery and its
+//! secret-client tokens then break).
+//!
+//! `.ci/run` installs glewlwyd with apt-get. Without it this test fails under CI (`CI=true`) and
+//! says how to install it elsewhere.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use mtls_harness::checks::Status;
+use mtls_harness::live::TargetFile;
+use mtls_harness::pki::TestPki;
+use mtls_harness::run::{run_scenario, RunConfig, Source};
+
+/// A running glewlwyd; stopped (with its work directory removed) when dropped.
+struct Peer {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // SIGTERM lets start.sh stop glewlwyd and clean up; closing its stdin does too.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn installed() -> bool {
+    Command::new("sh").args(["-c", "command -v glewlwyd && command -v sqlite3"]).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+fn start_peer(pki_dir: &Path, secret: &str) -> Option<Peer> {
+    if !installed() {
+        let how = "glewlwyd is not installed: apt-get update && apt-get install -y glewlwyd sqlite3 (.ci/run does)";
+        assert!(std::env::var_os("CI").is_none(), "{how}");
+        eprintln!("SKIPPED: {how}");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/peers/glewlwyd/start.sh");
+    let mut child = Command::new("bash")
+        .arg(script)
+        .env("PKI_DIR", pki_dir)
+        .env("PEER_CLIENT_SECRET", secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bash runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let mut peer = Peer { child, issuer: String::new() };
+    let line = rx.recv_timeout(Duration::from_secs(40)).expect("glewlwyd printed its ready line within 40 s");
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line `{line}`: {e}"));
+    assert_eq!(ready["ready"], true, "{line}");
+    assert!(ready["resource"].is_null(), "glewlwyd has no resource that checks the binding: {line}");
+    peer.issuer = ready["issuer"].as_str().unwrap().to_string();
+    Some(peer)
+}
+
+fn target_file(dir: &Path, name: &str, issuer: &str, secret_env: &str, require_bound: bool) -> PathBuf {
+    let body = format!(
+        "id: glewlwyd-{name}\nissuer: {issuer}\nca_bundle: ca.pem\nscope: mtls\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: self-signed-client-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: secret-client-001, secret_env: {secret_env}, bound_tokens: {require_bound} }}\n  public: {{ client_id: public-client-001 }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {{ require_bound_tokens: {require_bound} }}\n"
+    );
+    let f = dir.join(format!("{name}.yaml"));
+    std::fs::write(&f, body).unwrap();
+    f
+}
+
+async fn outcomes(file: &Path) -> (BTreeMap<&'static str, (Status, String)>, &'static str) {
+    let tf = Arc::new(TargetFile::load(file).unwrap());
+    let r = run_scenario(&tf.scenario(), &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let verdict = mtls_harness::report::verdict(std::slice::from_ref(&r));
+    (r.checks.iter().map(|c| (c.id, (c.status, c.reason.clone()))).collect(), verdict)
+}
+
+/// glewlwyd's deviations and what the harness says of them (README, "Proven against glewlwyd").
+const REFUSED_403: &str = "refused with 403 error=(none), where RFC 6749 §5.2 expects 400/401 error=invalid_client";
+
+fn expected(require_bound: bool) -> Vec<(&'static str, Status, &'static str)> {
+    let mut v = vec![
+        ("auth.pki.no-cert", Status::Warn, REFUSED_403),
+        ("auth.pki.other-subject", Status::Warn, REFUSED_403),
+        ("auth.pki.rogue-ca", Status::Warn, REFUSED_403),
+        ("auth.pki.expired", Status::Warn, REFUSED_403),
+        ("auth.self.other", Status::Warn, REFUSED_403),
+        ("bind.rs.same-cert", Status::Skip, "no protected resource"),
+        ("bind.rs.other-cert", Status::Skip, "bind.rs.same-cert was skipped"),
+        ("bind.rs.no-cert", Status::Skip, "bind.rs.same-cert was skipped"),
+        ("bind.refresh-public", Status::Skip, "without a user"),
+    ];
+    if require_bound {
+        v.push(("disc.bound-flag", Status::Fail, "absent means false"));
+        v.push(("bind.other-auth", Status::Fail, "no cnf claim"));
+    } else {
+        v.push(("bind.other-auth", Status::Warn, "SHOULD-level"));
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glewlwyd_outcome_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let secret = format!("glewlwyd-s3cret-{}", std::process::id());
+    std::env::set_var("MTLS_TEST_GLEWLWYD_SECRET", &secret);
+    let Some(peer) = start_peer(tmp.path(), &secret) else { return };
+    for require_bound in [false, true] {
+        let name = if require_bound { "bound-required" } else { "rfc8705" };
+        let (got, verdict) = outcomes(&target_file(tmp.path(), name, &peer.issuer, "MTLS_TEST_GLEWLWYD_SECRET", require_bound)).await;
+        let want = expected(require_bound);
+        let mut table = String::new();
+        for (id, (status, reason)) in &got {
+            table.push_str(&format!("| `{id}` | {} | {reason} |\n", status.name()));
+            match want.iter().find(|(w, _, _)| w == id) {
+                Some((_, s, because)) => {
+                    assert_eq!(status, s, "{name}: {id}: {reason}");
+                    assert!(reason.contains(because), "{name}: {id}: `{because}` in `{reason}`");
+                }
+                None => assert_eq!(*status, Status::Pass, "{name}: {id}: {reason}"),
+            }
+        }
+        println!("glewlwyd, {name}: verdict {verdict}\n{table}");
+        assert_eq!(verdict, if require_bound { "fail" } else { "pass" }, "{name}");
+    }
+}

@@ -1,0 +1,317 @@
+//! The harness against a real AS: node-oidc-provider (pinned in fixtures/peers/package-lock.json)
+//! started as a child process on 127.0.0.1 in three layouts — identical aliases, split aliases on
+//! a second listener, no aliases — under both introspection policies, each with JWT access tokens
+//! (a `resource` indicator) and with opaque ones: conformant, the verdict is `pass` and every
+//! check's outcome is asserted (the non-passes are node-oidc-provider's documented deviations or
+//! checks that do not apply). Then the fixture's planted defects: each fails exactly the checks
+//! that guard it, blocks exactly their dependents, errors nothing, and makes the verdict `fail`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use mtls_harness::checks::Status;
+use mtls_harness::live::TargetFile;
+use mtls_harness::pki::TestPki;
+use mtls_harness::run::{run_scenario, RunConfig, Source};
+
+fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/peers")
+}
+
+/// `npm ci` once per test process if the pinned peers are not installed yet.
+fn ensure_installed() {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if *done || peers_dir().join("node_modules/oidc-provider/package.json").exists() {
+        *done = true;
+        return;
+    }
+    eprintln!("installing the pinned node peers: npm ci in {}", peers_dir().display());
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(peers_dir())
+        .status()
+        .expect("npm is on the PATH (Node 20 and npm are required for this test)");
+    assert!(status.success(), "npm ci in fixtures/peers failed");
+    *done = true;
+}
+
+/// A running node-oidc-provider; killed when dropped.
+struct Peer {
+    child: Child,
+    issuer: String,
+    resource: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the peer is configured: alias layout, planted defect (`PEER_DEFECT`), and who may
+/// introspect a token (`PEER_INTROSPECTION_POLICY`: `all`, or `own` = only the client it was
+/// issued to, a common deployment policy RFC 7662 §2.1/§4 allows).
+#[derive(Clone, Copy)]
+struct Config {
+    mode: &'static str,
+    defect: Option<&'static str>,
+    policy: &'static str,
+}
+
+fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
+    ensure_installed();
+    let mut child = Command::new("node")
+        .arg(peers_dir().join("oidc-provider/start.mjs"))
+        .env("PKI_DIR", pki_dir)
+        .env("ALIAS_MODE", cfg.mode)
+        .env("PORT", "0")
+        .env("ALIAS_PORT", "0")
+        .env("PEER_CLIENT_SECRET", secret)
+        .env("PEER_DEFECT", cfg.defect.unwrap_or(""))
+        .env("PEER_INTROSPECTION_POLICY", cfg.policy)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let mut peer = Peer { child, issuer: String::new(), resource: String::new() };
+    let line = rx.recv_timeout(Duration::from_secs(30)).expect("node-oidc-provider printed its ready line within 30 s");
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line `{line}`: {e}"));
+    assert_eq!(ready["ready"], true, "{line}");
+    peer.issuer = ready["issuer"].as_str().unwrap().to_string();
+    peer.resource = ready["resource"].as_str().unwrap().to_string();
+    peer
+}
+
+fn target_file(dir: &Path, name: &str, peer: &Peer, secret_env: &str, jwt: bool, other_subject: &str) -> PathBuf {
+    let token_params = if jwt { format!("token_params: {{ resource: \"{}\" }}\n", peer.resource) } else { String::new() };
+    let body = format!(
+        "id: node-oidc-provider-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}\n{token_params}clients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {secret_env} }}\n  public: {{ client_id: tpp-public-001 }}\n{other_subject}",
+        peer.issuer, peer.resource
+    );
+    let f = dir.join(format!("{name}.yaml"));
+    std::fs::write(&f, body).unwrap();
+    f
+}
+
+/// The harness holds the client CA: it mints the expired and other-subject certificates.
+const CLIENT_CA: &str = "client_ca: { cert: ca.pem, key: ca.key }\n";
+
+type Outcomes = BTreeMap<&'static str, (Status, String)>;
+
+async fn outcomes(file: &Path) -> (Outcomes, &'static str) {
+    let tf = Arc::new(TargetFile::load(file).unwrap());
+    let r = run_scenario(&tf.scenario(), &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let verdict = mtls_harness::report::verdict(std::slice::from_ref(&r));
+    (r.checks.iter().map(|c| (c.id, (c.status, c.reason.clone()))).collect(), verdict)
+}
+
+/// The whole AS catalogue against one peer configuration, with JWT access tokens (a `resource`
+/// indicator) and with opaque ones.
+async fn run_config(cfg: Config) -> ((Outcomes, &'static str), (Outcomes, &'static str)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let label = format!("{}-{}-{}", cfg.mode, cfg.defect.unwrap_or("conformant"), cfg.policy);
+    let secret = format!("s3cr3t-{label}-{}", std::process::id());
+    let var = format!("MTLS_TEST_NODE_SECRET_{}", label.to_uppercase().replace('-', "_"));
+    std::env::set_var(&var, &secret);
+    let peer = start_peer(cfg, tmp.path(), &secret);
+    let jwt = outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, CLIENT_CA)).await;
+    let opaque = outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, CLIENT_CA)).await;
+    (jwt, opaque)
+}
+
+/// Every check passes except the listed ones, which end exactly as listed (status, and a word
+/// of the reason); and the verdict is as given.
+fn assert_outcomes(label: &str, (got, verdict): &(Outcomes, &'static str), except: &[(&str, Status, &str)], want_verdict: &str) {
+    assert_eq!(got.len(), mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count(), "{label}: the whole AS catalogue ran");
+    for (id, (status, reason)) in got {
+        match except.iter().find(|(e, _, _)| e == id) {
+            Some((_, want, because)) => {
+                assert_eq!(status, want, "{label}: {id}: {reason}");
+                assert!(reason.contains(because), "{label}: {id}: reason `{reason}` should mention `{because}`");
+            }
+            None => assert_eq!(*status, Status::Pass, "{label}: {id}: {reason}"),
+        }
+    }
+    assert_eq!(*verdict, want_verdict, "{label}: verdict");
+}
+
+/// JWT access tokens: node-oidc-provider will not introspect them (400 `unsupported_token_type`:
+/// a deviation from RFC 7662 §2.2, a `warn` under that RFC; RFC 8705 §3.2 then has no active
+/// response to constrain: skip) nor revoke them (which RFC 7009 §2.2.1 permits: skip).
+const JWT_EXCEPTIONS: [(&str, Status, &str); 3] = [
+    ("introspect.active", Status::Warn, "RFC 7662 §2.2"),
+    ("bind.introspection-cnf", Status::Skip, "no active introspection response"),
+    ("revoke.alias", Status::Skip, "RFC 7009 §2.2.1"),
+];
+/// Opaque access tokens: no claims to read, the binding is judged through introspection.
+const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 1] = [("bind.token-cnf", Status::Skip, "not a JWT")];
+
+async fn conformant(mode: &'static str, policy: &'static str, extra: &[(&str, Status, &str)]) {
+    let (jwt, opaque) = run_config(Config { mode, defect: None, policy }).await;
+    let jwt_except: Vec<_> = JWT_EXCEPTIONS.iter().chain(extra).copied().collect();
+    let opaque_except: Vec<_> = OPAQUE_EXCEPTIONS.iter().chain(extra).copied().collect();
+    assert_outcomes(&format!("{mode}/{policy}/jwt"), &jwt, &jwt_except, "pass");
+    assert_outcomes(&format!("{mode}/{policy}/opaque"), &opaque, &opaque_except, "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_with_identical_aliases() {
+    conformant("identical", "all", &[]).await;
+    conformant("identical", "own", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_with_split_aliases_on_a_second_listener() {
+    conformant("split", "all", &[]).await;
+    conformant("split", "own", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_without_aliases() {
+    let none = [("disc.aliases.keys", Status::Skip, "not published")];
+    conformant("none", "all", &none).await;
+    conformant("none", "own", &none).await;
+}
+
+/// The refusals and binding checks that need a token from the registered client.
+const NEEDS_TOKEN: [&str; 12] = [
+    "auth.pki.no-cert",
+    "auth.pki.other-subject",
+    "auth.pki.rogue-ca",
+    "auth.pki.expired",
+    "bind.token-cnf",
+    "introspect.active",
+    "bind.introspection-cnf",
+    "bind.rs.same-cert",
+    "bind.rs.other-cert",
+    "bind.rs.no-cert",
+    "par.alias",
+    "revoke.alias",
+];
+
+/// A planted defect of the peer: exactly `fail` fail (and `warn` warn), exactly `blocked` are
+/// blocked, nothing errors, everything else ends as for the conformant peer; verdict `fail`.
+async fn defect(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&str], blocked: &[&str]) {
+    defect_with(mode, name, fail, warn, blocked, &[]).await;
+}
+
+/// [`defect`], with checks blocked only with JWT access tokens (`jwt_blocked`).
+async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&str], blocked: &[&str], jwt_blocked: &[&str]) {
+    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }).await;
+    let jwt_all: Vec<&str> = blocked.iter().chain(jwt_blocked).copied().collect();
+    for (label, (got, verdict), base, blocked) in
+        [("jwt", jwt, &JWT_EXCEPTIONS[..], &jwt_all[..]), ("opaque", opaque, &OPAQUE_EXCEPTIONS[..], blocked)]
+    {
+        let label = format!("{mode}/{name}/{label}");
+        let status = |s: Status| -> Vec<&str> { got.iter().filter(|(_, (x, _))| *x == s).map(|(id, _)| *id).collect() };
+        let sorted = |v: &[&str]| {
+            let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        let base_of = |s: Status| base.iter().filter(move |(_, x, _)| *x == s).map(|(id, _, _)| *id);
+        let mut want_fail: Vec<&str> = fail.to_vec();
+        let mut want_warn: Vec<&str> = warn.iter().copied().chain(base_of(Status::Warn)).collect();
+        let mut want_blocked: Vec<&str> = blocked.to_vec();
+        // The conformant peer's own skips stay skips unless the defect decides otherwise.
+        let decided = |id: &str| fail.contains(&id) || warn.contains(&id) || blocked.contains(&id);
+        let want_skip: Vec<&str> = base_of(Status::Skip).filter(|id| !decided(id)).collect();
+        want_fail.dedup();
+        want_warn.retain(|id| !fail.contains(id) && !blocked.contains(id));
+        want_blocked.dedup();
+        assert_eq!(sorted(&status(Status::Fail)), sorted(&want_fail), "{label}: failing checks {got:#?}");
+        assert_eq!(sorted(&status(Status::Blocked)), sorted(&want_blocked), "{label}: blocked checks {got:#?}");
+        assert_eq!(sorted(&status(Status::Warn)), sorted(&want_warn), "{label}: warning checks {got:#?}");
+        assert_eq!(status(Status::Error), Vec::<&str>::new(), "{label}: nothing may error {got:#?}");
+        let skips = status(Status::Skip);
+        assert!(want_skip.iter().all(|id| skips.contains(id)), "{label}: skips {skips:?}, expected at least {want_skip:?}");
+        assert_eq!(verdict, "fail", "{label}: a planted defect makes the verdict fail");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_tokens_not_bound() {
+    // Discovery still claims bound tokens; neither the token nor introspection carries cnf, and
+    // the resource accepts the token from anyone.
+    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }).await;
+    let fails = |o: &Outcomes| -> Vec<&str> { o.iter().filter(|(_, (s, _))| *s == Status::Fail).map(|(id, _)| *id).collect() };
+    assert_eq!(fails(&jwt.0), ["bind.other-auth", "bind.rs.no-cert", "bind.rs.other-cert", "bind.token-cnf"], "{:#?}", jwt.0);
+    assert_eq!(fails(&opaque.0), ["bind.introspection-cnf", "bind.other-auth", "bind.rs.no-cert", "bind.rs.other-cert"], "{:#?}", opaque.0);
+    for (o, v) in [&jwt, &opaque] {
+        assert_eq!(o["bind.refresh-public"].0, Status::Warn, "§4 is a SHOULD: {}", o["bind.refresh-public"].1);
+        assert!(o.values().all(|(s, _)| !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
+        assert_eq!(*v, "fail");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_subject_not_checked() {
+    defect("split", "subject_not_checked", &["auth.pki.other-subject"], &[], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_chain_not_checked() {
+    defect("identical", "chain_not_checked", &["auth.pki.rogue-ca", "auth.pki.expired"], &[], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_resource_ignores_binding() {
+    defect("split", "rs_ignores_binding", &["bind.rs.other-cert", "bind.rs.no-cert"], &[], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_resource_requires_a_trusted_certificate_and_ignores_binding() {
+    defect("split", "rs_requires_trusted_cert_ignores_binding", &["bind.rs.other-cert"], &[], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_resource_refuses_every_certificate() {
+    // Its refusals prove nothing: blocked behind the failed positive control, never passed. With
+    // JWT tokens (which node will not introspect) nothing can show the token active before
+    // revocation either: revoke.alias has no positive control.
+    defect_with("split", "rs_refuses_all", &["bind.rs.same-cert"], &[], &["bind.rs.other-cert", "bind.rs.no-cert"], &["revoke.alias"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_defect_alias_listener_requests_no_certificate() {
+    let mut blocked: Vec<&str> = NEEDS_TOKEN.to_vec();
+    blocked.extend(["auth.self.other", "bind.other-auth", "bind.refresh-public"]);
+    defect("split", "alias_no_cert_request", &["tls.cert-requested", "auth.pki.accept", "auth.self.accept"], &[], &blocked).await;
+}
+
+/// Only an untrusted "other" certificate: a refusal of it could be its issuer's, so the checks
+/// that judge subject matching and binding with it skip — never pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_other_certificate_is_skipped_not_passed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let var = "MTLS_TEST_NODE_SECRET_UNTRUSTED_OTHER";
+    std::env::set_var(var, "s3cr3t-untrusted-other");
+    let peer = start_peer(Config { mode: "split", defect: None, policy: "all" }, tmp.path(), "s3cr3t-untrusted-other");
+    // The rogue-CA certificate as `other_subject`: another issuer than the registered one's.
+    let other = "other_subject: { cert: rogue-ca.pem, key: rogue-ca.key }\n";
+    let (got, verdict) = outcomes(&target_file(tmp.path(), "untrusted-other", &peer, var, false, other)).await;
+    for id in ["auth.pki.other-subject", "bind.rs.other-cert"] {
+        assert_eq!(got[id].0, Status::Skip, "{id}: {}", got[id].1);
+        assert!(got[id].1.contains("not issued by the CA"), "{id}: {}", got[id].1);
+    }
+    assert_eq!(got["auth.pki.expired"].0, Status::Skip, "no client CA: no expired certificate");
+    assert_eq!(verdict, "pass");
+}

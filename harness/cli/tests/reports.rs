@@ -1,0 +1,195 @@
+//! The reports, parsed back and checked against the run's results: report.json against its
+//! JSON Schema and the totals, junit.xml counts and cases, report.html's DOM-visible content,
+//! summary.md's table; secrets never appear in any of them or in the terminal output.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(report_dir: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env_remove("MTLS_HARNESS_TARGET")
+        .env("NO_COLOR", "1")
+        .args(["run", "--scenarios"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios"))
+        .arg("--report-dir")
+        .arg(report_dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn schema() -> jsonschema::Validator {
+    let s: Value = serde_json::from_str(include_str!("../../report/schema/report.schema.json")).unwrap();
+    jsonschema::validator_for(&s).expect("the schema is valid JSON Schema")
+}
+
+#[test]
+fn every_format_agrees_with_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stdout) = run(tmp.path(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    let dir = tmp.path();
+
+    // report.json: valid against the schema; totals add up to the checks listed.
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let v = schema();
+    let errors: Vec<String> = v.iter_errors(&report).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "report.json does not match its schema: {errors:#?}");
+    let checks: Vec<&Value> = report["scenarios"].as_array().unwrap().iter().flat_map(|s| s["checks"].as_array().unwrap()).collect();
+    let count = |st: &str| checks.iter().filter(|c| c["status"] == st).count() as u64;
+    let t = &report["totals"];
+    assert_eq!(t["checks"].as_u64().unwrap(), checks.len() as u64);
+    for st in ["pass", "fail", "warn", "skip", "blocked", "error"] {
+        assert_eq!(t[st].as_u64().unwrap(), count(st), "{st}");
+    }
+
+    // junit.xml: one testsuite per scenario, one testcase per check; planted failures are
+    // successes, skips are skipped, and nothing unexpected failed.
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let n = |tag: &str| xml.matches(tag).count();
+    assert_eq!(n("<testsuite "), report["scenarios"].as_array().unwrap().len());
+    assert_eq!(n("<testcase "), checks.len());
+    assert_eq!(n("<skipped"), (count("skip") + count("blocked")) as usize, "skip and blocked are JUnit skips");
+    assert_eq!(n("<failure"), 0);
+    assert_eq!(n("<error"), 0);
+    assert!(xml.contains(&format!("tests=\"{}\"", checks.len())));
+    assert!(xml.contains(r#"<testcase name="bind.token-cnf" classname="selftest-no-cnf""#));
+
+    // report.html: self-contained, the verdict and counts, a row per check with its status.
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("<script") && !html.contains("<link ") && !html.contains("src=\"http"), "no external fetches, no scripts");
+    assert!(html.contains(r#"<span class="verdict pass" id="verdict">PASS</span>"#));
+    assert!(html.contains(&format!(r#"<div class="count" data-status="pass"><b>{}</b>pass</div>"#, count("pass"))));
+    assert_eq!(html.matches(r#"<tr class="check" "#).count(), checks.len());
+    let rows_with = |st: &str| html.lines().filter(|l| l.contains(r#"<tr class="check" "#) && l.contains(&format!(r#"data-status="{st}""#))).count();
+    for st in ["pass", "fail", "warn", "skip", "blocked", "error"] {
+        assert_eq!(rows_with(st), count(st) as usize, "{st} rows");
+    }
+    assert!(html.contains(r#"data-id="bind.token-cnf" data-status="fail""#), "the planted no_cnf failure is shown");
+    assert!(html.contains("RFC 8705 §3.1 — JWT certificate thumbprint confirmation"), "grouped by requirement");
+    assert!(html.contains("rfc8705#section-3.1\""), "links to the RFC section");
+    assert!(html.contains("server certificate verification</dt><dd>on"));
+
+    // summary.md: a row per scenario, the verdict on top.
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.starts_with("## mtls-harness: PASS"));
+    assert_eq!(md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| scenario")).count(), report["scenarios"].as_array().unwrap().len());
+    assert!(md.contains("| as-identical | identical | 24 | 0 | 0 | 0 | 0 | 0 | yes |"), "{md}");
+
+    // The terminal: one line per check with progress, and every report path.
+    assert_eq!(stdout.lines().filter(|l| l.starts_with('[')).count(), checks.len());
+    for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
+        assert!(stdout.contains(&format!("report: {}", dir.join(f).display())), "{f}");
+    }
+    assert!(!stdout.contains("\u{1b}["), "NO_COLOR and no TTY: no escape codes");
+}
+
+#[test]
+fn format_selects_the_files_and_unknown_formats_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _) = run(tmp.path(), &["--format", "md,junit"]);
+    assert_eq!(code, 0);
+    assert!(tmp.path().join("summary.md").exists() && tmp.path().join("junit.xml").exists());
+    assert!(!tmp.path().join("report.json").exists() && !tmp.path().join("report.html").exists());
+    let (code, _) = run(tmp.path(), &["--format", "pdf"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn concurrent_runs_into_one_directory_leave_whole_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let handles: Vec<_> = (0..3).map(|_| {
+        let d = dir.clone();
+        std::thread::spawn(move || run(&d, &[]).0)
+    }).collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 0);
+    }
+    // Each file is one run's, whole: parseable, and the JSON and the summary are of the same run.
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert!(schema().is_valid(&report));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains(&format!("{:.0} ms.", report["duration_ms"].as_f64().unwrap())), "summary.md and report.json come from the same run");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "no temporary files left behind");
+}
+
+/// An AS whose every token-bearing answer is a recognisable canary, and a secret client whose
+/// secret is one too: none of them may reach a report or the terminal.
+#[test]
+fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
+    use mtls_harness::mock::terminator::Listener;
+    use mtls_harness::pki::TestPki;
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    const AT: &str = "AT-CANARY-7f3a9c2e51d84b6aa0e4";
+    const RT: &str = "RT-CANARY-1b2c3d4e5f60718293a4";
+    const IDT: &str = "IDT-CANARY-9988776655443322110";
+    const CODE: &str = "CODE-CANARY-5566778899aabbccdd";
+    const SECRET: &str = "CS-CANARY-0a1b2c3d4e5f6a7b8c9d";
+
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_wm, _listener, base) = rt.block_on(async {
+        let wm = wiremock::MockServer::start().await;
+        let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
+        let doc = json!({
+            "issuer": base, "token_endpoint": format!("{base}/token"), "introspection_endpoint": format!("{base}/introspect"),
+            "revocation_endpoint": format!("{base}/revoke"), "authorization_endpoint": format!("{base}/authorize"),
+            "pushed_authorization_request_endpoint": format!("{base}/par"),
+            "mtls_endpoint_aliases": { "token_endpoint": format!("{base}/token") },
+            "token_endpoint_auth_methods_supported": ["tls_client_auth", "client_secret_basic"],
+            "tls_client_certificate_bound_access_tokens": true,
+        });
+        Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
+        let token = json!({ "access_token": AT, "refresh_token": RT, "id_token": IDT, "token_type": "Bearer", "expires_in": 60 });
+        Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(&wm).await;
+        Mock::given(path("/introspect")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"active": true, "access_token": AT}))).mount(&wm).await;
+        Mock::given(path("/authorize"))
+            .respond_with(ResponseTemplate::new(302).insert_header("location", format!("https://client.example/cb?code={CODE}&state=mtls-harness").as_str()))
+            .mount(&wm)
+            .await;
+        Mock::given(path("/resource")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"echo": AT}))).mount(&wm).await;
+        (wm, l, base)
+    });
+    let target = tmp.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "issuer: {base}\nca_bundle: ca.pem\nresource: {base}/resource\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  secret: {{ client_id: c2, secret_env: MTLS_TEST_CANARY_SECRET }}\n  public: {{ client_id: c3 }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\ntimeouts: {{ connect_ms: 1000, request_ms: 2000, check_ms: 5000 }}\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env("MTLS_TEST_CANARY_SECRET", SECRET)
+        .args(["run", "--target"])
+        .arg(&target)
+        .arg("--report-dir")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let terminal = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(terminal.contains("bind.other-auth"), "the run happened: {terminal}");
+    let key_body: String = std::fs::read_to_string(tmp.path().join("registered.key")).unwrap().lines().nth(1).unwrap().to_string();
+    let mut files = vec![("terminal".to_string(), terminal)];
+    for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
+        files.push((f.to_string(), std::fs::read_to_string(out_dir.join(f)).unwrap()));
+    }
+    for (name, body) in &files {
+        for canary in [AT, RT, IDT, CODE, SECRET, key_body.as_str()] {
+            assert!(!body.contains(canary), "{name} leaks {canary}");
+        }
+        assert!(!body.contains("PRIVATE KEY"), "{name} leaks key material");
+    }
+    // The evidence still shows that those fields were there.
+    assert!(files[1].1.contains(r#""access_token": "[redacted]""#));
+}

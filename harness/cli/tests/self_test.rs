@@ -1,0 +1,86 @@
+//! The self-test contract: every check in the catalogue can fail (some self-test scenario
+//! expects it to), every planted defect has a self-test, and each self-test run fails exactly
+//! the checks it names — no more, no fewer.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use mtls_harness::checks::{Status, CATALOGUE};
+use mtls_harness::mock::Defect;
+use mtls_harness::run::{run_scenario, RunConfig, Source};
+use mtls_harness::scenario::{load_dir, Scenario};
+
+fn scenarios() -> Vec<Scenario> {
+    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")).expect("built-in scenarios load")
+}
+
+#[test]
+fn every_check_has_a_negative_self_test() {
+    // A MUST-level check proves it can fail; a SHOULD-level one (or another RFC's rule) that it can warn.
+    let expected: BTreeSet<String> = scenarios().iter().flat_map(|s| s.expect.fail.iter().chain(&s.expect.warn).cloned()).collect();
+    let missing: Vec<&str> = CATALOGUE.iter().map(|c| c.id).filter(|id| !expected.contains(*id)).collect();
+    assert!(missing.is_empty(), "checks no self-test proves able to fail: {missing:?}");
+}
+
+#[test]
+fn every_defect_has_a_self_test_expecting_exactly_its_catching_checks() {
+    let all = scenarios();
+    for d in Defect::ALL {
+        let found = all.iter().find(|s| s.mock.defects == [d]);
+        let sc = found.unwrap_or_else(|| panic!("no self-test scenario plants only `{}`", d.name()));
+        let expected: BTreeSet<&str> = sc.expect.fail.iter().chain(&sc.expect.warn).map(String::as_str).collect();
+        let caught_by: BTreeSet<&str> = d.caught_by().iter().copied().collect();
+        assert_eq!(expected, caught_by, "{}: expect.fail and expect.warn differ from Defect::caught_by", sc.id);
+    }
+}
+
+#[test]
+fn every_client_misbehaviour_has_a_self_test_expecting_exactly_its_catching_checks() {
+    use mtls_harness::reference_client::Misbehaviour::*;
+    let all = scenarios();
+    for m in [IgnoreAliases, AliasAuthz, NoCertResource, OmitClientId, SwitchCert, NoDiscovery, GuessAliases, OnlyDiscovery] {
+        let sc = all
+            .iter()
+            .find(|s| s.client.as_ref().is_some_and(|c| c.misbehave == [m]))
+            .unwrap_or_else(|| panic!("no self-test scenario for misbehaviour {m:?}"));
+        let expected: BTreeSet<&str> = sc.expect.fail.iter().map(String::as_str).collect();
+        let caught_by: BTreeSet<&str> = m.caught_by().iter().copied().collect();
+        assert_eq!(expected, caught_by, "{}: expect.fail differs from Misbehaviour::caught_by", sc.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_self_test_fails_exactly_its_expected_checks() {
+    let source = Source::mock().unwrap();
+    for sc in scenarios().into_iter().filter(Scenario::is_self_test) {
+        let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+        assert!(r.error.is_none(), "{}: {:?}", sc.id, r.error);
+        let failed: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id).collect();
+        let expected: BTreeSet<&str> = sc.expect.fail.iter().map(String::as_str).collect();
+        assert_eq!(failed, expected, "{}: failing checks differ from expect.fail", sc.id);
+        let warned: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Warn).map(|c| c.id).collect();
+        let expected: BTreeSet<&str> = sc.expect.warn.iter().map(String::as_str).collect();
+        assert_eq!(warned, expected, "{}: warning checks differ from expect.warn", sc.id);
+        let blocked: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Blocked).map(|c| c.id).collect();
+        let expected: BTreeSet<&str> = sc.expect.blocked.iter().map(String::as_str).collect();
+        assert_eq!(blocked, expected, "{}: blocked checks differ from expect.blocked", sc.id);
+        let errored: Vec<_> = r.checks.iter().filter(|c| c.status == Status::Error).map(|c| (c.id, &c.reason)).collect();
+        assert!(errored.is_empty(), "{}: checks could not be judged: {errored:?}", sc.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conformant_mock_passes_every_check_in_each_served_shape() {
+    let source = Source::mock().unwrap();
+    for sc in scenarios().into_iter().filter(|s| !s.is_self_test() && s.mode == mtls_harness::scenario::Mode::As) {
+        let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+        for c in &r.checks {
+            // Only the alias-key check has nothing to judge where no aliases are published.
+            let allowed_skip = sc.discovery.shape == mtls_harness::discovery::Shape::Missing && c.id == "disc.aliases.keys";
+            let expected = if allowed_skip { Status::Skip } else { Status::Pass };
+            assert_eq!(c.status, expected, "{}::{}: {}", sc.id, c.id, c.reason);
+        }
+        let as_checks = CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count();
+        assert_eq!(r.checks.len(), as_checks, "{} runs the whole AS catalogue", sc.id);
+    }
+}

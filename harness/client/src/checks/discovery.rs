@@ -1,0 +1,184 @@
+//! `disc.*`: the discovery document (RFC 8414) and its `mtls_endpoint_aliases` (RFC 8705 §5).
+
+use serde_json::Value;
+
+use super::{Ctx, Discovered, Outcome};
+use mtls_core::discovery::{https_url, kind, Metadata};
+use crate::http::Evidence;
+
+/// Fetch the metadata: OpenID Connect discovery first, RFC 8414 §3.1 well-known URI second.
+pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Option<Evidence>)> {
+    let issuer = ctx.target.issuer.trim_end_matches('/');
+    let mut candidates = vec![format!("{issuer}/.well-known/openid-configuration")];
+    if let Ok(u) = url::Url::parse(issuer) {
+        let path = u.path().trim_end_matches('/');
+        let origin = u.origin().ascii_serialization();
+        candidates.push(format!("{origin}/.well-known/oauth-authorization-server{path}"));
+    }
+    let http = ctx.target.no_cert();
+    let mut last = None;
+    for url in candidates {
+        let ex = http.get(&url, None).await;
+        let ev = ex.evidence.clone();
+        let resp = match ex.outcome {
+            Ok(r) => r,
+            Err(f) => return Err((format!("GET {url}: {f}"), Some(ev))),
+        };
+        if resp.status == 404 {
+            last = Some((format!("GET {url}: 404"), Some(ev)));
+            continue;
+        }
+        if resp.status != 200 {
+            return Err((format!("GET {url}: HTTP {} (RFC 8414 §3.2 requires 200)", resp.status), Some(ev)));
+        }
+        let Some(json) = resp.json else {
+            let ct = if resp.content_type.is_empty() { "no content-type".to_string() } else { resp.content_type };
+            return Err((format!("GET {url}: the response is not JSON ({ct}, {} bytes)", resp.body.len()), Some(ev)));
+        };
+        let metadata = Metadata::from_json(json).map_err(|e| (format!("GET {url}: {e}"), Some(ev.clone())))?;
+        let resolution = metadata.resolve();
+        return Ok(Discovered { url, metadata, resolution, evidence: ev });
+    }
+    Err(last.unwrap_or_else(|| ("no discovery URL could be formed from the issuer".into(), None)))
+}
+
+/// RFC 8414 §3 (MUST): discovery answers 200 with a JSON object whose `issuer` is the issuer fetched.
+pub async fn fetch(ctx: &Ctx) -> Outcome {
+    let d = match ctx.discovery().await {
+        Ok(d) => d,
+        Err((why, ev)) => return Outcome::error(format!("discovery could not be read: {why}")).with_all(ev),
+    };
+    let expected = ctx.target.issuer.as_str();
+    let ev = d.evidence.clone();
+    match d.metadata.issuer() {
+        Some(i) if i == expected => Outcome::pass(format!("{} is JSON and its issuer is {expected}", d.url)).with(ev),
+        Some(i) => Outcome::fail(format!(
+            "issuer in the document is `{i}`, not the issuer it was fetched for (`{expected}`): RFC 8414 §3.3 requires them identical"
+        ))
+        .with(ev),
+        None => Outcome::fail("the document has no string `issuer` (RFC 8414 §2 REQUIRED)").with(ev),
+    }
+}
+
+/// RFC 8705 §5 (MUST): `mtls_endpoint_aliases`, when present, is a JSON object of absolute https URLs.
+pub async fn aliases_object(ctx: &Ctx) -> Outcome {
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let Some(aliases) = d.metadata.aliases() else {
+        return Outcome::pass("mtls_endpoint_aliases is not published; clients use the top-level endpoints (RFC 8705 §5)");
+    };
+    let Value::Object(map) = aliases else {
+        return Outcome::fail(format!("mtls_endpoint_aliases is {}, not a JSON object", kind(aliases)))
+            .details(aliases.clone());
+    };
+    let bad: Vec<String> = map
+        .iter()
+        .filter_map(|(k, v)| https_url(v).err().map(|why| format!("{k}: {why}")))
+        .collect();
+    if bad.is_empty() {
+        Outcome::pass(format!("mtls_endpoint_aliases is an object of {} absolute https URL(s)", map.len()))
+            .details(aliases.clone())
+    } else {
+        Outcome::fail(format!("alias value(s) are not absolute https URLs: {}", bad.join("; "))).details(aliases.clone())
+    }
+}
+
+/// Endpoint metadata names an alias may carry (RFC 8414 §2, RFC 7662, RFC 7009, RFC 9126,
+/// RFC 8628, OpenID CIBA, OIDC Core), besides the browser-facing ones.
+const KNOWN_ENDPOINTS: &[&str] = &[
+    "token_endpoint",
+    "pushed_authorization_request_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "userinfo_endpoint",
+    "device_authorization_endpoint",
+    "backchannel_authentication_endpoint",
+    "registration_endpoint",
+];
+/// Endpoints a browser visits: an alias for them has no meaning (RFC 8705 §5).
+const BROWSER_ENDPOINTS: &[&str] = &["authorization_endpoint", "end_session_endpoint"];
+
+/// RFC 8705 §5 (MUST): alias keys are endpoint metadata names ("one or more endpoint parameters ...
+/// conventionally defined for the top level"); browser endpoints, unknown endpoints and aliases
+/// without a top-level counterpart have no meaning and warn.
+pub async fn aliases_keys(ctx: &Ctx) -> Outcome {
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let Some(aliases) = d.metadata.aliases() else {
+        return Outcome::skip("mtls_endpoint_aliases is not published");
+    };
+    let Value::Object(map) = aliases else {
+        return Outcome::skip("mtls_endpoint_aliases is not an object; see disc.aliases.object");
+    };
+    let mut fails = Vec::new();
+    let mut warns = Vec::new();
+    for key in map.keys() {
+        if !key.ends_with("_endpoint") {
+            fails.push(format!("`{key}` is not an endpoint parameter"));
+        } else if BROWSER_ENDPOINTS.contains(&key.as_str()) {
+            warns.push(format!("`{key}` is browser-facing: an mTLS alias for it has no meaning"));
+        } else if !KNOWN_ENDPOINTS.contains(&key.as_str()) {
+            warns.push(format!("`{key}` is not a known endpoint parameter"));
+        } else if !d.metadata.raw.contains_key(key) {
+            warns.push(format!("`{key}` has no top-level counterpart"));
+        }
+    }
+    let details = serde_json::json!({ "keys": map.keys().collect::<Vec<_>>() });
+    if !fails.is_empty() {
+        let all: Vec<String> = fails.into_iter().chain(warns).collect();
+        Outcome::fail(format!("mtls_endpoint_aliases keys: {}", all.join("; "))).details(details)
+    } else if !warns.is_empty() {
+        Outcome::warn(format!("mtls_endpoint_aliases keys: {}", warns.join("; "))).details(details)
+    } else {
+        Outcome::pass(format!("{} alias key(s), each a known endpoint with a top-level counterpart", map.len())).details(details)
+    }
+}
+
+/// RFC 8705 §3.3 (MUST): `tls_client_certificate_bound_access_tokens` is a boolean (absent means
+/// false) and true where the profile requires bound tokens.
+pub async fn bound_flag(ctx: &Ctx) -> Outcome {
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let required = ctx.target.require_bound_tokens;
+    match d.metadata.raw.get("tls_client_certificate_bound_access_tokens") {
+        Some(Value::Bool(true)) => Outcome::pass("tls_client_certificate_bound_access_tokens is true"),
+        Some(Value::Bool(false)) | None if required => Outcome::fail(
+            "tls_client_certificate_bound_access_tokens is false or absent (absent means false), but the profile requires certificate-bound access tokens",
+        ),
+        Some(Value::Bool(false)) | None => Outcome::pass("tls_client_certificate_bound_access_tokens is false or absent; the profile does not require bound tokens"),
+        Some(other) => Outcome::fail(format!("tls_client_certificate_bound_access_tokens is {} ({other}), not a JSON boolean", kind(other))),
+    }
+}
+
+/// RFC 8705 §2.1.1, §2.2.1 (MUST): `token_endpoint_auth_methods_supported` lists `tls_client_auth`
+/// and, where a self-signed client is under test, `self_signed_tls_client_auth`.
+pub async fn auth_methods(ctx: &Ctx) -> Outcome {
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let mut wanted = vec!["tls_client_auth"];
+    if ctx.target.clients.self_signed.is_some() {
+        wanted.push("self_signed_tls_client_auth");
+    }
+    let published = d.metadata.raw.get("token_endpoint_auth_methods_supported");
+    let Some(Value::Array(list)) = published else {
+        return Outcome::fail(format!(
+            "token_endpoint_auth_methods_supported is {}; absent it defaults to client_secret_basic (RFC 8414 §2), which excludes mTLS",
+            published.map(kind).unwrap_or("absent")
+        ));
+    };
+    let missing: Vec<&str> = wanted.iter().copied().filter(|m| !list.iter().any(|v| v.as_str() == Some(m))).collect();
+    let details = serde_json::json!({ "published": list, "under_test": wanted });
+    if missing.is_empty() {
+        Outcome::pass(format!("token_endpoint_auth_methods_supported lists {}", wanted.join(", "))).details(details)
+    } else {
+        Outcome::fail(format!("token_endpoint_auth_methods_supported lacks {}", missing.join(", "))).details(details)
+    }
+}

@@ -1,0 +1,217 @@
+//! `endpoints.resolve`: the effective endpoint per operation (RFC 8705 §5) and the shape.
+
+use serde_json::json;
+
+use super::{Ctx, Outcome};
+use mtls_core::discovery::{https_url, Operation, Source};
+use crate::http::Failure;
+
+/// RFC 8705 §5 (MUST): per operation the alias when published, else the top-level endpoint; the token
+/// endpoint must resolve to an absolute https URL.
+pub async fn resolve(ctx: &Ctx) -> Outcome {
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let r = &d.resolution;
+    let table: Vec<_> = r
+        .endpoints
+        .iter()
+        .map(|e| json!({"endpoint": e.key, "effective": e.url.as_str(), "source": e.source, "top_level": e.top_level}))
+        .collect();
+    let details = json!({"shape": r.shape.name(), "endpoints": table, "ignored_aliases": r.ignored});
+    let bad_top: Vec<String> = Operation::ALL
+        .iter()
+        .filter_map(|op| {
+            let v = d.metadata.raw.get(op.key())?;
+            https_url(v).err().map(|why| format!("{}: {why}", op.key()))
+        })
+        .collect();
+    if !bad_top.is_empty() {
+        return Outcome::fail(format!("top-level endpoint(s) are not absolute https URLs: {}", bad_top.join("; ")))
+            .details(details);
+    }
+    let Some(token) = r.get(Operation::Token) else {
+        return Outcome::fail("no token endpoint resolves: neither mtls_endpoint_aliases nor the top level publish a usable token_endpoint (RFC 8414 §2)")
+            .details(details);
+    };
+    let summary = r
+        .endpoints
+        .iter()
+        .map(|e| format!("{} → {}", e.key, if e.source == Source::Alias { "alias" } else { "top level" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !r.ignored.is_empty() {
+        let why: Vec<String> = r.ignored.iter().map(|i| format!("{}: {}", i.key, i.reason)).collect();
+        return Outcome::warn(format!(
+            "shape {}: unusable alias(es) ignored, top level used instead ({}); token endpoint {}",
+            r.shape.name(),
+            why.join("; "),
+            token.url
+        ))
+        .details(details);
+    }
+    Outcome::pass(format!("shape {}: {summary}", r.shape.name())).details(details)
+}
+
+/// RFC 8705 §5 with RFC 9126 (MUST): a pushed authorization request at the effective PAR endpoint,
+/// authenticated with the registered certificate, answers 201 with `request_uri` and `expires_in`.
+pub async fn par_alias(ctx: &Ctx) -> Outcome {
+    let url = match ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let t = &ctx.target;
+    let form = [
+        ("client_id", t.clients.tls.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", t.clients.redirect_uri.as_str()),
+        ("scope", "openid"),
+        ("state", "mtls-harness"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    let ex = t.registered().post_form(&url, &form).await;
+    let ev = ex.evidence.clone();
+    let o = match ex.outcome {
+        Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
+        Ok(r) if r.status == 201 || r.status == 200 => {
+            let uri = r.str_field("request_uri");
+            let expires = r.field("expires_in").and_then(serde_json::Value::as_u64);
+            match (uri, expires) {
+                (Some(_), Some(e)) if r.status == 201 => Outcome::pass(format!("201 with a request_uri (expires_in {e})")),
+                (Some(_), Some(_)) => Outcome::warn("200 with request_uri; RFC 9126 §2.2 specifies 201 Created"),
+                _ => Outcome::fail(format!("{} without request_uri and expires_in (RFC 9126 §2.2)", r.status)),
+            }
+        }
+        Ok(r) if not_a_judgement(r.status) => Outcome::error(format!("cannot judge: the PAR endpoint answered {}", r.status)),
+        Ok(r) => Outcome::fail(format!(
+            "the pushed request with mTLS client authentication was refused: {} error={}",
+            r.status,
+            r.str_field("error").unwrap_or("(none)")
+        )),
+        Err(f @ Failure::TlsRejected(_)) => Outcome::fail(format!("the registered certificate was refused: {f}")),
+        Err(f) => Outcome::error(format!("cannot judge: PAR request failed: {f}")),
+    };
+    o.with(ev)
+}
+
+/// Statuses that answer nothing about the request's credential: redirects, not found, method
+/// not allowed, request timeout, rate limiting, server errors.
+fn not_a_judgement(status: u16) -> bool {
+    (300..400).contains(&status) || matches!(status, 404 | 405 | 408 | 429) || status >= 500
+}
+
+/// Who can tell whether a token is active: introspection (RFC 7662) by its own client, and the
+/// protected resource with the certificate it is bound to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Observer {
+    Introspection,
+    Resource,
+}
+
+/// `Some(true)`: the observer says active; `Some(false)`: inactive/refused; `None`: no answer.
+async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
+    let ex = match who {
+        Observer::Introspection => super::binding::introspect(ctx, url, token).await,
+        Observer::Resource => ctx.target.registered().get(url, Some(token)).await,
+    };
+    evidence.push(ex.evidence.clone());
+    let r = ex.outcome.ok()?;
+    match who {
+        Observer::Introspection if r.status == 200 => match r.field("active") {
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            _ => None,
+        },
+        Observer::Resource if (200..300).contains(&r.status) => Some(true),
+        Observer::Resource if r.status == 401 => Some(false),
+        _ => None,
+    }
+}
+
+/// RFC 8705 §5 with RFC 7009 §2 (MUST): revocation at the effective endpoint, authenticated with the
+/// registered certificate, answers 200 and the token is no longer accepted. Positive control:
+/// the token must be seen active first; "after" is judged by every observer that saw it active.
+pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
+    let url = match ctx.optional_endpoint(Operation::Revocation, "revoke.alias").await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    // A token of its own: revoking the shared one would spoil other checks.
+    let (token, token_ev) = match ctx.fresh_token().await {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let t = &ctx.target;
+    let mut evidence = vec![token_ev];
+    let mut observers = Vec::new();
+    if let Ok(u) = ctx.optional_endpoint(Operation::Introspection, "").await {
+        observers.push((Observer::Introspection, u));
+    }
+    if let Some(u) = t.resource_url.clone() {
+        observers.push((Observer::Resource, u));
+    }
+    let mut saw_active = Vec::new();
+    for (who, u) in &observers {
+        if observe(ctx, *who, u, &token, &mut evidence).await == Some(true) {
+            saw_active.push((*who, u.clone()));
+        }
+    }
+    if saw_active.is_empty() {
+        let why = if observers.is_empty() {
+            "the AS publishes no introspection endpoint and the target has no resource".to_string()
+        } else {
+            "neither introspection (active: true) nor the resource (2xx) confirmed it; see introspect.active and bind.rs.same-cert".to_string()
+        };
+        return if observers.is_empty() {
+            Outcome::skip(format!("no way to see the token active before revocation: {why}")).with_all(evidence)
+        } else {
+            Outcome::blocked(format!("blocked: no positive control — the fresh token was never seen active before revocation: {why}")).with_all(evidence)
+        };
+    }
+    let form = [("token", token.as_str()), ("token_type_hint", "access_token"), ("client_id", t.clients.tls.as_str())];
+    let ex = t.registered().post_form(&url, &form).await;
+    evidence.push(ex.evidence.clone());
+    match ex.outcome {
+        Ok(r) if r.status == 200 => {}
+        Ok(r) if r.status == 400 && r.str_field("error") == Some("unsupported_token_type") => {
+            return Outcome::skip(
+                "the AS does not revoke this kind of access token (400 unsupported_token_type, which RFC 7009 §2.2.1 permits); revocation could not be exercised",
+            )
+            .with_all(evidence)
+        }
+        Ok(r) if not_a_judgement(r.status) => {
+            return Outcome::error(format!("cannot judge: the revocation endpoint answered {}", r.status)).with_all(evidence)
+        }
+        Ok(r) => {
+            return Outcome::fail(format!(
+                "revocation with mTLS client authentication was refused: {} error={}",
+                r.status,
+                r.str_field("error").unwrap_or("(none)")
+            ))
+            .with_all(evidence)
+        }
+        Err(f @ Failure::TlsRejected(_)) => {
+            return Outcome::fail(format!("the registered certificate was refused: {f}")).with_all(evidence)
+        }
+        Err(f) => return Outcome::error(format!("cannot judge: revocation request failed: {f}")).with_all(evidence),
+    }
+    let mut still = Vec::new();
+    let mut unknown = Vec::new();
+    for (who, u) in &saw_active {
+        let name = if *who == Observer::Introspection { "introspection" } else { "the resource" };
+        match observe(ctx, *who, u, &token, &mut evidence).await {
+            Some(false) => {}
+            Some(true) => still.push(name),
+            None => unknown.push(name),
+        }
+    }
+    let names: Vec<&str> = saw_active.iter().map(|(w, _)| if *w == Observer::Introspection { "introspection" } else { "the resource" }).collect();
+    if !still.is_empty() {
+        Outcome::fail(format!("revocation answered 200 but {} still accept(s) the token", still.join(" and "))).with_all(evidence)
+    } else if !unknown.is_empty() {
+        Outcome::error(format!("cannot judge the effect: {} gave no usable answer after revocation", unknown.join(" and "))).with_all(evidence)
+    } else {
+        Outcome::pass(format!("the token was active before; revocation answered 200; then {} refused it", names.join(" and "))).with_all(evidence)
+    }
+}

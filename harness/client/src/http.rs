@@ -1,0 +1,436 @@
+//! The harness's HTTP side: one reqwest client per certificate identity over a rustls config
+//! that trusts only the configured CA, bounded exchanges (timeouts, body size), evidence with
+//! secrets redacted, and classification of failures — a TLS-level rejection is an answer
+//! (DESIGN: "rejected at TLS handshake"), a timeout or refused connection is not.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use mtls_core::tls::{client_config, ServerTrust};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Map, Value};
+
+pub use mtls_core::results::Evidence;
+
+/// Response fields whose values are credentials (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "device_code"];
+pub use mtls_core::redact::REDACTED;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub connect: Duration,
+    pub request: Duration,
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { connect: Duration::from_secs(5), request: Duration::from_secs(10), max_body: 1 << 20 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("TLS client configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// An HTTP client holding one certificate identity (or none).
+#[derive(Clone)]
+pub struct Http {
+    pub who: String,
+    client: reqwest::Client,
+    asked: Arc<AtomicUsize>,
+    limits: Limits,
+}
+
+impl Http {
+    pub fn new(
+        who: &str,
+        roots: &[CertificateDer<'static>],
+        cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+        limits: Limits,
+        no_proxy: bool,
+        insecure: bool,
+    ) -> Result<Http, ClientError> {
+        let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
+        let tls = client_config(roots, cert, trust)?;
+        let mut b = reqwest::Client::builder()
+            .use_preconfigured_tls(tls.config)
+            .connect_timeout(limits.connect)
+            .timeout(limits.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("mtls-harness/", env!("CARGO_PKG_VERSION")));
+        if no_proxy {
+            b = b.no_proxy();
+        }
+        Ok(Http { who: who.to_string(), client: b.build()?, asked: tls.asked, limits })
+    }
+
+    /// How many CertificateRequests this client has seen so far.
+    pub fn cert_requests(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    pub async fn get(&self, url: &str, bearer: Option<&str>) -> Exchange {
+        self.send(Method::GET, url, bearer.map(Auth::Bearer).unwrap_or(Auth::None), None).await
+    }
+
+    /// GET with a `Cookie` header (browser-style steps of an authorization request).
+    pub async fn get_with_cookies(&self, url: &str, cookies: &str) -> Exchange {
+        self.send(Method::GET, url, if cookies.is_empty() { Auth::None } else { Auth::Cookie(cookies) }, None).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Exchange {
+        self.send(Method::POST, url, Auth::None, Some(form)).await
+    }
+
+    /// POST a form with `client_secret_basic` credentials (RFC 6749 §2.3.1).
+    pub async fn post_form_basic(&self, url: &str, form: &[(&str, &str)], id: &str, secret: &str) -> Exchange {
+        self.send(Method::POST, url, Auth::Basic(id, secret), Some(form)).await
+    }
+
+    async fn send(&self, method: Method, url: &str, auth: Auth<'_>, form: Option<&[(&str, &str)]>) -> Exchange {
+        mtls_core::stats::sent();
+        let mut ev = Evidence {
+            request: format!("{method} {url}"),
+            identity: self.who.clone(),
+            authorization: match auth {
+                Auth::None => None,
+                Auth::Bearer(_) => Some(format!("Bearer {REDACTED}")),
+                Auth::Basic(id, _) => Some(format!("Basic {id}:{REDACTED}")),
+                Auth::Cookie(_) => Some(format!("Cookie {REDACTED}")),
+            },
+            form: form.map(|f| mtls_core::redact::redacted_form(serde_urlencoded_pairs(f).as_bytes())),
+            status: None,
+            response: None,
+            www_authenticate: None,
+            error: None,
+        };
+        // Everything secret this request carries is remembered for scrubbing (crate::redact).
+        match auth {
+            Auth::Bearer(t) | Auth::Cookie(t) => mtls_core::redact::register(t),
+            Auth::Basic(_, secret) => mtls_core::redact::register(secret),
+            Auth::None => {}
+        }
+        for (k, v) in form.unwrap_or_default() {
+            if mtls_core::redact::is_secret_param(k) {
+                mtls_core::redact::register(v);
+            }
+        }
+        let mut rb = self.client.request(method, url);
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(t) => rb = rb.bearer_auth(t),
+            Auth::Cookie(c) => rb = rb.header(reqwest::header::COOKIE, c),
+            Auth::Basic(id, secret) => {
+                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                use base64::Engine;
+                let cred = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
+                rb = rb.header(reqwest::header::AUTHORIZATION, format!("Basic {cred}"));
+            }
+        }
+        if let Some(f) = form {
+            rb = rb.form(f);
+        }
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let failure = classify(&e);
+                ev.error = Some(failure.to_string());
+                return Exchange { evidence: ev, location: None, set_cookies: Vec::new(), outcome: Err(failure) };
+            }
+        };
+        let status = resp.status().as_u16();
+        ev.status = Some(status);
+        let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        if let Some(l) = location.as_deref().and_then(|l| url::Url::parse(l).ok()) {
+            for (k, v) in l.query_pairs() {
+                if mtls_core::redact::is_secret_param(&k) {
+                    mtls_core::redact::register(&v);
+                }
+            }
+        }
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next().map(|c| c.trim().to_string()))
+            .collect();
+        for c in &set_cookies {
+            if let Some((_, v)) = c.split_once('=') {
+                mtls_core::redact::register(v);
+            }
+        }
+        // Several WWW-Authenticate fields are one challenge list (RFC 9110 §11.6.1, §5.3).
+        let challenges: Vec<&str> =
+            resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
+        ev.www_authenticate = (!challenges.is_empty()).then(|| challenges.join(", "));
+        let content_type =
+            resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = match read_limited(resp, self.limits.max_body).await {
+            Ok(b) => b,
+            Err(failure) => {
+                ev.error = Some(failure.to_string());
+                return Exchange { evidence: ev, location, set_cookies, outcome: Err(failure) };
+            }
+        };
+        let json = serde_json::from_slice::<Value>(&body).ok();
+        ev.response = json.as_ref().map(redact);
+        Exchange { evidence: ev, location, set_cookies, outcome: Ok(Response { status, content_type, body, json }) }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Basic(&'a str, &'a str),
+    Cookie(&'a str),
+}
+
+/// Whether the TLS server at `url` sends a CertificateRequest in its handshake (RFC 8705 §5,
+/// §6): a fresh connection whose client-certificate resolver records being asked.
+pub async fn cert_request_probe(url: &url::Url, roots: &[CertificateDer<'static>], limits: Limits, insecure: bool) -> Result<bool, Failure> {
+    let host = url.host_str().ok_or_else(|| Failure::Other(format!("{url} has no host")))?.to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
+    let tls = client_config(roots, None, trust).map_err(|e| Failure::Tls(e.to_string()))?;
+    let asked = tls.asked;
+    let cfg = tls.config;
+    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string())
+        .map_err(|e| Failure::Other(format!("{host}: {e}")))?;
+    let addr = format!("{host}:{port}");
+    let tcp = match tokio::time::timeout(limits.connect, tokio::net::TcpStream::connect(&addr)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Err(Failure::Connect(format!("{addr}: {e}"))),
+        Err(_) => return Err(Failure::Timeout(format!("connecting to {addr}"))),
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+    let handshake = tokio::time::timeout(limits.request, connector.connect(name, tcp)).await;
+    let requested = asked.load(Ordering::SeqCst) > 0;
+    match handshake {
+        Ok(Ok(_)) => Ok(requested),
+        // A server that insists on a certificate may abort once it sees none: it asked.
+        Ok(Err(_)) if requested => Ok(true),
+        Ok(Err(e)) => Err(match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(t) => tls_failure(t),
+            None => Failure::Connect(format!("{addr}: {e}")),
+        }),
+        Err(_) => Err(Failure::Timeout(format!("TLS handshake with {addr}"))),
+    }
+}
+
+fn serde_urlencoded_pairs(f: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(f).finish()
+}
+
+async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(Failure::TooLarge(max));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(classify(&e)),
+        }
+    }
+}
+
+/// A response that arrived whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub json: Option<Value>,
+}
+
+impl Response {
+    /// Why an answer from an OAuth endpoint (token, PAR, introspection) cannot be judged: a
+    /// success or server error that is not JSON is an error page of the server or of a proxy in
+    /// front of it, not an OAuth answer (RFC 6749 §5.1, §5.2 answer in JSON).
+    pub fn unjudgeable(&self) -> Option<String> {
+        if self.json.is_some() || !((200..300).contains(&self.status) || self.status >= 500) {
+            return None;
+        }
+        let ct = if self.content_type.is_empty() { "no content-type" } else { self.content_type.as_str() };
+        Some(format!(
+            "cannot judge: the endpoint answered {} with a non-JSON body ({ct}, {} bytes): an error page, not an OAuth response",
+            self.status,
+            self.body.len()
+        ))
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.json.as_ref().and_then(|j| j.get(name))
+    }
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.field(name).and_then(Value::as_str)
+    }
+}
+
+/// Why no response arrived.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    /// The peer refused us at the TLS layer with this alert (RFC 8446 §6.2). Which alerts count
+    /// as a refusal of the certificate is the checks' decision ([`crate::checks::refusal`]).
+    #[error("rejected at TLS handshake: the server sent alert {}", alert_name(*.0))]
+    TlsRejected(rustls::AlertDescription),
+    /// We refused the peer (untrusted server certificate, name mismatch).
+    #[error("TLS failure: {0}")]
+    Tls(String),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("response body exceeds the {0}-byte limit")]
+    TooLarge(usize),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+/// One request and what came of it; the evidence is already redacted.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub evidence: Evidence,
+    /// The `Location` header of a redirect. Kept out of the evidence: it can carry a code.
+    pub location: Option<String>,
+    /// `name=value` of each `Set-Cookie` (session state; never in the evidence).
+    pub set_cookies: Vec<String>,
+    pub outcome: Result<Response, Failure>,
+}
+
+/// Replace credential values in a JSON response, recursively, registering each for scrubbing.
+pub fn redact(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = if SECRET_FIELDS.contains(&k.as_str()) && !v.is_null() {
+                        if let Some(s) = v.as_str() {
+                            mtls_core::redact::register(s);
+                        }
+                        Value::String(REDACTED.into())
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Walk an error's sources for the rustls error or timeout that explains it.
+fn classify(e: &reqwest::Error) -> Failure {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut timed_out = e.is_timeout();
+    while let Some(s) = src {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return tls_failure(tls);
+        }
+        // io::Error::source() skips the error it wraps, so descend through get_ref() ourselves
+        // (tokio-rustls wraps rustls::Error in io::Error, which hyper-util wraps again).
+        let mut io_layer = s.downcast_ref::<std::io::Error>();
+        while let Some(io) = io_layer {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                timed_out = true;
+            }
+            let inner = io.get_ref();
+            if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return tls_failure(tls);
+            }
+            io_layer = inner.and_then(|i| i.downcast_ref::<std::io::Error>());
+        }
+        src = s.source();
+    }
+    let text = chain_text(e);
+    if timed_out {
+        Failure::Timeout(text)
+    } else if e.is_connect() {
+        Failure::Connect(text)
+    } else {
+        Failure::Other(text)
+    }
+}
+
+fn tls_failure(e: &rustls::Error) -> Failure {
+    match e {
+        rustls::Error::AlertReceived(alert) => Failure::TlsRejected(*alert),
+        other => Failure::Tls(other.to_string()),
+    }
+}
+
+/// The IANA name of a TLS alert (RFC 8446 §6, RFC 5246 §7.2), e.g. `unknown_ca`.
+pub fn alert_name(a: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let known = match a {
+        A::CloseNotify => "close_notify",
+        A::UnexpectedMessage => "unexpected_message",
+        A::BadRecordMac => "bad_record_mac",
+        A::HandshakeFailure => "handshake_failure",
+        A::BadCertificate => "bad_certificate",
+        A::UnsupportedCertificate => "unsupported_certificate",
+        A::CertificateRevoked => "certificate_revoked",
+        A::CertificateExpired => "certificate_expired",
+        A::CertificateUnknown => "certificate_unknown",
+        A::IllegalParameter => "illegal_parameter",
+        A::UnknownCA => "unknown_ca",
+        A::AccessDenied => "access_denied",
+        A::DecodeError => "decode_error",
+        A::DecryptError => "decrypt_error",
+        A::ProtocolVersion => "protocol_version",
+        A::InsufficientSecurity => "insufficient_security",
+        A::InternalError => "internal_error",
+        A::UserCanceled => "user_canceled",
+        A::NoRenegotiation => "no_renegotiation",
+        A::MissingExtension => "missing_extension",
+        A::UnsupportedExtension => "unsupported_extension",
+        A::UnrecognisedName => "unrecognized_name",
+        A::CertificateRequired => "certificate_required",
+        A::NoApplicationProtocol => "no_application_protocol",
+        other => return format!("{other:?}"),
+    };
+    known.to_string()
+}
+
+fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redacts_tokens_at_any_depth() {
+        let v = json!({"access_token": "eyJ.a.b", "token_type": "Bearer", "nested": [{"refresh_token": "rt"}]});
+        let r = redact(&v);
+        assert_eq!(r["access_token"], REDACTED);
+        assert_eq!(r["token_type"], "Bearer");
+        assert_eq!(r["nested"][0]["refresh_token"], REDACTED);
+        assert!(!r.to_string().contains("eyJ"));
+    }
+}

@@ -1,0 +1,323 @@
+//! Live targets: a YAML file describing a real AS (a bank's sandbox, node-oidc-provider, ...)
+//! — issuer, the CA bundle its server certificates chain to, the client registrations the
+//! harness acts as, with certificate/key paths (relative to the file) and secrets read only from
+//! environment variables.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::http::Limits;
+use mtls_core::pki::{mint_rogue, mint_self_signed_like, ClientCa, Identity, Role};
+use mtls_core::scenario::ScenarioError;
+use crate::target::{Clients, Kind, Parts, Secret, Target, TargetError};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertClient {
+    pub client_id: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretClient {
+    pub client_id: String,
+    /// Name of the environment variable holding the secret (never the secret itself).
+    pub secret_env: String,
+    /// The client is registered with `tls_client_certificate_bound_access_tokens: true`
+    /// (RFC 8705 §3.4): `bind.other-auth` is then a MUST, else a SHOULD.
+    #[serde(default)]
+    pub bound_tokens: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicClient {
+    pub client_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsFile {
+    /// Required: the tls_client_auth client (RFC 8705 §2.1).
+    pub tls_client_auth: CertClient,
+    /// Optional: a self_signed_tls_client_auth client (§2.2).
+    #[serde(default)]
+    pub self_signed: Option<CertClient>,
+    /// Optional: a client_secret_basic client (for `bind.other-auth`).
+    #[serde(default)]
+    pub secret: Option<SecretClient>,
+    /// Optional: a public client (for `bind.refresh-public`).
+    #[serde(default)]
+    pub public: Option<PublicClient>,
+    /// A redirect URI registered for the tls_client_auth and public clients.
+    #[serde(default = "default_redirect")]
+    pub redirect_uri: String,
+}
+
+fn default_redirect() -> String {
+    mtls_core::scenario::DEFAULT_REDIRECT_URI.to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Fail `disc.bound-flag` unless the AS publishes `tls_client_certificate_bound_access_tokens: true`.
+    #[serde(default = "yes")]
+    pub require_bound_tokens: bool,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile { require_bound_tokens: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    #[serde(default = "connect_ms")]
+    pub connect_ms: u64,
+    #[serde(default = "request_ms")]
+    pub request_ms: u64,
+    #[serde(default = "check_ms")]
+    pub check_ms: u64,
+}
+
+fn connect_ms() -> u64 {
+    5_000
+}
+fn request_ms() -> u64 {
+    10_000
+}
+fn check_ms() -> u64 {
+    30_000
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect_ms: connect_ms(), request_ms: request_ms(), check_ms: check_ms() }
+    }
+}
+
+fn all_checks() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
+fn live_id() -> String {
+    "live".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// Names the run in reports and test names (`<id>::<check>`).
+    #[serde(default = "live_id")]
+    pub id: String,
+    pub issuer: String,
+    /// PEM bundle of the CA(s) the AS's server certificates chain to.
+    pub ca_bundle: PathBuf,
+    /// A protected resource that enforces the binding (for `bind.rs.*`).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// `scope` sent on token requests.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Further form parameters on every token request (e.g. a `resource` indicator).
+    #[serde(default)]
+    pub token_params: BTreeMap<String, String>,
+    pub clients: ClientsFile,
+    /// A certificate from the trusted CA with a subject no client is registered with.
+    #[serde(default)]
+    pub other_subject: Option<CertFiles>,
+    /// The CA (certificate and key) that issues the client certificates, if the harness may hold
+    /// it: then it mints the expired and other-subject certificates itself.
+    #[serde(default)]
+    pub client_ca: Option<CertFiles>,
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Check ids or globs to run.
+    #[serde(default = "all_checks")]
+    pub checks: Vec<String>,
+    /// The file this came from (set by the loader).
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+impl TargetFile {
+    pub fn load(path: &Path) -> Result<TargetFile, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
+        TargetFile::parse(&text, path)
+    }
+
+    /// Parse a target file's text; `path` names it in errors and anchors its relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<TargetFile, ScenarioError> {
+        let name = path.display().to_string();
+        let mut t: TargetFile = serde_yaml::from_str(text).map_err(|e| mtls_core::scenario::syntax_error(&name, &e))?;
+        t.file = path.to_path_buf();
+        t.validate().map_err(|msg| ScenarioError::Invalid { file: name, msg })?;
+        Ok(t)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| format!("issuer `{}` is not a URL ({e})", self.issuer))?;
+        if issuer.scheme() != "https" {
+            return Err(format!("issuer `{}` must use https (RFC 8414 §2)", self.issuer));
+        }
+        if let Some(r) = &self.resource {
+            url::Url::parse(r).map_err(|e| format!("resource `{r}` is not a URL ({e})"))?;
+        }
+        for pattern in &self.checks {
+            if mtls_core::catalogue::select(std::slice::from_ref(pattern), mtls_core::scenario::Mode::As).is_empty() {
+                return Err(format!("check `{pattern}` matches no check in the catalogue (see `mtls-harness list`)"));
+            }
+        }
+        if self.timeouts.request_ms == 0 || self.timeouts.connect_ms == 0 || self.timeouts.check_ms == 0 {
+            return Err("timeouts must be greater than zero".into());
+        }
+        Ok(())
+    }
+
+    /// A path from the file, relative to the file's directory.
+    fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.file.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            connect: Duration::from_millis(self.timeouts.connect_ms),
+            request: Duration::from_millis(self.timeouts.request_ms),
+            ..Limits::default()
+        }
+    }
+
+    pub fn check_timeout(&self) -> Duration {
+        Duration::from_millis(self.timeouts.check_ms)
+    }
+
+    /// Everything read from disk and environment, with the impostor certificates minted.
+    /// Errors name the file or variable at fault.
+    pub fn parts(&self, insecure: bool) -> Result<Parts, TargetError> {
+        let ctx = |e: mtls_core::pki::PkiError| TargetError::Config(format!("{}: {e}", self.file.display()));
+        let bundle_path = self.path(&self.ca_bundle);
+        let bundle = std::fs::read(&bundle_path)
+            .map_err(|e| TargetError::Config(format!("{}: ca_bundle {}: {e}", self.file.display(), bundle_path.display())))?;
+        let roots: Vec<_> = {
+            use rustls::pki_types::{pem::PemObject, CertificateDer};
+            CertificateDer::pem_slice_iter(&bundle).collect::<Result<_, _>>().map_err(|e| {
+                TargetError::Config(format!("{}: ca_bundle {} is not a PEM bundle: {e}", self.file.display(), bundle_path.display()))
+            })?
+        };
+        if roots.is_empty() {
+            return Err(TargetError::Config(format!(
+                "{}: ca_bundle {} holds no CERTIFICATE",
+                self.file.display(),
+                bundle_path.display()
+            )));
+        }
+        let c = &self.clients;
+        let registered = Identity::load(Role::Registered, &self.path(&c.tls_client_auth.cert), &self.path(&c.tls_client_auth.key)).map_err(ctx)?;
+        let mut identities = vec![mint_rogue(&registered).map_err(ctx)?];
+        if let Some(ss) = &c.self_signed {
+            let id = Identity::load(Role::SelfSigned, &self.path(&ss.cert), &self.path(&ss.key)).map_err(ctx)?;
+            identities.push(mint_self_signed_like(&id, Role::SelfSignedOther).map_err(ctx)?);
+            identities.push(id);
+        }
+        let ca = match &self.client_ca {
+            Some(f) => Some(ClientCa::load(&self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?),
+            None => None,
+        };
+        if let Some(ca) = &ca {
+            identities.push(ca.mint_expired(&registered).map_err(ctx)?);
+        }
+        let other_subject_trusted = match (&self.other_subject, &ca) {
+            (Some(f), _) => {
+                let other = Identity::load(Role::OtherSubject, &self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?;
+                let trusted = mtls_core::pki::same_issuer(&other, &registered);
+                identities.push(other);
+                trusted
+            }
+            (None, Some(ca)) => {
+                identities.push(ca.mint_other_subject().map_err(ctx)?);
+                true
+            }
+            (None, None) => false,
+        };
+        identities.push(registered);
+        let secret = match &c.secret {
+            Some(s) => {
+                let value = std::env::var(&s.secret_env).map_err(|_| {
+                    TargetError::Config(format!(
+                        "{}: clients.secret.secret_env names `{}`, which is not set in the environment",
+                        self.file.display(),
+                        s.secret_env
+                    ))
+                })?;
+                mtls_core::redact::register(&value);
+                Some((s.client_id.clone(), Secret::new(value)))
+            }
+            None => None,
+        };
+        let mut token_params: Vec<(String, String)> = self.token_params.clone().into_iter().collect();
+        if let Some(scope) = &self.scope {
+            token_params.push(("scope".into(), scope.clone()));
+        }
+        let loopback = url::Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]"))
+            .unwrap_or(false);
+        Ok(Parts {
+            kind: Kind::Live,
+            issuer: self.issuer.clone(),
+            resource_url: self.resource.clone(),
+            clients: Clients {
+                tls: c.tls_client_auth.client_id.clone(),
+                self_signed: c.self_signed.as_ref().map(|s| s.client_id.clone()),
+                secret,
+                public: c.public.as_ref().map(|p| p.client_id.clone()),
+                redirect_uri: c.redirect_uri.clone(),
+            },
+            require_bound_tokens: self.profile.require_bound_tokens,
+            holds_ca: ca.is_some(),
+            other_subject_trusted,
+            secret_client_bound: c.secret.as_ref().is_some_and(|s| s.bound_tokens),
+            identities,
+            roots,
+            limits: self.limits(),
+            token_params,
+            no_proxy: loopback,
+            insecure,
+        })
+    }
+
+    /// The scenario a live run performs: this target's checks, its discovery deciding the shape.
+    pub fn scenario(&self) -> mtls_core::scenario::Scenario {
+        mtls_core::scenario::Scenario::for_live_target(&self.id, &format!("Live target {}", self.issuer), self.checks.clone(), &self.file)
+    }
+
+    pub fn target(&self, insecure: bool) -> Result<Target, TargetError> {
+        Target::build(self.parts(insecure)?)
+    }
+}

@@ -1,0 +1,176 @@
+//! What the AS-mode checks run against: the embedded mock AS (stood up from a scenario) or a
+//! live AS (from a target file). Either way: an issuer, client ids, a resource URL, and one
+//! HTTP client per certificate identity the target has.
+
+use std::collections::HashMap;
+
+use rustls::pki_types::CertificateDer;
+
+use crate::http::{ClientError, Http, Limits};
+use mtls_core::pki::{Identity, PkiError, Role};
+pub use mtls_core::results::Kind;
+
+/// Which certificate a request is sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Who {
+    NoCert,
+    Cert(Role),
+}
+
+impl Who {
+    pub fn name(self) -> &'static str {
+        match self {
+            Who::NoCert => "no-cert",
+            Who::Cert(r) => r.name(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A client secret: never printed, never serialised.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The client registrations the checks act as.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// The tls_client_auth client (RFC 8705 §2.1) whose certificate is `Role::Registered`.
+    pub tls: String,
+    /// The self_signed_tls_client_auth client (§2.2) whose certificate is `Role::SelfSigned`.
+    pub self_signed: Option<String>,
+    /// A client_secret_basic client (for `bind.other-auth`, §3).
+    pub secret: Option<(String, Secret)>,
+    /// A public client (for `bind.refresh-public`, §4).
+    pub public: Option<String>,
+    /// A redirect URI registered for the tls and public clients.
+    pub redirect_uri: String,
+}
+
+/// Everything a target is made of, before its HTTP clients are built.
+pub struct Parts {
+    pub kind: Kind,
+    pub issuer: String,
+    pub resource_url: Option<String>,
+    pub clients: Clients,
+    pub require_bound_tokens: bool,
+    pub holds_ca: bool,
+    /// Whether the `OtherSubject` certificate is known to come from the CA that issues the
+    /// registered one (minted by the harness, or the same issuer): only then does its refusal
+    /// say anything about subject matching or binding.
+    pub other_subject_trusted: bool,
+    /// The secret client is registered for certificate-bound tokens (RFC 8705 §3.4).
+    pub secret_client_bound: bool,
+    /// Identities by role; `Registered` is required.
+    pub identities: Vec<Identity>,
+    pub roots: Vec<CertificateDer<'static>>,
+    pub limits: Limits,
+    /// Extra form parameters on every token endpoint request (e.g. `resource`, `scope`).
+    pub token_params: Vec<(String, String)>,
+    /// Use no proxy (loopback targets).
+    pub no_proxy: bool,
+    /// TLS verification of the target's server certificate is switched off (`--insecure`).
+    pub insecure: bool,
+}
+
+pub struct Target {
+    pub kind: Kind,
+    pub issuer: String,
+    pub resource_url: Option<String>,
+    pub clients: Clients,
+    /// The profile requires `tls_client_certificate_bound_access_tokens: true` (RFC 8705 §3.3).
+    pub require_bound_tokens: bool,
+    /// Whether the harness holds the CA that issues the registered certificate.
+    pub holds_ca: bool,
+    /// See [`Parts::other_subject_trusted`].
+    pub other_subject_trusted: bool,
+    /// See [`Parts::secret_client_bound`].
+    pub secret_client_bound: bool,
+    /// The CAs the harness trusts for the target's server certificates.
+    pub roots: Vec<CertificateDer<'static>>,
+    pub limits: Limits,
+    pub token_params: Vec<(String, String)>,
+    pub insecure: bool,
+    identities: HashMap<Role, Identity>,
+    http: HashMap<Who, Http>,
+}
+
+impl Target {
+    pub fn build(p: Parts) -> Result<Target, TargetError> {
+        let identities: HashMap<Role, Identity> = p.identities.into_iter().map(|i| (i.role, i)).collect();
+        if !identities.contains_key(&Role::Registered) {
+            return Err(TargetError::Config("the target has no registered client certificate".into()));
+        }
+        let mut http = HashMap::new();
+        http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure)?);
+        for (role, id) in &identities {
+            let client = Http::new(role.name(), &p.roots, Some((id.chain(), id.key_der())), p.limits, p.no_proxy, p.insecure)?;
+            http.insert(Who::Cert(*role), client);
+        }
+        Ok(Target {
+            kind: p.kind,
+            issuer: p.issuer,
+            resource_url: p.resource_url,
+            clients: p.clients,
+            require_bound_tokens: p.require_bound_tokens,
+            holds_ca: p.holds_ca,
+            other_subject_trusted: p.other_subject_trusted,
+            secret_client_bound: p.secret_client_bound,
+            roots: p.roots,
+            limits: p.limits,
+            token_params: p.token_params,
+            insecure: p.insecure,
+            identities,
+            http,
+        })
+    }
+
+    /// The HTTP client for an identity, if the target has that identity.
+    pub fn http(&self, who: Who) -> Option<&Http> {
+        self.http.get(&who)
+    }
+
+    /// The client without a certificate (always present).
+    pub fn no_cert(&self) -> &Http {
+        self.http.get(&Who::NoCert).unwrap_or_else(|| unreachable!("Target::build always creates the no-cert client"))
+    }
+
+    /// The registered client's certificate identity (always present).
+    pub fn registered(&self) -> &Http {
+        self.http
+            .get(&Who::Cert(Role::Registered))
+            .unwrap_or_else(|| unreachable!("Target::build requires the registered identity"))
+    }
+
+    pub fn identity(&self, role: Role) -> Option<&Identity> {
+        self.identities.get(&role)
+    }
+
+    /// `x5t#S256` of the registered client certificate.
+    pub fn registered_thumbprint(&self) -> &str {
+        self.identities.get(&Role::Registered).map(|i| i.x5t_s256.as_str()).unwrap_or_default()
+    }
+}

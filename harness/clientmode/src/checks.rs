@@ -1,0 +1,347 @@
+//! `client.*`: a client's mTLS behaviour (RFC 8705 §2, §3, §5), judged from the mock AS's
+//! request journal after the client under test has run.
+
+use serde_json::json;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use mtls_core::results::{ClientRun, Evidence, Outcome, Status};
+use mtls_core::scenario::Step;
+use mtls_mock::server::{self, endpoint_path, Layout, DISCOVERY_PATHS, RESOURCE_PATH};
+use mtls_mock::{Entry, MTLS_ENDPOINT_KEYS};
+
+/// What the client-mode checks judge: the mock's journal and layout after the client ran.
+pub struct ClientCtx {
+    /// Every request that reached the mock, in order.
+    pub entries: Vec<Entry>,
+    /// The mock's listeners and aliases.
+    pub layout: Layout,
+    /// `x5t#S256` of the client's registered certificate.
+    pub thumbprint: String,
+    /// How the client under test ran (`None`: a client run by hand against `serve --judge`).
+    pub client_run: Option<ClientRun>,
+    /// The steps the scenario asked the client to perform (`None`: unknown).
+    pub asked_steps: Option<Vec<Step>>,
+}
+
+/// A running client-mode check.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+/// A client-mode check's implementation.
+pub type CheckFn = for<'a> fn(&'a ClientCtx) -> CheckFuture<'a>;
+
+/// The implementation of the client-mode check `id` of `mtls_core::catalogue::CATALOGUE`.
+pub fn implementation(id: &str) -> Option<CheckFn> {
+    Some(match id {
+        "client.discovery" => |ctx| Box::pin(discovery(ctx)),
+        "client.alias.token" => |ctx| Box::pin(alias_token(ctx)),
+        "client.alias.par" => |ctx| Box::pin(alias_par(ctx)),
+        "client.alias.introspection" => |ctx| Box::pin(alias_introspection(ctx)),
+        "client.alias.revocation" => |ctx| Box::pin(alias_revocation(ctx)),
+        "client.alias.userinfo" => |ctx| Box::pin(alias_userinfo(ctx)),
+        "client.alias.fallback" => |ctx| Box::pin(alias_fallback(ctx)),
+        "client.authz.top-level" => |ctx| Box::pin(authz_top_level(ctx)),
+        "client.cert.presented" => |ctx| Box::pin(cert_presented(ctx)),
+        "client.client-id" => |ctx| Box::pin(client_id(ctx)),
+        "client.rs.same-cert" => |ctx| Box::pin(rs_same_cert(ctx)),
+        _ => return None,
+    })
+}
+
+/// The step of the client contract that calls an endpoint key.
+fn step_for(key: &str) -> Option<Step> {
+    Some(match key {
+        "token_endpoint" => Step::Token,
+        "pushed_authorization_request_endpoint" => Step::Par,
+        "introspection_endpoint" => Step::Introspect,
+        "revocation_endpoint" => Step::Revoke,
+        "userinfo_endpoint" => Step::Userinfo,
+        "authorization_endpoint" => Step::Authorize,
+        _ => return None,
+    })
+}
+
+/// Whether the scenario asked the client to perform `step`.
+fn asked(ctx: &ClientCtx, step: Step) -> bool {
+    ctx.asked_steps.as_ref().is_some_and(|s| s.contains(&step))
+}
+
+/// The outcome for a step the scenario asked for whose endpoint the client never called: `fail`
+/// when the client claims success (exit 0), `blocked` naming the client's own failure otherwise.
+fn never_called(ctx: &ClientCtx, step: Step, what: &str) -> Outcome {
+    match ctx.client_run.as_ref().and_then(|r| r.failure()) {
+        Some(f) => Outcome::blocked(format!("blocked: step {} was requested but {f} before it called the {what}", step.name())),
+        None => Outcome::fail(format!("step {} was requested; the client never called the {what}", step.name())),
+    }
+}
+
+/// What the checks read: the journal, the mock's layout, the client's certificate.
+struct View<'a> {
+    entries: Vec<Entry>,
+    layout: &'a Layout,
+    thumbprint: &'a str,
+}
+
+fn view(ctx: &ClientCtx) -> Result<View<'_>, Outcome> {
+    let entries = ctx.entries.clone();
+    if entries.is_empty() {
+        let why = ctx.client_run.as_ref().and_then(|r| r.failure()).map(|f| format!(" ({f})")).unwrap_or_default();
+        return Err(Outcome::error(format!("the client made no request to the AS at all{why}")));
+    }
+    Ok(View { entries, layout: &ctx.layout, thumbprint: &ctx.thumbprint })
+}
+
+fn evidence(e: &Entry) -> Evidence {
+    Evidence {
+        request: format!("[{}] {} {}", e.listener, e.method, e.path),
+        identity: match &e.cert_x5t_s256 {
+            Some(t) => format!("cert x5t#S256={t}"),
+            None if e.cert_requested => "no cert".into(),
+            None => "no cert (not requested)".into(),
+        },
+        authorization: e.authorization.clone(),
+        form: (!e.form.is_empty()).then(|| e.form.clone()),
+        status: Some(e.status),
+        www_authenticate: None,
+        response: None,
+        error: None,
+    }
+}
+
+impl View<'_> {
+    fn calls(&self, path: &str) -> Vec<&Entry> {
+        self.entries.iter().filter(|e| e.path == path).collect()
+    }
+
+    /// The listener a conformant client uses for an endpoint key: the alias's, else the top level.
+    fn expected_listener(&self, key: &str) -> &str {
+        match self.layout.aliases.iter().find(|(k, _)| k == key) {
+            Some((_, base)) => self.layout.listeners.iter().find(|l| &l.base == base).map(|l| l.name).unwrap_or("top"),
+            None => "top",
+        }
+    }
+
+    fn aliased(&self, key: &str) -> bool {
+        self.layout.aliases.iter().any(|(k, _)| k == key)
+    }
+}
+
+/// RFC 8705 §5 (MUST): only a client that reads the metadata can know the aliases.
+pub async fn discovery(ctx: &ClientCtx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let fetched: Vec<&Entry> = v.entries.iter().filter(|e| DISCOVERY_PATHS.contains(&e.path.as_str())).collect();
+    let mut o = if fetched.is_empty() {
+        Outcome::fail("the client never fetched the discovery document, so it cannot know mtls_endpoint_aliases")
+    } else {
+        Outcome::pass(format!("the client fetched {} ({} time(s))", fetched[0].path, fetched.len())).with_all(fetched.iter().map(|e| evidence(e)))
+    };
+    if let Some(run) = &ctx.client_run {
+        o = o.details(json!({ "client": run }));
+    }
+    o
+}
+
+/// RFC 8705 §5 (MUST): requests for `key` went to its alias, where one is published.
+fn alias_for(ctx: &ClientCtx, key: &str) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let Some(path) = endpoint_path(key) else { return Outcome::error(format!("the mock serves no {key}")) };
+    let calls = v.calls(path);
+    if calls.is_empty() {
+        return match step_for(key) {
+            Some(step) if asked(ctx, step) && v.aliased(key) => never_called(ctx, step, key),
+            _ => Outcome::skip(format!("the client never called the {key}")),
+        };
+    }
+    if !v.aliased(key) {
+        return Outcome::skip(format!("no alias is published for {key}; see client.alias.fallback"));
+    }
+    let want = v.expected_listener(key);
+    let wrong: Vec<&&Entry> = calls.iter().filter(|e| e.listener != want).collect();
+    let ev = calls.iter().map(|e| evidence(e));
+    if wrong.is_empty() {
+        Outcome::pass(format!("all {} call(s) went to the alias on the {want} listener", calls.len())).with_all(ev)
+    } else {
+        Outcome::fail(format!(
+            "{} of {} call(s) to the {key} went to the {} listener, not to the published alias ({want})",
+            wrong.len(),
+            calls.len(),
+            wrong[0].listener
+        ))
+        .with_all(ev)
+    }
+}
+
+pub async fn alias_token(ctx: &ClientCtx) -> Outcome {
+    alias_for(ctx, "token_endpoint")
+}
+pub async fn alias_par(ctx: &ClientCtx) -> Outcome {
+    alias_for(ctx, "pushed_authorization_request_endpoint")
+}
+pub async fn alias_introspection(ctx: &ClientCtx) -> Outcome {
+    alias_for(ctx, "introspection_endpoint")
+}
+pub async fn alias_revocation(ctx: &ClientCtx) -> Outcome {
+    alias_for(ctx, "revocation_endpoint")
+}
+pub async fn alias_userinfo(ctx: &ClientCtx) -> Outcome {
+    alias_for(ctx, "userinfo_endpoint")
+}
+
+/// RFC 8705 §5 (MUST): endpoints missing from the aliases are used at the top level.
+pub async fn alias_fallback(ctx: &ClientCtx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let mut judged = Vec::new();
+    let mut wrong = Vec::new();
+    let mut missing = Vec::new();
+    for key in MTLS_ENDPOINT_KEYS.iter().filter(|k| !v.aliased(k)) {
+        let Some(path) = endpoint_path(key) else { continue };
+        if v.calls(path).is_empty() {
+            if let Some(step) = step_for(key).filter(|s| asked(ctx, *s)) {
+                missing.push(never_called(ctx, step, key));
+            }
+        }
+        for e in v.calls(path) {
+            if e.listener != "top" {
+                wrong.push(format!("{key} on the {} listener", e.listener));
+            }
+            judged.push(evidence(e));
+        }
+    }
+    if let Some(o) = missing.iter().find(|o| o.status == Status::Fail).or(missing.first()) {
+        if wrong.is_empty() {
+            return o.clone().with_all(judged);
+        }
+    }
+    if judged.is_empty() {
+        return Outcome::skip("the client called no endpoint that lacks an alias");
+    }
+    if wrong.is_empty() {
+        Outcome::pass(format!("{} call(s) to endpoints without an alias went to the top level", judged.len())).with_all(judged)
+    } else {
+        Outcome::fail(format!("endpoints without an alias were not called at the top level: {}", wrong.join(", "))).with_all(judged)
+    }
+}
+
+/// RFC 8705 §5 (MUST): authorization is browser-facing; an alias for it has no meaning, the top-level
+/// `authorization_endpoint` is the one to use.
+pub async fn authz_top_level(ctx: &ClientCtx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let calls = v.calls(server::AUTHORIZE_PATH);
+    if calls.is_empty() {
+        if asked(ctx, Step::Authorize) {
+            return never_called(ctx, Step::Authorize, "authorization_endpoint");
+        }
+        return Outcome::skip("the client never called the authorization endpoint");
+    }
+    let ev = calls.iter().map(|e| evidence(e));
+    match calls.iter().find(|e| e.listener != "top") {
+        None => Outcome::pass(format!("{} authorization request(s) used the top-level authorization_endpoint", calls.len())).with_all(ev),
+        Some(e) => Outcome::fail(format!(
+            "an authorization request went to the {} listener: the client used an aliased authorization_endpoint",
+            e.listener
+        ))
+        .with_all(ev),
+    }
+}
+
+/// RFC 8705 §2 (MUST): wherever the server asked for a certificate at an mTLS endpoint, the client
+/// presented its certificate — always the same one.
+pub async fn cert_presented(ctx: &ClientCtx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let paths: Vec<&str> = MTLS_ENDPOINT_KEYS.iter().filter_map(|k| endpoint_path(k)).collect();
+    let asked: Vec<&Entry> = v.entries.iter().filter(|e| e.cert_requested && paths.contains(&e.path.as_str())).collect();
+    if asked.is_empty() {
+        return Outcome::skip("the client made no request to an mTLS endpoint whose server asked for a certificate");
+    }
+    let ev = asked.iter().map(|e| evidence(e));
+    let missing: Vec<&&Entry> = asked.iter().filter(|e| e.cert_x5t_s256.is_none()).collect();
+    let other: Vec<&&Entry> = asked.iter().filter(|e| e.cert_x5t_s256.as_deref().is_some_and(|t| t != v.thumbprint)).collect();
+    if let Some(e) = missing.first() {
+        return Outcome::fail(format!("{} request(s) carried no client certificate although the server asked (first: {} {})", missing.len(), e.method, e.path))
+            .with_all(ev);
+    }
+    if let Some(e) = other.first() {
+        return Outcome::fail(format!(
+            "{} request(s) presented another certificate than the client's (first: {} {}): one client, one certificate",
+            other.len(),
+            e.method,
+            e.path
+        ))
+        .with_all(ev);
+    }
+    Outcome::pass(format!("all {} request(s) to mTLS endpoints carried the client's certificate", asked.len())).with_all(ev)
+}
+
+/// RFC 8705 §2 (MUST): a `tls_client_auth` token request identifies the client with `client_id` and
+/// carries no secret or assertion.
+pub async fn client_id(ctx: &ClientCtx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let calls = v.calls(server::TOKEN_PATH);
+    if calls.is_empty() {
+        return Outcome::skip("the client made no token request");
+    }
+    let mut problems = Vec::new();
+    for e in &calls {
+        let has = |k: &str| e.form.iter().any(|(n, _)| n == k);
+        if !has("client_id") {
+            problems.push(format!("a token request ({}) has no client_id", e.form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()).unwrap_or("?")));
+        }
+        if has("client_secret") {
+            problems.push("a token request carries client_secret".into());
+        }
+        if has("client_assertion") {
+            problems.push("a token request carries client_assertion".into());
+        }
+        if e.authorization.as_deref() == Some("Basic") {
+            problems.push("a token request carries HTTP Basic credentials".into());
+        }
+    }
+    let ev = calls.iter().map(|e| evidence(e));
+    if problems.is_empty() {
+        Outcome::pass(format!("{} token request(s) carry client_id and no other credential", calls.len())).with_all(ev)
+    } else {
+        problems.dedup();
+        Outcome::fail(problems.join("; ")).with_all(ev)
+    }
+}
+
+/// RFC 8705 §3 (MUST): the resource call presents the certificate the token is bound to.
+pub async fn rs_same_cert(ctx: &ClientCtx) -> Outcome {
+    let v = match view(ctx) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let calls = v.calls(RESOURCE_PATH);
+    if calls.is_empty() {
+        if asked(ctx, Step::Resource) {
+            return never_called(ctx, Step::Resource, "protected resource");
+        }
+        return Outcome::skip("the client never called the protected resource");
+    }
+    let ev = calls.iter().map(|e| evidence(e));
+    match calls.iter().find(|e| e.cert_x5t_s256.as_deref() != Some(v.thumbprint)) {
+        None => Outcome::pass(format!("{} resource call(s) presented the certificate the token is bound to", calls.len())).with_all(ev),
+        Some(e) if e.cert_x5t_s256.is_none() => {
+            Outcome::fail("a resource call presented no certificate: its bound token is refused (401)").with_all(ev)
+        }
+        Some(_) => Outcome::fail("a resource call presented another certificate than the one the token is bound to").with_all(ev),
+    }
+}

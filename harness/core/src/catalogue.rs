@@ -1,0 +1,162 @@
+//! The check catalogue as data: every check by stable id, with its mode, the RFC section and
+//! keyword it judges, and the checks whose facts it needs — and the graph over it: what a run
+//! must perform for a selection ([`plan`]) and whether a check may run ([`gate`]). The checks'
+//! implementations live with the side that performs them (`mtls-client` for AS mode,
+//! `mtls-clientmode` for client mode); the runner joins them by id.
+
+use std::collections::HashMap;
+
+use crate::results::{Level, Outcome, Status};
+use crate::scenario::Mode;
+
+/// A prerequisite: the check that establishes a fact, and what is missing without it.
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    pub check: &'static str,
+    pub why: &'static str,
+}
+
+pub struct CheckInfo {
+    pub id: &'static str,
+    /// AS mode (the harness is the client) or client mode (the harness is the AS).
+    pub mode: crate::scenario::Mode,
+    pub title: &'static str,
+    /// Section of RFC 8705 unless another RFC is named.
+    pub rfc: &'static str,
+    /// The keyword of the requirement judged (MUST → fail, SHOULD/MAY → warn).
+    pub level: Level,
+    /// The checks whose facts this one needs; a failed, errored or blocked need blocks it.
+    pub needs: &'static [Need],
+}
+
+macro_rules! check {
+    ($mode:ident, $id:literal, $rfc:literal, $level:ident, $title:literal $(, $need:literal => $why:expr)*) => {
+        CheckInfo {
+            id: $id,
+            mode: Mode::$mode,
+            title: $title,
+            rfc: $rfc,
+            level: Level::$level,
+            needs: &[$(Need { check: $need, why: $why }),*],
+        }
+    };
+}
+
+const NO_DISCOVERY: &str = "no discovery document to judge";
+const NO_ENDPOINTS: &str = "no effective endpoints";
+const NO_TOKEN: &str = "no token to test binding with";
+const NO_CONTROL: &str = "no positive control: the registered client was not accepted at this URL, so a refusal proves nothing";
+
+/// Every check, in the order a run performs them (a check comes after everything it needs).
+pub static CATALOGUE: &[CheckInfo] = &[
+    check!(As, "disc.fetch", "RFC 8414 §3", Must, "Discovery is 200 JSON and its issuer matches"),
+    check!(As, "disc.aliases.object", "§5", Must, "mtls_endpoint_aliases, when present, is an object of absolute https URLs", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "disc.aliases.keys", "§5", Must, "Alias keys are endpoint names with a top-level counterpart; never authorization_endpoint", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "disc.bound-flag", "§3.3", Must, "tls_client_certificate_bound_access_tokens is a boolean, true where the profile requires", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "disc.auth-methods", "§2.1.1, §2.2.1", Must, "token_endpoint_auth_methods_supported lists the mTLS methods under test", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "endpoints.resolve", "§5", Must, "Effective endpoint per operation resolves (alias, else top level)", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.cert-requested", "§5, §6", Must, "Every effective mTLS endpoint asks for a client certificate in the handshake", "endpoints.resolve" => NO_ENDPOINTS),
+    check!(As, "auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "auth.pki.no-cert", "§2", Must, "No client certificate: invalid_client", "auth.pki.accept" => NO_CONTROL),
+    check!(As, "auth.pki.other-subject", "§2.1", Must, "Trusted-CA certificate with another subject: invalid_client", "auth.pki.accept" => NO_CONTROL),
+    check!(As, "auth.pki.rogue-ca", "§2.1", Must, "Registered subject from an untrusted CA: invalid_client", "auth.pki.accept" => NO_CONTROL),
+    check!(As, "auth.pki.expired", "§2.1", Must, "Expired certificate with the registered subject: invalid_client", "auth.pki.accept" => NO_CONTROL),
+    check!(As, "auth.self.accept", "§2.2", Must, "Registered self-signed certificate gets an access token", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "auth.self.other", "§2.2", Must, "Another self-signed certificate: invalid_client", "auth.self.accept" => "no positive control: the registered self-signed certificate was not accepted at this URL, so a refusal proves nothing"),
+    check!(As, "bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", "auth.pki.accept" => NO_TOKEN),
+    check!(As, "introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", "auth.pki.accept" => "no token to introspect"),
+    check!(As, "bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", "auth.pki.accept" => NO_TOKEN, "introspect.active" => "no introspection response to read the binding from"),
+    check!(As, "bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", "auth.pki.accept" => NO_TOKEN),
+    check!(As, "bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
+    check!(As, "bind.rs.no-cert", "§3", Must, "Bound token without a certificate: 401", "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
+    check!(As, "bind.other-auth", "§3, §3.4", Should, "A secret-authenticated client presenting a certificate gets a bound token", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "bind.refresh-public", "§4", Should, "A public client's refresh token is bound to its certificate", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "par.alias", "§5", Must, "PAR at the effective endpoint with mTLS client authentication: 201 request_uri", "auth.pki.accept" => "the registered client's mTLS authentication was not accepted"),
+    check!(As, "revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", "auth.pki.accept" => "no token to revoke"),
+    check!(Client, "client.discovery", "§5", Must, "The client read the discovery document"),
+    check!(Client, "client.alias.token", "§5", Must, "Token requests went to the alias when one is published"),
+    check!(Client, "client.alias.par", "§5", Must, "PAR requests went to the alias when one is published"),
+    check!(Client, "client.alias.introspection", "§5", Must, "Introspection requests went to the alias when one is published"),
+    check!(Client, "client.alias.revocation", "§5", Must, "Revocation requests went to the alias when one is published"),
+    check!(Client, "client.alias.userinfo", "§5", Must, "Userinfo requests went to the alias when one is published"),
+    check!(Client, "client.alias.fallback", "§5", Must, "Endpoints without an alias were called at the top level"),
+    check!(Client, "client.authz.top-level", "§5", Must, "Authorization requests used the top-level authorization_endpoint"),
+    check!(Client, "client.cert.presented", "§2", Must, "Every request to an mTLS endpoint that asked carried the client certificate, the same one"),
+    check!(Client, "client.client-id", "§2", Must, "Token requests carry client_id, and no secret or client_assertion"),
+    check!(Client, "client.rs.same-cert", "§3", Must, "The resource call presents the certificate the token is bound to"),
+];
+
+pub fn find(id: &str) -> Option<&'static CheckInfo> {
+    CATALOGUE.iter().find(|c| c.id == id)
+}
+
+/// Ids of one mode selected by ids or globs (`*` matches any run of characters), in catalogue order.
+pub fn select(patterns: &[String], mode: Mode) -> Vec<&'static str> {
+    CATALOGUE.iter().filter(|c| c.mode == mode && patterns.iter().any(|p| glob_match(p, c.id))).map(|c| c.id).collect()
+}
+
+/// What a run performs for `selected`: those checks and, transitively, every check they need, in
+/// catalogue order. A check is never judged without the checks that establish its facts.
+pub fn plan(selected: &[&'static str]) -> Vec<&'static CheckInfo> {
+    let mut wanted: std::collections::BTreeSet<&str> = selected.iter().copied().collect();
+    let mut stack: Vec<&str> = selected.to_vec();
+    while let Some(id) = stack.pop() {
+        for n in find(id).map(|c| c.needs).unwrap_or_default() {
+            if wanted.insert(n.check) {
+                stack.push(n.check);
+            }
+        }
+    }
+    CATALOGUE.iter().filter(|c| wanted.contains(c.id)).collect()
+}
+
+/// Whether a check may run given the outcomes of the checks it needs: `Some` outcome when a
+/// need failed, errored or was blocked (→ `blocked`, naming it) or was skipped (→ `skip`).
+pub fn gate(check: &CheckInfo, done: &HashMap<&str, (Status, String)>) -> Option<Outcome> {
+    for n in check.needs {
+        match done.get(n.check) {
+            Some((s @ (Status::Fail | Status::Error | Status::Blocked), _)) => {
+                let verb = match s {
+                    Status::Fail => "failed",
+                    Status::Error => "could not be judged",
+                    _ => "was blocked",
+                };
+                return Some(Outcome::blocked(format!("blocked: {} {verb} — {}", n.check, n.why)));
+            }
+            Some((Status::Skip, why)) => return Some(Outcome::skip(format!("does not apply: {} was skipped ({why})", n.check))),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn glob_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(after) = text.strip_prefix(head) else { return false };
+            (0..=after.len()).filter(|i| after.is_char_boundary(*i)).any(|i| glob_match(rest, &after[i..]))
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_globs_select() {
+        let mut ids: Vec<_> = CATALOGUE.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CATALOGUE.len());
+        use Mode::{As, Client};
+        assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
+        assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
+        assert_eq!(select(&["*".into()], Client).len(), 11);
+        assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
+        assert_eq!(select(&["bind.rs.*".into(), "disc.fetch".into()], As), vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]);
+        assert!(select(&["auth".into()], As).is_empty(), "a bare prefix is not a glob");
+    }
+}

@@ -1,0 +1,140 @@
+//! The `client:` section of a client-mode scenario: the client under test, what it should do
+//! (steps), and — for the built-in reference client — how it misbehaves in self-tests.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Token,
+    Par,
+    Authorize,
+    Introspect,
+    Userinfo,
+    Resource,
+    Revoke,
+}
+
+impl Step {
+    pub const ALL: [Step; 7] = [Step::Token, Step::Par, Step::Authorize, Step::Introspect, Step::Userinfo, Step::Resource, Step::Revoke];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Token => "token",
+            Step::Par => "par",
+            Step::Authorize => "authorize",
+            Step::Introspect => "introspect",
+            Step::Userinfo => "userinfo",
+            Step::Resource => "resource",
+            Step::Revoke => "revoke",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|x| x.name() == s)
+    }
+}
+
+/// Ways the reference client can misbehave, each caught by exactly one group of client checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Misbehaviour {
+    /// Use the top-level endpoints even where aliases are published. Caught by `client.alias.*`.
+    IgnoreAliases,
+    /// Use `mtls_endpoint_aliases.authorization_endpoint` when present. Caught by `client.authz.top-level`.
+    AliasAuthz,
+    /// Call the resource without the certificate. Caught by `client.rs.same-cert`.
+    NoCertResource,
+    /// Leave `client_id` out of token requests. Caught by `client.client-id`.
+    OmitClientId,
+    /// Present another certificate to the introspection endpoint. Caught by `client.cert.presented`.
+    SwitchCert,
+    /// Never read discovery; use hard-coded endpoint paths under the issuer. Caught by `client.discovery`.
+    NoDiscovery,
+    /// For endpoints without an alias, guess one on the token alias's host. Caught by `client.alias.fallback`.
+    GuessAliases,
+    /// Read discovery, then do nothing else and exit 0. Caught by every check of an asked step.
+    OnlyDiscovery,
+}
+
+impl Misbehaviour {
+    pub fn caught_by(self) -> &'static [&'static str] {
+        match self {
+            Misbehaviour::IgnoreAliases => &[
+                "client.alias.token",
+                "client.alias.par",
+                "client.alias.introspection",
+                "client.alias.revocation",
+                "client.alias.userinfo",
+            ],
+            Misbehaviour::AliasAuthz => &["client.authz.top-level"],
+            Misbehaviour::NoCertResource => &["client.rs.same-cert"],
+            Misbehaviour::OmitClientId => &["client.client-id"],
+            Misbehaviour::SwitchCert => &["client.cert.presented"],
+            Misbehaviour::NoDiscovery => &["client.discovery"],
+            Misbehaviour::GuessAliases => &["client.alias.fallback"],
+            Misbehaviour::OnlyDiscovery => &[
+                "client.alias.token",
+                "client.alias.par",
+                "client.alias.introspection",
+                "client.alias.revocation",
+                "client.alias.userinfo",
+                "client.authz.top-level",
+                "client.rs.same-cert",
+            ],
+        }
+    }
+}
+
+fn all_steps() -> Vec<Step> {
+    Step::ALL.to_vec()
+}
+
+fn default_timeout_ms() -> u64 {
+    20_000
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `client:` section of a client-mode scenario.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUnderTest {
+    /// The command (argv) to run, from the scenario file's directory; `{harness}` stands for the
+    /// mtls-harness binary. Absent: the built-in reference client, in process.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Reference client only: misbehaviours for self-tests.
+    #[serde(default)]
+    pub misbehave: Vec<Misbehaviour>,
+    /// What the client should do (`MTLS_STEPS`).
+    #[serde(default = "all_steps")]
+    pub steps: Vec<Step>,
+    /// `MTLS_USE_ALIASES` for clients with such a switch.
+    #[serde(default = "yes")]
+    pub use_aliases: bool,
+    /// More environment variables for the command.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl ClientUnderTest {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.command.is_some() && !self.misbehave.is_empty() {
+            return Err("client.misbehave only applies to the built-in reference client (no `command`)".into());
+        }
+        if self.command.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err("client.command is empty".into());
+        }
+        if self.timeout_ms == 0 {
+            return Err("client.timeout_ms must be greater than zero".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Planted defects: each switches off exactly one behaviour of the mock AS, so that a self-test
+//! can prove the check that guards that behaviour is able to fail. `caught_by` names those
+//! checks; the self-test scenarios, the README table and `tests/self_test.rs` all follow it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Defect {
+    /// Discovery publishes an `issuer` other than the one it was fetched from.
+    WrongIssuer,
+    /// Discovery omits `token_endpoint`, top level and alias.
+    NoTokenEndpoint,
+    /// `tls_client_certificate_bound_access_tokens` is the string \"true\", not a boolean.
+    BoundFlagString,
+    /// `token_endpoint_auth_methods_supported` omits the mTLS methods.
+    AuthMethodsMissingTls,
+    /// The listener serving the aliases never asks for a client certificate.
+    AliasNoClientCert,
+    /// The PAR alias points at a listener that never asks for a client certificate.
+    ParOnPlainListener,
+    /// The AS compares the registered DN with the subject as raw strings in DER order, so a correctly registered RFC 4514 DN never matches.
+    DnStringCompare,
+    /// tls_client_auth issues a token when no certificate was presented.
+    AcceptNoCert,
+    /// tls_client_auth accepts any certificate at all.
+    AcceptAnyCert,
+    /// tls_client_auth matches the DN but never validates the chain (issuer or validity period).
+    AcceptRogueCa,
+    /// tls_client_auth accepts any certificate from the trusted CA, whatever its subject.
+    AcceptAnyTrustedCert,
+    /// tls_client_auth ignores the certificate's validity period.
+    AcceptExpired,
+    /// self_signed_tls_client_auth accepts any certificate, registered or not.
+    SelfSignedAny,
+    /// self_signed_tls_client_auth also demands a chain to the trusted CA, so no self-signed certificate is ever accepted.
+    SelfSignedChainCheck,
+    /// JWT access tokens carry no `cnf` claim (the AS still records the binding, and introspection reports it).
+    NoCnf,
+    /// `cnf.x5t#S256` is hex instead of base64url.
+    CnfHex,
+    /// `cnf.x5t#S256` keeps base64 `=` padding.
+    CnfPadded,
+    /// `cnf.x5t#S256` holds a SHA-1 digest.
+    CnfSha1,
+    /// Tokens are bound only when the client authenticated with mTLS, not for secret-authenticated clients presenting a certificate.
+    BindOnlyMtlsAuth,
+    /// Introspection omits `cnf` for bound tokens.
+    IntrospectionNoCnf,
+    /// A public client's refresh token is not bound to its certificate.
+    RefreshUnbound,
+    /// Revocation answers 200 but revokes nothing.
+    RevocationNoop,
+    /// Introspection answers `active: false` for every token.
+    IntrospectionAlwaysInactive,
+    /// The resource server accepts a bound token with any certificate from the trusted CA,
+    /// ignoring the binding (it still refuses untrusted or missing certificates).
+    RsTrustedAnyCert,
+    /// The resource server never compares the presented certificate with the binding.
+    RsIgnoresCert,
+    /// The resource server skips the binding check when no certificate is presented.
+    RsAcceptsMissingCert,
+    /// The resource server hashes the PEM text instead of the DER, so no certificate ever matches.
+    RsThumbprintPem,
+}
+
+impl Defect {
+    pub const ALL: [Defect; 27] = [
+        Defect::WrongIssuer,
+        Defect::NoTokenEndpoint,
+        Defect::BoundFlagString,
+        Defect::AuthMethodsMissingTls,
+        Defect::AliasNoClientCert,
+        Defect::ParOnPlainListener,
+        Defect::DnStringCompare,
+        Defect::AcceptNoCert,
+        Defect::AcceptAnyCert,
+        Defect::AcceptRogueCa,
+        Defect::AcceptAnyTrustedCert,
+        Defect::AcceptExpired,
+        Defect::SelfSignedAny,
+        Defect::SelfSignedChainCheck,
+        Defect::NoCnf,
+        Defect::CnfHex,
+        Defect::CnfPadded,
+        Defect::CnfSha1,
+        Defect::BindOnlyMtlsAuth,
+        Defect::IntrospectionNoCnf,
+        Defect::RefreshUnbound,
+        Defect::RevocationNoop,
+        Defect::IntrospectionAlwaysInactive,
+        Defect::RsTrustedAnyCert,
+        Defect::RsIgnoresCert,
+        Defect::RsAcceptsMissingCert,
+        Defect::RsThumbprintPem,
+    ];
+
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    /// What the mock AS does wrong.
+    pub fn description(self) -> &'static str {
+        match self {
+            Defect::WrongIssuer => "Discovery publishes an `issuer` other than the one it was fetched from.",
+            Defect::NoTokenEndpoint => "Discovery omits `token_endpoint`, top level and alias.",
+            Defect::BoundFlagString => "`tls_client_certificate_bound_access_tokens` is the string \"true\", not a boolean.",
+            Defect::AuthMethodsMissingTls => "`token_endpoint_auth_methods_supported` omits the mTLS methods.",
+            Defect::AliasNoClientCert => "The listener serving the aliases never asks for a client certificate.",
+            Defect::ParOnPlainListener => "The PAR alias points at a listener that never asks for a client certificate.",
+            Defect::DnStringCompare => "The AS compares the registered DN with the subject as raw strings in DER order, so a correctly registered RFC 4514 DN never matches.",
+            Defect::AcceptNoCert => "tls_client_auth issues a token when no certificate was presented.",
+            Defect::AcceptAnyCert => "tls_client_auth accepts any certificate at all.",
+            Defect::AcceptRogueCa => "tls_client_auth matches the DN but never validates the chain (issuer or validity period).",
+            Defect::AcceptAnyTrustedCert => "tls_client_auth accepts any certificate from the trusted CA, whatever its subject.",
+            Defect::AcceptExpired => "tls_client_auth ignores the certificate's validity period.",
+            Defect::SelfSignedAny => "self_signed_tls_client_auth accepts any certificate, registered or not.",
+            Defect::SelfSignedChainCheck => "self_signed_tls_client_auth also demands a chain to the trusted CA, so no self-signed certificate is ever accepted.",
+            Defect::NoCnf => "JWT access tokens carry no `cnf` claim (the AS still records the binding, and introspection reports it).",
+            Defect::CnfHex => "`cnf.x5t#S256` is hex instead of base64url.",
+            Defect::CnfPadded => "`cnf.x5t#S256` keeps base64 `=` padding.",
+            Defect::CnfSha1 => "`cnf.x5t#S256` holds a SHA-1 digest.",
+            Defect::BindOnlyMtlsAuth => "Tokens are bound only when the client authenticated with mTLS, not for secret-authenticated clients presenting a certificate.",
+            Defect::IntrospectionNoCnf => "Introspection omits `cnf` for bound tokens.",
+            Defect::RefreshUnbound => "A public client's refresh token is not bound to its certificate.",
+            Defect::RevocationNoop => "Revocation answers 200 but revokes nothing.",
+            Defect::IntrospectionAlwaysInactive => "Introspection answers `active: false` for every token.",
+            Defect::RsTrustedAnyCert => "The resource server accepts a bound token with any certificate from the trusted CA, ignoring the binding (untrusted or missing certificates are still refused).",
+            Defect::RsIgnoresCert => "The resource server never compares the presented certificate with the binding.",
+            Defect::RsAcceptsMissingCert => "The resource server skips the binding check when no certificate is presented.",
+            Defect::RsThumbprintPem => "The resource server hashes the PEM text instead of the DER, so no certificate ever matches.",
+        }
+    }
+
+    /// The checks that must fail when this defect is planted, and no others.
+    pub fn caught_by(self) -> &'static [&'static str] {
+        match self {
+            Defect::WrongIssuer => &["disc.fetch"],
+            Defect::NoTokenEndpoint => &["endpoints.resolve"],
+            Defect::BoundFlagString => &["disc.bound-flag"],
+            Defect::AuthMethodsMissingTls => &["disc.auth-methods"],
+            Defect::AliasNoClientCert => &["tls.cert-requested", "auth.pki.accept", "auth.self.accept"],
+            Defect::ParOnPlainListener => &["tls.cert-requested", "par.alias"],
+            Defect::DnStringCompare => &["auth.pki.accept"],
+            Defect::AcceptNoCert => &["auth.pki.no-cert"],
+            Defect::AcceptAnyCert => &["auth.pki.other-subject", "auth.pki.rogue-ca", "auth.pki.expired"],
+            Defect::AcceptRogueCa => &["auth.pki.rogue-ca", "auth.pki.expired"],
+            Defect::AcceptAnyTrustedCert => &["auth.pki.other-subject"],
+            Defect::AcceptExpired => &["auth.pki.expired"],
+            Defect::SelfSignedAny => &["auth.self.other"],
+            Defect::SelfSignedChainCheck => &["auth.self.accept"],
+            Defect::NoCnf => &["bind.token-cnf", "bind.other-auth"],
+            Defect::CnfHex => &["bind.token-cnf", "bind.other-auth"],
+            Defect::CnfPadded => &["bind.token-cnf", "bind.other-auth"],
+            Defect::CnfSha1 => &["bind.token-cnf", "bind.other-auth"],
+            Defect::BindOnlyMtlsAuth => &["bind.other-auth"],
+            Defect::IntrospectionNoCnf => &["bind.introspection-cnf"],
+            Defect::RefreshUnbound => &["bind.refresh-public"],
+            Defect::RevocationNoop => &["revoke.alias"],
+            Defect::IntrospectionAlwaysInactive => &["introspect.active"],
+            Defect::RsTrustedAnyCert => &["bind.rs.other-cert"],
+            Defect::RsIgnoresCert => &["bind.rs.other-cert", "bind.rs.no-cert"],
+            Defect::RsAcceptsMissingCert => &["bind.rs.no-cert"],
+            Defect::RsThumbprintPem => &["bind.rs.same-cert"],
+        }
+    }
+}

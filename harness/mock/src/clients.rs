@@ -1,0 +1,216 @@
+//! Client registrations of the mock AS and client authentication at its endpoints:
+//! `tls_client_auth` by subject DN or one SAN (RFC 8705 §2.1.2), `self_signed_tls_client_auth`
+//! against the registered JWKS `x5c` (§2.2.2), `client_secret_basic` (RFC 6749 §2.3.1), and
+//! public clients (`none`).
+
+use std::net::IpAddr;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use mtls_core::pki::TestPki;
+use mtls_core::scenario::{AuthMethod, ClientSpec, Defect, TlsMatch, DEFAULT_REDIRECT_URI};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use x509_parser::extensions::GeneralName;
+
+use crate::server::AsState;
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub client_id: String,
+    pub method: AuthMethod,
+    /// For `tls_client_auth`.
+    pub tls_match: Option<TlsMatch>,
+    /// For `self_signed_tls_client_auth`: DER of the certificates in the registered JWKS `x5c`.
+    pub jwks_x5c: Vec<Vec<u8>>,
+    /// For `client_secret_basic`.
+    pub secret: Option<String>,
+    /// `tls_client_certificate_bound_access_tokens` of the client (RFC 8705 §3.4).
+    pub bound_access_tokens: bool,
+    pub redirect_uris: Vec<String>,
+}
+
+/// An OAuth error the endpoint answers with.
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn new(status: u16, error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError { status, error, description: description.into() }
+    }
+    fn invalid_client(description: impl Into<String>) -> OAuthError {
+        OAuthError::new(401, "invalid_client", description)
+    }
+}
+
+/// Who was authenticated, and with which certificate.
+pub struct Authenticated<'a> {
+    pub client: &'a Registration,
+    pub cert: Option<CertificateDer<'static>>,
+}
+
+/// Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: form-urlencoded id and secret).
+fn basic_credentials(header: Option<&str>) -> Option<(String, String)> {
+    let b64 = header?.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((dec(id)?, dec(secret)?))
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl AsState {
+    /// Authenticate the client of a token, PAR, introspection or revocation request.
+    pub fn authenticate<'a>(
+        &'a self,
+        form_client_id: Option<&str>,
+        authorization: Option<&str>,
+        cert: Option<CertificateDer<'static>>,
+    ) -> Result<Authenticated<'a>, OAuthError> {
+        let basic = basic_credentials(authorization);
+        let client_id = match (&basic, form_client_id) {
+            (Some((b, _)), Some(f)) if b != f => {
+                return Err(OAuthError::new(400, "invalid_request", "client_id in the form and Basic credentials differ"))
+            }
+            (Some((b, _)), _) => b.clone(),
+            (None, Some(f)) => f.to_string(),
+            (None, None) => return Err(OAuthError::invalid_client("no client_id (RFC 8705 §2: mTLS clients send client_id)")),
+        };
+        let client = self
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+        match client.method {
+            AuthMethod::ClientSecretBasic => {
+                let ok = matches!((&basic, &client.secret), (Some((_, given)), Some(secret)) if constant_time_eq(given, secret));
+                if !ok {
+                    return Err(OAuthError::invalid_client("client_secret_basic authentication failed"));
+                }
+            }
+            AuthMethod::None => {}
+            AuthMethod::TlsClientAuth => match &cert {
+                None if self.has(Defect::AcceptNoCert) => {}
+                None => return Err(OAuthError::invalid_client("no client certificate was presented")),
+                Some(c) => self.tls_client_auth(client, c).map_err(OAuthError::invalid_client)?,
+            },
+            AuthMethod::SelfSignedTlsClientAuth => match &cert {
+                None => return Err(OAuthError::invalid_client("no client certificate was presented")),
+                Some(c) => {
+                    if self.has(Defect::SelfSignedChainCheck) {
+                        if let Err(e) = self.trust.verify_client_cert(c, &[], UnixTime::now()) {
+                            return Err(OAuthError::invalid_client(format!("certificate not trusted: {e}")));
+                        }
+                    }
+                    let registered = client.jwks_x5c.iter().any(|der| der.as_slice() == c.as_ref());
+                    if !(registered || self.has(Defect::SelfSignedAny)) {
+                        return Err(OAuthError::invalid_client(
+                            "certificate is not in the client's registered JWKS x5c (self_signed_tls_client_auth)",
+                        ));
+                    }
+                }
+            },
+        }
+        Ok(Authenticated { client, cert })
+    }
+
+    /// Whether a certificate chains to the trusted client CA (validity and EKU included).
+    pub(crate) fn trusts(&self, cert: &CertificateDer<'_>) -> bool {
+        self.trust.verify_client_cert(cert, &[], UnixTime::now()).is_ok()
+    }
+
+    /// RFC 8705 §2.1: a chain to the trusted CA (validity and clientAuth EKU included) and the
+    /// registered subject DN or SAN.
+    fn tls_client_auth(&self, client: &Registration, cert: &CertificateDer<'_>) -> Result<(), String> {
+        let lenient = self.has(Defect::AcceptAnyCert);
+        if !(lenient || self.has(Defect::AcceptRogueCa)) {
+            if let Err(e) = self.trust.verify_client_cert(cert, &[], UnixTime::now()) {
+                let expired = matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::Expired))
+                    || matches!(&e, rustls::Error::InvalidCertificate(rustls::CertificateError::ExpiredContext { .. }));
+                if !(expired && self.has(Defect::AcceptExpired)) {
+                    return Err(format!("certificate not trusted: {e}"));
+                }
+            }
+        }
+        if lenient || self.has(Defect::AcceptAnyTrustedCert) {
+            return Ok(());
+        }
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert).map_err(|e| format!("unparsable certificate: {e}"))?;
+        let Some(expected) = &client.tls_match else {
+            return Err("client has no tls_client_auth_* registration value".into());
+        };
+        let sans: Vec<GeneralName<'_>> = parsed
+            .subject_alternative_name()
+            .ok()
+            .flatten()
+            .map(|s| s.value.general_names.clone())
+            .unwrap_or_default();
+        let matched = match expected {
+            TlsMatch::SubjectDn(dn) if self.has(Defect::DnStringCompare) => {
+                // The planted bug: DER-order string, compared byte for byte.
+                parsed.subject().to_string().replace(", ", ",") == *dn
+            }
+            TlsMatch::SubjectDn(dn) => mtls_core::dn::same_name(&mtls_core::dn::to_rfc4514(parsed.subject()), dn).unwrap_or(false),
+            TlsMatch::SanDns(v) => sans.iter().any(|n| matches!(n, GeneralName::DNSName(d) if d.eq_ignore_ascii_case(v))),
+            TlsMatch::SanUri(v) => sans.iter().any(|n| matches!(n, GeneralName::URI(u) if u == v)),
+            TlsMatch::SanEmail(v) => sans.iter().any(|n| matches!(n, GeneralName::RFC822Name(e) if e.eq_ignore_ascii_case(v))),
+            TlsMatch::SanIp(ip) => sans.iter().any(|n| match (n, ip) {
+                (GeneralName::IPAddress(b), IpAddr::V4(v4)) => *b == v4.octets().as_slice(),
+                (GeneralName::IPAddress(b), IpAddr::V6(v6)) => *b == v6.octets().as_slice(),
+                _ => false,
+            }),
+        };
+        if matched {
+            Ok(())
+        } else {
+            Err(format!("certificate does not carry the registered {}", expected.metadata_name()))
+        }
+    }
+}
+
+/// Resolve against the PKI into what the mock AS registers.
+pub fn register(spec: &ClientSpec, pki: &TestPki) -> Result<Registration, String> {
+    use mtls_core::pki::Role;
+    spec.validate()?;
+    let tls_match = match spec.auth {
+        AuthMethod::TlsClientAuth => {
+            Some(spec.tls_match()?.unwrap_or_else(|| TlsMatch::SubjectDn(pki.identity(Role::Registered).subject.clone())))
+        }
+        _ => None,
+    };
+    let jwks_x5c = match spec.auth {
+        AuthMethod::SelfSignedTlsClientAuth => {
+            vec![pki.identity(spec.certificate.unwrap_or(Role::SelfSigned)).cert_der.to_vec()]
+        }
+        _ => Vec::new(),
+    };
+    let secret = (spec.auth == AuthMethod::ClientSecretBasic).then(crate::tokens::random_id);
+    Ok(Registration {
+        client_id: spec.client_id.clone(),
+        method: spec.auth,
+        tls_match,
+        jwks_x5c,
+        secret,
+        bound_access_tokens: spec.bound_access_tokens,
+        redirect_uris: spec.redirect_uris.clone().unwrap_or_else(|| vec![DEFAULT_REDIRECT_URI.to_string()]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let h = format!("Basic {}", STANDARD.encode("tpp%3Aone:s%2Bcret"));
+        assert_eq!(basic_credentials(Some(&h)), Some(("tpp:one".into(), "s+cret".into())));
+        assert_eq!(basic_credentials(Some("Bearer x")), None);
+        assert!(constant_time_eq("abc", "abc") && !constant_time_eq("abc", "abd") && !constant_time_eq("a", "ab"));
+    }
+}

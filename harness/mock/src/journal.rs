@@ -1,0 +1,104 @@
+//! The request journal: what reached the mock AS, on which listener, with which certificate.
+//! Secrets in form bodies and credentials in headers are redacted before they are stored.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use mtls_core::redact::redacted_form;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub listener: String,
+    /// Whether this listener asked for a client certificate in the handshake.
+    pub cert_requested: bool,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// Form parameters in order, secrets redacted.
+    pub form: Vec<(String, String)>,
+    /// Authorization scheme only (`Basic`, `Bearer`), never the credential.
+    pub authorization: Option<String>,
+    /// `x5t#S256` of the presented client certificate.
+    pub cert_x5t_s256: Option<String>,
+    pub status: u16,
+}
+
+/// A callback told of each entry as it is recorded (for `mtls-harness serve`).
+pub type Observer = Box<dyn Fn(&Entry) + Send + Sync>;
+
+/// The most recent entries (a long-running `serve` must not grow without bound).
+const CAPACITY: usize = 10_000;
+
+#[derive(Clone, Default)]
+pub struct Journal {
+    entries: Arc<Mutex<VecDeque<Entry>>>,
+    observer: Arc<OnceLock<Observer>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("entries", &self.entries().len()).finish()
+    }
+}
+
+impl Journal {
+    pub fn record(&self, e: Entry) {
+        if let Some(obs) = self.observer.get() {
+            obs(&e);
+        }
+        // A poisoned lock only means another request thread panicked; keep recording.
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() == CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(e);
+    }
+
+    pub fn entries(&self) -> Vec<Entry> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
+
+    /// Set the observer; only the first call takes effect.
+    pub fn observe(&self, f: Observer) {
+        let _ = self.observer.set(f);
+    }
+}
+
+impl Entry {
+    /// One line for a terminal: listener, request, certificate, status. No secrets.
+    pub fn line(&self) -> String {
+        let q = self.query.as_deref().map(|q| format!("?{}", redacted_query(q))).unwrap_or_default();
+        let form = if self.form.is_empty() {
+            String::new()
+        } else {
+            format!(" form[{}]", self.form.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+        };
+        let auth = self.authorization.as_deref().map(|a| format!(" auth={a}")).unwrap_or_default();
+        let cert = match (&self.cert_x5t_s256, self.cert_requested) {
+            (Some(t), _) => format!("cert x5t#S256={t}"),
+            (None, true) => "no cert".to_string(),
+            (None, false) => "no cert (not requested)".to_string(),
+        };
+        mtls_core::redact::scrub(&format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status))
+    }
+}
+
+fn redacted_query(q: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(redacted_form(q.as_bytes())).finish()
+}
+
+/// Only the scheme of an Authorization header.
+pub fn auth_scheme(value: &str) -> String {
+    value.split_whitespace().next().unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_scheme_of_a_credential_is_kept() {
+        assert_eq!(auth_scheme("Bearer eyJhbGciOi.x.y"), "Bearer");
+    }
+}

@@ -1,0 +1,252 @@
+//! The mock AS's TLS edge: a rustls listener that (optionally) requests a client certificate,
+//! then forwards each HTTP request to wiremock with the certificate in a header — the edge
+//! termination pattern of the Auth0 seed (nginx `$ssl_client_escaped_cert`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::journal::{auth_scheme, Entry, Journal};
+use mtls_core::redact::redacted_form;
+pub use mtls_core::tls::provider;
+use mtls_core::pki::{x5t_s256, Identity};
+
+/// Header carrying the listener name to the AS behind the edge.
+pub const H_LISTENER: &str = "x-mtls-listener";
+/// Header carrying the presented certificate, URL-encoded PEM.
+pub const H_CLIENT_CERT: &str = "x-ssl-client-cert";
+/// Header saying whether the listener asked for a certificate ("1" / "0").
+pub const H_CERT_REQUESTED: &str = "x-mtls-cert-requested";
+
+const MAX_BODY: usize = 1 << 20;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts any client certificate chain at the TLS layer while still verifying the handshake
+/// signature (proof of possession of the key). Trust decisions are the AS's: it answers
+/// `invalid_client` itself, as RFC 8705 §2 expects, and self-signed certificates (§2.2) pass.
+#[derive(Debug)]
+struct AnyClientCert {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for AnyClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// TLS server config for one listener: `request_cert` decides whether a CertificateRequest is sent.
+pub fn server_config(server: &Identity, request_cert: bool) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let provider = provider();
+    let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = if request_cert {
+        builder.with_client_cert_verifier(Arc::new(AnyClientCert { algorithms: provider.signature_verification_algorithms }))
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut cfg = builder.with_single_cert(vec![server.cert_der.clone()], server.key_der())?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
+/// One running listener. The accept loop stops when this is dropped.
+pub struct Listener {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub request_cert: bool,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Edge {
+    name: &'static str,
+    request_cert: bool,
+    upstream: String,
+    journal: Journal,
+    http: reqwest::Client,
+}
+
+impl Listener {
+    /// A listener of its own on `host:0` in front of `upstream`, and its base URL: the edge
+    /// alone, for tests and tools that put their own server behind it.
+    pub async fn front(server: &Identity, host: &str, request_cert: bool, upstream: String) -> std::io::Result<(Listener, String)> {
+        let socket = TcpListener::bind(format!("{host}:0")).await?;
+        let base = format!("https://{host}:{}", socket.local_addr()?.port());
+        let tls = server_config(server, request_cert).map_err(std::io::Error::other)?;
+        Ok((Listener::spawn("top", socket, tls, request_cert, upstream, Journal::default())?, base))
+    }
+
+    /// Start serving on an already bound socket, forwarding to `upstream` (wiremock's base URI).
+    pub fn spawn(
+        name: &'static str,
+        socket: TcpListener,
+        tls: Arc<ServerConfig>,
+        request_cert: bool,
+        upstream: String,
+        journal: Journal,
+    ) -> std::io::Result<Listener> {
+        let addr = socket.local_addr()?;
+        provider();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            // The edge is transparent: the AS's redirects go back to the client untouched.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let edge = Arc::new(Edge { name, request_cert, upstream, journal, http });
+        let acceptor = TlsAcceptor::from(tls);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _peer)) = socket.accept().await else { continue };
+                // Small handshake and response writes must not wait for delayed ACKs.
+                let _ = tcp.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let edge = edge.clone();
+                tokio::spawn(async move {
+                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
+                        return; // handshake failed or timed out: nothing to forward
+                    };
+                    mtls_core::stats::handshake();
+                    let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+                    let service = hyper::service::service_fn(move |req| {
+                        let edge = edge.clone();
+                        let cert = cert.clone();
+                        async move { Ok::<_, Infallible>(edge.forward(req, cert.as_ref()).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HANDSHAKE_TIMEOUT)
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Listener { name, addr, request_cert, task })
+    }
+}
+
+fn plain(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(msg.to_string())));
+    *r.status_mut() = status;
+    r
+}
+
+impl Edge {
+    async fn forward(&self, req: Request<Incoming>, cert: Option<&CertificateDer<'static>>) -> Response<Full<Bytes>> {
+        mtls_core::stats::served();
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large or broken"),
+        };
+        let path_q = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let url = format!("{}{}", self.upstream, path_q);
+        let mut up = self.http.request(parts.method.clone(), &url);
+        for (k, v) in parts.headers.iter() {
+            // Hop-by-hop headers stay here; headers the edge owns are never taken from a client.
+            let n = k.as_str();
+            if matches!(n, "host" | "connection" | "content-length" | "transfer-encoding" | "keep-alive")
+                || n == H_LISTENER
+                || n == H_CLIENT_CERT
+                || n == H_CERT_REQUESTED
+            {
+                continue;
+            }
+            up = up.header(k, v);
+        }
+        up = up.header(H_LISTENER, self.name).header(H_CERT_REQUESTED, if self.request_cert { "1" } else { "0" });
+        if let Some(c) = cert {
+            let pem = mtls_core::pki::pem_encode("CERTIFICATE", c);
+            let escaped = percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC).to_string();
+            up = up.header(H_CLIENT_CERT, escaped);
+        }
+        let is_form = parts
+            .headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let entry_base = Entry {
+            listener: self.name.to_string(),
+            cert_requested: self.request_cert,
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            form: if is_form { redacted_form(&body) } else { Vec::new() },
+            authorization: parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(auth_scheme),
+            cert_x5t_s256: cert.map(|c| x5t_s256(c)),
+            status: 0,
+        };
+        let resp = match up.body(body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.journal.record(Entry { status: 502, ..entry_base });
+                return plain(StatusCode::BAD_GATEWAY, &format!("mock AS upstream error: {e}"));
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap_or_default();
+        self.journal.record(Entry { status: status.as_u16(), ..entry_base });
+        let mut out = Response::new(Full::new(bytes));
+        *out.status_mut() = status;
+        for (k, v) in headers.iter() {
+            if !matches!(k.as_str(), "connection" | "content-length" | "transfer-encoding" | "keep-alive") {
+                out.headers_mut().append(k, v.clone());
+            }
+        }
+        out
+    }
+}

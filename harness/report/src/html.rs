@@ -1,0 +1,111 @@
+//! `report.html`: one self-contained page a person reads (inline CSS, no external fetches):
+//! verdict and counts, the run's configuration, then per scenario its target, effective
+//! endpoints and a table per RFC 8705 requirement with status badges and expandable evidence.
+//! Rendered with minijinja, HTML auto-escaped.
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use mtls_core::results::{CheckResult, RunReport, ScenarioResult};
+use mtls_core::results::Status;
+
+pub const FILE_NAME: &str = "report.html";
+const TEMPLATE: &str = include_str!("report.html.j2");
+
+/// RFC 8705's section titles, for grouping checks by requirement.
+fn requirement(rfc: &str) -> String {
+    let first = rfc.split(',').next().unwrap_or(rfc).trim();
+    let title = match first {
+        "§2" => "Mutual TLS for OAuth client authentication",
+        "§2.1" => "PKI mutual-TLS method (tls_client_auth)",
+        "§2.1.1" => "PKI method metadata",
+        "§2.2" => "Self-signed certificate method (self_signed_tls_client_auth)",
+        "§3" => "Certificate-bound access tokens",
+        "§3.1" => "JWT certificate thumbprint confirmation (cnf.x5t#S256)",
+        "§3.2" => "Confirmation method for token introspection",
+        "§3.3" => "Authorization server metadata for bound tokens",
+        "§4" => "Public clients and certificate-bound tokens",
+        "§5" => "Endpoint aliases (mtls_endpoint_aliases)",
+        "RFC 8414 §3" => "Authorization server metadata (RFC 8414)",
+        _ => "",
+    };
+    let section = if first.starts_with("RFC") { first.to_string() } else { format!("RFC 8705 {first}") };
+    if title.is_empty() {
+        section
+    } else {
+        format!("{section} — {title}")
+    }
+}
+
+#[derive(Serialize)]
+struct CheckView<'a> {
+    c: &'a CheckResult,
+    status: &'static str,
+    expected: bool,
+    evidence: String,
+    details: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Group<'a> {
+    requirement: String,
+    checks: Vec<CheckView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScenarioView<'a> {
+    s: &'a ScenarioResult,
+    as_expected: bool,
+    counts: [usize; 6],
+    groups: Vec<Group<'a>>,
+    client: Option<String>,
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    r: &'a RunReport,
+    real: Vec<ScenarioView<'a>>,
+    selftests: Vec<ScenarioView<'a>>,
+}
+
+fn counts(s: &ScenarioResult) -> [usize; 6] {
+    Status::ALL.map(|st| s.checks.iter().filter(|c| c.status == st).count())
+}
+
+fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for c in &s.checks {
+        let req = requirement(c.rfc);
+        let view = CheckView {
+            c,
+            status: c.status.name(),
+            expected: c.expected_fail || c.expected_warn || c.expected_blocked,
+            evidence: serde_json::to_string_pretty(&c.evidence).unwrap_or_default(),
+            details: c.details.as_ref().map(|d| serde_json::to_string_pretty(d).unwrap_or_default()),
+        };
+        match groups.iter_mut().find(|g| g.requirement == req) {
+            Some(g) => g.checks.push(view),
+            None => groups.push(Group { requirement: req, checks: vec![view] }),
+        }
+    }
+    ScenarioView {
+        s,
+        as_expected: s.as_expected(),
+        counts: counts(s),
+        groups,
+        client: s.client.as_ref().map(|c| serde_json::to_string_pretty(c).unwrap_or_default()),
+    }
+}
+
+pub fn render(report: &RunReport) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("report.html", TEMPLATE).map_err(|e| e.to_string())?;
+    let (selftests, real): (Vec<_>, Vec<_>) = report.scenarios.iter().partition(|s| s.self_test);
+    let view = View {
+        r: report,
+        real: real.into_iter().map(scenario_view).collect(),
+        selftests: selftests.into_iter().map(scenario_view).collect(),
+    };
+    env.get_template("report.html").and_then(|t| t.render(minijinja::value::Serde(&view))).map_err(|e| format!("rendering report.html: {e}"))
+}
