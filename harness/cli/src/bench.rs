@@ -65,7 +65,11 @@ pub fn generated(base: &[Scenario], n: usize) -> Vec<Scenario> {
 }
 
 /// One full run, reports written; its wall time and counters.
-fn suite_once(rt: &tokio::runtime::Runtime, scenarios: &[Scenario], source: &Source) -> Result<(Duration, stats::Counts, crate::report::RunReport), String> {
+fn suite_once(
+    rt: &tokio::runtime::Runtime,
+    scenarios: &[Scenario],
+    source: &Source,
+) -> Result<(Duration, stats::Counts, crate::report::RunReport), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let before = stats::snapshot();
     let t0 = Instant::now();
@@ -103,7 +107,8 @@ pub fn measure(scenarios: &[Scenario], runs: usize, scale: &[usize]) -> Result<R
     }
     let single = runtime(Some(1)).map_err(|e| e.to_string())?;
     suite_once(&single, scenarios, &source)?;
-    let suite_one_thread: Vec<Duration> = (0..runs).map(|_| suite_once(&single, scenarios, &source).map(|r| r.0)).collect::<Result<_, _>>()?;
+    let suite_one_thread: Vec<Duration> =
+        (0..runs).map(|_| suite_once(&single, scenarios, &source).map(|r| r.0)).collect::<Result<_, _>>()?;
     let mut curve = Vec::new();
     for &n in scale {
         let set = generated(scenarios, n);

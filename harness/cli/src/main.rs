@@ -12,7 +12,7 @@ use mtls_harness::discovery::Shape;
 use mtls_harness::mock::{AuthMethod, Defect, Malformed, MockConfig};
 use mtls_harness::reference_client::{self, ClientEnv, Misbehaviour};
 use mtls_harness::run::{self, OnCheck, RunConfig};
-use mtls_harness::{checks, live, mock, pki, report, scenario, target};
+use mtls_harness::{live, mock, pki, report, scenario};
 
 #[derive(Parser)]
 #[command(name = "mtls-harness", version, about = "RFC 8705 mutual-TLS conformance harness")]
@@ -210,8 +210,8 @@ fn run_cmd(
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let mut report = rt.block_on(run::run_all(&scenarios, &source, cfg, Some(on_check)));
     report.configuration = configuration;
-    let paths = report::write_all(&report, report_dir, formats)
-        .with_context(|| format!("writing the reports into {}", report_dir.display()))?;
+    let paths =
+        report::write_all(&report, report_dir, formats).with_context(|| format!("writing the reports into {}", report_dir.display()))?;
     println!(
         "\n{} scenarios, {} — verdict: {} ({:.0} ms)",
         report.scenarios.len(),
@@ -398,7 +398,11 @@ fn client_cmd(misbehave: &[Misbehaviour]) -> anyhow::Result<u8> {
 fn bench_cmd(dir: &std::path::Path, runs: usize, scale: &str) -> anyhow::Result<u8> {
     std::env::set_var("MTLS_HARNESS_BIN", std::env::current_exe().context("locating this binary")?);
     let scenarios = scenario::load_dir(dir)?;
-    let sizes: Vec<usize> = scale.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse()).collect::<Result<_, _>>()
+    let sizes: Vec<usize> = scale
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()
         .context("--scale takes comma-separated numbers")?;
     let r = mtls_harness::bench::measure(&scenarios, runs, &sizes).map_err(anyhow::Error::msg)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

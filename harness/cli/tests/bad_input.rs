@@ -2,6 +2,7 @@
 //! Each must end in exit code 2 with a clear message — never a panic, a hang, or a pass. The
 //! observed messages form the README's "What bad input gets" table; this test fails when the
 //! README no longer matches (UPDATE_README=1 rewrites that section).
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -162,7 +163,10 @@ async fn streaming_server(pki: &TestPki, chunk: &'static [u8], every: Duration) 
                 let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await;
                 for _ in 0..200_000 {
                     let frame = format!("{:x}\r\n", chunk.len());
-                    if tls.write_all(frame.as_bytes()).await.is_err() || tls.write_all(chunk).await.is_err() || tls.write_all(b"\r\n").await.is_err() {
+                    if tls.write_all(frame.as_bytes()).await.is_err()
+                        || tls.write_all(chunk).await.is_err()
+                        || tls.write_all(b"\r\n").await.is_err()
+                    {
                         return;
                     }
                     if !every.is_zero() {
@@ -182,25 +186,59 @@ const MARK_END: &str = "<!-- bad-input-table:end -->";
 fn what_bad_input_gets() {
     let mut rows = Vec::new();
     // --- scenario files
-    scenario_case(&mut rows, "scenario: malformed YAML", "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: [identical\nchecks: [\"*\"]\n", "bad.yaml:");
-    scenario_case(&mut rows, "scenario: unknown key", &GOOD_SCENARIO.replace("mode: as\n", "mode: as\ncolour: blue\n"), "unknown field `colour`");
+    scenario_case(
+        &mut rows,
+        "scenario: malformed YAML",
+        "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: [identical\nchecks: [\"*\"]\n",
+        "bad.yaml:",
+    );
+    scenario_case(
+        &mut rows,
+        "scenario: unknown key",
+        &GOOD_SCENARIO.replace("mode: as\n", "mode: as\ncolour: blue\n"),
+        "unknown field `colour`",
+    );
     scenario_case(&mut rows, "scenario: wrong type", &GOOD_SCENARIO.replace("checks: [\"*\"]", "checks: 5"), "checks: invalid type");
-    scenario_case(&mut rows, "scenario: check glob that matches nothing", &GOOD_SCENARIO.replace("\"*\"", "\"authz.*\""), "matches no AS-mode check");
+    scenario_case(
+        &mut rows,
+        "scenario: check glob that matches nothing",
+        &GOOD_SCENARIO.replace("\"*\"", "\"authz.*\""),
+        "matches no AS-mode check",
+    );
     scenario_case(&mut rows, "scenario: unknown shape", &GOOD_SCENARIO.replace("identical", "sideways"), "unknown variant `sideways`");
-    scenario_case(&mut rows, "scenario: unknown defect", &format!("{GOOD_SCENARIO}mock:\n  defects: [no_tls]\n"), "unknown variant `no_tls`");
+    scenario_case(
+        &mut rows,
+        "scenario: unknown defect",
+        &format!("{GOOD_SCENARIO}mock:\n  defects: [no_tls]\n"),
+        "unknown variant `no_tls`",
+    );
     {
         let tmp = tempfile::tempdir().unwrap();
         let out = cli(&["run", "--scenarios", tmp.path().join("nowhere").to_str().unwrap()], tmp.path());
         assert_eq!(out.code, Some(2));
-        rows.push(Row { case: "scenario directory missing", gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
+        rows.push(Row {
+            case: "scenario directory missing",
+            gets: "exit 2 before any request",
+            message: normalise(&out.stderr, tmp.path()),
+        });
     }
     // --- target files
     let t = |extra: &str| target_yaml("https://127.0.0.1:9", extra);
     target_case(&mut rows, "target: unknown key", &format!("{}colour: blue\n", t("")), "unknown field `colour`");
     target_case(&mut rows, "target: missing certificate file", &t("").replace("cert: registered.pem", "cert: nowhere.pem"), "nowhere.pem");
-    target_case(&mut rows, "target: key of another certificate", &t("").replace("key: registered.key", "key: other-subject.key"), "does not belong");
+    target_case(
+        &mut rows,
+        "target: key of another certificate",
+        &t("").replace("key: registered.key", "key: other-subject.key"),
+        "does not belong",
+    );
     target_case(&mut rows, "target: unreadable CA bundle", &t("").replace("ca_bundle: ca.pem", "ca_bundle: a-directory"), "ca_bundle");
-    target_case(&mut rows, "target: CA bundle without certificates", &t("").replace("ca_bundle: ca.pem", "ca_bundle: registered.key"), "ca_bundle");
+    target_case(
+        &mut rows,
+        "target: CA bundle without certificates",
+        &t("").replace("ca_bundle: ca.pem", "ca_bundle: registered.key"),
+        "ca_bundle",
+    );
     target_case(&mut rows, "target: secret variable unset", &t("clients_placeholder").replace("clients_placeholder", "").replace(
         "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n",
         "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n  secret: { client_id: c2, secret_env: MTLS_BAD_INPUT_UNSET }\n",
@@ -221,7 +259,14 @@ fn what_bad_input_gets() {
     }
     {
         let (_wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.2"));
-        network_case(&mut rows, "TLS: hostname mismatch (certificate for 127.0.0.1, served on 127.0.0.2)", dir, &base, "disc.fetch", "not valid for name");
+        network_case(
+            &mut rows,
+            "TLS: hostname mismatch (certificate for 127.0.0.1, served on 127.0.0.2)",
+            dir,
+            &base,
+            "disc.fetch",
+            "not valid for name",
+        );
     }
     {
         let silent = rt.block_on(async {
@@ -247,32 +292,65 @@ fn what_bad_input_gets() {
     }
     {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-        rt.block_on(Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_raw(vec![b' '; 10 << 20], "application/json")).mount(&wm));
+        rt.block_on(
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(vec![b' '; 10 << 20], "application/json"))
+                .mount(&wm),
+        );
         network_case(&mut rows, "10 MiB discovery document", dir, &base, "disc.fetch", "exceeds the 1048576-byte limit");
     }
     {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-        rt.block_on(Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(302).insert_header("location", "https://elsewhere.example/")).mount(&wm));
+        rt.block_on(
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(302).insert_header("location", "https://elsewhere.example/"))
+                .mount(&wm),
+        );
         network_case(&mut rows, "discovery redirects elsewhere", dir, &base, "disc.fetch", "HTTP 302");
     }
     {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-        rt.block_on(Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_raw("<html>Sign in</html>", "text/html")).mount(&wm));
+        rt.block_on(
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw("<html>Sign in</html>", "text/html"))
+                .mount(&wm),
+        );
         network_case(&mut rows, "discovery is an HTML page", dir, &base, "disc.fetch", "not JSON (text/html");
     }
     {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
         rt.block_on(async {
-            Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(discovery_doc(&base))).mount(&wm).await;
-            Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(500).set_body_raw("<html>Internal Server Error</html>", "text/html")).mount(&wm).await;
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(discovery_doc(&base)))
+                .mount(&wm)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .respond_with(ResponseTemplate::new(500).set_body_raw("<html>Internal Server Error</html>", "text/html"))
+                .mount(&wm)
+                .await;
         });
-        network_case(&mut rows, "token endpoint answers with an HTML error page", dir, &base, "auth.pki.accept", "non-JSON body (text/html");
+        network_case(
+            &mut rows,
+            "token endpoint answers with an HTML error page",
+            dir,
+            &base,
+            "auth.pki.accept",
+            "non-JSON body (text/html",
+        );
     }
     {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
         rt.block_on(async {
-            Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(discovery_doc(&base))).mount(&wm).await;
-            Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(discovery_doc(&base)))
+                .mount(&wm)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
+                .mount(&wm)
+                .await;
         });
         network_case(&mut rows, "token endpoint never answers", dir, &base, "auth.pki.accept", "timed out");
     }

@@ -1,4 +1,5 @@
 //! The `mtls-harness` binary as a user runs it: exit codes, messages, report contents.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,13 +22,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn run_in(dir: &Path, scenarios: &Path) -> Output {
-    bin()
-        .args(["run", "--scenarios"])
-        .arg(scenarios)
-        .arg("--report-dir")
-        .arg(dir.join("reports"))
-        .output()
-        .expect("binary runs")
+    bin().args(["run", "--scenarios"]).arg(scenarios).arg("--report-dir").arg(dir.join("reports")).output().expect("binary runs")
 }
 
 #[test]
@@ -43,9 +38,17 @@ fn run_passes_built_in_suite_and_writes_report_json() {
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["verdict"], "pass");
     let listed = [
-        "disc.fetch", "disc.aliases.object", "endpoints.resolve", "auth.pki.accept", "auth.pki.no-cert",
-        "auth.pki.other-subject", "auth.pki.rogue-ca", "bind.token-cnf", "bind.rs.same-cert",
-        "bind.rs.other-cert", "bind.rs.no-cert",
+        "disc.fetch",
+        "disc.aliases.object",
+        "endpoints.resolve",
+        "auth.pki.accept",
+        "auth.pki.no-cert",
+        "auth.pki.other-subject",
+        "auth.pki.rogue-ca",
+        "bind.token-cnf",
+        "bind.rs.same-cert",
+        "bind.rs.other-cert",
+        "bind.rs.no-cert",
     ];
     for (id, shape) in [("as-identical", "identical"), ("as-missing", "missing")] {
         let sc = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).expect(id);
@@ -155,7 +158,10 @@ fn a_failing_check_exits_1() {
     // A planted defect without the expectation that names it: the harness must report a failure.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("sc");
-    write_scenario(&dir, "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: identical\nmock:\n  defects: [no_cnf]\nchecks: [\"bind.token-cnf\"]\n");
+    write_scenario(
+        &dir,
+        "id: x\ntitle: X\nmode: as\ndiscovery:\n  shape: identical\nmock:\n  defects: [no_cnf]\nchecks: [\"bind.token-cnf\"]\n",
+    );
     let out = run_in(tmp.path(), &dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let report: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("reports/report.json")).unwrap()).unwrap();
@@ -194,12 +200,7 @@ fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
     use std::time::Duration;
     let tmp = tempfile::tempdir().unwrap();
     let pki_dir = tmp.path().join("pki");
-    let child = bin()
-        .args(["serve", "--shape", "split", "--pki-dir"])
-        .arg(&pki_dir)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = bin().args(["serve", "--shape", "split", "--pki-dir"]).arg(&pki_dir).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut child = Reaper(child);
     let stdout = child.0.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();

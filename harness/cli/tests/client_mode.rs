@@ -2,6 +2,7 @@
 //! The reference client passes everything; oauth4webapi (a real third-party client, pinned in
 //! fixtures/peers) passes with `use_mtls_endpoint_aliases` and fails `client.alias.*` without it
 //! where aliases matter; a client that crashes, hangs or never calls the AS passes nothing.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,12 +68,21 @@ async fn the_reference_client_passes_every_client_check_in_every_shape() {
         for c in &r.checks {
             assert!(matches!(c.status, Status::Pass | Status::Skip), "{shape}: {} {}: {}", c.id, c.status.name(), c.reason);
             if c.status == Status::Skip {
-                assert!(c.reason.contains("no alias is published") || c.reason.contains("no endpoint that lacks an alias"), "{shape}: {}: {}", c.id, c.reason);
+                assert!(
+                    c.reason.contains("no alias is published") || c.reason.contains("no endpoint that lacks an alias"),
+                    "{shape}: {}: {}",
+                    c.id,
+                    c.reason
+                );
             }
         }
         // Wherever an alias exists the reference client was judged on it, and passed.
         if shape == "split" {
-            assert!(r.checks.iter().filter(|c| c.id.starts_with("client.alias.") && c.id != "client.alias.fallback").all(|c| c.status == Status::Pass));
+            assert!(r
+                .checks
+                .iter()
+                .filter(|c| c.id.starts_with("client.alias.") && c.id != "client.alias.fallback")
+                .all(|c| c.status == Status::Pass));
         }
     }
 }
@@ -80,7 +90,8 @@ async fn the_reference_client_passes_every_client_check_in_every_shape() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_crashes_hangs_or_never_calls_passes_nothing() {
     // Exits non-zero after reading discovery: what it did is judged, but nothing passes.
-    let crash = r#"  command: ["sh", "-c", "curl -s --cacert \"$MTLS_CA\" \"$MTLS_ISSUER/.well-known/openid-configuration\" > /dev/null; exit 3"]"#;
+    let crash =
+        r#"  command: ["sh", "-c", "curl -s --cacert \"$MTLS_CA\" \"$MTLS_ISSUER/.well-known/openid-configuration\" > /dev/null; exit 3"]"#;
     let r = run(&scenario("identical", &format!("{crash}\n"))).await;
     let disc = r.checks.iter().find(|c| c.id == "client.discovery").unwrap();
     assert_eq!(disc.status, Status::Error, "{}", disc.reason);
@@ -116,7 +127,8 @@ fn ensure_node_peers() {
         *done = true;
         return;
     }
-    let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&peers).status().expect("npm runs");
+    let status =
+        Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&peers).status().expect("npm runs");
     assert!(status.success(), "npm ci in fixtures/peers failed");
     *done = true;
 }
@@ -137,7 +149,9 @@ async fn oauth4webapi_with_use_mtls_endpoint_aliases_passes_in_every_shape() {
         }
         let s = statuses(&r);
         if shape == "split" {
-            for id in ["client.alias.token", "client.alias.par", "client.alias.introspection", "client.alias.revocation", "client.alias.userinfo"] {
+            for id in
+                ["client.alias.token", "client.alias.par", "client.alias.introspection", "client.alias.revocation", "client.alias.userinfo"]
+            {
                 assert_eq!(s[id], Status::Pass, "{shape}: {id}");
             }
         }
@@ -162,7 +176,13 @@ async fn oauth4webapi_without_use_mtls_endpoint_aliases_fails_the_alias_checks_w
                 assert_eq!(s["client.alias.token"], Status::Fail, "{shape}");
                 assert!(!r.client.as_ref().unwrap().succeeded());
                 assert_eq!(s.values().filter(|x| **x == Status::Fail).count(), 1, "{shape}: {s:?}");
-                for id in ["client.alias.par", "client.alias.introspection", "client.alias.revocation", "client.alias.userinfo", "client.rs.same-cert"] {
+                for id in [
+                    "client.alias.par",
+                    "client.alias.introspection",
+                    "client.alias.revocation",
+                    "client.alias.userinfo",
+                    "client.rs.same-cert",
+                ] {
                     assert_eq!(s[id], Status::Blocked, "{shape}: {id}");
                 }
                 assert!(s.values().all(|x| *x != Status::Error), "{shape}: {s:?}");
@@ -180,7 +200,13 @@ async fn oauth4webapi_without_use_mtls_endpoint_aliases_fails_the_alias_checks_w
                 let failed: Vec<&str> = s.iter().filter(|(_, x)| **x == Status::Fail).map(|(id, _)| *id).collect();
                 assert_eq!(
                     failed,
-                    ["client.alias.introspection", "client.alias.par", "client.alias.revocation", "client.alias.token", "client.alias.userinfo"],
+                    [
+                        "client.alias.introspection",
+                        "client.alias.par",
+                        "client.alias.revocation",
+                        "client.alias.token",
+                        "client.alias.userinfo"
+                    ],
                     "{shape}"
                 );
             }

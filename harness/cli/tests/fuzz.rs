@@ -5,6 +5,7 @@
 //!   PROPTEST_CASES=200000 cargo test --release --test fuzz
 //! Failing inputs proptest finds are persisted under harness/proptest-regressions/ and are
 //! replayed first on every run.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 
@@ -53,19 +54,55 @@ fn json() -> impl Strategy<Value = Value> {
 /// Near-valid YAML: real keys and values in random combinations and nestings.
 fn yamlish() -> impl Strategy<Value = String> {
     let key = prop_oneof![
-        Just("id"), Just("title"), Just("mode"), Just("discovery"), Just("shape"), Just("aliased"), Just("malformed"),
-        Just("mock"), Just("defects"), Just("checks"), Just("expect"), Just("fail"), Just("warn"), Just("clients"),
-        Just("client"), Just("command"), Just("steps"), Just("issuer"), Just("ca_bundle"), Just("tls_client_auth"),
-        Just("client_id"), Just("cert"), Just("key"), Just("timeouts"), Just("request_ms"), Just("secret_env"),
+        Just("id"),
+        Just("title"),
+        Just("mode"),
+        Just("discovery"),
+        Just("shape"),
+        Just("aliased"),
+        Just("malformed"),
+        Just("mock"),
+        Just("defects"),
+        Just("checks"),
+        Just("expect"),
+        Just("fail"),
+        Just("warn"),
+        Just("clients"),
+        Just("client"),
+        Just("command"),
+        Just("steps"),
+        Just("issuer"),
+        Just("ca_bundle"),
+        Just("tls_client_auth"),
+        Just("client_id"),
+        Just("cert"),
+        Just("key"),
+        Just("timeouts"),
+        Just("request_ms"),
+        Just("secret_env"),
     ];
     let value = prop_oneof![
-        Just("as"), Just("client"), Just("identical"), Just("split"), Just("malformed"), Just("[\"*\"]"),
-        Just("[auth.*, bind.*]"), Just("[no_cnf]"), Just("~"), Just("0"), Just("-1"), Just("18446744073709551616"),
-        Just("{}"), Just("[]"), Just("\"\\u0000\""), Just("https://as.example"), Just("&a [*a]"), Just("!!binary AAAA"),
+        Just("as"),
+        Just("client"),
+        Just("identical"),
+        Just("split"),
+        Just("malformed"),
+        Just("[\"*\"]"),
+        Just("[auth.*, bind.*]"),
+        Just("[no_cnf]"),
+        Just("~"),
+        Just("0"),
+        Just("-1"),
+        Just("18446744073709551616"),
+        Just("{}"),
+        Just("[]"),
+        Just("\"\\u0000\""),
+        Just("https://as.example"),
+        Just("&a [*a]"),
+        Just("!!binary AAAA"),
     ];
-    prop::collection::vec((key, value, 0usize..3), 0..16).prop_map(|entries| {
-        entries.into_iter().map(|(k, v, indent)| format!("{}{k}: {v}\n", "  ".repeat(indent))).collect()
-    })
+    prop::collection::vec((key, value, 0usize..3), 0..16)
+        .prop_map(|entries| entries.into_iter().map(|(k, v, indent)| format!("{}{k}: {v}\n", "  ".repeat(indent))).collect())
 }
 
 proptest! {

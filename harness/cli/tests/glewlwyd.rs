@@ -8,6 +8,7 @@
 //!
 //! `.ci/run` installs glewlwyd with apt-get. Without it this test fails under CI (`CI=true`) and
 //! says how to install it elsewhere.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

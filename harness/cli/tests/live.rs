@@ -2,6 +2,7 @@
 //! sockets with its PKI on disk, is a live AS like any other here; then the faults a live
 //! target can have (unreachable, wrong CA bundle, non-JSON discovery, a token endpoint that
 //! hangs) each end in `error` results and exit code 2 within the configured timeouts.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -127,7 +128,8 @@ fn unreachable_issuer_is_an_error_and_exit_2() {
     std::env::set_var("MTLS_TEST_SECRET_UNREACHABLE", "x");
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
     let f = tmp.path().join("t.yaml");
-    std::fs::write(&f, target_yaml("https://127.0.0.1:9", "https://127.0.0.1:9/r", "MTLS_TEST_SECRET_UNREACHABLE", "ca.pem", FAST)).unwrap();
+    std::fs::write(&f, target_yaml("https://127.0.0.1:9", "https://127.0.0.1:9/r", "MTLS_TEST_SECRET_UNREACHABLE", "ca.pem", FAST))
+        .unwrap();
     let (code, elapsed, report, _) = cli_run(&f, &tmp.path().join("out"));
     assert_eq!(code, Some(2));
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
@@ -210,7 +212,14 @@ fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
     let f = tmp.path().join("t.yaml");
     std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_HANG", "ca.pem", FAST)).unwrap();
     let (code, elapsed, report, _) = cli_run(&f, &tmp.path().join("out"));
-    assert_eq!(code, Some(2), "{:?}", report["scenarios"][0]["checks"].as_array().map(|a| a.iter().map(|c| (c["id"].to_string(), c["status"].to_string(), c["reason"].to_string())).collect::<Vec<_>>()));
+    assert_eq!(
+        code,
+        Some(2),
+        "{:?}",
+        report["scenarios"][0]["checks"]
+            .as_array()
+            .map(|a| a.iter().map(|c| (c["id"].to_string(), c["status"].to_string(), c["reason"].to_string())).collect::<Vec<_>>())
+    );
     // Each token request gives up after request_ms; the whole run is bounded.
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
     let accept = check(&report, "auth.pki.accept");
@@ -245,7 +254,8 @@ fn insecure_is_explicit_warned_about_and_recorded_in_every_report() {
     assert!(html.contains(r#"id="insecure-warning""#) && html.contains("OFF (--insecure)"));
     assert!(std::fs::read_to_string(out_dir.join("summary.md")).unwrap().contains("verification was switched off"));
     // Without a target there is nothing to be insecure about: the option is refused.
-    let refused = Command::new(env!("CARGO_BIN_EXE_mtls-harness")).env_remove("MTLS_HARNESS_TARGET").args(["run", "--insecure"]).output().unwrap();
+    let refused =
+        Command::new(env!("CARGO_BIN_EXE_mtls-harness")).env_remove("MTLS_HARNESS_TARGET").args(["run", "--insecure"]).output().unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
 

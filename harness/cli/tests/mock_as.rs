@@ -1,6 +1,7 @@
 //! The mock AS driven with plain reqwest calls (not through the checks): per shape, what it
 //! publishes, which listener answers, and the status/error codes of every endpoint, including
 //! the negative paths.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::HashMap;
 
@@ -176,7 +177,8 @@ async fn missing_publishes_no_aliases_and_the_top_level_asks_for_certs() {
 
 #[tokio::test]
 async fn malformed_variants_publish_what_they_say() {
-    let cases: [(Malformed, fn(&Value) -> bool); 5] = [
+    type Judge = fn(&Value) -> bool;
+    let cases: [(Malformed, Judge); 5] = [
         (Malformed::NotObject, |a| a.is_array()),
         (Malformed::RelativeUrl, |a| a["token_endpoint"] == "/token"),
         (Malformed::HttpUrl, |a| a["token_endpoint"].as_str().is_some_and(|u| u.starts_with("http://"))),
@@ -327,7 +329,8 @@ async fn code_flow_with_par_pkce_bound_refresh_introspection_revocation_and_reso
     }
 
     // Revocation (RFC 7009): 200, then inactive and refused by the resource.
-    let (s, _) = env.post(Some(Role::Registered), &alias(&d, "revocation_endpoint"), &[("token", &access), ("client_id", PUBLIC_CLIENT_ID)]).await;
+    let (s, _) =
+        env.post(Some(Role::Registered), &alias(&d, "revocation_endpoint"), &[("token", &access), ("client_id", PUBLIC_CLIENT_ID)]).await;
     assert_eq!(s, 200);
     let (_, b) = env.post(Some(Role::Registered), &introspect, &[("token", &access), ("client_id", TLS_CLIENT_ID)]).await;
     assert_eq!(b["active"], false);

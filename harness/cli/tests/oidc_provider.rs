@@ -5,6 +5,7 @@
 //! check's outcome is asserted (the non-passes are node-oidc-provider's documented deviations or
 //! checks that do not apply). Then the fixture's planted defects: each fails exactly the checks
 //! that guard it, blocks exactly their dependents, errors nothing, and makes the verdict `fail`.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -138,7 +139,11 @@ async fn run_config(cfg: Config) -> ((Outcomes, &'static str), (Outcomes, &'stat
 /// Every check passes except the listed ones, which end exactly as listed (status, and a word
 /// of the reason); and the verdict is as given.
 fn assert_outcomes(label: &str, (got, verdict): &(Outcomes, &'static str), except: &[(&str, Status, &str)], want_verdict: &str) {
-    assert_eq!(got.len(), mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count(), "{label}: the whole AS catalogue ran");
+    assert_eq!(
+        got.len(),
+        mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count(),
+        "{label}: the whole AS catalogue ran"
+    );
     for (id, (status, reason)) in got {
         match except.iter().find(|(e, _, _)| e == id) {
             Some((_, want, because)) => {
@@ -285,7 +290,8 @@ async fn planted_defect_resource_refuses_every_certificate() {
     // Its refusals prove nothing: blocked behind the failed positive control, never passed. With
     // JWT tokens (which node will not introspect) nothing can show the token active before
     // revocation either: revoke.alias has no positive control.
-    defect_with("split", "rs_refuses_all", &["bind.rs.same-cert"], &[], &["bind.rs.other-cert", "bind.rs.no-cert"], &["revoke.alias"]).await;
+    defect_with("split", "rs_refuses_all", &["bind.rs.same-cert"], &[], &["bind.rs.other-cert", "bind.rs.no-cert"], &["revoke.alias"])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

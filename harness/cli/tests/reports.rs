@@ -1,6 +1,7 @@
 //! The reports, parsed back and checked against the run's results: report.json against its
 //! JSON Schema and the totals, junit.xml counts and cases, report.html's DOM-visible content,
 //! summary.md's table; secrets never appear in any of them or in the terminal output.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 use std::process::Command;
@@ -64,7 +65,8 @@ fn every_format_agrees_with_the_run() {
     assert!(html.contains(r#"<span class="verdict pass" id="verdict">PASS</span>"#));
     assert!(html.contains(&format!(r#"<div class="count" data-status="pass"><b>{}</b>pass</div>"#, count("pass"))));
     assert_eq!(html.matches(r#"<tr class="check" "#).count(), checks.len());
-    let rows_with = |st: &str| html.lines().filter(|l| l.contains(r#"<tr class="check" "#) && l.contains(&format!(r#"data-status="{st}""#))).count();
+    let rows_with =
+        |st: &str| html.lines().filter(|l| l.contains(r#"<tr class="check" "#) && l.contains(&format!(r#"data-status="{st}""#))).count();
     for st in ["pass", "fail", "warn", "skip", "blocked", "error"] {
         assert_eq!(rows_with(st), count(st) as usize, "{st} rows");
     }
@@ -76,7 +78,10 @@ fn every_format_agrees_with_the_run() {
     // summary.md: a row per scenario, the verdict on top.
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.starts_with("## mtls-harness: PASS"));
-    assert_eq!(md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| scenario")).count(), report["scenarios"].as_array().unwrap().len());
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| scenario")).count(),
+        report["scenarios"].as_array().unwrap().len()
+    );
     assert!(md.contains("| as-identical | identical | 24 | 0 | 0 | 0 | 0 | 0 | yes |"), "{md}");
 
     // The terminal: one line per check with progress, and every report path.
@@ -102,10 +107,12 @@ fn format_selects_the_files_and_unknown_formats_are_refused() {
 fn concurrent_runs_into_one_directory_leave_whole_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let handles: Vec<_> = (0..3).map(|_| {
-        let d = dir.clone();
-        std::thread::spawn(move || run(&d, &[]).0)
-    }).collect();
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let d = dir.clone();
+            std::thread::spawn(move || run(&d, &[]).0)
+        })
+        .collect();
     for h in handles {
         assert_eq!(h.join().unwrap(), 0);
     }
@@ -113,8 +120,12 @@ fn concurrent_runs_into_one_directory_leave_whole_reports() {
     let report: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
     assert!(schema().is_valid(&report));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains(&format!("{:.0} ms.", report["duration_ms"].as_f64().unwrap())), "summary.md and report.json come from the same run");
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    assert!(
+        md.contains(&format!("{:.0} ms.", report["duration_ms"].as_f64().unwrap())),
+        "summary.md and report.json come from the same run"
+    );
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "no temporary files left behind");
 }
 
@@ -152,9 +163,15 @@ fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
         Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
         let token = json!({ "access_token": AT, "refresh_token": RT, "id_token": IDT, "token_type": "Bearer", "expires_in": 60 });
         Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(&wm).await;
-        Mock::given(path("/introspect")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"active": true, "access_token": AT}))).mount(&wm).await;
+        Mock::given(path("/introspect"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"active": true, "access_token": AT})))
+            .mount(&wm)
+            .await;
         Mock::given(path("/authorize"))
-            .respond_with(ResponseTemplate::new(302).insert_header("location", format!("https://client.example/cb?code={CODE}&state=mtls-harness").as_str()))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", format!("https://client.example/cb?code={CODE}&state=mtls-harness").as_str()),
+            )
             .mount(&wm)
             .await;
         Mock::given(path("/resource")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"echo": AT}))).mount(&wm).await;

@@ -3,6 +3,7 @@
 //! A scenario runs once (against its own embedded mock AS) when its first trial needs it; its
 //! trials then judge their own check. Self-test trials pass only when the planted defect is
 //! caught by exactly the checks in `expect.fail`.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,9 +17,7 @@ use mtls_harness::scenario::{load_dir, Scenario};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts")
-    })
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts"))
 }
 
 struct Shared {
@@ -95,7 +94,13 @@ fn main() {
     let mut shared: HashMap<String, Arc<Shared>> = HashMap::new();
     let mut trials = Vec::new();
     for sc in scenarios {
-        let kind = if sc.live { "live" } else if sc.is_self_test() { "selftest" } else { "as" };
+        let kind = if sc.live {
+            "live"
+        } else if sc.is_self_test() {
+            "selftest"
+        } else {
+            "as"
+        };
         let ids = sc.selected_checks();
         let entry = shared
             .entry(sc.id.clone())

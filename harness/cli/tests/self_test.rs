@@ -1,6 +1,7 @@
 //! The self-test contract: every check in the catalogue can fail (some self-test scenario
 //! expects it to), every planted defect has a self-test, and each self-test run fails exactly
 //! the checks it names — no more, no fewer.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Concurrency: the full built-in suite, 20 times at once in one process. Every run must come
 //! out as expected, and afterwards no listener and no file descriptor may be left behind: every
 //! mock AS, TLS edge and client stops when its scenario is done.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -62,7 +63,9 @@ fn the_full_suite_twenty_times_at_once_leaks_nothing() {
             .iter()
             .flat_map(|s| {
                 let mut v: Vec<String> = s.error.iter().map(|e| format!("{}: {e}", s.id)).collect();
-                v.extend(s.checks.iter().filter(|c| !c.as_expected()).map(|c| format!("{}::{} {}: {}", s.id, c.id, c.status.name(), c.reason)));
+                v.extend(
+                    s.checks.iter().filter(|c| !c.as_expected()).map(|c| format!("{}::{} {}: {}", s.id, c.id, c.status.name(), c.reason)),
+                );
                 v
             })
             .collect();

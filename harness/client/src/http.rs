@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
 use mtls_core::tls::{client_config, ServerTrust};
+use reqwest::Method;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Map, Value};
 
@@ -171,8 +171,7 @@ impl Http {
         let challenges: Vec<&str> =
             resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
         ev.www_authenticate = (!challenges.is_empty()).then(|| challenges.join(", "));
-        let content_type =
-            resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let body = match read_limited(resp, self.limits.max_body).await {
             Ok(b) => b,
             Err(failure) => {
@@ -196,7 +195,12 @@ enum Auth<'a> {
 
 /// Whether the TLS server at `url` sends a CertificateRequest in its handshake (RFC 8705 §5,
 /// §6): a fresh connection whose client-certificate resolver records being asked.
-pub async fn cert_request_probe(url: &url::Url, roots: &[CertificateDer<'static>], limits: Limits, insecure: bool) -> Result<bool, Failure> {
+pub async fn cert_request_probe(
+    url: &url::Url,
+    roots: &[CertificateDer<'static>],
+    limits: Limits,
+    insecure: bool,
+) -> Result<bool, Failure> {
     let host = url.host_str().ok_or_else(|| Failure::Other(format!("{url} has no host")))?.to_string();
     let port = url.port_or_known_default().unwrap_or(443);
     let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::http::Limits;
+use crate::target::{Clients, Kind, Parts, Secret, Target, TargetError};
 use mtls_core::pki::{mint_rogue, mint_self_signed_like, ClientCa, Identity, Role};
 use mtls_core::scenario::ScenarioError;
-use crate::target::{Clients, Kind, Parts, Secret, Target, TargetError};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,8 +163,7 @@ pub struct TargetFile {
 
 impl TargetFile {
     pub fn load(path: &Path) -> Result<TargetFile, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
         TargetFile::parse(&text, path)
     }
 
@@ -231,14 +230,11 @@ impl TargetFile {
             })?
         };
         if roots.is_empty() {
-            return Err(TargetError::Config(format!(
-                "{}: ca_bundle {} holds no CERTIFICATE",
-                self.file.display(),
-                bundle_path.display()
-            )));
+            return Err(TargetError::Config(format!("{}: ca_bundle {} holds no CERTIFICATE", self.file.display(), bundle_path.display())));
         }
         let c = &self.clients;
-        let registered = Identity::load(Role::Registered, &self.path(&c.tls_client_auth.cert), &self.path(&c.tls_client_auth.key)).map_err(ctx)?;
+        let registered =
+            Identity::load(Role::Registered, &self.path(&c.tls_client_auth.cert), &self.path(&c.tls_client_auth.key)).map_err(ctx)?;
         let mut identities = vec![mint_rogue(&registered).map_err(ctx)?];
         if let Some(ss) = &c.self_signed {
             let id = Identity::load(Role::SelfSigned, &self.path(&ss.cert), &self.path(&ss.key)).map_err(ctx)?;

@@ -160,9 +160,7 @@ impl Target {
 
     /// The registered client's certificate identity (always present).
     pub fn registered(&self) -> &Http {
-        self.http
-            .get(&Who::Cert(Role::Registered))
-            .unwrap_or_else(|| unreachable!("Target::build requires the registered identity"))
+        self.http.get(&Who::Cert(Role::Registered)).unwrap_or_else(|| unreachable!("Target::build requires the registered identity"))
     }
 
     pub fn identity(&self, role: Role) -> Option<&Identity> {

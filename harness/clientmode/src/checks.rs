@@ -136,7 +136,8 @@ pub async fn discovery(ctx: &ClientCtx) -> Outcome {
     let mut o = if fetched.is_empty() {
         Outcome::fail("the client never fetched the discovery document, so it cannot know mtls_endpoint_aliases")
     } else {
-        Outcome::pass(format!("the client fetched {} ({} time(s))", fetched[0].path, fetched.len())).with_all(fetched.iter().map(|e| evidence(e)))
+        Outcome::pass(format!("the client fetched {} ({} time(s))", fetched[0].path, fetched.len()))
+            .with_all(fetched.iter().map(|e| evidence(e)))
     };
     if let Some(run) = &ctx.client_run {
         o = o.details(json!({ "client": run }));
@@ -272,8 +273,13 @@ pub async fn cert_presented(ctx: &ClientCtx) -> Outcome {
     let missing: Vec<&&Entry> = asked.iter().filter(|e| e.cert_x5t_s256.is_none()).collect();
     let other: Vec<&&Entry> = asked.iter().filter(|e| e.cert_x5t_s256.as_deref().is_some_and(|t| t != v.thumbprint)).collect();
     if let Some(e) = missing.first() {
-        return Outcome::fail(format!("{} request(s) carried no client certificate although the server asked (first: {} {})", missing.len(), e.method, e.path))
-            .with_all(ev);
+        return Outcome::fail(format!(
+            "{} request(s) carried no client certificate although the server asked (first: {} {})",
+            missing.len(),
+            e.method,
+            e.path
+        ))
+        .with_all(ev);
     }
     if let Some(e) = other.first() {
         return Outcome::fail(format!(
@@ -302,7 +308,10 @@ pub async fn client_id(ctx: &ClientCtx) -> Outcome {
     for e in &calls {
         let has = |k: &str| e.form.iter().any(|(n, _)| n == k);
         if !has("client_id") {
-            problems.push(format!("a token request ({}) has no client_id", e.form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()).unwrap_or("?")));
+            problems.push(format!(
+                "a token request ({}) has no client_id",
+                e.form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()).unwrap_or("?")
+            ));
         }
         if has("client_secret") {
             problems.push("a token request carries client_secret".into());

@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use mtls_client::http::{Http, Limits};
@@ -177,7 +176,10 @@ pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour]) -> Result<Outcome,
     let other = match &env.other_cert {
         Some((c, k)) => {
             let o = Identity::load(Role::OtherSubject, c, k).map_err(|e| e.to_string())?;
-            Some(Http::new("reference-client-other", &roots, Some((o.chain(), o.key_der())), limits, true, false).map_err(|e| e.to_string())?)
+            Some(
+                Http::new("reference-client-other", &roots, Some((o.chain(), o.key_der())), limits, true, false)
+                    .map_err(|e| e.to_string())?,
+            )
         }
         None => None,
     };

@@ -2,10 +2,8 @@
 //! in process, or any program run as a command with the `ClientEnv` variables — talks to the
 //! mock AS; when it is done, the `client.*` checks judge the mock's request journal.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
 
 use crate::reference::{self as reference_client, ClientEnv};
 pub use mtls_core::results::{ClientRun, RunEnd};
@@ -38,7 +36,6 @@ fn redact_line(line: &str) -> String {
         })
         .collect()
 }
-
 
 /// The mtls-harness binary, for `{harness}` in commands.
 fn harness_bin() -> String {
@@ -88,12 +85,7 @@ pub async fn run_client(cut: &ClientUnderTest, env: &ClientEnv, cwd: &Path, comm
     let child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return ClientRun {
-                command: shown,
-                end: RunEnd::NotStarted(format!("{}: {e}", argv[0])),
-                duration_ms: 0,
-                output_tail: vec![],
-            }
+            return ClientRun { command: shown, end: RunEnd::NotStarted(format!("{}: {e}", argv[0])), duration_ms: 0, output_tail: vec![] }
         }
     };
     // On timeout the future (and with it the child, kill_on_drop) is dropped: the client dies.

@@ -81,7 +81,13 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(Client, "client.alias.userinfo", "§5", Must, "Userinfo requests went to the alias when one is published"),
     check!(Client, "client.alias.fallback", "§5", Must, "Endpoints without an alias were called at the top level"),
     check!(Client, "client.authz.top-level", "§5", Must, "Authorization requests used the top-level authorization_endpoint"),
-    check!(Client, "client.cert.presented", "§2", Must, "Every request to an mTLS endpoint that asked carried the client certificate, the same one"),
+    check!(
+        Client,
+        "client.cert.presented",
+        "§2",
+        Must,
+        "Every request to an mTLS endpoint that asked carried the client certificate, the same one"
+    ),
     check!(Client, "client.client-id", "§2", Must, "Token requests carry client_id, and no secret or client_assertion"),
     check!(Client, "client.rs.same-cert", "§3", Must, "The resource call presents the certificate the token is bound to"),
 ];
@@ -140,7 +146,6 @@ fn glob_match(pattern: &str, text: &str) -> bool {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +161,10 @@ mod tests {
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
         assert_eq!(select(&["*".into()], Client).len(), 11);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
-        assert_eq!(select(&["bind.rs.*".into(), "disc.fetch".into()], As), vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]);
+        assert_eq!(
+            select(&["bind.rs.*".into(), "disc.fetch".into()], As),
+            vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]
+        );
         assert!(select(&["auth".into()], As).is_empty(), "a bare prefix is not a glob");
     }
 }

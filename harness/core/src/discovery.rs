@@ -272,13 +272,8 @@ pub enum Malformed {
 }
 
 /// The endpoints a client calls with its certificate and an AS can alias (RFC 8705 §5).
-pub const MTLS_ENDPOINT_KEYS: [&str; 5] = [
-    "token_endpoint",
-    "pushed_authorization_request_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-];
+pub const MTLS_ENDPOINT_KEYS: [&str; 5] =
+    ["token_endpoint", "pushed_authorization_request_endpoint", "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint"];
 
 /// The endpoints a scenario's mock aliases when the scenario does not say.
 pub fn default_aliased(shape: Shape) -> Vec<String> {

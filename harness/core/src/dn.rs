@@ -41,9 +41,8 @@ fn escape_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     let last = v.chars().count().saturating_sub(1);
     for (i, c) in v.chars().enumerate() {
-        let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
-            || (i == 0 && (c == ' ' || c == '#'))
-            || (i == last && c == ' ');
+        let special =
+            matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\') || (i == 0 && (c == ' ' || c == '#')) || (i == last && c == ' ');
         if c == '\0' {
             out.push_str("\\00");
         } else {

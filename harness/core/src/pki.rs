@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
@@ -53,14 +53,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Registered,
-        Role::OtherSubject,
-        Role::RogueCa,
-        Role::Expired,
-        Role::SelfSigned,
-        Role::SelfSignedOther,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Registered, Role::OtherSubject, Role::RogueCa, Role::Expired, Role::SelfSigned, Role::SelfSignedOther];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -144,9 +138,7 @@ impl Identity {
     /// files, and check that the key belongs to the certificate.
     pub fn load(role: Role, cert_path: &Path, key_path: &Path) -> Result<Identity, PkiError> {
         use rustls::pki_types::pem::PemObject;
-        let read = |p: &Path| {
-            std::fs::read(p).map_err(|e| PkiError::File { path: p.display().to_string(), msg: e.to_string() })
-        };
+        let read = |p: &Path| std::fs::read(p).map_err(|e| PkiError::File { path: p.display().to_string(), msg: e.to_string() });
         let bad = |p: &Path, msg: String| PkiError::File { path: p.display().to_string(), msg };
         let cert_pem = read(cert_path)?;
         let mut chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
@@ -162,9 +154,8 @@ impl Identity {
         let provider = crate::tls::provider();
         let mut full = vec![leaf.clone()];
         full.extend(chain.iter().cloned());
-        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider).map_err(|e| {
-            bad(key_path, format!("this key does not belong to the certificate in {} ({e})", cert_path.display()))
-        })?;
+        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider)
+            .map_err(|e| bad(key_path, format!("this key does not belong to the certificate in {} ({e})", cert_path.display())))?;
         let key_pem = String::from_utf8(key_pem).map_err(|_| bad(key_path, "not UTF-8 PEM".into()))?;
         Identity::from_parts(role, leaf, chain, key, key_pem)
     }
@@ -335,9 +326,7 @@ impl TestPki {
     /// The process-wide PKI, generated on first use.
     pub fn shared() -> Result<Arc<TestPki>, PkiError> {
         static PKI: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
-        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(PkiError::Parse)
+        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string())).clone().map_err(PkiError::Parse)
     }
 
     /// Every identity, one per role.
@@ -347,10 +336,7 @@ impl TestPki {
 
     pub fn identity(&self, role: Role) -> &Identity {
         // Every role is generated in `generate`; the lookup cannot miss.
-        self.identities
-            .iter()
-            .find(|i| i.role == role)
-            .unwrap_or_else(|| unreachable!("role {role:?} is always generated"))
+        self.identities.iter().find(|i| i.role == role).unwrap_or_else(|| unreachable!("role {role:?} is always generated"))
     }
 
     /// Write the PKI as PEM files: certificates 0644, private keys 0600.
@@ -455,7 +441,11 @@ impl ClientCa {
         let chain = {
             use rustls::pki_types::pem::PemObject;
             let all: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem).filter_map(Result::ok).collect();
-            if self_issued(&der) { Vec::new() } else { all }
+            if self_issued(&der) {
+                Vec::new()
+            } else {
+                all
+            }
         };
         let issuer = rcgen::Issuer::from_ca_cert_der(&der, key).map_err(|e| bad(cert_path, format!("not a usable CA certificate: {e}")))?;
         Ok(ClientCa { issuer, chain })
@@ -476,7 +466,8 @@ impl ClientCa {
     pub fn mint_other_subject(&self) -> Result<Identity, PkiError> {
         let name = dn(&[(DnType::CommonName, "mtls-harness-other-subject"), (DnType::OrganizationName, "mtls-harness")]);
         let key = KeyPair::generate()?;
-        let cert = client_params(name, vec![SanType::DnsName("other-subject.mtls-harness.invalid".try_into()?)]).signed_by(&key, &self.issuer)?;
+        let cert =
+            client_params(name, vec![SanType::DnsName("other-subject.mtls-harness.invalid".try_into()?)]).signed_by(&key, &self.issuer)?;
         Ok(Identity::new(Role::OtherSubject, cert.der().clone(), &key)?.with_intermediates(self.chain.clone()))
     }
 }

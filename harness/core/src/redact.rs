@@ -84,18 +84,8 @@ mod tests {
 }
 
 /// Form parameters whose values are credentials or tokens (RFC 6749, RFC 7009, RFC 7662, RFC 7523).
-const SECRET_PARAMS: &[&str] = &[
-    "client_secret",
-    "client_assertion",
-    "code",
-    "code_verifier",
-    "refresh_token",
-    "token",
-    "assertion",
-    "password",
-    "access_token",
-];
-
+const SECRET_PARAMS: &[&str] =
+    &["client_secret", "client_assertion", "code", "code_verifier", "refresh_token", "token", "assertion", "password", "access_token"];
 
 /// Whether a form or query parameter carries a credential.
 pub fn is_secret_param(name: &str) -> bool {

@@ -99,7 +99,6 @@ impl Outcome {
     }
 }
 
-
 /// What a report shows of one exchange. Tokens, secrets and keys never appear in it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Evidence {
@@ -120,14 +119,12 @@ pub struct Evidence {
     pub error: Option<String>,
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Mock,
     Live,
 }
-
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
@@ -168,7 +165,6 @@ impl ClientRun {
         }
     }
 }
-
 
 /// Bumped on any incompatible change of report.json.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -236,7 +232,8 @@ impl CheckResult {
     /// Whether this result makes the run `fail`: a failure nobody planted, or a planted defect
     /// (expected fail, warn or block) that did not show.
     pub fn unexpected_failure(&self) -> bool {
-        (self.status == Status::Fail && !self.expected_fail) || ((self.expected_fail || self.expected_warn || self.expected_blocked) && !self.as_expected())
+        (self.status == Status::Fail && !self.expected_fail)
+            || ((self.expected_fail || self.expected_warn || self.expected_blocked) && !self.as_expected())
     }
 }
 
@@ -374,7 +371,6 @@ impl RunReport {
             _ => 2,
         }
     }
-
 }
 
 /// Link to a section of the RFC a check cites: `§3.1` is RFC 8705's, `RFC 8414 §3` another's.
@@ -394,7 +390,6 @@ pub fn rfc_url(rfc: &str) -> String {
         format!("{base}#section-{section}")
     }
 }
-
 
 #[cfg(test)]
 mod tests {

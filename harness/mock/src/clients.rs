@@ -82,11 +82,7 @@ impl AsState {
             (None, Some(f)) => f.to_string(),
             (None, None) => return Err(OAuthError::invalid_client("no client_id (RFC 8705 §2: mTLS clients send client_id)")),
         };
-        let client = self
-            .clients
-            .iter()
-            .find(|c| c.client_id == client_id)
-            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+        let client = self.clients.iter().find(|c| c.client_id == client_id).ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
         match client.method {
             AuthMethod::ClientSecretBasic => {
                 let ok = matches!((&basic, &client.secret), (Some((_, given)), Some(secret)) if constant_time_eq(given, secret));
@@ -145,12 +141,8 @@ impl AsState {
         let Some(expected) = &client.tls_match else {
             return Err("client has no tls_client_auth_* registration value".into());
         };
-        let sans: Vec<GeneralName<'_>> = parsed
-            .subject_alternative_name()
-            .ok()
-            .flatten()
-            .map(|s| s.value.general_names.clone())
-            .unwrap_or_default();
+        let sans: Vec<GeneralName<'_>> =
+            parsed.subject_alternative_name().ok().flatten().map(|s| s.value.general_names.clone()).unwrap_or_default();
         let matched = match expected {
             TlsMatch::SubjectDn(dn) if self.has(Defect::DnStringCompare) => {
                 // The planted bug: DER-order string, compared byte for byte.

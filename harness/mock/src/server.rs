@@ -20,14 +20,14 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::clients::{Authenticated, OAuthError, Registration};
-use mtls_core::discovery::Malformed;
-use mtls_core::scenario::{AuthMethod, Defect};
 use crate::defects::Defects;
 use crate::terminator::{H_CLIENT_CERT, H_LISTENER};
-use mtls_core::tls::provider;
 use crate::tokens::{now, random_id, AccessRecord, CodeRecord, ParRecord, RefreshRecord, Store};
+use mtls_core::discovery::Malformed;
 use mtls_core::discovery::Shape;
 use mtls_core::pki::{x5t_s256, TestPki};
+use mtls_core::scenario::{AuthMethod, Defect};
+use mtls_core::tls::provider;
 
 pub const AUTHORIZE_PATH: &str = "/authorize";
 pub const TOKEN_PATH: &str = "/token";
@@ -289,7 +289,8 @@ impl AsState {
         let name = req.headers.get(H_LISTENER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let l = self.layout.listeners.iter().find(|l| l.name == name)?;
         (!l.paths.contains(&p)).then(|| {
-            ResponseTemplate::new(404).set_body_json(json!({"error": "not_found", "error_description": format!("{p} is not served on the {name} listener")}))
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "not_found", "error_description": format!("{p} is not served on the {name} listener")}))
         })
     }
 }
@@ -476,7 +477,8 @@ fn authorize(s: &AsState, req: &Request) -> Result<String, OAuthError> {
     let client_id = client_id.as_str();
     let params = match query.get("request_uri") {
         Some(uri) => {
-            let rec = s.store.take_par(uri).ok_or_else(|| OAuthError::new(400, "invalid_request_uri", "unknown, used or expired request_uri"))?;
+            let rec =
+                s.store.take_par(uri).ok_or_else(|| OAuthError::new(400, "invalid_request_uri", "unknown, used or expired request_uri"))?;
             if rec.client_id != client_id {
                 return Err(OAuthError::new(400, "invalid_request_uri", "request_uri was pushed by another client"));
             }
@@ -484,11 +486,8 @@ fn authorize(s: &AsState, req: &Request) -> Result<String, OAuthError> {
         }
         None => query,
     };
-    let client = s
-        .clients
-        .iter()
-        .find(|c| c.client_id == client_id)
-        .ok_or_else(|| OAuthError::new(400, "invalid_request", "unknown client"))?;
+    let client =
+        s.clients.iter().find(|c| c.client_id == client_id).ok_or_else(|| OAuthError::new(400, "invalid_request", "unknown client"))?;
     if params.get("response_type") != Some("code") {
         return Err(OAuthError::new(400, "unsupported_response_type", "only response_type=code"));
     }
@@ -572,6 +571,7 @@ fn invalid_token(description: &str) -> ResponseTemplate {
 }
 
 /// RFC 6750 bearer token, bound to the presented certificate (RFC 8705 §3).
+#[allow(clippy::result_large_err)] // the refusal *is* the response the resource sends
 fn protected(s: &AsState, req: &Request) -> Result<AccessRecord, ResponseTemplate> {
     let auth = authorization(req).unwrap_or("");
     let Some(token) = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")) else {

@@ -21,9 +21,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::journal::{auth_scheme, Entry, Journal};
+use mtls_core::pki::{x5t_s256, Identity};
 use mtls_core::redact::redacted_form;
 pub use mtls_core::tls::provider;
-use mtls_core::pki::{x5t_s256, Identity};
 
 /// Header carrying the listener name to the AS behind the edge.
 pub const H_LISTENER: &str = "x-mtls-listener";

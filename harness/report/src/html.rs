@@ -6,8 +6,8 @@
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use mtls_core::results::{CheckResult, RunReport, ScenarioResult};
 use mtls_core::results::Status;
+use mtls_core::results::{CheckResult, RunReport, ScenarioResult};
 
 pub const FILE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("report.html.j2");
@@ -107,5 +107,7 @@ pub fn render(report: &RunReport) -> Result<String, String> {
         real: real.into_iter().map(scenario_view).collect(),
         selftests: selftests.into_iter().map(scenario_view).collect(),
     };
-    env.get_template("report.html").and_then(|t| t.render(minijinja::value::Serde(&view))).map_err(|e| format!("rendering report.html: {e}"))
+    env.get_template("report.html")
+        .and_then(|t| t.render(minijinja::value::Serde(&view)))
+        .map_err(|e| format!("rendering report.html: {e}"))
 }

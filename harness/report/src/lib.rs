@@ -77,4 +77,3 @@ pub fn write_all(report: &RunReport, dir: &Path, formats: &[Format]) -> std::io:
     lock.unlock()?;
     Ok(written)
 }
-

@@ -22,7 +22,9 @@ pub fn render(report: &RunReport) -> String {
     if report.configuration.insecure {
         out.push_str("> **Warning:** server certificate verification was switched off (`--insecure`).\n\n");
     }
-    out.push_str("| scenario | shape | pass | fail | warn | skip | blocked | error | as expected |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str(
+        "| scenario | shape | pass | fail | warn | skip | blocked | error | as expected |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n",
+    );
     for sc in &report.scenarios {
         let n = |st: Status| sc.checks.iter().filter(|c| c.status == st).count();
         let shape = sc.target.as_ref().and_then(|t| t.shape_observed).unwrap_or("-");

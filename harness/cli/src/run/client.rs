@@ -39,7 +39,7 @@ pub(crate) async fn run_client_under_test(
 }
 
 /// What the client-mode checks judge, read from the mock after the client ran.
-pub fn client_ctx(mock: &MockAs, target: &Target, client_run: Option<ClientRun>, sc: &Scenario) -> ClientCtx {
+pub(crate) fn client_ctx(mock: &MockAs, target: &Target, client_run: Option<ClientRun>, sc: &Scenario) -> ClientCtx {
     ClientCtx {
         entries: mock.journal.entries(),
         layout: mock.state.layout.clone(),

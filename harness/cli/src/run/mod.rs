@@ -36,7 +36,12 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { limits: Limits::default(), check_timeout: Duration::from_secs(30), client_cmd: None, run_timeout: Duration::from_secs(600) }
+        RunConfig {
+            limits: Limits::default(),
+            check_timeout: Duration::from_secs(30),
+            client_cmd: None,
+            run_timeout: Duration::from_secs(600),
+        }
     }
 }
 
@@ -74,7 +79,8 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
     let t0 = Instant::now();
     let deadline = tokio::time::Instant::now() + cfg.run_timeout;
     let mut tasks = Vec::new();
-    for sc in scenarios.iter().cloned() {
+    for sc in scenarios {
+        let sc = sc.clone();
         let source = source.clone();
         let cfg = cfg.clone();
         let on_check = on_check.clone();
@@ -102,10 +108,8 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
     }
     let mut results = Vec::new();
     for (task, sc) in tasks.into_iter().zip(scenarios) {
-        results.push(task.await.unwrap_or_else(|e| ScenarioResult {
-            error: Some(format!("scenario task failed: {e}")),
-            ..empty_result(sc)
-        }));
+        results
+            .push(task.await.unwrap_or_else(|e| ScenarioResult { error: Some(format!("scenario task failed: {e}")), ..empty_result(sc) }));
     }
     assemble(results, started_at, t0)
 }
@@ -130,9 +134,7 @@ pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -
 }
 
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "unknown".into())
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| "unknown".into())
 }
 
 /// A one-line rendering of a check result for terminals and test output.

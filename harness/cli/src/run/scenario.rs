@@ -73,7 +73,12 @@ pub(crate) async fn run_scenario_into(
         },
         Source::Live { .. } if sc.mode == Mode::Client => Err("client mode runs against the embedded mock AS, not a live target".into()),
         Source::Live { target, insecure } => {
-            let cfg = RunConfig { limits: target.limits(), check_timeout: target.check_timeout(), client_cmd: None, run_timeout: cfg.run_timeout };
+            let cfg = RunConfig {
+                limits: target.limits(),
+                check_timeout: target.check_timeout(),
+                client_cmd: None,
+                run_timeout: cfg.run_timeout,
+            };
             match target.target(*insecure) {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),
                 Err(e) => Err(e.to_string()),
@@ -89,7 +94,13 @@ pub(crate) async fn run_scenario_into(
 }
 
 /// AS mode: the check graph against the target, then what the report says of it.
-async fn run_as(sc: &Scenario, target: Arc<Target>, cfg: &RunConfig, on_check: Option<&OnCheck>, done: &Mutex<Vec<CheckResult>>) -> ScenarioResult {
+async fn run_as(
+    sc: &Scenario,
+    target: Arc<Target>,
+    cfg: &RunConfig,
+    on_check: Option<&OnCheck>,
+    done: &Mutex<Vec<CheckResult>>,
+) -> ScenarioResult {
     let ctx = Ctx::new(target.clone());
     let runner: &Runner<'_> = &|id: &str| mtls_client::checks::implementation(id).map(|f| f(&ctx));
     let checks = run_graph(sc, cfg, on_check, done, None, runner).await;

@@ -7,11 +7,11 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::{access_token_of, expect_invalid_token, judge_refusal, Ctx, Level, Outcome, TlsRefusal};
-use mtls_core::discovery::Operation;
 use crate::http::Exchange;
 use crate::http::Failure;
-use mtls_core::pki::Role;
 use crate::target::Who;
+use mtls_core::discovery::Operation;
+use mtls_core::pki::Role;
 
 /// The JWT payload, if the token is a JWS compact serialisation with a JSON object payload.
 /// The signature is not needed to read `cnf`; the resource checks test what the AS enforces.
@@ -48,9 +48,7 @@ fn cnf_matches(obj: &Value, expected: &str, whose: &str) -> Outcome {
     let o = match found {
         None if cnf.is_none() => Outcome::fail("no cnf claim: the token is not bound to the certificate"),
         None => Outcome::fail("the cnf claim has no x5t#S256 member"),
-        Some(Value::String(s)) if s == expected => {
-            Outcome::pass(format!("cnf.x5t#S256 equals base64url(SHA-256(DER)) of {whose}"))
-        }
+        Some(Value::String(s)) if s == expected => Outcome::pass(format!("cnf.x5t#S256 equals base64url(SHA-256(DER)) of {whose}")),
         Some(Value::String(s)) => Outcome::fail(diagnose(s, expected)),
         Some(other) => Outcome::fail(format!("cnf.x5t#S256 is not a string: {other}")),
     };
@@ -99,10 +97,9 @@ pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
     let ev = ex.evidence.clone();
     let o = match ex.outcome {
         Ok(r) if (200..300).contains(&r.status) => Outcome::pass(format!("{} with the certificate the token is bound to", r.status)),
-        Ok(r) if r.status >= 500 || matches!(r.status, 404 | 405 | 408 | 429) || (300..400).contains(&r.status) => Outcome::error(format!(
-            "cannot judge: the resource answered {}, which is not a judgement of the token",
-            r.status
-        )),
+        Ok(r) if r.status >= 500 || matches!(r.status, 404 | 405 | 408 | 429) || (300..400).contains(&r.status) => {
+            Outcome::error(format!("cannot judge: the resource answered {}, which is not a judgement of the token", r.status))
+        }
         Ok(r) => Outcome::fail(format!(
             "the resource refused the bound token with its own certificate: {}{}",
             r.status,
@@ -377,8 +374,12 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
             None => return Outcome::skip("the AS issued no refresh token to the public client").with_all(evidence),
         },
         Ok(r) => {
-            return Outcome::error(format!("cannot judge: code exchange refused with {} error={}", r.status, r.str_field("error").unwrap_or("(none)")))
-                .with_all(evidence)
+            return Outcome::error(format!(
+                "cannot judge: code exchange refused with {} error={}",
+                r.status,
+                r.str_field("error").unwrap_or("(none)")
+            ))
+            .with_all(evidence)
         }
         Err(f) => return Outcome::error(format!("cannot judge: code exchange failed: {f}")).with_all(evidence),
     };

@@ -3,8 +3,8 @@
 use super::{expect_invalid_client, Ctx, Outcome, TlsRefusal};
 use crate::http::Exchange;
 use crate::http::Failure;
-use mtls_core::pki::Role;
 use crate::target::Who;
+use mtls_core::pki::Role;
 
 /// Judge a token exchange that must succeed: 200 with a non-empty access_token of type Bearer.
 fn accepted(ex: &Exchange, what: &str) -> Outcome {
@@ -31,12 +31,7 @@ fn accepted(ex: &Exchange, what: &str) -> Outcome {
             r.str_field("error").unwrap_or("(none)")
         ))
         .with(ev),
-        Ok(r) => Outcome::fail(format!(
-            "{what} was refused with {} error={}",
-            r.status,
-            r.str_field("error").unwrap_or("(none)")
-        ))
-        .with(ev),
+        Ok(r) => Outcome::fail(format!("{what} was refused with {} error={}", r.status, r.str_field("error").unwrap_or("(none)"))).with(ev),
     }
 }
 

@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::{Ctx, Discovered, Outcome};
-use mtls_core::discovery::{https_url, kind, Metadata};
 use crate::http::Evidence;
+use mtls_core::discovery::{https_url, kind, Metadata};
 
 /// Fetch the metadata: OpenID Connect discovery first, RFC 8414 §3.1 well-known URI second.
 pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Option<Evidence>)> {
@@ -70,16 +70,11 @@ pub async fn aliases_object(ctx: &Ctx) -> Outcome {
         return Outcome::pass("mtls_endpoint_aliases is not published; clients use the top-level endpoints (RFC 8705 §5)");
     };
     let Value::Object(map) = aliases else {
-        return Outcome::fail(format!("mtls_endpoint_aliases is {}, not a JSON object", kind(aliases)))
-            .details(aliases.clone());
+        return Outcome::fail(format!("mtls_endpoint_aliases is {}, not a JSON object", kind(aliases))).details(aliases.clone());
     };
-    let bad: Vec<String> = map
-        .iter()
-        .filter_map(|(k, v)| https_url(v).err().map(|why| format!("{k}: {why}")))
-        .collect();
+    let bad: Vec<String> = map.iter().filter_map(|(k, v)| https_url(v).err().map(|why| format!("{k}: {why}"))).collect();
     if bad.is_empty() {
-        Outcome::pass(format!("mtls_endpoint_aliases is an object of {} absolute https URL(s)", map.len()))
-            .details(aliases.clone())
+        Outcome::pass(format!("mtls_endpoint_aliases is an object of {} absolute https URL(s)", map.len())).details(aliases.clone())
     } else {
         Outcome::fail(format!("alias value(s) are not absolute https URLs: {}", bad.join("; "))).details(aliases.clone())
     }

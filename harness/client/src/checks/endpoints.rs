@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::{Ctx, Outcome};
-use mtls_core::discovery::{https_url, Operation, Source};
 use crate::http::Failure;
+use mtls_core::discovery::{https_url, Operation, Source};
 
 /// RFC 8705 §5 (MUST): per operation the alias when published, else the top-level endpoint; the token
 /// endpoint must resolve to an absolute https URL.
@@ -28,12 +28,13 @@ pub async fn resolve(ctx: &Ctx) -> Outcome {
         })
         .collect();
     if !bad_top.is_empty() {
-        return Outcome::fail(format!("top-level endpoint(s) are not absolute https URLs: {}", bad_top.join("; ")))
-            .details(details);
+        return Outcome::fail(format!("top-level endpoint(s) are not absolute https URLs: {}", bad_top.join("; "))).details(details);
     }
     let Some(token) = r.get(Operation::Token) else {
-        return Outcome::fail("no token endpoint resolves: neither mtls_endpoint_aliases nor the top level publish a usable token_endpoint (RFC 8414 §2)")
-            .details(details);
+        return Outcome::fail(
+            "no token endpoint resolves: neither mtls_endpoint_aliases nor the top level publish a usable token_endpoint (RFC 8414 §2)",
+        )
+        .details(details);
     };
     let summary = r
         .endpoints
@@ -161,12 +162,14 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
         let why = if observers.is_empty() {
             "the AS publishes no introspection endpoint and the target has no resource".to_string()
         } else {
-            "neither introspection (active: true) nor the resource (2xx) confirmed it; see introspect.active and bind.rs.same-cert".to_string()
+            "neither introspection (active: true) nor the resource (2xx) confirmed it; see introspect.active and bind.rs.same-cert"
+                .to_string()
         };
         return if observers.is_empty() {
             Outcome::skip(format!("no way to see the token active before revocation: {why}")).with_all(evidence)
         } else {
-            Outcome::blocked(format!("blocked: no positive control — the fresh token was never seen active before revocation: {why}")).with_all(evidence)
+            Outcome::blocked(format!("blocked: no positive control — the fresh token was never seen active before revocation: {why}"))
+                .with_all(evidence)
         };
     }
     let form = [("token", token.as_str()), ("token_type_hint", "access_token"), ("client_id", t.clients.tls.as_str())];
@@ -206,12 +209,15 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
             None => unknown.push(name),
         }
     }
-    let names: Vec<&str> = saw_active.iter().map(|(w, _)| if *w == Observer::Introspection { "introspection" } else { "the resource" }).collect();
+    let names: Vec<&str> =
+        saw_active.iter().map(|(w, _)| if *w == Observer::Introspection { "introspection" } else { "the resource" }).collect();
     if !still.is_empty() {
         Outcome::fail(format!("revocation answered 200 but {} still accept(s) the token", still.join(" and "))).with_all(evidence)
     } else if !unknown.is_empty() {
-        Outcome::error(format!("cannot judge the effect: {} gave no usable answer after revocation", unknown.join(" and "))).with_all(evidence)
+        Outcome::error(format!("cannot judge the effect: {} gave no usable answer after revocation", unknown.join(" and ")))
+            .with_all(evidence)
     } else {
-        Outcome::pass(format!("the token was active before; revocation answered 200; then {} refused it", names.join(" and "))).with_all(evidence)
+        Outcome::pass(format!("the token was active before; revocation answered 200; then {} refused it", names.join(" and ")))
+            .with_all(evidence)
     }
 }

@@ -183,9 +183,7 @@ impl Ctx {
 
     /// The registered tls_client_auth client's token exchange, performed once.
     pub async fn registered_grant(&self) -> Result<&Exchange, Outcome> {
-        self.grant
-            .get_or_try_init(|| self.token_request(Who::Cert(mtls_core::pki::Role::Registered), &self.target.clients.tls))
-            .await
+        self.grant.get_or_try_init(|| self.token_request(Who::Cert(mtls_core::pki::Role::Registered), &self.target.clients.tls)).await
     }
 
     /// The registered client's access token, or a `blocked` outcome for checks that need one.

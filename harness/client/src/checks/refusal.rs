@@ -51,7 +51,9 @@ pub fn judge_alert(alert: A, what: &str, kind: TlsRefusal) -> Outcome {
              give the harness a certificate from the CA the server trusts, with its intermediates"
         ));
     }
-    Outcome::error(format!("cannot judge {what}: the server aborted the handshake with alert {name}, which is not a refusal of the certificate"))
+    Outcome::error(format!(
+        "cannot judge {what}: the server aborted the handshake with alert {name}, which is not a refusal of the certificate"
+    ))
 }
 
 /// Judge a request that must be refused by an OAuth endpoint with 400/401 `invalid_client`

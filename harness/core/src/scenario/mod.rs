@@ -111,7 +111,12 @@ pub struct Scenario {
 impl Scenario {
     /// The scenario `serve --judge` judges: the client checks against whatever client came.
     pub fn for_judging(shape: crate::discovery::Shape) -> Scenario {
-        let mut sc = Scenario::for_live_target("serve-judge", "A client run by hand against `mtls-harness serve`", vec!["client.*".into()], Path::new("serve"));
+        let mut sc = Scenario::for_live_target(
+            "serve-judge",
+            "A client run by hand against `mtls-harness serve`",
+            vec!["client.*".into()],
+            Path::new("serve"),
+        );
         sc.mode = Mode::Client;
         sc.live = false;
         sc.discovery.shape = shape;
@@ -155,7 +160,11 @@ impl Scenario {
     /// Whether this is a self-test: it plants defects and names the checks that must catch them.
     pub fn is_self_test(&self) -> bool {
         let misbehaves = self.client.as_ref().is_some_and(|c| !c.misbehave.is_empty());
-        !self.mock.defects.is_empty() || misbehaves || !self.expect.fail.is_empty() || !self.expect.warn.is_empty() || !self.expect.blocked.is_empty()
+        !self.mock.defects.is_empty()
+            || misbehaves
+            || !self.expect.fail.is_empty()
+            || !self.expect.warn.is_empty()
+            || !self.expect.blocked.is_empty()
     }
 
     /// Parse one scenario from YAML text; `file` is only used in error messages.
@@ -168,8 +177,7 @@ impl Scenario {
     }
 
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
         Scenario::parse(&text, path)
     }
 
@@ -201,7 +209,8 @@ impl Scenario {
             }
         }
         let mut seen = std::collections::HashSet::new();
-        if let Some(id) = self.expect.fail.iter().chain(&self.expect.warn).chain(&self.expect.blocked).find(|id| !seen.insert(id.as_str())) {
+        if let Some(id) = self.expect.fail.iter().chain(&self.expect.warn).chain(&self.expect.blocked).find(|id| !seen.insert(id.as_str()))
+        {
             return Err(format!("expect names `{id}` more than once (under fail, warn or blocked)"));
         }
         if let Some(aliased) = &self.discovery.aliased {

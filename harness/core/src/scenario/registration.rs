@@ -134,7 +134,9 @@ impl ClientSpec {
         match set.len() {
             0 => Ok(None),
             1 => Ok(set.pop()),
-            _ => Err(format!("client {}: set only one of subject_dn, san_dns, san_uri, san_ip, san_email (RFC 8705 §2.1.2)", self.client_id)),
+            _ => {
+                Err(format!("client {}: set only one of subject_dn, san_dns, san_uri, san_ip, san_email (RFC 8705 §2.1.2)", self.client_id))
+            }
         }
     }
 
