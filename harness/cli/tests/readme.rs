@@ -20,7 +20,7 @@ fn every_check_has_a_row() {
 #[test]
 fn every_defect_has_a_row_naming_its_catching_checks() {
     let r = readme();
-    for d in Defect::ALL {
+    for &d in Defect::ALL {
         let prefix = format!("| `{}` |", d.name());
         let row = r.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("README has no row for defect {}", d.name()));
         let caught = row.rsplit('|').nth(1).unwrap_or_default();

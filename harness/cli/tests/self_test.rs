@@ -26,7 +26,7 @@ fn every_check_has_a_negative_self_test() {
 #[test]
 fn every_defect_has_a_self_test_expecting_exactly_its_catching_checks() {
     let all = scenarios();
-    for d in Defect::ALL {
+    for &d in Defect::ALL {
         let found = all.iter().find(|s| s.mock.defects == [d]);
         let sc = found.unwrap_or_else(|| panic!("no self-test scenario plants only `{}`", d.name()));
         let expected: BTreeSet<&str> = sc.expect.fail.iter().chain(&sc.expect.warn).map(String::as_str).collect();

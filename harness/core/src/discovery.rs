@@ -6,8 +6,10 @@ use serde_json::{Map, Value};
 use url::Url;
 
 /// The discovery shapes of DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 pub enum Shape {
     /// Aliases published with the same URLs as the top level.
     Identical,
@@ -22,14 +24,9 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// The name scenarios and reports use (`split`).
     pub fn name(self) -> &'static str {
-        match self {
-            Shape::Identical => "identical",
-            Shape::Split => "split",
-            Shape::Partial => "partial",
-            Shape::Missing => "missing",
-            Shape::Malformed => "malformed",
-        }
+        self.into()
     }
 }
 
@@ -258,6 +255,7 @@ mod tests {
 /// For shape `malformed`: which way the mock breaks its aliases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "snake_case"))]
 pub enum Malformed {
     /// The aliases are a JSON array, not an object.
     NotObject,

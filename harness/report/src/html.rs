@@ -69,7 +69,11 @@ struct View<'a> {
 }
 
 fn counts(s: &ScenarioResult) -> [usize; 6] {
-    Status::ALL.map(|st| s.checks.iter().filter(|c| c.status == st).count())
+    let mut n = [0; 6];
+    for (i, st) in Status::ALL.iter().enumerate() {
+        n[i] = s.checks.iter().filter(|c| c.status == *st).count();
+    }
+    n
 }
 
 fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {

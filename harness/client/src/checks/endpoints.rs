@@ -114,7 +114,7 @@ enum Observer {
 /// `Some(true)`: the observer says active; `Some(false)`: inactive/refused; `None`: no answer.
 async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
     let ex = match who {
-        Observer::Introspection => super::binding::introspect(ctx, url, token).await,
+        Observer::Introspection => super::introspection::introspect(ctx, url, token).await,
         Observer::Resource => ctx.target.registered().get(url, Some(token)).await,
     };
     evidence.push(ex.evidence.clone());

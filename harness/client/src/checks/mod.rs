@@ -6,6 +6,8 @@ pub mod binding;
 pub mod client_auth;
 pub mod discovery;
 pub mod endpoints;
+pub mod introspection;
+pub mod refresh;
 pub mod refusal;
 pub mod tls;
 
@@ -45,13 +47,13 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "auth.self.accept" => |ctx| Box::pin(client_auth::self_accept(ctx)),
         "auth.self.other" => |ctx| Box::pin(client_auth::self_other(ctx)),
         "bind.token-cnf" => |ctx| Box::pin(binding::token_cnf(ctx)),
-        "introspect.active" => |ctx| Box::pin(binding::introspect_active(ctx)),
-        "bind.introspection-cnf" => |ctx| Box::pin(binding::introspection_cnf(ctx)),
+        "introspect.active" => |ctx| Box::pin(introspection::introspect_active(ctx)),
+        "bind.introspection-cnf" => |ctx| Box::pin(introspection::introspection_cnf(ctx)),
         "bind.rs.same-cert" => |ctx| Box::pin(binding::rs_same_cert(ctx)),
         "bind.rs.other-cert" => |ctx| Box::pin(binding::rs_other_cert(ctx)),
         "bind.rs.no-cert" => |ctx| Box::pin(binding::rs_no_cert(ctx)),
         "bind.other-auth" => |ctx| Box::pin(binding::other_auth(ctx)),
-        "bind.refresh-public" => |ctx| Box::pin(binding::refresh_public(ctx)),
+        "bind.refresh-public" => |ctx| Box::pin(refresh::refresh_public(ctx)),
         "par.alias" => |ctx| Box::pin(endpoints::par_alias(ctx)),
         "revoke.alias" => |ctx| Box::pin(endpoints::revoke_alias(ctx)),
         _ => return None,
@@ -199,7 +201,7 @@ impl Ctx {
     pub async fn registered_introspection(&self) -> Result<(&Exchange, Evidence), Outcome> {
         let url = self.optional_endpoint(Operation::Introspection, "introspection").await?;
         let (token, token_ev) = self.registered_token().await?;
-        let ex = self.introspection.get_or_init(|| binding::introspect(self, &url, &token)).await;
+        let ex = self.introspection.get_or_init(|| introspection::introspect(self, &url, &token)).await;
         Ok((ex, token_ev))
     }
 }

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, strum::IntoStaticStr, strum::VariantArray, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Step {
     Token,
     Par,
@@ -18,28 +19,24 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 7] = [Step::Token, Step::Par, Step::Authorize, Step::Introspect, Step::Userinfo, Step::Resource, Step::Revoke];
+    /// Every step, in the order a client performs them.
+    pub const ALL: &'static [Step] = <Step as strum::VariantArray>::VARIANTS;
 
+    /// The name `MTLS_STEPS` uses (`introspect`).
     pub fn name(self) -> &'static str {
-        match self {
-            Step::Token => "token",
-            Step::Par => "par",
-            Step::Authorize => "authorize",
-            Step::Introspect => "introspect",
-            Step::Userinfo => "userinfo",
-            Step::Resource => "resource",
-            Step::Revoke => "revoke",
-        }
+        self.into()
     }
 
+    /// A step by its name.
     pub fn parse(s: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|x| x.name() == s)
+        s.parse().ok()
     }
 }
 
 /// Ways the reference client can misbehave, each caught by exactly one group of client checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "snake_case"))]
 pub enum Misbehaviour {
     /// Use the top-level endpoints even where aliases are published. Caught by `client.alias.*`.
     IgnoreAliases,

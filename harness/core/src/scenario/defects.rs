@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "snake_case"))]
 pub enum Defect {
     /// Discovery publishes an `issuer` other than the one it was fetched from.
     WrongIssuer,
@@ -65,38 +67,12 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: [Defect; 27] = [
-        Defect::WrongIssuer,
-        Defect::NoTokenEndpoint,
-        Defect::BoundFlagString,
-        Defect::AuthMethodsMissingTls,
-        Defect::AliasNoClientCert,
-        Defect::ParOnPlainListener,
-        Defect::DnStringCompare,
-        Defect::AcceptNoCert,
-        Defect::AcceptAnyCert,
-        Defect::AcceptRogueCa,
-        Defect::AcceptAnyTrustedCert,
-        Defect::AcceptExpired,
-        Defect::SelfSignedAny,
-        Defect::SelfSignedChainCheck,
-        Defect::NoCnf,
-        Defect::CnfHex,
-        Defect::CnfPadded,
-        Defect::CnfSha1,
-        Defect::BindOnlyMtlsAuth,
-        Defect::IntrospectionNoCnf,
-        Defect::RefreshUnbound,
-        Defect::RevocationNoop,
-        Defect::IntrospectionAlwaysInactive,
-        Defect::RsTrustedAnyCert,
-        Defect::RsIgnoresCert,
-        Defect::RsAcceptsMissingCert,
-        Defect::RsThumbprintPem,
-    ];
+    /// Every defect, in declaration order.
+    pub const ALL: &'static [Defect] = <Defect as strum::VariantArray>::VARIANTS;
 
-    pub fn name(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    /// The name scenarios use (`no_cnf`).
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 
     /// What the mock AS does wrong.

@@ -12,7 +12,13 @@ use reqwest::Method;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Map, Value};
 
+mod classify;
+mod probe;
+
+pub use classify::alert_name;
+use classify::classify;
 pub use mtls_core::results::Evidence;
+pub use probe::cert_request_probe;
 
 /// Response fields whose values are credentials (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "device_code"];
@@ -193,43 +199,6 @@ enum Auth<'a> {
     Cookie(&'a str),
 }
 
-/// Whether the TLS server at `url` sends a CertificateRequest in its handshake (RFC 8705 §5,
-/// §6): a fresh connection whose client-certificate resolver records being asked.
-pub async fn cert_request_probe(
-    url: &url::Url,
-    roots: &[CertificateDer<'static>],
-    limits: Limits,
-    insecure: bool,
-) -> Result<bool, Failure> {
-    let host = url.host_str().ok_or_else(|| Failure::Other(format!("{url} has no host")))?.to_string();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
-    let tls = client_config(roots, None, trust).map_err(|e| Failure::Tls(e.to_string()))?;
-    let asked = tls.asked;
-    let cfg = tls.config;
-    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string())
-        .map_err(|e| Failure::Other(format!("{host}: {e}")))?;
-    let addr = format!("{host}:{port}");
-    let tcp = match tokio::time::timeout(limits.connect, tokio::net::TcpStream::connect(&addr)).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(Failure::Connect(format!("{addr}: {e}"))),
-        Err(_) => return Err(Failure::Timeout(format!("connecting to {addr}"))),
-    };
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-    let handshake = tokio::time::timeout(limits.request, connector.connect(name, tcp)).await;
-    let requested = asked.load(Ordering::SeqCst) > 0;
-    match handshake {
-        Ok(Ok(_)) => Ok(requested),
-        // A server that insists on a certificate may abort once it sees none: it asked.
-        Ok(Err(_)) if requested => Ok(true),
-        Ok(Err(e)) => Err(match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(t) => tls_failure(t),
-            None => Failure::Connect(format!("{addr}: {e}")),
-        }),
-        Err(_) => Err(Failure::Timeout(format!("TLS handshake with {addr}"))),
-    }
-}
-
 fn serde_urlencoded_pairs(f: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(f).finish()
 }
@@ -335,92 +304,6 @@ pub fn redact(v: &Value) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
         other => other.clone(),
     }
-}
-
-/// Walk an error's sources for the rustls error or timeout that explains it.
-fn classify(e: &reqwest::Error) -> Failure {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut timed_out = e.is_timeout();
-    while let Some(s) = src {
-        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
-            return tls_failure(tls);
-        }
-        // io::Error::source() skips the error it wraps, so descend through get_ref() ourselves
-        // (tokio-rustls wraps rustls::Error in io::Error, which hyper-util wraps again).
-        let mut io_layer = s.downcast_ref::<std::io::Error>();
-        while let Some(io) = io_layer {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                timed_out = true;
-            }
-            let inner = io.get_ref();
-            if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return tls_failure(tls);
-            }
-            io_layer = inner.and_then(|i| i.downcast_ref::<std::io::Error>());
-        }
-        src = s.source();
-    }
-    let text = chain_text(e);
-    if timed_out {
-        Failure::Timeout(text)
-    } else if e.is_connect() {
-        Failure::Connect(text)
-    } else {
-        Failure::Other(text)
-    }
-}
-
-fn tls_failure(e: &rustls::Error) -> Failure {
-    match e {
-        rustls::Error::AlertReceived(alert) => Failure::TlsRejected(*alert),
-        other => Failure::Tls(other.to_string()),
-    }
-}
-
-/// The IANA name of a TLS alert (RFC 8446 §6, RFC 5246 §7.2), e.g. `unknown_ca`.
-pub fn alert_name(a: rustls::AlertDescription) -> String {
-    use rustls::AlertDescription as A;
-    let known = match a {
-        A::CloseNotify => "close_notify",
-        A::UnexpectedMessage => "unexpected_message",
-        A::BadRecordMac => "bad_record_mac",
-        A::HandshakeFailure => "handshake_failure",
-        A::BadCertificate => "bad_certificate",
-        A::UnsupportedCertificate => "unsupported_certificate",
-        A::CertificateRevoked => "certificate_revoked",
-        A::CertificateExpired => "certificate_expired",
-        A::CertificateUnknown => "certificate_unknown",
-        A::IllegalParameter => "illegal_parameter",
-        A::UnknownCA => "unknown_ca",
-        A::AccessDenied => "access_denied",
-        A::DecodeError => "decode_error",
-        A::DecryptError => "decrypt_error",
-        A::ProtocolVersion => "protocol_version",
-        A::InsufficientSecurity => "insufficient_security",
-        A::InternalError => "internal_error",
-        A::UserCanceled => "user_canceled",
-        A::NoRenegotiation => "no_renegotiation",
-        A::MissingExtension => "missing_extension",
-        A::UnsupportedExtension => "unsupported_extension",
-        A::UnrecognisedName => "unrecognized_name",
-        A::CertificateRequired => "certificate_required",
-        A::NoApplicationProtocol => "no_application_protocol",
-        other => return format!("{other:?}"),
-    };
-    known.to_string()
-}
-
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut src = e.source();
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        src = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

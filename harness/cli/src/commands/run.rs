@@ -1,0 +1,86 @@
+//! `mtls-harness run`: every scenario (or a live target's checks), progress on the terminal,
+//! reports written, the verdict as exit code.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use mtls_harness::run::{self, OnCheck, RunConfig};
+use mtls_harness::{live, report, scenario};
+
+use crate::terminal::Style;
+
+/// Run the scenarios (or the target file) and write the reports; the exit code is the verdict.
+pub(crate) fn run(
+    dir: Option<PathBuf>,
+    target: Option<PathBuf>,
+    insecure: bool,
+    cfg: &RunConfig,
+    report_dir: &Path,
+    formats: &[report::Format],
+) -> anyhow::Result<u8> {
+    let mut configuration = report::Configuration {
+        insecure,
+        client_command: cfg.client_cmd.as_ref().map(|c| c.join(" ")),
+        connect_timeout_ms: cfg.limits.connect.as_millis() as u64,
+        request_timeout_ms: cfg.limits.request.as_millis() as u64,
+        check_timeout_ms: cfg.check_timeout.as_millis() as u64,
+        run_timeout_ms: cfg.run_timeout.as_millis() as u64,
+        ..Default::default()
+    };
+    let (scenarios, source) = match target {
+        Some(file) => {
+            let tf = live::TargetFile::load(&file)?;
+            // Fail fast on unreadable files, unset secrets, mismatched keys: before any request.
+            tf.parts(insecure)?;
+            if insecure {
+                eprintln!("warning: --insecure: the target's server certificate is NOT verified; every report records this");
+            }
+            configuration.source = "live target".into();
+            configuration.target_file = Some(file.display().to_string());
+            configuration.connect_timeout_ms = tf.timeouts.connect_ms;
+            configuration.request_timeout_ms = tf.timeouts.request_ms;
+            configuration.check_timeout_ms = tf.timeouts.check_ms;
+            let scenarios = match dir {
+                Some(d) => {
+                    configuration.scenarios_dir = Some(d.display().to_string());
+                    scenario::load_dir(&d)?.into_iter().filter(|s| !s.is_self_test()).collect()
+                }
+                None => vec![tf.scenario()],
+            };
+            (scenarios, run::Source::Live { target: Arc::new(tf), insecure })
+        }
+        None => {
+            let d = dir.unwrap_or_else(|| PathBuf::from("scenarios"));
+            configuration.source = "embedded mock AS".into();
+            configuration.scenarios_dir = Some(d.display().to_string());
+            (scenario::load_dir(&d)?, run::Source::mock()?)
+        }
+    };
+    let total: usize = scenarios.iter().map(|s| s.selected_checks().len()).sum();
+    let style = Style;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let on_check: OnCheck = Arc::new(move |sc, c| {
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        anstream::println!("[{k:>width$}/{total}] {}", style.paint(c, &run::line(&sc.id, c)), width = total.to_string().len());
+    });
+    let rt = super::runtime()?;
+    let mut report = rt.block_on(run::run_all(&scenarios, &source, cfg, Some(on_check)));
+    report.configuration = configuration;
+    let paths =
+        report::write_all(&report, report_dir, formats).with_context(|| format!("writing the reports into {}", report_dir.display()))?;
+    anstream::println!(
+        "\n{} scenarios, {} — verdict: {} ({:.0} ms)",
+        report.scenarios.len(),
+        report.totals.line(),
+        style.verdict(report.verdict),
+        report.duration_ms
+    );
+    for s in report.scenarios.iter().filter(|s| s.error.is_some()) {
+        println!("scenario {} did not run: {}", s.id, s.error.as_deref().unwrap_or_default());
+    }
+    for p in &paths {
+        println!("report: {}", p.display());
+    }
+    Ok(report.exit_code() as u8)
+}

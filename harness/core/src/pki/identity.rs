@@ -1,0 +1,122 @@
+//! A certificate with its private key, and the facts the checks compare (thumbprint, subject).
+
+use std::path::Path;
+
+use rcgen::KeyPair;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use super::{pem_encode, subject_rfc4514, x5t_s256, PkiError, Role};
+
+/// A certificate with its private key and the derived facts the checks compare.
+pub struct Identity {
+    pub role: Role,
+    pub cert_der: CertificateDer<'static>,
+    pub cert_pem: String,
+    /// Intermediates presented after the leaf (files may carry them).
+    pub intermediates: Vec<CertificateDer<'static>>,
+    key_der: PrivateKeyDer<'static>,
+    key_pem: String,
+    /// base64url(SHA-256(DER)), no padding (RFC 8705 §3.1).
+    pub x5t_s256: String,
+    /// Subject DN as RFC 4514 string, read back from the DER with x509-parser.
+    pub subject: String,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("role", &self.role)
+            .field("subject", &self.subject)
+            .field("x5t_s256", &self.x5t_s256)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Identity {
+            role: self.role,
+            cert_der: self.cert_der.clone(),
+            cert_pem: self.cert_pem.clone(),
+            intermediates: self.intermediates.clone(),
+            key_der: self.key_der.clone_key(),
+            key_pem: self.key_pem.clone(),
+            x5t_s256: self.x5t_s256.clone(),
+            subject: self.subject.clone(),
+        }
+    }
+}
+
+impl Identity {
+    pub(super) fn new(role: Role, cert_der: CertificateDer<'static>, key: &KeyPair) -> Result<Self, PkiError> {
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Identity::from_parts(role, cert_der, Vec::new(), key_der, key.serialize_pem())
+    }
+
+    pub(super) fn from_parts(
+        role: Role,
+        cert_der: CertificateDer<'static>,
+        intermediates: Vec<CertificateDer<'static>>,
+        key_der: PrivateKeyDer<'static>,
+        key_pem: String,
+    ) -> Result<Self, PkiError> {
+        Ok(Identity {
+            role,
+            x5t_s256: x5t_s256(&cert_der),
+            subject: subject_rfc4514(&cert_der)?,
+            cert_pem: pem_encode("CERTIFICATE", &cert_der),
+            cert_der,
+            intermediates,
+            key_der,
+            key_pem,
+        })
+    }
+
+    /// Load a certificate (leaf first, then any intermediates) and its private key from PEM
+    /// files, and check that the key belongs to the certificate.
+    pub fn load(role: Role, cert_path: &Path, key_path: &Path) -> Result<Identity, PkiError> {
+        use rustls::pki_types::pem::PemObject;
+        let read = |p: &Path| std::fs::read(p).map_err(|e| PkiError::File { path: p.display().to_string(), msg: e.to_string() });
+        let bad = |p: &Path, msg: String| PkiError::File { path: p.display().to_string(), msg };
+        let cert_pem = read(cert_path)?;
+        let mut chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(cert_path, format!("not a PEM certificate file: {e}")))?;
+        if chain.is_empty() {
+            return Err(bad(cert_path, "no CERTIFICATE block in the file".into()));
+        }
+        let leaf = chain.remove(0);
+        let key_pem = read(key_path)?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem)
+            .map_err(|e| bad(key_path, format!("no private key (PKCS#8, SEC1 or PKCS#1 PEM) in the file: {e}")))?;
+        let provider = crate::tls::provider();
+        let mut full = vec![leaf.clone()];
+        full.extend(chain.iter().cloned());
+        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider)
+            .map_err(|e| bad(key_path, format!("this key does not belong to the certificate in {} ({e})", cert_path.display())))?;
+        let key_pem = String::from_utf8(key_pem).map_err(|_| bad(key_path, "not UTF-8 PEM".into()))?;
+        Identity::from_parts(role, leaf, chain, key, key_pem)
+    }
+
+    pub(super) fn with_intermediates(mut self, chain: Vec<CertificateDer<'static>>) -> Identity {
+        self.intermediates = chain;
+        self
+    }
+
+    /// The chain to present: the leaf, then the intermediates.
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        let mut v = vec![self.cert_der.clone()];
+        v.extend(self.intermediates.iter().cloned());
+        v
+    }
+
+    pub fn key_der(&self) -> PrivateKeyDer<'static> {
+        self.key_der.clone_key()
+    }
+
+    /// The private key in PEM. Only for writing key files (mode 0600); never log it.
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
+}

@@ -1,0 +1,214 @@
+//! Test PKI (rcgen): a CA, the mock AS's server certificate, and one client identity per role
+//! the checks need. Also the two facts every check compares against: the `x5t#S256` thumbprint
+//! (RFC 8705 §3.1) and the RFC 4514 subject string (RFC 8705 §2.1.2).
+
+mod files;
+mod identity;
+mod mint;
+mod test_pki;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rustls::pki_types::CertificateDer;
+use sha2::{Digest, Sha256};
+
+pub use files::write_file;
+pub use identity::Identity;
+pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa};
+pub use test_pki::TestPki;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("{path}: {msg}")]
+    File { path: String, msg: String },
+    #[error("certificate is not valid X.509: {0}")]
+    Parse(String),
+}
+
+/// The registered client's subject, as an RFC 4514 string (most specific RDN first).
+pub const REGISTERED_DN: &str = "CN=tpp-client-001,OU=Payments,O=Example Fintech Ltd,C=AE";
+pub const OTHER_DN: &str = "CN=tpp-client-002,OU=Payments,O=Other Fintech Ltd,C=AE";
+pub const SELF_SIGNED_DN: &str = "CN=self-signed-client-001,O=Example Fintech Ltd,C=AE";
+pub const REGISTERED_SAN_DNS: &str = "tpp-client-001.example.com";
+pub const REGISTERED_SAN_URI: &str = "https://tpp.example.com/clients/001";
+pub const REGISTERED_SAN_EMAIL: &str = "mtls-client-001@example.com";
+pub const REGISTERED_SAN_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+
+/// Which certificate an identity holds, from the point of view of the checks.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Role {
+    /// Issued by the trusted CA to the registered subject (tls_client_auth, RFC 8705 §2.1).
+    Registered,
+    /// Issued by the trusted CA to another subject.
+    OtherSubject,
+    /// Same subject DN as `Registered`, issued by a CA the AS does not trust.
+    RogueCa,
+    /// Registered subject, trusted CA, validity period over.
+    Expired,
+    /// Self-signed certificate registered for self_signed_tls_client_auth (RFC 8705 §2.2).
+    SelfSigned,
+    /// Another self-signed certificate, registered nowhere.
+    SelfSignedOther,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
+
+    /// The name files and evidence use (`other-subject`).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// `x5t#S256`: base64url without padding of SHA-256 over the certificate DER (RFC 8705 §3.1).
+pub fn x5t_s256(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(der))
+}
+
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// The subject DN of a DER certificate as an RFC 4514 string.
+pub fn subject_rfc4514(der: &[u8]) -> Result<String, PkiError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| PkiError::Parse(e.to_string()))?;
+    Ok(crate::dn::to_rfc4514(cert.subject()))
+}
+
+/// Parse the first certificate of a PEM text into DER.
+pub fn cert_from_pem(pem: &[u8]) -> Result<CertificateDer<'static>, PkiError> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::from_pem_slice(pem).map_err(|e| PkiError::Parse(format!("no PEM certificate: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::mint::copy_name_and_sans;
+    use super::*;
+
+    #[test]
+    fn thumbprint_matches_openssl_for_fixed_der() {
+        // fixtures/pki/fixed-client.pem and its thumbprint were made with openssl, independently:
+        //   openssl x509 -in fixed-client.pem -outform der | openssl dgst -sha256 -binary \
+        //     | basenc --base64url | tr -d '='
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pki");
+        let pem = std::fs::read(dir.join("fixed-client.pem")).expect("fixture present");
+        let expected = std::fs::read_to_string(dir.join("fixed-client.x5t-s256")).expect("fixture present");
+        let der = cert_from_pem(&pem).expect("fixture parses");
+        assert_eq!(x5t_s256(&der), expected.trim());
+        assert!(!x5t_s256(&der).contains('='), "no padding");
+    }
+
+    #[test]
+    fn fixed_der_subject_reads_back_in_rfc4514_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pki");
+        let der = cert_from_pem(&std::fs::read(dir.join("fixed-client.pem")).unwrap()).unwrap();
+        let expected = std::fs::read_to_string(dir.join("fixed-client.subject")).unwrap();
+        assert_eq!(subject_rfc4514(&der).unwrap(), expected.trim());
+    }
+
+    #[test]
+    fn generated_pki_has_every_role_with_distinct_thumbprints() {
+        let pki = TestPki::generate().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for &role in Role::ALL {
+            let id = pki.identity(role);
+            assert_eq!(id.x5t_s256.len(), 43, "{role:?}: 32 bytes base64url unpadded");
+            assert!(seen.insert(id.x5t_s256.clone()));
+        }
+        assert_eq!(pki.identity(Role::Registered).subject, REGISTERED_DN);
+        assert_eq!(pki.identity(Role::RogueCa).subject, REGISTERED_DN, "rogue cert copies the DN");
+        assert_eq!(pki.identity(Role::OtherSubject).subject, OTHER_DN);
+        assert_eq!(pki.identity(Role::SelfSigned).subject, SELF_SIGNED_DN);
+    }
+
+    #[test]
+    fn registered_cert_carries_every_san_kind() {
+        let pki = TestPki::generate().unwrap();
+        let der = &pki.identity(Role::Registered).cert_der;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).unwrap();
+        let san = cert.subject_alternative_name().unwrap().unwrap().value;
+        let text = format!("{:?}", san.general_names);
+        for needle in [REGISTERED_SAN_DNS, REGISTERED_SAN_URI, REGISTERED_SAN_EMAIL] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(text.contains("[192, 0, 2, 10]"), "IP SAN in {text}");
+    }
+
+    #[test]
+    fn minted_impostors_copy_the_subject_and_sans() {
+        let pki = TestPki::generate().unwrap();
+        let reg = pki.identity(Role::Registered);
+        let rogue = mint_rogue(reg).unwrap();
+        assert_eq!(rogue.subject, reg.subject);
+        assert_ne!(rogue.x5t_s256, reg.x5t_s256);
+        let (_, a) = copy_name_and_sans(&reg.cert_der).unwrap();
+        let (_, b) = copy_name_and_sans(&rogue.cert_der).unwrap();
+        assert_eq!(a, b, "same SANs");
+        let ss = mint_self_signed_like(pki.identity(Role::SelfSigned), Role::SelfSignedOther).unwrap();
+        assert_eq!(ss.subject, SELF_SIGNED_DN);
+    }
+
+    #[test]
+    fn loads_identities_from_files_and_refuses_a_key_of_another_cert() {
+        let pki = TestPki::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        pki.write_to(dir.path()).unwrap();
+        let id = Identity::load(Role::Registered, &dir.path().join("registered.pem"), &dir.path().join("registered.key")).unwrap();
+        assert_eq!(id.x5t_s256, pki.identity(Role::Registered).x5t_s256);
+        let err = Identity::load(Role::Registered, &dir.path().join("registered.pem"), &dir.path().join("other-subject.key"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("other-subject.key") && err.contains("does not belong"), "{err}");
+        let err = Identity::load(Role::Registered, &dir.path().join("missing.pem"), &dir.path().join("registered.key")).unwrap_err();
+        assert!(err.to_string().contains("missing.pem"), "{err}");
+        // With the CA key, expired and other-subject certificates can be minted for a live CA.
+        let ca = ClientCa::load(&dir.path().join("ca.pem"), &dir.path().join("ca.key")).unwrap();
+        let expired = ca.mint_expired(&id).unwrap();
+        assert_eq!(expired.subject, id.subject);
+        assert!(ca.mint_other_subject().unwrap().subject.starts_with("CN=mtls-harness-other-subject"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keys_are_written_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let pki = TestPki::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let written = pki.write_to(dir.path()).unwrap();
+        for path in written {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            let is_key = path.extension().is_some_and(|e| e == "key");
+            assert_eq!(mode, if is_key { 0o600 } else { 0o644 }, "{}", path.display());
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The harness's own test PKI: a CA, a server certificate, and a client identity per role.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use rustls::pki_types::CertificateDer;
+
+use super::{write_file, Identity, PkiError, Role, REGISTERED_SAN_DNS, REGISTERED_SAN_EMAIL, REGISTERED_SAN_IP, REGISTERED_SAN_URI};
+
+/// The whole test PKI of a run. Generated once per process and shared by every scenario.
+pub struct TestPki {
+    pub ca_cert_der: CertificateDer<'static>,
+    pub ca_cert_pem: String,
+    /// The test CA's private key: written (0600) so a live AS configured with this PKI can be
+    /// tested with minted expired/other-subject certificates. Never logged.
+    ca_key_pem: String,
+    pub rogue_ca_cert_pem: String,
+    pub server: Identity,
+    identities: Vec<Identity>,
+    /// Ed25519 key the mock AS signs access tokens with (EdDSA; PKCS#8 PEM) and its public half.
+    pub token_signing_key_pem: String,
+    pub token_signing_public_pem: String,
+    /// The raw 32-byte Ed25519 public key (the JWK's `x`).
+    pub token_signing_public_raw: Vec<u8>,
+}
+
+impl std::fmt::Debug for TestPki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestPki").field("identities", &self.identities).finish_non_exhaustive()
+    }
+}
+
+pub(super) fn dn(rfc4514_most_specific_first: &[(DnType, &str)]) -> DistinguishedName {
+    // DER order is least specific first; RFC 4514 strings list the most specific first.
+    let mut name = DistinguishedName::new();
+    for (ty, value) in rfc4514_most_specific_first.iter().rev() {
+        // RFC 5280 Appendix A: countryName is a PrintableString (as real CAs issue it; a
+        // UTF8String `C` renders as `C=#0c02...` in some stacks' RFC 4514 output, e.g. GnuTLS).
+        if *ty == DnType::CountryName {
+            if let Ok(p) = (*value).try_into() {
+                name.push(ty.clone(), rcgen::DnValue::PrintableString(p));
+                continue;
+            }
+        }
+        name.push(ty.clone(), *value);
+    }
+    name
+}
+
+fn registered_dn() -> DistinguishedName {
+    dn(&[
+        (DnType::CommonName, "tpp-client-001"),
+        (DnType::OrganizationalUnitName, "Payments"),
+        (DnType::OrganizationName, "Example Fintech Ltd"),
+        (DnType::CountryName, "AE"),
+    ])
+}
+
+pub(super) fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = dn(&[(DnType::CommonName, cn), (DnType::OrganizationName, "mtls-harness test PKI")]);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p
+}
+
+pub(super) fn client_params(name: DistinguishedName, sans: Vec<SanType>) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = name;
+    p.subject_alt_names = sans;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    p.use_authority_key_identifier_extension = true;
+    p
+}
+
+fn registered_sans() -> Result<Vec<SanType>, PkiError> {
+    Ok(vec![
+        SanType::DnsName(REGISTERED_SAN_DNS.try_into()?),
+        SanType::URI(REGISTERED_SAN_URI.try_into()?),
+        SanType::IpAddress(REGISTERED_SAN_IP),
+        SanType::Rfc822Name(REGISTERED_SAN_EMAIL.try_into()?),
+    ])
+}
+
+impl TestPki {
+    /// Generate a fresh PKI (ECDSA P-256 throughout).
+    pub fn generate() -> Result<Self, PkiError> {
+        let ca_key = KeyPair::generate()?;
+        let ca_key_pem = ca_key.serialize_pem();
+        let ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Test CA"), ca_key)?;
+        let rogue_ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Rogue CA"), KeyPair::generate()?)?;
+
+        let server_key = KeyPair::generate()?;
+        let mut sp = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        sp.distinguished_name = dn(&[(DnType::CommonName, "localhost")]);
+        sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        sp.use_authority_key_identifier_extension = true;
+        let server = Identity::new(Role::Registered, sp.signed_by(&server_key, &ca)?.der().clone(), &server_key)?;
+
+        let mut identities = Vec::new();
+        let issue = |role: Role, params: CertificateParams, issuer: Option<&CertifiedIssuer<'_, KeyPair>>| {
+            let key = KeyPair::generate()?;
+            let cert = match issuer {
+                Some(ca) => params.signed_by(&key, ca)?,
+                None => params.self_signed(&key)?,
+            };
+            Identity::new(role, cert.der().clone(), &key)
+        };
+        identities.push(issue(Role::Registered, client_params(registered_dn(), registered_sans()?), Some(&ca))?);
+        identities.push(issue(
+            Role::OtherSubject,
+            client_params(
+                dn(&[
+                    (DnType::CommonName, "tpp-client-002"),
+                    (DnType::OrganizationalUnitName, "Payments"),
+                    (DnType::OrganizationName, "Other Fintech Ltd"),
+                    (DnType::CountryName, "AE"),
+                ]),
+                vec![SanType::DnsName("tpp-client-002.example.com".try_into()?)],
+            ),
+            Some(&ca),
+        )?);
+        identities.push(issue(Role::RogueCa, client_params(registered_dn(), registered_sans()?), Some(&rogue_ca))?);
+        let mut expired = client_params(registered_dn(), registered_sans()?);
+        expired.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        expired.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        identities.push(issue(Role::Expired, expired, Some(&ca))?);
+        let self_dn = dn(&[
+            (DnType::CommonName, "self-signed-client-001"),
+            (DnType::OrganizationName, "Example Fintech Ltd"),
+            (DnType::CountryName, "AE"),
+        ]);
+        identities.push(issue(Role::SelfSigned, client_params(self_dn.clone(), vec![]), None)?);
+        identities.push(issue(Role::SelfSignedOther, client_params(self_dn, vec![]), None)?);
+
+        let signing = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
+        Ok(TestPki {
+            ca_cert_der: ca.der().clone(),
+            ca_cert_pem: ca.pem(),
+            ca_key_pem,
+            rogue_ca_cert_pem: rogue_ca.pem(),
+            server,
+            identities,
+            token_signing_key_pem: signing.serialize_pem(),
+            token_signing_public_pem: signing.public_key_pem(),
+            token_signing_public_raw: signing.public_key_raw().to_vec(),
+        })
+    }
+
+    /// The process-wide PKI, generated on first use.
+    pub fn shared() -> Result<Arc<TestPki>, PkiError> {
+        static PKI: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
+        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string())).clone().map_err(PkiError::Parse)
+    }
+
+    /// Every identity, one per role.
+    pub fn identities(&self) -> &[Identity] {
+        &self.identities
+    }
+
+    pub fn identity(&self, role: Role) -> &Identity {
+        // Every role is generated in `generate`; the lookup cannot miss.
+        self.identities.iter().find(|i| i.role == role).unwrap_or_else(|| unreachable!("role {role:?} is always generated"))
+    }
+
+    /// Write the PKI as PEM files: certificates 0644, private keys 0600.
+    pub fn write_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, PkiError> {
+        let err = |path: &Path, e: std::io::Error| PkiError::File { path: path.display().to_string(), msg: e.to_string() };
+        std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+        let mut written = Vec::new();
+        let mut put = |name: String, body: &str, secret: bool| -> Result<(), PkiError> {
+            let path = dir.join(name);
+            write_file(&path, body.as_bytes(), secret).map_err(|e| err(&path, e))?;
+            written.push(path);
+            Ok(())
+        };
+        put("ca.pem".into(), &self.ca_cert_pem, false)?;
+        put("ca.key".into(), &self.ca_key_pem, true)?;
+        put("rogue-ca.pem".into(), &self.rogue_ca_cert_pem, false)?;
+        put("server.pem".into(), &self.server.cert_pem, false)?;
+        put("server.key".into(), self.server.key_pem(), true)?;
+        for id in &self.identities {
+            put(format!("{}.pem", id.role.name()), &id.cert_pem, false)?;
+            put(format!("{}.key", id.role.name()), id.key_pem(), true)?;
+        }
+        put("token-signing.key".into(), &self.token_signing_key_pem, true)?;
+        Ok(written)
+    }
+}

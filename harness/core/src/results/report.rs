@@ -1,0 +1,220 @@
+//! What a report shows of each check, scenario and run, and the run's configuration.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{ClientRun, Evidence, Level, Status};
+use crate::discovery::Effective;
+use crate::scenario::Defect;
+
+/// Whether a target is the embedded mock AS or a live one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Mock,
+    Live,
+}
+
+/// Bumped on any incompatible change of report.json.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub rfc: &'static str,
+    /// Link to the section on rfc-editor.org.
+    pub rfc_url: String,
+    pub level: Level,
+    pub status: Status,
+    pub reason: String,
+    /// The scenario plants a defect this check must catch (self-test).
+    pub expected_fail: bool,
+    /// The scenario expects this check to warn (self-test of a SHOULD-level finding).
+    pub expected_warn: bool,
+    /// The scenario expects this check to be blocked by a planted failure it depends on.
+    pub expected_blocked: bool,
+    pub duration_ms: f64,
+    pub evidence: Vec<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl CheckResult {
+    /// A check meets expectations when an expected failure failed (an expected warning warned,
+    /// an expected block was blocked), and anything else did not fail or error. A `blocked`
+    /// check is never a pass, but neither is it a finding of its own: the prerequisite it names
+    /// is, and that one decides.
+    pub fn as_expected(&self) -> bool {
+        if self.expected_fail {
+            self.status == Status::Fail
+        } else if self.expected_warn {
+            self.status == Status::Warn
+        } else if self.expected_blocked {
+            self.status == Status::Blocked
+        } else {
+            matches!(self.status, Status::Pass | Status::Warn | Status::Skip | Status::Blocked)
+        }
+    }
+
+    /// Whether this result makes the run `fail`: a failure nobody planted, or a planted defect
+    /// (expected fail, warn or block) that did not show.
+    pub fn unexpected_failure(&self) -> bool {
+        (self.status == Status::Fail && !self.expected_fail)
+            || ((self.expected_fail || self.expected_warn || self.expected_blocked) && !self.as_expected())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    pub kind: Kind,
+    pub issuer: String,
+    /// The shape the scenario asked the mock to publish (none for a live target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape_declared: Option<&'static str>,
+    /// Server certificate verification was switched off (`--insecure`).
+    pub insecure: bool,
+    /// The shape classified from the discovery document actually served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape_observed: Option<&'static str>,
+    pub endpoints: Vec<Effective>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    pub self_test: bool,
+    pub defects: Vec<Defect>,
+    pub expect_fail: Vec<String>,
+    pub expect_warn: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetInfo>,
+    /// Set when the scenario could not run at all (e.g. the mock did not start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Client mode: how the client under test ran (command, exit, output tail, redacted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientRun>,
+    pub duration_ms: f64,
+    pub checks: Vec<CheckResult>,
+}
+
+impl ScenarioResult {
+    pub fn as_expected(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(CheckResult::as_expected)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Totals {
+    pub checks: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub skip: usize,
+    pub blocked: usize,
+    pub error: usize,
+    /// Failures planted by self-tests and caught as intended (included in `fail`).
+    pub expected_fail: usize,
+    /// Checks whose outcome breaks expectations: an unplanted fail, or a planted defect not caught.
+    pub unexpected: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub harness_version: &'static str,
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: f64,
+    /// `pass`, `fail` or `error`: the same verdict the exit code gives.
+    pub verdict: &'static str,
+    pub totals: Totals,
+    /// How the run was configured, including whether any TLS verification was relaxed.
+    pub configuration: Configuration,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+/// The run's configuration, as every report shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Configuration {
+    /// `embedded mock AS` or `live target`.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenarios_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_file: Option<String>,
+    /// Server certificate verification of the target was switched off (`--insecure`).
+    pub insecure: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_command: Option<String>,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub check_timeout_ms: u64,
+    /// The whole run's deadline.
+    pub run_timeout_ms: u64,
+}
+
+impl Totals {
+    /// `912 checks: 830 pass, 49 fail (49 expected), 3 warn, 30 skip, 0 blocked, 0 error`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} checks: {} pass, {} fail ({} expected), {} warn, {} skip, {} blocked, {} error",
+            self.checks, self.pass, self.fail, self.expected_fail, self.warn, self.skip, self.blocked, self.error
+        )
+    }
+}
+
+impl RunReport {
+    pub fn totals(scenarios: &[ScenarioResult]) -> Totals {
+        let mut t = Totals::default();
+        for c in scenarios.iter().flat_map(|s| &s.checks) {
+            t.checks += 1;
+            match c.status {
+                Status::Pass => t.pass += 1,
+                Status::Fail => t.fail += 1,
+                Status::Warn => t.warn += 1,
+                Status::Skip => t.skip += 1,
+                Status::Blocked => t.blocked += 1,
+                Status::Error => t.error += 1,
+            }
+            if c.expected_fail && c.status == Status::Fail {
+                t.expected_fail += 1;
+            }
+            if !c.as_expected() {
+                t.unexpected += 1;
+            }
+        }
+        t
+    }
+
+    /// The exit code of the verdict: 0 pass, 1 fail, 2 error.
+    pub fn exit_code(&self) -> i32 {
+        match self.verdict {
+            "pass" => 0,
+            "fail" => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Link to a section of the RFC a check cites: `§3.1` is RFC 8705's, `RFC 8414 §3` another's.
+pub fn rfc_url(rfc: &str) -> String {
+    let first = rfc.split(',').next().unwrap_or(rfc).trim();
+    let (number, section) = match first.strip_prefix("RFC ") {
+        Some(rest) => match rest.split_once(" §") {
+            Some((n, s)) => (n.to_string(), s.to_string()),
+            None => (rest.to_string(), String::new()),
+        },
+        None => ("8705".to_string(), first.trim_start_matches('§').to_string()),
+    };
+    let base = format!("https://www.rfc-editor.org/rfc/rfc{number}");
+    if section.is_empty() {
+        base
+    } else {
+        format!("{base}#section-{section}")
+    }
+}

@@ -1,0 +1,98 @@
+//! The state every responder shares: the layout, the client registrations, planted defects,
+//! the trust store for client certificates, the token signing keys and the token store.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::WebPkiClientVerifier;
+use serde_json::{json, Value};
+use wiremock::{Request, ResponseTemplate};
+
+use super::jwt::KID;
+use super::layout::Layout;
+use crate::clients::Registration;
+use crate::defects::Defects;
+use crate::terminator::H_LISTENER;
+use crate::tokens::Store;
+use mtls_core::pki::TestPki;
+use mtls_core::scenario::Defect;
+use mtls_core::tls::provider;
+
+/// Everything the responders share.
+pub struct AsState {
+    pub issuer: String,
+    pub layout: Layout,
+    pub bound_access_tokens: bool,
+    pub defects: Defects,
+    pub clients: Vec<Registration>,
+    pub(crate) trust: Arc<dyn ClientCertVerifier>,
+    pub(super) encoding: EncodingKey,
+    pub(super) decoding: DecodingKey,
+    pub(super) jwks: Value,
+    pub store: Store,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("mock AS trust store: {0}")]
+    Trust(String),
+    #[error("mock AS token signing key: {0}")]
+    Key(#[from] jsonwebtoken::errors::Error),
+}
+
+impl AsState {
+    pub fn new(
+        layout: Layout,
+        bound_access_tokens: bool,
+        defects: Defects,
+        clients: Vec<Registration>,
+        pki: &TestPki,
+    ) -> Result<AsState, StateError> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki.ca_cert_der.clone()).map_err(|e| StateError::Trust(e.to_string()))?;
+        let trust = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| StateError::Trust(e.to_string()))?;
+        let encoding = EncodingKey::from_ed_pem(pki.token_signing_key_pem.as_bytes())?;
+        let decoding = DecodingKey::from_ed_pem(pki.token_signing_public_pem.as_bytes())?;
+        // RFC 8037 §2: an Ed25519 public key as an OKP JWK.
+        let jwk = json!({
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": KID,
+            "x": URL_SAFE_NO_PAD.encode(&pki.token_signing_public_raw),
+        });
+        Ok(AsState {
+            issuer: layout.top().base.clone(),
+            layout,
+            bound_access_tokens,
+            defects,
+            clients,
+            trust,
+            encoding,
+            decoding,
+            jwks: json!({ "keys": [jwk] }),
+            store: Store::default(),
+        })
+    }
+
+    pub(crate) fn has(&self, d: Defect) -> bool {
+        self.defects.has(d)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// A 404 when `req` arrived on a listener that does not serve `p` (e.g. authorization on
+    /// the alias listener of the split shape).
+    pub(super) fn wrong_listener(&self, req: &Request, p: &str) -> Option<ResponseTemplate> {
+        let name = req.headers.get(H_LISTENER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let l = self.layout.listeners.iter().find(|l| l.name == name)?;
+        (!l.paths.contains(&p)).then(|| {
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "not_found", "error_description": format!("{p} is not served on the {name} listener")}))
+        })
+    }
+}
