@@ -61,7 +61,7 @@ fn the_example_target_file_parses() {
     assert_eq!(tf.id, "example-sandbox");
     assert_eq!(tf.clients.secret.as_ref().unwrap().secret_env, "SANDBOX_CLIENT_SECRET");
     // Its certificate files do not exist here: building the target names the missing file.
-    let err = tf.parts(false).err().unwrap().to_string();
+    let err = mtls_harness::error_chain(&tf.parts(false).err().unwrap());
     assert!(err.contains("sandbox-ca-bundle.pem"), "{err}");
 }
 
@@ -78,7 +78,7 @@ fn target_file_errors_name_the_file_and_what_to_fix() {
     };
     let err = |f: &Path| match TargetFile::load(f) {
         Err(e) => e.to_string(),
-        Ok(t) => t.parts(false).err().map(|e| e.to_string()).unwrap_or_else(|| "no error".into()),
+        Ok(t) => t.parts(false).err().map(|e| mtls_harness::error_chain(&e)).unwrap_or_else(|| "no error".into()),
     };
     let f = write("unknown.yaml", &format!("{base}colour: blue\n"));
     assert!(err(&f).contains("unknown.yaml:") && err(&f).contains("unknown field `colour`"), "{}", err(&f));

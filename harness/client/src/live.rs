@@ -219,18 +219,23 @@ impl TargetFile {
     /// Everything read from disk and environment, with the impostor certificates minted.
     /// Errors name the file or variable at fault.
     pub fn parts(&self, insecure: bool) -> Result<Parts, TargetError> {
-        let ctx = |e: mtls_core::pki::PkiError| TargetError::Config(format!("{}: {e}", self.file.display()));
+        let ctx = |source: mtls_core::pki::PkiError| TargetError::Pki { file: self.file.clone(), source: Box::new(source) };
         let bundle_path = self.path(&self.ca_bundle);
-        let bundle = std::fs::read(&bundle_path)
-            .map_err(|e| TargetError::Config(format!("{}: ca_bundle {}: {e}", self.file.display(), bundle_path.display())))?;
+        let bundle = std::fs::read(&bundle_path).map_err(|source| TargetError::CaBundleUnreadable {
+            file: self.file.clone(),
+            bundle: bundle_path.clone(),
+            source,
+        })?;
         let roots: Vec<_> = {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
-            CertificateDer::pem_slice_iter(&bundle).collect::<Result<_, _>>().map_err(|e| {
-                TargetError::Config(format!("{}: ca_bundle {} is not a PEM bundle: {e}", self.file.display(), bundle_path.display()))
+            CertificateDer::pem_slice_iter(&bundle).collect::<Result<_, _>>().map_err(|source| TargetError::CaBundleNotPem {
+                file: self.file.clone(),
+                bundle: bundle_path.clone(),
+                source,
             })?
         };
         if roots.is_empty() {
-            return Err(TargetError::Config(format!("{}: ca_bundle {} holds no CERTIFICATE", self.file.display(), bundle_path.display())));
+            return Err(TargetError::CaBundleEmpty { file: self.file.clone(), bundle: bundle_path.clone() });
         }
         let c = &self.clients;
         let registered =
@@ -264,13 +269,8 @@ impl TargetFile {
         identities.push(registered);
         let secret = match &c.secret {
             Some(s) => {
-                let value = std::env::var(&s.secret_env).map_err(|_| {
-                    TargetError::Config(format!(
-                        "{}: clients.secret.secret_env names `{}`, which is not set in the environment",
-                        self.file.display(),
-                        s.secret_env
-                    ))
-                })?;
+                let value = std::env::var(&s.secret_env)
+                    .map_err(|_| TargetError::SecretUnset { file: self.file.clone(), var: s.secret_env.clone() })?;
                 mtls_core::redact::register(&value);
                 Some((s.client_id.clone(), Secret::new(value)))
             }

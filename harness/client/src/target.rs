@@ -3,6 +3,7 @@
 //! HTTP client per certificate identity the target has.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use rustls::pki_types::CertificateDer;
 
@@ -26,14 +27,60 @@ impl Who {
     }
 }
 
+/// Why a target could not be built. Each variant names the file at fault and keeps the error
+/// underneath.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
+    /// An HTTP client could not be built.
     #[error(transparent)]
     Client(#[from] ClientError),
-    #[error(transparent)]
-    Pki(#[from] PkiError),
-    #[error("{0}")]
-    Config(String),
+    /// A certificate or key of the target file could not be used.
+    #[error("{}", file.display())]
+    Pki {
+        /// The target file.
+        file: PathBuf,
+        /// What was wrong with the certificate or key.
+        source: Box<PkiError>,
+    },
+    /// The CA bundle could not be read.
+    #[error("{}: ca_bundle {}", file.display(), bundle.display())]
+    CaBundleUnreadable {
+        /// The target file.
+        file: PathBuf,
+        /// The bundle.
+        bundle: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The CA bundle is not PEM.
+    #[error("{}: ca_bundle {} is not a PEM bundle", file.display(), bundle.display())]
+    CaBundleNotPem {
+        /// The target file.
+        file: PathBuf,
+        /// The bundle.
+        bundle: PathBuf,
+        /// The PEM parser's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The CA bundle holds no certificate.
+    #[error("{}: ca_bundle {} holds no CERTIFICATE", file.display(), bundle.display())]
+    CaBundleEmpty {
+        /// The target file.
+        file: PathBuf,
+        /// The bundle.
+        bundle: PathBuf,
+    },
+    /// The environment variable that should hold a secret is not set.
+    #[error("{}: clients.secret.secret_env names `{var}`, which is not set in the environment", file.display())]
+    SecretUnset {
+        /// The target file.
+        file: PathBuf,
+        /// The variable.
+        var: String,
+    },
+    /// The target has no registered client certificate.
+    #[error("the target has no registered client certificate")]
+    NoRegisteredIdentity,
 }
 
 /// A client secret: never printed, never serialised.
@@ -122,7 +169,7 @@ impl Target {
     pub fn build(p: Parts) -> Result<Target, TargetError> {
         let identities: HashMap<Role, Identity> = p.identities.into_iter().map(|i| (i.role, i)).collect();
         if !identities.contains_key(&Role::Registered) {
-            return Err(TargetError::Config("the target has no registered client certificate".into()));
+            return Err(TargetError::NoRegisteredIdentity);
         }
         let mut http = HashMap::new();
         http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure)?);

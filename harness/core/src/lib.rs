@@ -15,3 +15,15 @@ pub mod results;
 pub mod scenario;
 pub mod stats;
 pub mod tls;
+
+/// An error and its sources on one line, `outer: inner: innermost` (what the command line
+/// prints; reports use it where an error ends a scenario).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        parts.push(s.to_string());
+        src = s.source();
+    }
+    parts.join(": ")
+}

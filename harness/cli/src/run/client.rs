@@ -20,7 +20,7 @@ pub(crate) async fn run_client_under_test(
     cfg: &RunConfig,
 ) -> Result<ClientRun, String> {
     let dir = tempfile::Builder::new().prefix("mtls-harness-client-").tempdir().map_err(|e| format!("temporary PKI directory: {e}"))?;
-    pki.write_to(dir.path()).map_err(|e| e.to_string())?;
+    pki.write_to(dir.path()).map_err(|e| mtls_core::error_chain(&e))?;
     let p = |f: &str| dir.path().join(f);
     let env = ClientEnv {
         issuer: target.issuer.clone(),

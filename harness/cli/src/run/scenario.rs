@@ -69,7 +69,7 @@ pub(crate) async fn run_scenario_into(
                     Mode::Client => run_client_mode(sc, &mt.mock, target, pki, cfg, on_check, done).await,
                 }
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(mtls_core::error_chain(&e)),
         },
         Source::Live { .. } if sc.mode == Mode::Client => Err("client mode runs against the embedded mock AS, not a live target".into()),
         Source::Live { target, insecure } => {
@@ -81,7 +81,7 @@ pub(crate) async fn run_scenario_into(
             };
             match target.target(*insecure) {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(mtls_core::error_chain(&e)),
             }
         }
     };

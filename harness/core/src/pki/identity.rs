@@ -77,25 +77,30 @@ impl Identity {
     /// files, and check that the key belongs to the certificate.
     pub fn load(role: Role, cert_path: &Path, key_path: &Path) -> Result<Identity, PkiError> {
         use rustls::pki_types::pem::PemObject;
-        let read = |p: &Path| std::fs::read(p).map_err(|e| PkiError::File { path: p.display().to_string(), msg: e.to_string() });
-        let bad = |p: &Path, msg: String| PkiError::File { path: p.display().to_string(), msg };
+        let read = |p: &Path| std::fs::read(p).map_err(|source| PkiError::Io { path: p.to_path_buf(), source });
         let cert_pem = read(cert_path)?;
         let mut chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
             .collect::<Result<_, _>>()
-            .map_err(|e| bad(cert_path, format!("not a PEM certificate file: {e}")))?;
+            .map_err(|source| PkiError::Pem { path: cert_path.to_path_buf(), what: "not a PEM certificate file", source })?;
         if chain.is_empty() {
-            return Err(bad(cert_path, "no CERTIFICATE block in the file".into()));
+            return Err(PkiError::NoCertificate { path: cert_path.to_path_buf() });
         }
         let leaf = chain.remove(0);
         let key_pem = read(key_path)?;
-        let key = PrivateKeyDer::from_pem_slice(&key_pem)
-            .map_err(|e| bad(key_path, format!("no private key (PKCS#8, SEC1 or PKCS#1 PEM) in the file: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| PkiError::Pem {
+            path: key_path.to_path_buf(),
+            what: "no private key (PKCS#8, SEC1 or PKCS#1 PEM) in the file",
+            source,
+        })?;
         let provider = crate::tls::provider();
         let mut full = vec![leaf.clone()];
         full.extend(chain.iter().cloned());
-        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider)
-            .map_err(|e| bad(key_path, format!("this key does not belong to the certificate in {} ({e})", cert_path.display())))?;
-        let key_pem = String::from_utf8(key_pem).map_err(|_| bad(key_path, "not UTF-8 PEM".into()))?;
+        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider).map_err(|source| PkiError::KeyMismatch {
+            key: key_path.to_path_buf(),
+            cert: cert_path.to_path_buf(),
+            source,
+        })?;
+        let key_pem = String::from_utf8(key_pem).map_err(|_| PkiError::NotUtf8 { path: key_path.to_path_buf() })?;
         Identity::from_parts(role, leaf, chain, key, key_pem)
     }
 

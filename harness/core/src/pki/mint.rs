@@ -9,7 +9,9 @@ use rcgen::{CertifiedIssuer, DistinguishedName, DnType, KeyPair, SanType};
 use rustls::pki_types::CertificateDer;
 
 use super::test_pki::{ca_params, client_params, dn};
-use super::{cert_from_pem, Identity, PkiError, Role};
+use rustls::pki_types::pem::PemObject;
+
+use super::{Identity, PkiError, Role};
 
 /// The subject and SANs of a certificate, as rcgen parameters (DER order, string types kept).
 pub(super) fn copy_name_and_sans(der: &[u8]) -> Result<(DistinguishedName, Vec<SanType>), PkiError> {
@@ -80,11 +82,18 @@ pub struct ClientCa {
 
 impl ClientCa {
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<ClientCa, PkiError> {
-        let bad = |p: &Path, msg: String| PkiError::File { path: p.display().to_string(), msg };
-        let cert_pem = std::fs::read(cert_path).map_err(|e| bad(cert_path, e.to_string()))?;
-        let der = cert_from_pem(&cert_pem).map_err(|e| bad(cert_path, e.to_string()))?;
-        let key_pem = std::fs::read_to_string(key_path).map_err(|e| bad(key_path, e.to_string()))?;
-        let key = KeyPair::from_pem(&key_pem).map_err(|e| bad(key_path, format!("not a usable CA private key: {e}")))?;
+        let cert_pem = std::fs::read(cert_path).map_err(|source| PkiError::Io { path: cert_path.to_path_buf(), source })?;
+        let der = CertificateDer::from_pem_slice(&cert_pem).map_err(|source| PkiError::Pem {
+            path: cert_path.to_path_buf(),
+            what: "no PEM certificate",
+            source,
+        })?;
+        let key_pem = std::fs::read_to_string(key_path).map_err(|source| PkiError::Io { path: key_path.to_path_buf(), source })?;
+        let key = KeyPair::from_pem(&key_pem).map_err(|source| PkiError::Unusable {
+            path: key_path.to_path_buf(),
+            what: "not a usable CA private key",
+            source,
+        })?;
         let chain = {
             use rustls::pki_types::pem::PemObject;
             let all: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem).filter_map(Result::ok).collect();
@@ -94,7 +103,11 @@ impl ClientCa {
                 all
             }
         };
-        let issuer = rcgen::Issuer::from_ca_cert_der(&der, key).map_err(|e| bad(cert_path, format!("not a usable CA certificate: {e}")))?;
+        let issuer = rcgen::Issuer::from_ca_cert_der(&der, key).map_err(|source| PkiError::Unusable {
+            path: cert_path.to_path_buf(),
+            what: "not a usable CA certificate",
+            source,
+        })?;
         Ok(ClientCa { issuer, chain })
     }
 

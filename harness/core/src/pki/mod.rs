@@ -8,6 +8,7 @@ mod mint;
 mod test_pki;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -19,14 +20,69 @@ pub use identity::Identity;
 pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa};
 pub use test_pki::TestPki;
 
+/// Why a certificate or key could not be made, read or used. Each variant names the file and
+/// keeps the error underneath.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
+    /// rcgen could not generate or sign a certificate.
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
-    #[error("{path}: {msg}")]
-    File { path: String, msg: String },
+    /// A file could not be read or written.
+    #[error("{}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A PEM file holds no usable block of the kind needed.
+    #[error("{}: {what}", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What was looked for.
+        what: &'static str,
+        /// The PEM parser's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A certificate file holds no CERTIFICATE block.
+    #[error("{}: no CERTIFICATE block in the file", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The key does not belong to the certificate.
+    #[error("{}: this key does not belong to the certificate in {}", key.display(), cert.display())]
+    KeyMismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+        /// rustls's finding.
+        source: rustls::Error,
+    },
+    /// A key or CA certificate rcgen cannot use.
+    #[error("{}: {what}", path.display())]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// What it should have been.
+        what: &'static str,
+        /// rcgen's finding.
+        source: rcgen::Error,
+    },
+    /// A key file is not UTF-8 text.
+    #[error("{}: not UTF-8 PEM", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
+    /// DER that is not a valid X.509 certificate.
     #[error("certificate is not valid X.509: {0}")]
     Parse(String),
+    /// The process-wide PKI failed to generate earlier in this process.
+    #[error("the shared test PKI could not be generated: {0}")]
+    Shared(String),
 }
 
 /// The registered client's subject, as an RFC 4514 string (most specific RDN first).

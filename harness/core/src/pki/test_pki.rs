@@ -155,7 +155,7 @@ impl TestPki {
     /// The process-wide PKI, generated on first use.
     pub fn shared() -> Result<Arc<TestPki>, PkiError> {
         static PKI: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
-        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string())).clone().map_err(PkiError::Parse)
+        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string())).clone().map_err(PkiError::Shared)
     }
 
     /// Every identity, one per role.
@@ -170,7 +170,7 @@ impl TestPki {
 
     /// Write the PKI as PEM files: certificates 0644, private keys 0600.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, PkiError> {
-        let err = |path: &Path, e: std::io::Error| PkiError::File { path: path.display().to_string(), msg: e.to_string() };
+        let err = |path: &Path, source: std::io::Error| PkiError::Io { path: path.to_path_buf(), source };
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
         let mut written = Vec::new();
         let mut put = |name: String, body: &str, secret: bool| -> Result<(), PkiError> {
