@@ -14,25 +14,28 @@ use crate::target::{Clients, Kind, Parts, Secret, Target, TargetError};
 use mtls_core::pki::{mint_rogue, mint_self_signed_like, ClientCa, Identity, Role};
 use mtls_core::scenario::ScenarioError;
 
+/// A certificate and its private key, PEM files (paths relative to the target file).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
 }
 
+/// A client that authenticates with a certificate: its id and certificate/key PEM files.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertClient {
-    pub client_id: String,
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    pub(crate) client_id: String,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
 }
 
+/// A `client_secret_basic` client.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretClient {
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// Name of the environment variable holding the secret (never the secret itself).
     pub secret_env: String,
     /// The client is registered with `tls_client_certificate_bound_access_tokens: true`
@@ -41,12 +44,14 @@ pub struct SecretClient {
     pub bound_tokens: bool,
 }
 
+/// A public client (no client authentication).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicClient {
-    pub client_id: String,
+    pub(crate) client_id: String,
 }
 
+/// The `clients:` section of a target file: the registrations the harness acts as.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsFile {
@@ -72,10 +77,10 @@ fn default_redirect() -> String {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Fail `disc.bound-flag` unless the AS publishes `tls_client_certificate_bound_access_tokens: true`.
     #[serde(default = "yes")]
-    pub require_bound_tokens: bool,
+    pub(crate) require_bound_tokens: bool,
 }
 
 impl Default for Profile {
@@ -88,13 +93,17 @@ fn yes() -> bool {
     true
 }
 
+/// The `timeouts:` section of a target file, milliseconds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timeouts {
+    /// Connect timeout of each request (default 5 000).
     #[serde(default = "connect_ms")]
     pub connect_ms: u64,
+    /// Timeout of each whole request (default 10 000).
     #[serde(default = "request_ms")]
     pub request_ms: u64,
+    /// Timeout of each check (default 30 000).
     #[serde(default = "check_ms")]
     pub check_ms: u64,
 }
@@ -123,13 +132,14 @@ fn live_id() -> String {
     "live".to_string()
 }
 
+/// A live target file: the AS, its CA bundle, the clients to act as, and what to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetFile {
     /// Names the run in reports and test names (`<id>::<check>`).
     #[serde(default = "live_id")]
     pub id: String,
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// PEM bundle of the CA(s) the AS's server certificates chain to.
     pub ca_bundle: PathBuf,
     /// A protected resource that enforces the binding (for `bind.rs.*`).
@@ -141,6 +151,7 @@ pub struct TargetFile {
     /// Further form parameters on every token request (e.g. a `resource` indicator).
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
+    /// The client registrations the harness acts as.
     pub clients: ClientsFile,
     /// A certificate from the trusted CA with a subject no client is registered with.
     #[serde(default)]
@@ -150,7 +161,8 @@ pub struct TargetFile {
     #[serde(default)]
     pub client_ca: Option<CertFiles>,
     #[serde(default)]
-    pub profile: Profile,
+    pub(crate) profile: Profile,
+    /// Request and check timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
     /// Check ids or globs to run.
@@ -162,6 +174,7 @@ pub struct TargetFile {
 }
 
 impl TargetFile {
+    /// Read and parse a target file.
     pub fn load(path: &Path) -> Result<TargetFile, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
         TargetFile::parse(&text, path)
@@ -204,6 +217,7 @@ impl TargetFile {
         }
     }
 
+    /// The request limits its timeouts give.
     pub fn limits(&self) -> Limits {
         Limits {
             connect: Duration::from_millis(self.timeouts.connect_ms),
@@ -212,6 +226,7 @@ impl TargetFile {
         }
     }
 
+    /// Its per-check timeout.
     pub fn check_timeout(&self) -> Duration {
         Duration::from_millis(self.timeouts.check_ms)
     }
@@ -313,6 +328,7 @@ impl TargetFile {
         mtls_core::scenario::Scenario::for_live_target(&self.id, &format!("Live target {}", self.issuer), self.checks.clone(), &self.file)
     }
 
+    /// The target its parts build ([`TargetFile::parts`]).
     pub fn target(&self, insecure: bool) -> Result<Target, TargetError> {
         Target::build(self.parts(insecure)?)
     }

@@ -13,13 +13,13 @@ pub use mtls_core::results::Kind;
 
 /// Which certificate a request is sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Who {
+pub(crate) enum Who {
     NoCert,
     Cert(Role),
 }
 
 impl Who {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Who::NoCert => "no-cert",
             Who::Cert(r) => r.name(),
@@ -88,10 +88,11 @@ pub enum TargetError {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret value.
     pub fn new(s: String) -> Secret {
         Secret(s)
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -119,11 +120,17 @@ pub struct Clients {
 
 /// Everything a target is made of, before its HTTP clients are built.
 pub struct Parts {
+    /// Mock or live.
     pub kind: Kind,
+    /// The AS's issuer identifier; discovery is fetched under it.
     pub issuer: String,
+    /// A protected resource that enforces the binding, if there is one (for `bind.rs.*`).
     pub resource_url: Option<String>,
+    /// The client registrations the checks act as.
     pub clients: Clients,
+    /// The profile requires `tls_client_certificate_bound_access_tokens: true` (RFC 8705 §3.3).
     pub require_bound_tokens: bool,
+    /// Whether the harness holds the CA that issues the registered certificate.
     pub holds_ca: bool,
     /// Whether the `OtherSubject` certificate is known to come from the CA that issues the
     /// registered one (minted by the harness, or the same issuer): only then does its refusal
@@ -133,7 +140,9 @@ pub struct Parts {
     pub secret_client_bound: bool,
     /// Identities by role; `Registered` is required.
     pub identities: Vec<Identity>,
+    /// The CAs to trust for the target's server certificates.
     pub roots: Vec<CertificateDer<'static>>,
+    /// Timeouts and body limit of every request.
     pub limits: Limits,
     /// Extra form parameters on every token endpoint request (e.g. `resource`, `scope`).
     pub token_params: Vec<(String, String)>,
@@ -143,10 +152,15 @@ pub struct Parts {
     pub insecure: bool,
 }
 
+/// An AS the AS-mode checks run against, with one HTTP client per certificate identity.
 pub struct Target {
+    /// Mock or live.
     pub kind: Kind,
+    /// The AS's issuer identifier.
     pub issuer: String,
+    /// The protected resource's URL, if there is one.
     pub resource_url: Option<String>,
+    /// The client registrations the checks act as.
     pub clients: Clients,
     /// The profile requires `tls_client_certificate_bound_access_tokens: true` (RFC 8705 §3.3).
     pub require_bound_tokens: bool,
@@ -158,14 +172,17 @@ pub struct Target {
     pub secret_client_bound: bool,
     /// The CAs the harness trusts for the target's server certificates.
     pub roots: Vec<CertificateDer<'static>>,
-    pub limits: Limits,
-    pub token_params: Vec<(String, String)>,
+    pub(crate) limits: Limits,
+    pub(crate) token_params: Vec<(String, String)>,
+    /// TLS verification of the target's server certificate is switched off (`--insecure`).
     pub insecure: bool,
     identities: HashMap<Role, Identity>,
     http: HashMap<Who, Http>,
 }
 
 impl Target {
+    /// Build the HTTP clients (one without a certificate, one per identity); the `Registered`
+    /// identity is required.
     pub fn build(p: Parts) -> Result<Target, TargetError> {
         let identities: HashMap<Role, Identity> = p.identities.into_iter().map(|i| (i.role, i)).collect();
         if !identities.contains_key(&Role::Registered) {
@@ -196,7 +213,7 @@ impl Target {
     }
 
     /// The HTTP client for an identity, if the target has that identity.
-    pub fn http(&self, who: Who) -> Option<&Http> {
+    pub(crate) fn http(&self, who: Who) -> Option<&Http> {
         self.http.get(&who)
     }
 
@@ -210,7 +227,7 @@ impl Target {
         self.http.get(&Who::Cert(Role::Registered)).unwrap_or_else(|| unreachable!("Target::build requires the registered identity"))
     }
 
-    pub fn identity(&self, role: Role) -> Option<&Identity> {
+    pub(crate) fn identity(&self, role: Role) -> Option<&Identity> {
         self.identities.get(&role)
     }
 

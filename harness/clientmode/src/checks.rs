@@ -178,19 +178,19 @@ fn alias_for(ctx: &ClientCtx, key: &str) -> Outcome {
     }
 }
 
-pub async fn alias_token(ctx: &ClientCtx) -> Outcome {
+pub(crate) async fn alias_token(ctx: &ClientCtx) -> Outcome {
     alias_for(ctx, "token_endpoint")
 }
-pub async fn alias_par(ctx: &ClientCtx) -> Outcome {
+pub(crate) async fn alias_par(ctx: &ClientCtx) -> Outcome {
     alias_for(ctx, "pushed_authorization_request_endpoint")
 }
-pub async fn alias_introspection(ctx: &ClientCtx) -> Outcome {
+pub(crate) async fn alias_introspection(ctx: &ClientCtx) -> Outcome {
     alias_for(ctx, "introspection_endpoint")
 }
-pub async fn alias_revocation(ctx: &ClientCtx) -> Outcome {
+pub(crate) async fn alias_revocation(ctx: &ClientCtx) -> Outcome {
     alias_for(ctx, "revocation_endpoint")
 }
-pub async fn alias_userinfo(ctx: &ClientCtx) -> Outcome {
+pub(crate) async fn alias_userinfo(ctx: &ClientCtx) -> Outcome {
     alias_for(ctx, "userinfo_endpoint")
 }
 

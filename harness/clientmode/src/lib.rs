@@ -1,5 +1,5 @@
 //! mtls-clientmode: the harness as the authorization server of a client under test — running
-//! the client ([`run`]), the built-in conformant [`reference`] client, and the client-mode
+//! the client ([`run`]), the built-in conformant [`reference`](mod@reference) client, and the client-mode
 //! [`checks`] that judge the embedded mock's request journal.
 
 pub mod checks;

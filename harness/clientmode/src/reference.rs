@@ -13,7 +13,6 @@ use mtls_core::discovery::{Metadata, Operation};
 use mtls_core::pki::{Identity, Role};
 pub use mtls_core::scenario::{Misbehaviour, Step};
 
-/// One thing the client under test is asked to do (`MTLS_STEPS`).
 /// Where a client configured by hand (no discovery) guesses the endpoints: under the issuer.
 const GUESSED_PATHS: [(&str, &str); 6] = [
     ("token_endpoint", "/token"),
@@ -27,13 +26,21 @@ const GUESSED_PATHS: [(&str, &str); 6] = [
 /// The environment contract of every client under test.
 #[derive(Debug, Clone)]
 pub struct ClientEnv {
+    /// `MTLS_ISSUER`: the AS's issuer; discovery is under it.
     pub issuer: String,
+    /// `MTLS_CLIENT_ID`: the tls_client_auth client to act as.
     pub client_id: String,
+    /// `MTLS_CERT`: the client certificate, PEM file.
     pub cert: PathBuf,
+    /// `MTLS_KEY`: its private key, PEM file.
     pub key: PathBuf,
+    /// `MTLS_CA`: the CA to trust for the AS's server certificate, PEM file.
     pub ca: PathBuf,
+    /// `MTLS_RESOURCE`: the protected resource to call with the bound token, if any.
     pub resource: Option<String>,
+    /// `MTLS_REDIRECT_URI`: the registered redirect URI for authorization requests.
     pub redirect_uri: String,
+    /// `MTLS_STEPS`: what to do (default: every step).
     pub steps: Vec<Step>,
     /// `use_mtls_endpoint_aliases` for clients that have such a switch.
     pub use_aliases: bool,
@@ -88,7 +95,9 @@ impl ClientEnv {
 /// What the reference client did: one line per step, and whether every step succeeded.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// `step NAME: …` for each step performed, in order.
     pub log: Vec<String>,
+    /// The names of the steps that failed; empty when the run succeeded.
     pub failed: Vec<String>,
 }
 

@@ -12,14 +12,17 @@ use crate::scenario::Mode;
 /// A prerequisite: the check that establishes a fact, and what is missing without it.
 #[derive(Debug, Clone, Copy)]
 pub struct Need {
-    pub check: &'static str,
-    pub why: &'static str,
+    pub(crate) check: &'static str,
+    pub(crate) why: &'static str,
 }
 
+/// One check of the catalogue.
 pub struct CheckInfo {
+    /// Stable id (`auth.pki.accept`), used in selections, expectations and reports.
     pub id: &'static str,
     /// AS mode (the harness is the client) or client mode (the harness is the AS).
     pub mode: crate::scenario::Mode,
+    /// The expected behaviour, one line for reports.
     pub title: &'static str,
     /// Section of RFC 8705 unless another RFC is named.
     pub rfc: &'static str,
@@ -92,7 +95,7 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(Client, "client.rs.same-cert", "§3", Must, "The resource call presents the certificate the token is bound to"),
 ];
 
-pub fn find(id: &str) -> Option<&'static CheckInfo> {
+pub(crate) fn find(id: &str) -> Option<&'static CheckInfo> {
     CATALOGUE.iter().find(|c| c.id == id)
 }
 

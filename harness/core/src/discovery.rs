@@ -34,16 +34,24 @@ impl Shape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
+    /// `token_endpoint` (RFC 6749).
     Token,
+    /// `pushed_authorization_request_endpoint` (RFC 9126).
     PushedAuthorizationRequest,
+    /// `introspection_endpoint` (RFC 7662).
     Introspection,
+    /// `revocation_endpoint` (RFC 7009).
     Revocation,
+    /// `userinfo_endpoint` (OpenID Connect Core).
     Userinfo,
+    /// `device_authorization_endpoint` (RFC 8628).
     DeviceAuthorization,
+    /// `backchannel_authentication_endpoint` (OpenID Connect CIBA).
     BackchannelAuthentication,
 }
 
 impl Operation {
+    /// Every operation, in the order resolution and reports list them.
     pub const ALL: [Operation; 7] = [
         Operation::Token,
         Operation::PushedAuthorizationRequest,
@@ -54,6 +62,7 @@ impl Operation {
         Operation::BackchannelAuthentication,
     ];
 
+    /// The metadata key of the operation's endpoint, top level and in `mtls_endpoint_aliases`.
     pub fn key(self) -> &'static str {
         match self {
             Operation::Token => "token_endpoint",
@@ -71,15 +80,22 @@ impl Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
+    /// A usable entry of `mtls_endpoint_aliases` (RFC 8705 §5).
     Alias,
+    /// The top-level metadata endpoint: no alias, or one that had to be ignored.
     TopLevel,
 }
 
+/// The URL a conformant client uses for one operation (RFC 8705 §5).
 #[derive(Debug, Clone, Serialize)]
 pub struct Effective {
+    /// The operation this endpoint serves.
     pub operation: Operation,
+    /// Its metadata key (`token_endpoint`).
     pub key: &'static str,
+    /// The URL to call: the alias when usable, else the top-level endpoint.
     pub url: Url,
+    /// Whether `url` came from the alias or the top level.
     pub source: Source,
     /// The top-level URL, when the AS publishes one.
     pub top_level: Option<String>,
@@ -88,24 +104,32 @@ pub struct Effective {
 /// Fetched metadata: the raw JSON object and the typed view the checks use.
 #[derive(Debug, Clone)]
 pub struct Metadata {
+    /// The discovery document's JSON object, as fetched.
     pub raw: Map<String, Value>,
 }
 
 /// An alias entry the resolver had to ignore, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ignored {
+    /// The alias key (`token_endpoint`).
     pub key: String,
+    /// Why its value is unusable (not a string, not absolute, not https, no host).
     pub reason: String,
 }
 
+/// The outcome of resolving metadata: the effective endpoints and the discovery shape they show.
 #[derive(Debug, Clone, Serialize)]
 pub struct Resolution {
+    /// One entry per operation that has an alias or a usable top-level endpoint.
     pub endpoints: Vec<Effective>,
+    /// Alias entries that were present but unusable.
     pub ignored: Vec<Ignored>,
+    /// The shape the published aliases have.
     pub shape: Shape,
 }
 
 impl Resolution {
+    /// The effective endpoint of `op`, if the AS has one.
     pub fn get(&self, op: Operation) -> Option<&Effective> {
         self.endpoints.iter().find(|e| e.operation == op)
     }
@@ -125,6 +149,8 @@ pub fn https_url(v: &Value) -> Result<Url, String> {
 }
 
 impl Metadata {
+    /// The metadata of a parsed discovery document; an error naming what was found when it is
+    /// not a JSON object.
     pub fn from_json(v: Value) -> Result<Metadata, String> {
         match v {
             Value::Object(raw) => Ok(Metadata { raw }),
@@ -132,10 +158,12 @@ impl Metadata {
         }
     }
 
+    /// The `issuer` value, when it is a string.
     pub fn issuer(&self) -> Option<&str> {
         self.raw.get("issuer").and_then(Value::as_str)
     }
 
+    /// The raw `mtls_endpoint_aliases` value, whatever its JSON type.
     pub fn aliases(&self) -> Option<&Value> {
         self.raw.get("mtls_endpoint_aliases")
     }
@@ -193,6 +221,7 @@ impl Metadata {
     }
 }
 
+/// The JSON type of `v` with its article (`an object`), for messages.
 pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

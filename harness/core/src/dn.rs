@@ -85,15 +85,16 @@ fn hex(bytes: &[u8]) -> String {
 /// One attribute of a parsed name: type as dotted OID, value normalised for comparison.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Attr {
-    pub oid: String,
-    pub value: String,
+    pub(crate) oid: String,
+    pub(crate) value: String,
 }
 
+/// A string that is not an RFC 4514 distinguished name.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("not an RFC 4514 distinguished name ({reason}): {input}")]
 pub struct DnParseError {
-    pub input: String,
-    pub reason: &'static str,
+    pub(crate) input: String,
+    pub(crate) reason: &'static str,
 }
 
 /// RFC 4517 §4.2.11 caseIgnoreMatch preparation, simplified to what certificates carry:

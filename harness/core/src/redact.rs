@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use aho_corasick::AhoCorasick;
 
+/// What a scrubbed secret is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
 /// Shorter strings are not registered: they would scrub ordinary words.

@@ -8,18 +8,22 @@ static HANDSHAKES: AtomicU64 = AtomicU64::new(0);
 static SERVED: AtomicU64 = AtomicU64::new(0);
 static SENT: AtomicU64 = AtomicU64::new(0);
 
+/// Count a TLS handshake a mock AS listener completed.
 pub fn handshake() {
     HANDSHAKES.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Count an HTTP request the mock AS served.
 pub fn served() {
     SERVED.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Count an HTTP request the harness sent.
 pub fn sent() {
     SENT.fetch_add(1, Ordering::Relaxed);
 }
 
+/// The counters at one moment; subtract two for what happened in between.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// TLS handshakes completed by the mock AS's listeners.
@@ -30,6 +34,7 @@ pub struct Counts {
     pub sent: u64,
 }
 
+/// The counters now.
 pub fn snapshot() -> Counts {
     Counts { handshakes: HANDSHAKES.load(Ordering::Relaxed), served: SERVED.load(Ordering::Relaxed), sent: SENT.load(Ordering::Relaxed) }
 }

@@ -14,9 +14,12 @@ use x509_parser::extensions::GeneralName;
 
 use crate::server::AsState;
 
+/// A client as the mock AS registered it.
 #[derive(Debug, Clone)]
 pub struct Registration {
+    /// Its client id.
     pub client_id: String,
+    /// Its token endpoint authentication method.
     pub method: AuthMethod,
     /// For `tls_client_auth`.
     pub tls_match: Option<TlsMatch>,
@@ -26,19 +29,20 @@ pub struct Registration {
     pub secret: Option<String>,
     /// `tls_client_certificate_bound_access_tokens` of the client (RFC 8705 §3.4).
     pub bound_access_tokens: bool,
+    /// Redirect URIs the authorization endpoint accepts for it.
     pub redirect_uris: Vec<String>,
 }
 
 /// An OAuth error the endpoint answers with.
 #[derive(Debug, Clone)]
 pub struct OAuthError {
-    pub status: u16,
-    pub error: &'static str,
-    pub description: String,
+    pub(crate) status: u16,
+    pub(crate) error: &'static str,
+    pub(crate) description: String,
 }
 
 impl OAuthError {
-    pub fn new(status: u16, error: &'static str, description: impl Into<String>) -> OAuthError {
+    pub(crate) fn new(status: u16, error: &'static str, description: impl Into<String>) -> OAuthError {
         OAuthError { status, error, description: description.into() }
     }
     fn invalid_client(description: impl Into<String>) -> OAuthError {
@@ -48,8 +52,8 @@ impl OAuthError {
 
 /// Who was authenticated, and with which certificate.
 pub struct Authenticated<'a> {
-    pub client: &'a Registration,
-    pub cert: Option<CertificateDer<'static>>,
+    pub(crate) client: &'a Registration,
+    pub(crate) cert: Option<CertificateDer<'static>>,
 }
 
 /// Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: form-urlencoded id and secret).

@@ -8,14 +8,15 @@ use mtls_core::scenario::Defect;
 pub struct Defects(Vec<Defect>);
 
 impl Defects {
-    pub fn new(list: &[Defect]) -> Self {
+    pub(crate) fn new(list: &[Defect]) -> Self {
         Defects(list.to_vec())
     }
 
-    pub fn has(&self, d: Defect) -> bool {
+    pub(crate) fn has(&self, d: Defect) -> bool {
         self.0.contains(&d)
     }
 
+    /// The planted defects, in scenario order.
     pub fn list(&self) -> &[Defect] {
         &self.0
     }

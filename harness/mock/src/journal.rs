@@ -7,20 +7,25 @@ use std::sync::{Arc, Mutex, OnceLock};
 use mtls_core::redact::redacted_form;
 use serde::Serialize;
 
+/// One request that reached the mock AS.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
+    /// The name of the listener it arrived on (`top`, `alias`, `plain`).
     pub listener: String,
     /// Whether this listener asked for a client certificate in the handshake.
     pub cert_requested: bool,
+    /// The HTTP method.
     pub method: String,
+    /// The request path, without the query.
     pub path: String,
-    pub query: Option<String>,
+    pub(crate) query: Option<String>,
     /// Form parameters in order, secrets redacted.
     pub form: Vec<(String, String)>,
     /// Authorization scheme only (`Basic`, `Bearer`), never the credential.
     pub authorization: Option<String>,
     /// `x5t#S256` of the presented client certificate.
     pub cert_x5t_s256: Option<String>,
+    /// The status code the mock AS answered with (502 when the edge could not reach it).
     pub status: u16,
 }
 
@@ -30,6 +35,7 @@ pub type Observer = Box<dyn Fn(&Entry) + Send + Sync>;
 /// The most recent entries (a long-running `serve` must not grow without bound).
 const CAPACITY: usize = 10_000;
 
+/// The record of requests of one mock AS, shared by its listeners; clones share it.
 #[derive(Clone, Default)]
 pub struct Journal {
     entries: Arc<Mutex<VecDeque<Entry>>>,
@@ -43,7 +49,7 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
-    pub fn record(&self, e: Entry) {
+    pub(crate) fn record(&self, e: Entry) {
         if let Some(obs) = self.observer.get() {
             obs(&e);
         }
@@ -55,6 +61,7 @@ impl Journal {
         entries.push_back(e);
     }
 
+    /// The recorded entries, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }

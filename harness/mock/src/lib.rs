@@ -6,7 +6,7 @@ pub mod defects;
 pub mod journal;
 pub mod server;
 pub mod terminator;
-pub mod tokens;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -22,14 +22,19 @@ use mtls_core::pki::TestPki;
 use mtls_core::scenario::Scenario;
 use server::RESOURCE_PATH;
 
+/// Why a mock AS could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
+    /// A listener socket could not be bound or set up.
     #[error("mock AS: cannot bind a listener on 127.0.0.1: {0}")]
     Bind(std::io::Error),
+    /// A listener's TLS server configuration was refused by rustls.
     #[error("mock AS: TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
+    /// The shared AS state (trust store, token signing key) could not be built.
     #[error("{0}")]
     State(#[from] server::StateError),
+    /// The configuration asks for something the mock cannot do.
     #[error("mock AS: {0}")]
     Config(String),
 }
@@ -37,17 +42,23 @@ pub enum MockError {
 /// What to stand up.
 #[derive(Debug, Clone)]
 pub struct MockConfig {
+    /// The discovery shape to publish.
     pub shape: Shape,
     /// Endpoint names to alias; `None`: the shape's default.
     pub aliased: Option<Vec<String>>,
+    /// For shape `malformed`: which way to break the aliases (required there).
     pub malformed: Option<Malformed>,
+    /// `tls_client_certificate_bound_access_tokens` in discovery (RFC 8705 §3.3); false: no
+    /// token is bound.
     pub bound_access_tokens: bool,
+    /// Defects to plant.
     pub defects: Vec<Defect>,
     /// `None`: the default registrations.
     pub clients: Option<Vec<ClientSpec>>,
 }
 
 impl MockConfig {
+    /// A conformant mock of `shape`: default aliases and clients, bound tokens, no defects.
     pub fn new(shape: Shape) -> MockConfig {
         MockConfig { shape, aliased: None, malformed: None, bound_access_tokens: true, defects: vec![], clients: None }
     }
@@ -67,10 +78,15 @@ impl MockConfig {
 
 /// A running mock AS. Dropping it stops every listener and the wiremock server.
 pub struct MockAs {
+    /// The issuer: the base URL of the top-level listener.
     pub issuer: String,
+    /// The protected resource's URL (on the alias listener when there is one).
     pub resource_url: String,
+    /// Every request its listeners received.
     pub journal: Journal,
+    /// The state its endpoints share: layout, registrations, tokens.
     pub state: Arc<server::AsState>,
+    /// Its running TLS listeners.
     pub listeners: Vec<terminator::Listener>,
     _wiremock: wiremock::MockServer,
 }
@@ -82,6 +98,7 @@ async fn bind() -> Result<(tokio::net::TcpListener, String), MockError> {
 }
 
 impl MockAs {
+    /// Bind the listeners on 127.0.0.1 (ephemeral ports), mount the endpoints and start serving.
     pub async fn start(cfg: &MockConfig, pki: &TestPki) -> Result<MockAs, MockError> {
         let defects = Defects::new(&cfg.defects);
         // The aliased authorization endpoint of that malformed variant points at a listener that

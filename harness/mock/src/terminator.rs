@@ -98,8 +98,11 @@ pub fn server_config(server: &Identity, request_cert: bool) -> Result<Arc<Server
 
 /// One running listener. The accept loop stops when this is dropped.
 pub struct Listener {
+    /// The listener's name, as the journal records it.
     pub name: &'static str,
+    /// The local address it accepts on.
     pub addr: SocketAddr,
+    /// Whether its handshake sends a CertificateRequest.
     pub request_cert: bool,
     task: JoinHandle<()>,
 }

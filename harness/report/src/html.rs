@@ -9,7 +9,7 @@ use serde::Serialize;
 use mtls_core::results::Status;
 use mtls_core::results::{CheckResult, RunReport, ScenarioResult};
 
-pub const FILE_NAME: &str = "report.html";
+pub(crate) const FILE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("report.html.j2");
 
 /// RFC 8705's section titles, for grouping checks by requirement.
@@ -101,7 +101,7 @@ fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
     }
 }
 
-pub fn render(report: &RunReport) -> Result<String, String> {
+pub(crate) fn render(report: &RunReport) -> Result<String, String> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("report.html", TEMPLATE).map_err(|e| e.to_string())?;

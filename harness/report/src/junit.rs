@@ -9,9 +9,9 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use mtls_core::results::RunReport;
 use mtls_core::results::Status;
 
-pub const FILE_NAME: &str = "junit.xml";
+pub(crate) const FILE_NAME: &str = "junit.xml";
 
-pub fn render(report: &RunReport) -> Result<String, String> {
+pub(crate) fn render(report: &RunReport) -> Result<String, String> {
     let mut r = Report::new("mtls-harness");
     r.set_time(Duration::from_secs_f64(report.duration_ms / 1000.0));
     for sc in &report.scenarios {

@@ -1,9 +1,9 @@
 //! Results of a run and the report writers. The results model is what every format renders.
 
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod markdown;
+mod html;
+mod json;
+mod junit;
+mod markdown;
 
 use std::path::{Path, PathBuf};
 
@@ -12,15 +12,21 @@ pub use mtls_core::results::{rfc_url, verdict, CheckResult, Configuration, RunRe
 /// The report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// `report.json`, the results as data (`json`).
     Json,
+    /// `junit.xml`, for CI test views (`junit` or `xml`).
     Junit,
+    /// `report.html`, one page for people (`html`).
     Html,
+    /// `summary.md`, a CI step summary (`md` or `markdown`).
     Markdown,
 }
 
 impl Format {
+    /// Every format, in the order they are written.
     pub const ALL: [Format; 4] = [Format::Json, Format::Junit, Format::Html, Format::Markdown];
 
+    /// A format by the name `--format` takes.
     pub fn parse(s: &str) -> Result<Format, String> {
         match s.trim() {
             "json" => Ok(Format::Json),
@@ -31,7 +37,7 @@ impl Format {
         }
     }
 
-    pub fn file_name(self) -> &'static str {
+    pub(crate) fn file_name(self) -> &'static str {
         match self {
             Format::Json => json::FILE_NAME,
             Format::Junit => junit::FILE_NAME,
@@ -40,7 +46,7 @@ impl Format {
         }
     }
 
-    pub fn render(self, report: &RunReport) -> Result<Vec<u8>, String> {
+    pub(crate) fn render(self, report: &RunReport) -> Result<Vec<u8>, String> {
         match self {
             Format::Json => serde_json::to_vec_pretty(report).map_err(|e| e.to_string()),
             Format::Junit => junit::render(report).map(String::into_bytes),

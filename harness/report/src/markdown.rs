@@ -3,13 +3,13 @@
 use mtls_core::results::RunReport;
 use mtls_core::results::Status;
 
-pub const FILE_NAME: &str = "summary.md";
+pub(crate) const FILE_NAME: &str = "summary.md";
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn render(report: &RunReport) -> String {
+pub(crate) fn render(report: &RunReport) -> String {
     let t = &report.totals;
     let mut out = format!(
         "## mtls-harness: {}\n\n{} scenarios, {}, {} unexpected. {:.0} ms.\n\n",

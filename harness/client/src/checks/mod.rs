@@ -63,15 +63,16 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
 /// Discovery as fetched once per scenario.
 #[derive(Debug, Clone)]
 pub struct Discovered {
-    pub url: String,
-    pub metadata: Metadata,
+    pub(crate) url: String,
+    pub(crate) metadata: Metadata,
+    /// The effective endpoints it resolves to (RFC 8705 §5).
     pub resolution: Resolution,
-    pub evidence: Evidence,
+    pub(crate) evidence: Evidence,
 }
 
 /// Shared state of one scenario's checks.
 pub struct Ctx {
-    pub target: Arc<Target>,
+    pub(crate) target: Arc<Target>,
     discovery: OnceCell<Result<Discovered, (String, Option<Evidence>)>>,
     grant: OnceCell<Exchange>,
     introspection: OnceCell<Exchange>,
@@ -80,6 +81,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A fresh context for one scenario's checks against `target`.
     pub fn new(target: Arc<Target>) -> Ctx {
         Ctx {
             target,
@@ -150,7 +152,7 @@ impl Ctx {
     }
 
     /// Client-credentials token request at the effective token endpoint.
-    pub async fn token_request(&self, who: Who, client_id: &str) -> Result<Exchange, Outcome> {
+    pub(crate) async fn token_request(&self, who: Who, client_id: &str) -> Result<Exchange, Outcome> {
         let url = self.endpoint(Operation::Token).await?;
         let http = self.http(who)?;
         let form = self.token_form(&[("grant_type", "client_credentials"), ("client_id", client_id)]);
@@ -165,7 +167,7 @@ impl Ctx {
     }
 
     /// The HTTP client holding `who`'s certificate, or a `skip` when the target has none.
-    pub fn http(&self, who: Who) -> Result<&crate::http::Http, Outcome> {
+    pub(crate) fn http(&self, who: Who) -> Result<&crate::http::Http, Outcome> {
         self.target.http(who).ok_or_else(|| {
             Outcome::skip(format!(
                 "the target has no `{}` certificate (configure it in the target file, or give the harness the client CA)",

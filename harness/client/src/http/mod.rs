@@ -24,11 +24,14 @@ pub use probe::cert_request_probe;
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "device_code"];
 pub use mtls_core::redact::REDACTED;
 
+/// Bounds on every exchange.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Connect timeout (default 5 s).
     pub connect: Duration,
+    /// Timeout of the whole request, body included (default 10 s).
     pub request: Duration,
-    pub max_body: usize,
+    pub(crate) max_body: usize,
 }
 
 impl Default for Limits {
@@ -37,10 +40,13 @@ impl Default for Limits {
     }
 }
 
+/// Why an HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// rustls refused the client configuration (e.g. the certificate and key).
     #[error("TLS client configuration: {0}")]
     Tls(#[from] rustls::Error),
+    /// reqwest could not build the client.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -48,13 +54,16 @@ pub enum ClientError {
 /// An HTTP client holding one certificate identity (or none).
 #[derive(Clone)]
 pub struct Http {
-    pub who: String,
+    pub(crate) who: String,
     client: reqwest::Client,
     asked: Arc<AtomicUsize>,
     limits: Limits,
 }
 
 impl Http {
+    /// A client named `who` in evidence that verifies server certificates against `roots` (not
+    /// at all when `insecure`), presents `cert` (chain and key) when asked, and is bounded by
+    /// `limits`.
     pub fn new(
         who: &str,
         roots: &[CertificateDer<'static>],
@@ -82,6 +91,7 @@ impl Http {
         self.asked.load(Ordering::SeqCst)
     }
 
+    /// GET, with a bearer token when given.
     pub async fn get(&self, url: &str, bearer: Option<&str>) -> Exchange {
         self.send(Method::GET, url, bearer.map(Auth::Bearer).unwrap_or(Auth::None), None).await
     }
@@ -91,6 +101,7 @@ impl Http {
         self.send(Method::GET, url, if cookies.is_empty() { Auth::None } else { Auth::Cookie(cookies) }, None).await
     }
 
+    /// POST a form, with no client credentials in headers.
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Exchange {
         self.send(Method::POST, url, Auth::None, Some(form)).await
     }
@@ -222,9 +233,11 @@ async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>
 /// A response that arrived whole.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
-    pub content_type: String,
-    pub body: Vec<u8>,
+    pub(crate) content_type: String,
+    pub(crate) body: Vec<u8>,
+    /// The body, when it parses as JSON.
     pub json: Option<Value>,
 }
 
@@ -244,9 +257,11 @@ impl Response {
         ))
     }
 
+    /// A member of the JSON body, if the body is a JSON object that has it.
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.json.as_ref().and_then(|j| j.get(name))
     }
+    /// A string member of the JSON body.
     pub fn str_field(&self, name: &str) -> Option<&str> {
         self.field(name).and_then(Value::as_str)
     }
@@ -262,12 +277,16 @@ pub enum Failure {
     /// We refused the peer (untrusted server certificate, name mismatch).
     #[error("TLS failure: {0}")]
     Tls(String),
+    /// The connect or request timeout passed.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// No connection could be made (name resolution, TCP).
     #[error("connection failed: {0}")]
     Connect(String),
+    /// The body was larger than this limit, in bytes.
     #[error("response body exceeds the {0}-byte limit")]
     TooLarge(usize),
+    /// Any other failure, with its error chain.
     #[error("request failed: {0}")]
     Other(String),
 }
@@ -275,11 +294,13 @@ pub enum Failure {
 /// One request and what came of it; the evidence is already redacted.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// What a report shows of the exchange.
     pub evidence: Evidence,
     /// The `Location` header of a redirect. Kept out of the evidence: it can carry a code.
     pub location: Option<String>,
     /// `name=value` of each `Set-Cookie` (session state; never in the evidence).
     pub set_cookies: Vec<String>,
+    /// The response, or why none arrived.
     pub outcome: Result<Response, Failure>,
 }
 

@@ -9,8 +9,11 @@ use super::{pem_encode, subject_rfc4514, x5t_s256, PkiError, Role};
 
 /// A certificate with its private key and the derived facts the checks compare.
 pub struct Identity {
+    /// The role this certificate plays in the checks.
     pub role: Role,
+    /// The leaf certificate, DER.
     pub cert_der: CertificateDer<'static>,
+    /// The leaf certificate, PEM.
     pub cert_pem: String,
     /// Intermediates presented after the leaf (files may carry them).
     pub intermediates: Vec<CertificateDer<'static>>,
@@ -116,6 +119,7 @@ impl Identity {
         v
     }
 
+    /// The private key, DER, for a TLS configuration.
     pub fn key_der(&self) -> PrivateKeyDer<'static> {
         self.key_der.clone_key()
     }

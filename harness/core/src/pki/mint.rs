@@ -81,6 +81,7 @@ pub struct ClientCa {
 }
 
 impl ClientCa {
+    /// Read the CA certificate (and any chain after it) and its private key from PEM files.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<ClientCa, PkiError> {
         let cert_pem = std::fs::read(cert_path).map_err(|source| PkiError::Io { path: cert_path.to_path_buf(), source })?;
         let der = CertificateDer::from_pem_slice(&cert_pem).map_err(|source| PkiError::Pem {

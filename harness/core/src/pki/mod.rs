@@ -87,12 +87,14 @@ pub enum PkiError {
 
 /// The registered client's subject, as an RFC 4514 string (most specific RDN first).
 pub const REGISTERED_DN: &str = "CN=tpp-client-001,OU=Payments,O=Example Fintech Ltd,C=AE";
+/// The subject of the `other-subject` certificate: same CA, a client that is not registered.
 pub const OTHER_DN: &str = "CN=tpp-client-002,OU=Payments,O=Other Fintech Ltd,C=AE";
+/// The subject of both self-signed certificates (`self-signed` and `self-signed-other`).
 pub const SELF_SIGNED_DN: &str = "CN=self-signed-client-001,O=Example Fintech Ltd,C=AE";
-pub const REGISTERED_SAN_DNS: &str = "tpp-client-001.example.com";
-pub const REGISTERED_SAN_URI: &str = "https://tpp.example.com/clients/001";
-pub const REGISTERED_SAN_EMAIL: &str = "mtls-client-001@example.com";
-pub const REGISTERED_SAN_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+pub(crate) const REGISTERED_SAN_DNS: &str = "tpp-client-001.example.com";
+pub(crate) const REGISTERED_SAN_URI: &str = "https://tpp.example.com/clients/001";
+pub(crate) const REGISTERED_SAN_EMAIL: &str = "mtls-client-001@example.com";
+pub(crate) const REGISTERED_SAN_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
 
 /// Which certificate an identity holds, from the point of view of the checks.
 #[derive(
@@ -141,6 +143,7 @@ pub fn x5t_s256(der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(der))
 }
 
+/// PEM armour around DER: base64 in 64-character lines between `BEGIN`/`END {label}`.
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");

@@ -13,16 +13,20 @@ use super::{write_file, Identity, PkiError, Role, REGISTERED_SAN_DNS, REGISTERED
 
 /// The whole test PKI of a run. Generated once per process and shared by every scenario.
 pub struct TestPki {
+    /// The trusted test CA's certificate, DER: the trust anchor for `tls_client_auth`.
     pub ca_cert_der: CertificateDer<'static>,
+    /// The same certificate, PEM (`ca.pem`).
     pub ca_cert_pem: String,
     /// The test CA's private key: written (0600) so a live AS configured with this PKI can be
     /// tested with minted expired/other-subject certificates. Never logged.
     ca_key_pem: String,
-    pub rogue_ca_cert_pem: String,
+    pub(crate) rogue_ca_cert_pem: String,
+    /// The mock AS's server certificate (`localhost`, `127.0.0.1`), issued by the test CA.
     pub server: Identity,
     identities: Vec<Identity>,
     /// Ed25519 key the mock AS signs access tokens with (EdDSA; PKCS#8 PEM) and its public half.
     pub token_signing_key_pem: String,
+    /// The public half of the token-signing key, SPKI PEM.
     pub token_signing_public_pem: String,
     /// The raw 32-byte Ed25519 public key (the JWK's `x`).
     pub token_signing_public_raw: Vec<u8>,
@@ -163,6 +167,7 @@ impl TestPki {
         &self.identities
     }
 
+    /// The client identity of `role`.
     pub fn identity(&self, role: Role) -> &Identity {
         // Every role is generated in `generate`; the lookup cannot miss.
         self.identities.iter().find(|i| i.role == role).unwrap_or_else(|| unreachable!("role {role:?} is always generated"))

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+/// How the client under test's process ended.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum RunEnd {
@@ -18,14 +19,18 @@ pub enum RunEnd {
 /// How the client under test ran.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientRun {
+    /// The command line that was run.
     pub command: String,
+    /// How its process ended.
     pub end: RunEnd,
+    /// Wall-clock time from start to end, milliseconds.
     pub duration_ms: u64,
     /// The last lines the client printed (stdout and stderr), for the evidence.
     pub output_tail: Vec<String>,
 }
 
 impl ClientRun {
+    /// Whether the client exited with status 0.
     pub fn succeeded(&self) -> bool {
         matches!(self.end, RunEnd::Exited(0))
     }

@@ -11,22 +11,31 @@ use crate::scenario::Defect;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// The harness's own mock AS, started for the scenario.
     Mock,
+    /// A real AS described by a target file.
     Live,
 }
 
 /// Bumped on any incompatible change of report.json.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// What a report shows of one check in one scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
+    /// The check's catalogue id.
     pub id: &'static str,
+    /// The check's catalogue title.
     pub title: &'static str,
+    /// The section judged: of RFC 8705 unless another RFC is named.
     pub rfc: &'static str,
     /// Link to the section on rfc-editor.org.
     pub rfc_url: String,
+    /// The level the outcome was judged at.
     pub level: Level,
+    /// The verdict.
     pub status: Status,
+    /// Why, as the check put it.
     pub reason: String,
     /// The scenario plants a defect this check must catch (self-test).
     pub expected_fail: bool,
@@ -34,8 +43,11 @@ pub struct CheckResult {
     pub expected_warn: bool,
     /// The scenario expects this check to be blocked by a planted failure it depends on.
     pub expected_blocked: bool,
+    /// How long the check took, milliseconds.
     pub duration_ms: f64,
+    /// The exchanges the verdict rests on.
     pub evidence: Vec<Evidence>,
+    /// Structured findings (e.g. the effective-endpoint table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
 }
@@ -65,9 +77,12 @@ impl CheckResult {
     }
 }
 
+/// The AS a scenario ran against.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetInfo {
+    /// Mock or live.
     pub kind: Kind,
+    /// Its issuer identifier.
     pub issuer: String,
     /// The shape the scenario asked the mock to publish (none for a live target).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,18 +92,28 @@ pub struct TargetInfo {
     /// The shape classified from the discovery document actually served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shape_observed: Option<&'static str>,
+    /// The effective endpoint per operation resolved from its discovery (RFC 8705 §5).
     pub endpoints: Vec<Effective>,
 }
 
+/// What a report shows of one scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {
+    /// The scenario's id.
     pub id: String,
+    /// The scenario's title.
     pub title: String,
+    /// The file it was loaded from.
     pub file: String,
+    /// Whether it is a self-test (plants defects and names the checks that must catch them).
     pub self_test: bool,
+    /// The defects planted in the mock AS.
     pub defects: Vec<Defect>,
+    /// Check ids the scenario expects to fail.
     pub expect_fail: Vec<String>,
+    /// Check ids the scenario expects to warn.
     pub expect_warn: Vec<String>,
+    /// The AS it ran against, once that was known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetInfo>,
     /// Set when the scenario could not run at all (e.g. the mock did not start).
@@ -97,24 +122,35 @@ pub struct ScenarioResult {
     /// Client mode: how the client under test ran (command, exit, output tail, redacted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientRun>,
+    /// How long the scenario took, milliseconds.
     pub duration_ms: f64,
+    /// Every check performed, in catalogue order.
     pub checks: Vec<CheckResult>,
 }
 
 impl ScenarioResult {
+    /// Whether the scenario ran and every check met expectations ([`CheckResult::as_expected`]).
     pub fn as_expected(&self) -> bool {
         self.error.is_none() && self.checks.iter().all(CheckResult::as_expected)
     }
 }
 
+/// Counts of check results over a run, by status.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Totals {
+    /// Every check result.
     pub checks: usize,
+    /// Results `pass`.
     pub pass: usize,
+    /// Results `fail`, planted or not.
     pub fail: usize,
+    /// Results `warn`.
     pub warn: usize,
+    /// Results `skip`.
     pub skip: usize,
+    /// Results `blocked`.
     pub blocked: usize,
+    /// Results `error`.
     pub error: usize,
     /// Failures planted by self-tests and caught as intended (included in `fail`).
     pub expected_fail: usize,
@@ -122,19 +158,28 @@ pub struct Totals {
     pub unexpected: usize,
 }
 
+/// A whole run: what every report format renders (report.json is its serialisation).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// [`SCHEMA_VERSION`] of the report.json this serialises to.
     pub schema_version: u32,
+    /// The mtls-harness version that ran.
     pub harness_version: &'static str,
+    /// Unique id of the run: start time and process id.
     pub run_id: String,
+    /// Start time, RFC 3339 UTC.
     pub started_at: String,
+    /// End time, RFC 3339 UTC.
     pub finished_at: String,
+    /// How long the run took, milliseconds.
     pub duration_ms: f64,
     /// `pass`, `fail` or `error`: the same verdict the exit code gives.
     pub verdict: &'static str,
+    /// Counts over every scenario's checks.
     pub totals: Totals,
     /// How the run was configured, including whether any TLS verification was relaxed.
     pub configuration: Configuration,
+    /// Every scenario, in the order they were given.
     pub scenarios: Vec<ScenarioResult>,
 }
 
@@ -143,16 +188,22 @@ pub struct RunReport {
 pub struct Configuration {
     /// `embedded mock AS` or `live target`.
     pub source: String,
+    /// The directory scenarios were loaded from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenarios_dir: Option<String>,
+    /// The target file, for a live run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_file: Option<String>,
     /// Server certificate verification of the target was switched off (`--insecure`).
     pub insecure: bool,
+    /// The client-under-test command given on the command line (client mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_command: Option<String>,
+    /// Connect timeout of each request, milliseconds.
     pub connect_timeout_ms: u64,
+    /// Timeout of each whole request, milliseconds.
     pub request_timeout_ms: u64,
+    /// Timeout of each check, milliseconds.
     pub check_timeout_ms: u64,
     /// The whole run's deadline.
     pub run_timeout_ms: u64,
@@ -169,6 +220,7 @@ impl Totals {
 }
 
 impl RunReport {
+    /// Count the check results of `scenarios`.
     pub fn totals(scenarios: &[ScenarioResult]) -> Totals {
         let mut t = Totals::default();
         for c in scenarios.iter().flat_map(|s| &s.checks) {

@@ -5,16 +5,25 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// One thing a client under test is asked to do (`MTLS_STEPS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, strum::IntoStaticStr, strum::VariantArray, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Step {
+    /// Get an access token at the token endpoint with mTLS client authentication.
     Token,
+    /// Push an authorization request (RFC 9126).
     Par,
+    /// The authorization code flow: the top-level authorization endpoint (RFC 8705 §5), then the
+    /// code exchanged at the token endpoint.
     Authorize,
+    /// Introspect the access token.
     Introspect,
+    /// Call the userinfo endpoint with the access token.
     Userinfo,
+    /// Call the protected resource with the access token and the certificate it is bound to.
     Resource,
+    /// Revoke the access token.
     Revoke,
 }
 
@@ -57,6 +66,7 @@ pub enum Misbehaviour {
 }
 
 impl Misbehaviour {
+    /// The client checks that must fail when the reference client misbehaves this way.
     pub fn caught_by(self) -> &'static [&'static str] {
         match self {
             Misbehaviour::IgnoreAliases => &[
@@ -117,12 +127,13 @@ pub struct ClientUnderTest {
     /// More environment variables for the command.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// How long the client may run before it is killed, milliseconds (default 20 000).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
 }
 
 impl ClientUnderTest {
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.command.is_some() && !self.misbehave.is_empty() {
             return Err("client.misbehave only applies to the built-in reference client (no `command`)".into());
         }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A defect a self-test plants in the mock AS (`mock.defects`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

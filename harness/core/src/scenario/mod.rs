@@ -19,16 +19,40 @@ pub use registration::{
 use crate::catalogue as checks;
 use crate::discovery::{Malformed, Shape, MTLS_ENDPOINT_KEYS};
 
+/// Why a scenario (or target) file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
+    /// The YAML does not parse or does not fit the model, at a known place.
     #[error("{file}:{line}:{column}: {msg}")]
-    Syntax { file: String, line: usize, column: usize, msg: String },
+    Syntax {
+        /// The file.
+        file: String,
+        /// Line, 1-based.
+        line: usize,
+        /// Column, 1-based.
+        column: usize,
+        /// What is wrong there.
+        msg: String,
+    },
+    /// The file parses but breaks a rule of the model (or the parser gave no location).
     #[error("{file}: {msg}")]
-    Invalid { file: String, msg: String },
+    Invalid {
+        /// The file.
+        file: String,
+        /// Which rule, and how to fix it.
+        msg: String,
+    },
+    /// The file or directory could not be read.
     #[error("{path}: {msg}")]
-    Io { path: String, msg: String },
+    Io {
+        /// The path that could not be read.
+        path: String,
+        /// The I/O error.
+        msg: String,
+    },
 }
 
+/// Which side the harness plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -38,6 +62,7 @@ pub enum Mode {
     Client,
 }
 
+/// A scenario's `discovery:` section: what the mock AS publishes.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscoverySpec {
@@ -58,6 +83,7 @@ fn yes() -> bool {
     true
 }
 
+/// A scenario's `mock:` section.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockSpec {
@@ -66,6 +92,7 @@ pub struct MockSpec {
     pub defects: Vec<Defect>,
 }
 
+/// A scenario's `expect:` section: the outcomes a self-test plants.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
@@ -81,13 +108,19 @@ pub struct Expect {
     pub blocked: Vec<String>,
 }
 
+/// One scenario file: what to stand up (or target), which checks to run, what to expect.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Unique id: letters, digits, `-` and `_`.
     pub id: String,
+    /// One line for reports.
     pub title: String,
+    /// Which side the harness plays.
     pub mode: Mode,
+    /// What the mock AS publishes in discovery.
     pub discovery: DiscoverySpec,
+    /// Defects planted in the mock AS.
     #[serde(default)]
     pub mock: MockSpec,
     /// Client registrations of the mock AS (default: one client per authentication method).
@@ -98,6 +131,7 @@ pub struct Scenario {
     pub client: Option<ClientUnderTest>,
     /// Check ids or globs (`auth.*`); the run keeps catalogue order.
     pub checks: Vec<String>,
+    /// Outcomes the scenario plants (self-tests); empty: every check must not fail.
     #[serde(default)]
     pub expect: Expect,
     /// The file this scenario came from (set by the loader).
@@ -145,14 +179,17 @@ impl Scenario {
         checks::select(&self.checks, self.mode)
     }
 
+    /// Whether `expect.fail` names `check_id`.
     pub fn expects_fail(&self, check_id: &str) -> bool {
         self.expect.fail.iter().any(|f| f == check_id)
     }
 
+    /// Whether `expect.warn` names `check_id`.
     pub fn expects_warn(&self, check_id: &str) -> bool {
         self.expect.warn.iter().any(|f| f == check_id)
     }
 
+    /// Whether `expect.blocked` names `check_id`.
     pub fn expects_blocked(&self, check_id: &str) -> bool {
         self.expect.blocked.iter().any(|f| f == check_id)
     }
@@ -176,6 +213,7 @@ impl Scenario {
         Ok(sc)
     }
 
+    /// Read and parse one scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
         Scenario::parse(&text, path)
@@ -243,6 +281,7 @@ impl Scenario {
     }
 }
 
+/// A YAML error of `file` as a [`ScenarioError`], with its line and column in front when known.
 pub fn syntax_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     let msg = e.to_string();
     // serde_yaml appends " at line L column C"; we put the location in front instead.

@@ -15,16 +15,22 @@ pub const SECRET_CLIENT_ID: &str = "tpp-secret-001";
 /// The default public client.
 pub const PUBLIC_CLIENT_ID: &str = "tpp-public-001";
 
+/// How a registered client authenticates at the token endpoint (`token_endpoint_auth_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
+    /// PKI mutual-TLS: a CA-issued certificate matching the registration (RFC 8705 §2.1).
     TlsClientAuth,
+    /// Self-signed certificate mutual-TLS: the registered certificate itself (RFC 8705 §2.2).
     SelfSignedTlsClientAuth,
+    /// Client id and secret in HTTP Basic (RFC 6749 §2.3.1).
     ClientSecretBasic,
+    /// A public client: no client authentication.
     None,
 }
 
 impl AuthMethod {
+    /// The registered metadata value (`tls_client_auth`).
     pub fn name(self) -> &'static str {
         match self {
             AuthMethod::TlsClientAuth => "tls_client_auth",
@@ -34,6 +40,7 @@ impl AuthMethod {
         }
     }
 
+    /// Whether the method authenticates with the TLS client certificate (RFC 8705 §2).
     pub fn is_mtls(self) -> bool {
         matches!(self, AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth)
     }
@@ -43,10 +50,15 @@ impl AuthMethod {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsMatch {
+    /// `tls_client_auth_subject_dn`: the subject DN, RFC 4514.
     SubjectDn(String),
+    /// `tls_client_auth_san_dns`: a dNSName SAN.
     SanDns(String),
+    /// `tls_client_auth_san_uri`: a uniformResourceIdentifier SAN.
     SanUri(String),
+    /// `tls_client_auth_san_ip`: an iPAddress SAN.
     SanIp(IpAddr),
+    /// `tls_client_auth_san_email`: an rfc822Name SAN.
     SanEmail(String),
 }
 
@@ -67,25 +79,29 @@ impl TlsMatch {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
+    /// The client id it registers.
     pub client_id: String,
+    /// Its token endpoint authentication method.
     pub auth: AuthMethod,
     /// tls_client_auth: at most one of these (RFC 8705 §2.1.2); none means the registered
     /// certificate's subject DN.
     #[serde(default)]
     pub subject_dn: Option<String>,
     #[serde(default)]
-    pub san_dns: Option<String>,
+    pub(crate) san_dns: Option<String>,
     #[serde(default)]
-    pub san_uri: Option<String>,
+    pub(crate) san_uri: Option<String>,
     #[serde(default)]
-    pub san_ip: Option<IpAddr>,
+    pub(crate) san_ip: Option<IpAddr>,
     #[serde(default)]
-    pub san_email: Option<String>,
+    pub(crate) san_email: Option<String>,
     /// self_signed_tls_client_auth: whose certificate goes into the JWKS `x5c` (default `self-signed`).
     #[serde(default)]
     pub certificate: Option<crate::pki::Role>,
+    /// Whether its access tokens are certificate-bound (RFC 8705 §3.4; default true).
     #[serde(default = "yes")]
     pub bound_access_tokens: bool,
+    /// Its registered redirect URIs (default [`DEFAULT_REDIRECT_URI`]).
     #[serde(default)]
     pub redirect_uris: Option<Vec<String>>,
 }
@@ -94,9 +110,11 @@ fn yes() -> bool {
     true
 }
 
+/// The redirect URI a client registers when its spec names none.
 pub const DEFAULT_REDIRECT_URI: &str = "https://client.example/cb";
 
 impl ClientSpec {
+    /// A registration of `client_id` with `auth` and every other field at its default.
     pub fn new(client_id: &str, auth: AuthMethod) -> ClientSpec {
         ClientSpec {
             client_id: client_id.to_string(),

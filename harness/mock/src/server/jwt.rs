@@ -18,23 +18,23 @@ pub(super) const TOKEN_TTL: u64 = 300;
 pub(super) const KID: &str = "mock-as-eddsa";
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Cnf {
+struct Cnf {
     #[serde(rename = "x5t#S256")]
-    pub x5t_s256: String,
+    x5t_s256: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub client_id: String,
-    pub iat: u64,
-    pub exp: u64,
-    pub jti: String,
+struct AccessClaims {
+    iss: String,
+    sub: String,
+    client_id: String,
+    iat: u64,
+    exp: u64,
+    jti: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub scope: String,
+    scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<Cnf>,
+    cnf: Option<Cnf>,
 }
 
 impl AsState {

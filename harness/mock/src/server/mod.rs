@@ -12,9 +12,6 @@ mod layout;
 mod state;
 
 pub use endpoints::mount;
-pub use jwt::{AccessClaims, Cnf};
-pub use layout::{
-    all_paths, endpoint_path, Layout, ListenerInfo, AUTHORIZE_PATH, DISCOVERY_PATHS, ENDPOINTS, INTROSPECT_PATH, JWKS_PATH, PAR_PATH,
-    RESOURCE_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
-};
+pub(crate) use layout::PAR_PATH;
+pub use layout::{all_paths, endpoint_path, Layout, ListenerInfo, AUTHORIZE_PATH, DISCOVERY_PATHS, ENDPOINTS, RESOURCE_PATH, TOKEN_PATH};
 pub use state::{AsState, StateError};

@@ -23,28 +23,33 @@ use mtls_core::tls::provider;
 
 /// Everything the responders share.
 pub struct AsState {
-    pub issuer: String,
+    pub(crate) issuer: String,
+    /// Its listeners and aliases.
     pub layout: Layout,
-    pub bound_access_tokens: bool,
-    pub defects: Defects,
+    pub(crate) bound_access_tokens: bool,
+    pub(crate) defects: Defects,
+    /// Its client registrations.
     pub clients: Vec<Registration>,
     pub(crate) trust: Arc<dyn ClientCertVerifier>,
     pub(super) encoding: EncodingKey,
     pub(super) decoding: DecodingKey,
     pub(super) jwks: Value,
-    pub store: Store,
+    pub(crate) store: Store,
 }
 
+/// Why the shared state could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    /// The test CA could not be made the client-certificate trust anchor.
     #[error("mock AS trust store: {0}")]
     Trust(String),
+    /// The token signing key could not be loaded.
     #[error("mock AS token signing key: {0}")]
     Key(#[from] jsonwebtoken::errors::Error),
 }
 
 impl AsState {
-    pub fn new(
+    pub(crate) fn new(
         layout: Layout,
         bound_access_tokens: bool,
         defects: Defects,
@@ -81,7 +86,7 @@ impl AsState {
         self.defects.has(d)
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }
 

@@ -8,19 +8,17 @@
 //!
 //! `.ci/run` installs glewlwyd with apt-get. Without it this test fails under CI (`CI=true`) and
 //! says how to install it elsewhere.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
-use mtls_harness::live::TargetFile;
 use mtls_harness::pki::TestPki;
-use mtls_harness::run::{run_scenario, RunConfig, Source};
+
+use crate::common::{live_outcomes, repo};
 
 /// A running glewlwyd; stopped (with its work directory removed) when dropped.
 struct Peer {
@@ -48,7 +46,7 @@ fn start_peer(pki_dir: &Path, secret: &str) -> Option<Peer> {
         eprintln!("SKIPPED: {how}");
         return None;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/peers/glewlwyd/start.sh");
+    let script = repo().join("fixtures/peers/glewlwyd/start.sh");
     let mut child = Command::new("bash")
         .arg(script)
         .env("PKI_DIR", pki_dir)
@@ -81,14 +79,6 @@ fn target_file(dir: &Path, name: &str, issuer: &str, secret_env: &str, require_b
     let f = dir.join(format!("{name}.yaml"));
     std::fs::write(&f, body).unwrap();
     f
-}
-
-async fn outcomes(file: &Path) -> (BTreeMap<&'static str, (Status, String)>, &'static str) {
-    let tf = Arc::new(TargetFile::load(file).unwrap());
-    let r = run_scenario(&tf.scenario(), &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
-    assert!(r.error.is_none(), "{:?}", r.error);
-    let verdict = mtls_harness::report::verdict(std::slice::from_ref(&r));
-    (r.checks.iter().map(|c| (c.id, (c.status, c.reason.clone()))).collect(), verdict)
 }
 
 /// glewlwyd's deviations and what the harness says of them (README, "Proven against glewlwyd").
@@ -125,7 +115,7 @@ async fn glewlwyd_outcome_table() {
     let Some(peer) = start_peer(tmp.path(), &secret) else { return };
     for require_bound in [false, true] {
         let name = if require_bound { "bound-required" } else { "rfc8705" };
-        let (got, verdict) = outcomes(&target_file(tmp.path(), name, &peer.issuer, "MTLS_TEST_GLEWLWYD_SECRET", require_bound)).await;
+        let (got, verdict) = live_outcomes(&target_file(tmp.path(), name, &peer.issuer, "MTLS_TEST_GLEWLWYD_SECRET", require_bound)).await;
         let want = expected(require_bound);
         let mut table = String::new();
         for (id, (status, reason)) in &got {

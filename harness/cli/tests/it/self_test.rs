@@ -1,18 +1,18 @@
 //! The self-test contract: every check in the catalogue can fail (some self-test scenario
 //! expects it to), every planted defect has a self-test, and each self-test run fails exactly
 //! the checks it names — no more, no fewer.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use mtls_harness::checks::{Status, CATALOGUE};
 use mtls_harness::mock::Defect;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 use mtls_harness::scenario::{load_dir, Scenario};
 
+use crate::common::scenarios_dir;
+
 fn scenarios() -> Vec<Scenario> {
-    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")).expect("built-in scenarios load")
+    load_dir(&scenarios_dir()).expect("built-in scenarios load")
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! The README stays true: every check and every planted defect is documented, each defect
 //! with exactly the checks that catch it.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use mtls_harness::checks::CATALOGUE;
 use mtls_harness::mock::Defect;

@@ -2,7 +2,6 @@
 //! sockets with its PKI on disk, is a live AS like any other here; then the faults a live
 //! target can have (unreachable, wrong CA bundle, non-JSON discovery, a token endpoint that
 //! hangs) each end in `error` results and exit code 2 within the configured timeouts.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +15,8 @@ use mtls_harness::mock::{MockAs, MockConfig, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID,
 use mtls_harness::pki::TestPki;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 use serde_json::Value;
+
+use crate::common::edge;
 
 fn target_yaml(issuer: &str, resource: &str, secret_env: &str, ca_bundle: &str, extra: &str) -> String {
     format!(
@@ -160,13 +161,6 @@ fn wrong_ca_bundle_is_a_tls_error_never_a_pass() {
     }
 }
 
-/// A TLS edge in front of a bare wiremock whose mounts the test decides.
-async fn bare_server(pki: &TestPki) -> (wiremock::MockServer, mtls_harness::mock::terminator::Listener, String) {
-    let wm = wiremock::MockServer::start().await;
-    let (l, base) = mtls_harness::mock::terminator::Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
-    (wm, l, base)
-}
-
 #[test]
 fn non_json_discovery_is_an_error_and_exit_2() {
     use wiremock::{matchers::path, Mock, ResponseTemplate};
@@ -174,7 +168,7 @@ fn non_json_discovery_is_an_error_and_exit_2() {
     let pki = TestPki::generate().unwrap();
     pki.write_to(tmp.path()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (wm, _l, base) = rt.block_on(bare_server(&pki));
+    let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
     rt.block_on(
         Mock::given(path("/.well-known/openid-configuration"))
             .respond_with(ResponseTemplate::new(200).set_body_raw("<html><body>Sign in</body></html>", "text/html"))
@@ -198,7 +192,7 @@ fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
     let pki = TestPki::generate().unwrap();
     pki.write_to(tmp.path()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (wm, _l, base) = rt.block_on(bare_server(&pki));
+    let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
     let doc = serde_json::json!({
         "issuer": base, "token_endpoint": format!("{base}/token"),
         "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
@@ -268,7 +262,7 @@ fn a_run_deadline_keeps_the_checks_that_finished() {
     let pki = TestPki::generate().unwrap();
     pki.write_to(tmp.path()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (wm, _l, base) = rt.block_on(bare_server(&pki));
+    let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
     let doc = serde_json::json!({
         "issuer": base, "token_endpoint": format!("{base}/token"),
         "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],

@@ -2,10 +2,10 @@
 //! target files, discovery documents and alias resolution, JWT payloads, distinguished names,
 //! PEM/DER certificates, form bodies. The property is always the same: no panic, and errors are
 //! values. CI runs the default number of cases; for a long run:
-//!   PROPTEST_CASES=200000 cargo test --release --test fuzz
-//! Failing inputs proptest finds are persisted under harness/proptest-regressions/ and are
-//! replayed first on every run.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+//!   PROPTEST_CASES=200000 cargo test --release --test it fuzz::
+//! Failing inputs proptest finds are persisted under harness/cli/tests/proptest-regressions/
+//! (proptest's default: beside the directory of this binary's main.rs) and are replayed first
+//! on every run.
 
 use std::path::Path;
 

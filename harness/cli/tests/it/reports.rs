@@ -1,19 +1,20 @@
 //! The reports, parsed back and checked against the run's results: report.json against its
 //! JSON Schema and the totals, junit.xml counts and cases, report.html's DOM-visible content,
 //! summary.md's table; secrets never appear in any of them or in the terminal output.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::{scenarios_dir, snapshot_settings};
+
 fn run(report_dir: &Path, extra: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
         .env_remove("MTLS_HARNESS_TARGET")
         .env("NO_COLOR", "1")
         .args(["run", "--scenarios"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios"))
+        .arg(scenarios_dir())
         .arg("--report-dir")
         .arg(report_dir)
         .args(extra)
@@ -23,7 +24,7 @@ fn run(report_dir: &Path, extra: &[&str]) -> (i32, String) {
 }
 
 fn schema() -> jsonschema::Validator {
-    let s: Value = serde_json::from_str(include_str!("../../report/schema/report.schema.json")).unwrap();
+    let s: Value = serde_json::from_str(include_str!("../../../report/schema/report.schema.json")).unwrap();
     jsonschema::validator_for(&s).expect("the schema is valid JSON Schema")
 }
 
@@ -75,21 +76,49 @@ fn every_format_agrees_with_the_run() {
     assert!(html.contains("rfc8705#section-3.1\""), "links to the RFC section");
     assert!(html.contains("server certificate verification</dt><dd>on"));
 
-    // summary.md: a row per scenario, the verdict on top.
+    // summary.md: a row per scenario, the verdict on top (the snapshot: `PASS`, and e.g.
+    // `| as-identical | identical | 24 | 0 | 0 | 0 | 0 | 0 | yes |`).
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.starts_with("## mtls-harness: PASS"));
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| scenario")).count(),
         report["scenarios"].as_array().unwrap().len()
     );
-    assert!(md.contains("| as-identical | identical | 24 | 0 | 0 | 0 | 0 | 0 | yes |"), "{md}");
+    snapshot_settings().bind(|| insta::assert_snapshot!("builtin_suite_summary_md", md));
 
     // The terminal: one line per check with progress, and every report path.
-    assert_eq!(stdout.lines().filter(|l| l.starts_with('[')).count(), checks.len());
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), checks.len());
     for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
         assert!(stdout.contains(&format!("report: {}", dir.join(f).display())), "{f}");
     }
     assert!(!stdout.contains("\u{1b}["), "NO_COLOR and no TTY: no escape codes");
+    snapshot_settings().bind(|| insta::assert_snapshot!("builtin_suite_terminal", terminal_in_scenario_order(&stdout)));
+}
+
+/// The terminal output of a run with its check lines in a stable order. Scenarios run
+/// concurrently, so their lines interleave differently each time, and the progress counter
+/// `[k/N]` of a line differs with them: each counter value must appear once (1, 2, … in some
+/// order), and is then shown as `k`. A scenario's own checks run one after another, so the
+/// lines are grouped by scenario (by id) in the order printed.
+fn terminal_in_scenario_order(stdout: &str) -> String {
+    let (checks, rest): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with('['));
+    let mut ks = Vec::new();
+    let mut lines: Vec<(&str, String)> = checks
+        .iter()
+        .map(|l| {
+            let (counter, line) = l.split_once("] ").unwrap();
+            let (k, n) = counter.trim_start_matches('[').trim().split_once('/').unwrap();
+            ks.push(k.parse::<usize>().unwrap());
+            let scenario = line.split_whitespace().find_map(|w| w.split_once("::")).unwrap().0;
+            (scenario, format!("[{:>width$}/{n}] {line}", "k", width = counter.len() - n.len() - 2))
+        })
+        .collect();
+    ks.sort_unstable();
+    assert_eq!(ks, (1..=checks.len()).collect::<Vec<_>>(), "each progress count once");
+    lines.sort_by_key(|(scenario, _)| *scenario);
+    let mut out: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    out.extend(rest.into_iter().map(str::to_string));
+    out.join("\n")
 }
 
 #[test]

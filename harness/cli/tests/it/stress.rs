@@ -1,13 +1,17 @@
 //! Concurrency: the full built-in suite, 20 times at once in one process. Every run must come
 //! out as expected, and afterwards no listener and no file descriptor may be left behind: every
 //! mock AS, TLS edge and client stops when its scenario is done.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+//!
+//! It counts the descriptors and listeners of its whole process, so it runs alone in a child
+//! process of the test binary ([`crate::common::alone`]), as when it was a binary of its own:
+//! the other tests of the binary open and close theirs at the same time.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mtls_harness::run::{run_all, RunConfig, Source};
 use mtls_harness::scenario::load_dir;
+
+use crate::common::{alone, scenarios_dir};
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
@@ -32,8 +36,13 @@ fn listening_sockets() -> usize {
 
 #[test]
 fn the_full_suite_twenty_times_at_once_leaks_nothing() {
+    if !alone("stress::the_full_suite_twenty_times_at_once_leaks_nothing") {
+        return;
+    }
+    // `{harness}` in client commands: this package's binary, not this test binary (set in the
+    // child process only).
     std::env::set_var("MTLS_HARNESS_BIN", env!("CARGO_BIN_EXE_mtls-harness"));
-    let scenarios = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")).unwrap();
+    let scenarios = load_dir(&scenarios_dir()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let source = Source::mock().unwrap();
     // Warm up once so the runtime's own descriptors exist before the baseline.

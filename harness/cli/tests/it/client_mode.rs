@@ -2,21 +2,15 @@
 //! The reference client passes everything; oauth4webapi (a real third-party client, pinned in
 //! fixtures/peers) passes with `use_mtls_endpoint_aliases` and fails `client.alias.*` without it
 //! where aliases matter; a client that crashes, hangs or never calls the AS passes nothing.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
 
 use mtls_harness::checks::Status;
 use mtls_harness::report::ScenarioResult;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 use mtls_harness::scenario::Scenario;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::common::{ensure_node_peers, repo};
 
 fn scenario(shape: &str, client: &str) -> Scenario {
     let disc = match shape {
@@ -116,21 +110,6 @@ async fn a_client_that_crashes_hangs_or_never_calls_passes_nothing() {
     let r = run(&scenario("identical", "  command: [\"/nonexistent/client\"]\n")).await;
     assert!(r.client.as_ref().unwrap().failure().unwrap().contains("could not be started"));
     assert!(r.checks.iter().all(|c| c.status == Status::Error));
-}
-
-/// `npm ci` in fixtures/peers once per test process if the pinned peers are not installed.
-fn ensure_node_peers() {
-    static DONE: Mutex<bool> = Mutex::new(false);
-    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
-    let peers = repo().join("fixtures/peers");
-    if *done || peers.join("node_modules/oauth4webapi/package.json").exists() {
-        *done = true;
-        return;
-    }
-    let status =
-        Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&peers).status().expect("npm runs");
-    assert!(status.success(), "npm ci in fixtures/peers failed");
-    *done = true;
 }
 
 fn oauth4webapi(use_aliases: bool) -> String {

@@ -1,7 +1,6 @@
 //! The mock AS driven with plain reqwest calls (not through the checks): per shape, what it
 //! publishes, which listener answers, and the status/error codes of every endpoint, including
 //! the negative paths.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::HashMap;
 

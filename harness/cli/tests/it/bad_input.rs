@@ -2,18 +2,19 @@
 //! Each must end in exit code 2 with a clear message — never a panic, a hang, or a pass. The
 //! observed messages form the README's "What bad input gets" table; this test fails when the
 //! README no longer matches (UPDATE_README=1 rewrites that section).
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mtls_harness::mock::terminator::{server_config, Listener};
+use mtls_harness::mock::terminator::server_config;
 use mtls_harness::pki::TestPki;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::common::{edge, repo, snapshot_settings};
 
 struct Row {
     case: &'static str,
@@ -133,13 +134,6 @@ fn network_case(rows: &mut Vec<Row>, case: &'static str, dir: &Path, issuer: &st
         },
         message: format!("{check}: {}", normalise(reason, dir)),
     });
-}
-
-/// A wiremock behind the harness's TLS edge on `host`.
-async fn edge(pki: &TestPki, host: &str) -> (MockServer, Listener, String) {
-    let wm = MockServer::start().await;
-    let (l, base) = Listener::front(&pki.server, host, true, wm.uri()).await.unwrap();
-    (wm, l, base)
 }
 
 fn discovery_doc(base: &str) -> Value {
@@ -356,22 +350,25 @@ fn what_bad_input_gets() {
     }
 
     // --- the README table
-    let mut table = format!("{MARK_START}\n| case | what it gets | observed message |\n|---|---|---|\n");
+    let mut rendered = String::from("| case | what it gets | observed message |\n|---|---|---|\n");
     for r in &rows {
-        table.push_str(&format!("| {} | {} | `{}` |\n", r.case, r.gets, r.message.replace('|', "\\|").replace('`', "'")));
+        rendered.push_str(&format!("| {} | {} | `{}` |\n", r.case, r.gets, r.message.replace('|', "\\|").replace('`', "'")));
     }
-    table.push_str(MARK_END);
-    let readme_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let table = format!("{MARK_START}\n{rendered}{MARK_END}");
+    let readme_path = repo().join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
     let (Some(a), Some(b)) = (readme.find(MARK_START), readme.find(MARK_END)) else {
         panic!("README.md lacks the bad-input table markers; the table is:\n{table}");
     };
     let current = &readme[a..b + MARK_END.len()];
-    if current != table {
-        if std::env::var_os("UPDATE_README").is_some() {
-            std::fs::write(&readme_path, readme.replacen(current, &table, 1)).unwrap();
-        } else {
-            panic!("README.md's bad-input table is out of date (run with UPDATE_README=1); it should be:\n{table}");
-        }
+    let readme_is_current = current == table;
+    if !readme_is_current && std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(&readme_path, readme.replacen(current, &table, 1)).unwrap();
+    }
+    // The same table, as a snapshot (after the README is rewritten, so that UPDATE_README=1
+    // still does its part when the snapshot changes too).
+    snapshot_settings().bind(|| insta::assert_snapshot!("what_bad_input_gets_table", rendered));
+    if !readme_is_current && std::env::var_os("UPDATE_README").is_none() {
+        panic!("README.md's bad-input table is out of date (run with UPDATE_README=1); it should be:\n{table}");
     }
 }

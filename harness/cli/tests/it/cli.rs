@@ -1,20 +1,17 @@
 //! The `mtls-harness` binary as a user runs it: exit codes, messages, report contents.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::common::{scenarios_dir, snapshot_settings};
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mtls-harness"));
     // These tests are about the embedded mock: a user's live target must not leak in.
     c.env_remove("MTLS_HARNESS_TARGET");
     c
-}
-
-fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
 }
 
 fn text(b: &[u8]) -> String {
@@ -164,6 +161,8 @@ fn a_failing_check_exits_1() {
     );
     let out = run_in(tmp.path(), &dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    // What the terminal shows of a failing run: each check's line, the counts, the reports.
+    snapshot_settings().bind(|| insta::assert_snapshot!("failing_run_terminal", text(&out.stdout)));
     let report: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("reports/report.json")).unwrap()).unwrap();
     assert_eq!(report["verdict"], "fail");
     let checks = report["scenarios"][0]["checks"].as_array().unwrap();

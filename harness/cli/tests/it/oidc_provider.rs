@@ -5,41 +5,18 @@
 //! check's outcome is asserted (the non-passes are node-oidc-provider's documented deviations or
 //! checks that do not apply). Then the fixture's planted defects: each fails exactly the checks
 //! that guard it, blocks exactly their dependents, errors nothing, and makes the verdict `fail`.
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
-use mtls_harness::live::TargetFile;
 use mtls_harness::pki::TestPki;
-use mtls_harness::run::{run_scenario, RunConfig, Source};
 
-fn peers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/peers")
-}
-
-/// `npm ci` once per test process if the pinned peers are not installed yet.
-fn ensure_installed() {
-    static DONE: Mutex<bool> = Mutex::new(false);
-    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
-    if *done || peers_dir().join("node_modules/oidc-provider/package.json").exists() {
-        *done = true;
-        return;
-    }
-    eprintln!("installing the pinned node peers: npm ci in {}", peers_dir().display());
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(peers_dir())
-        .status()
-        .expect("npm is on the PATH (Node 20 and npm are required for this test)");
-    assert!(status.success(), "npm ci in fixtures/peers failed");
-    *done = true;
-}
+use crate::common::{ensure_node_peers, live_outcomes, repo};
 
 /// A running node-oidc-provider; killed when dropped.
 struct Peer {
@@ -66,9 +43,9 @@ struct Config {
 }
 
 fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
-    ensure_installed();
+    ensure_node_peers();
     let mut child = Command::new("node")
-        .arg(peers_dir().join("oidc-provider/start.mjs"))
+        .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
         .env("PKI_DIR", pki_dir)
         .env("ALIAS_MODE", cfg.mode)
         .env("PORT", "0")
@@ -112,14 +89,6 @@ const CLIENT_CA: &str = "client_ca: { cert: ca.pem, key: ca.key }\n";
 
 type Outcomes = BTreeMap<&'static str, (Status, String)>;
 
-async fn outcomes(file: &Path) -> (Outcomes, &'static str) {
-    let tf = Arc::new(TargetFile::load(file).unwrap());
-    let r = run_scenario(&tf.scenario(), &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
-    assert!(r.error.is_none(), "{:?}", r.error);
-    let verdict = mtls_harness::report::verdict(std::slice::from_ref(&r));
-    (r.checks.iter().map(|c| (c.id, (c.status, c.reason.clone()))).collect(), verdict)
-}
-
 /// The whole AS catalogue against one peer configuration, with JWT access tokens (a `resource`
 /// indicator) and with opaque ones.
 async fn run_config(cfg: Config) -> ((Outcomes, &'static str), (Outcomes, &'static str)) {
@@ -131,8 +100,8 @@ async fn run_config(cfg: Config) -> ((Outcomes, &'static str), (Outcomes, &'stat
     let var = format!("MTLS_TEST_NODE_SECRET_{}", label.to_uppercase().replace('-', "_"));
     std::env::set_var(&var, &secret);
     let peer = start_peer(cfg, tmp.path(), &secret);
-    let jwt = outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, CLIENT_CA)).await;
-    let opaque = outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, CLIENT_CA)).await;
+    let jwt = live_outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, CLIENT_CA)).await;
+    let opaque = live_outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, CLIENT_CA)).await;
     (jwt, opaque)
 }
 
@@ -313,7 +282,7 @@ async fn an_untrusted_other_certificate_is_skipped_not_passed() {
     let peer = start_peer(Config { mode: "split", defect: None, policy: "all" }, tmp.path(), "s3cr3t-untrusted-other");
     // The rogue-CA certificate as `other_subject`: another issuer than the registered one's.
     let other = "other_subject: { cert: rogue-ca.pem, key: rogue-ca.key }\n";
-    let (got, verdict) = outcomes(&target_file(tmp.path(), "untrusted-other", &peer, var, false, other)).await;
+    let (got, verdict) = live_outcomes(&target_file(tmp.path(), "untrusted-other", &peer, var, false, other)).await;
     for id in ["auth.pki.other-subject", "bind.rs.other-cert"] {
         assert_eq!(got[id].0, Status::Skip, "{id}: {}", got[id].1);
         assert!(got[id].1.contains("not issued by the CA"), "{id}: {}", got[id].1);

@@ -1,0 +1,106 @@
+//! Helpers several test modules share.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use mtls_harness::checks::Status;
+use mtls_harness::live::TargetFile;
+use mtls_harness::mock::terminator::Listener;
+use mtls_harness::pki::TestPki;
+use mtls_harness::run::{run_scenario, RunConfig, Source};
+use wiremock::MockServer;
+
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The built-in scenarios.
+pub(crate) fn scenarios_dir() -> PathBuf {
+    repo().join("scenarios")
+}
+
+/// `npm ci` in fixtures/peers, once per test process, if the pinned peers (node-oidc-provider,
+/// oauth4webapi) are not installed yet. One lock for every module that needs them: two
+/// `npm ci` in one directory at once would trip over each other.
+pub(crate) fn ensure_node_peers() {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    let peers = repo().join("fixtures/peers");
+    let installed = ["oidc-provider", "oauth4webapi"].iter().all(|p| peers.join(format!("node_modules/{p}/package.json")).exists());
+    if *done || installed {
+        *done = true;
+        return;
+    }
+    eprintln!("installing the pinned node peers: npm ci in {}", peers.display());
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&peers)
+        .status()
+        .expect("npm is on the PATH (Node 20 and npm are required for this test)");
+    assert!(status.success(), "npm ci in fixtures/peers failed");
+    *done = true;
+}
+
+/// A wiremock, whose mounts the test decides, behind the harness's TLS edge on `host`.
+pub(crate) async fn edge(pki: &TestPki, host: &str) -> (MockServer, Listener, String) {
+    let wm = MockServer::start().await;
+    let (l, base) = Listener::front(&pki.server, host, true, wm.uri()).await.unwrap();
+    (wm, l, base)
+}
+
+/// Each check's status and reason, and the verdict, of a run against the live target in `file`.
+pub(crate) async fn live_outcomes(file: &Path) -> (BTreeMap<&'static str, (Status, String)>, &'static str) {
+    let tf = Arc::new(TargetFile::load(file).unwrap());
+    let r = run_scenario(&tf.scenario(), &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let verdict = mtls_harness::report::verdict(std::slice::from_ref(&r));
+    (r.checks.iter().map(|c| (c.id, (c.status, c.reason.clone()))).collect(), verdict)
+}
+
+/// Set, to the test's name, in the child process [`alone`] starts.
+const ALONE: &str = "MTLS_IT_ALONE";
+
+/// For a test that must be alone in its process (it measures the process: descriptors,
+/// listeners): true in the child process started for it, where the test does its work;
+/// elsewhere, runs the test `name` (its path in this binary, `module::test`) alone in a child
+/// process of this test binary, passes its output on, asserts that it ran and passed, and
+/// returns false.
+pub(crate) fn alone(name: &str) -> bool {
+    if std::env::var_os(ALONE).is_some_and(|v| v == name) {
+        return true;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(ALONE, name)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    print!("{stdout}");
+    eprint!("{stderr}");
+    assert!(out.status.success(), "{name}, alone in a child process, failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("test result: ok. 1 passed;"), "{name} ran in the child process:\n{stdout}");
+    false
+}
+
+/// insta settings for rendered output: what varies between runs is masked — ports, temporary
+/// directories, durations, certificate thumbprints (a fresh test PKI per process).
+pub(crate) fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    for (re, with) in [
+        (r"(127\.0\.0\.\d+):\d+", "$1:[port]"),
+        (r"(?:/[^\s/`']+)*/\.tmp[A-Za-z0-9]+", "[tempdir]"),
+        (r"verdict: (\w+) \(\d+ ms\)", "verdict: $1 ([duration] ms)"),
+        (r"\. \d+ ms\.", ". [duration] ms."),
+        // x5t#S256 values as they are shown in backticks: base64url (43 characters, and
+        // with padding), hex, and SHA-1 base64url (27 characters); the shape stays visible.
+        (r"`[A-Za-z0-9_-]{43}(=?)`", "`[x5t#S256]$1`"),
+        (r"`[0-9a-f]{64}`", "`[x5t#S256 as hex]`"),
+        (r"`[A-Za-z0-9_-]{27}`", "`[SHA-1 thumbprint]`"),
+    ] {
+        s.add_filter(re, with);
+    }
+    s
+}

@@ -1,0 +1,28 @@
+//! The integration tests of `mtls-harness`, in one test binary (one link of the dependency tree
+//! instead of one per file). Each module was a test binary of its own; they now share one
+//! process, so every test must pass with all the others running beside it: environment
+//! variables a test sets have names no other test uses, servers bind port 0, and a test that
+//! measures the whole process (`stress`) runs in a child process of its own
+//! ([`common::run_alone`]). `tests/scenarios.rs` (libtest-mimic, `harness = false`) stays a
+//! binary of its own.
+//!
+//! Rendered output (terminal lines, summary.md, the README's bad-input table) is pinned by
+//! `insta` snapshots in `snapshots/`; review a change with `cargo insta review` (or
+//! `INSTA_UPDATE=always cargo test --test it`, then `git diff`). Under `CI=true` a mismatch fails
+//! and nothing is written.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+
+mod bad_input;
+mod cli;
+mod client_mode;
+mod fuzz;
+mod glewlwyd;
+mod live;
+mod mock_as;
+mod oidc_provider;
+mod readme;
+mod reports;
+mod self_test;
+mod stress;
