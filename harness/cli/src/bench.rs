@@ -13,13 +13,14 @@ use mtls_core::stats;
 /// min / median / max of a series, in milliseconds.
 #[derive(Debug, Clone, Copy)]
 pub struct Spread {
-    pub min: f64,
+    pub(crate) min: f64,
+    /// The median (the upper one of an even count).
     pub median: f64,
-    pub max: f64,
+    pub(crate) max: f64,
 }
 
 impl Spread {
-    pub fn of(samples: &[Duration]) -> Spread {
+    pub(crate) fn of(samples: &[Duration]) -> Spread {
         let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
         ms.sort_by(f64::total_cmp);
         let n = ms.len().max(1);
@@ -33,16 +34,27 @@ impl std::fmt::Display for Spread {
     }
 }
 
+/// What `measure` found.
 pub struct Results {
+    /// Measured runs of each series (after a warm-up).
     pub runs: usize,
+    /// Scenarios in the suite.
     pub scenarios: usize,
+    /// Checks in one run of the suite.
     pub checks: usize,
+    /// Generating the test PKI.
     pub pki: Spread,
+    /// The full suite, reports written, on a multi-threaded runtime.
     pub suite: Spread,
+    /// The full suite on a current-thread runtime.
     pub suite_one_thread: Spread,
+    /// Handshakes, requests served and requests sent in one run of the suite.
     pub per_run: stats::Counts,
+    /// Mean duration of a check as measured inside the runs, milliseconds.
     pub mean_check_ms: f64,
+    /// Run time of generated suites of each size (scenario count, spread of three runs).
     pub scale: Vec<(usize, Spread)>,
+    /// Peak resident set size of the process, KiB, where /proc tells it.
     pub peak_rss_kib: Option<u64>,
 }
 
@@ -82,6 +94,8 @@ fn suite_once(
     Ok((elapsed, stats::snapshot() - before, report))
 }
 
+/// Measure PKI generation, `runs` runs of the suite `scenarios` on all threads and on one, and
+/// generated suites of each size in `scale`; an error if the suite does not pass.
 pub fn measure(scenarios: &[Scenario], runs: usize, scale: &[usize]) -> Result<Results, String> {
     let runs = runs.max(1);
     let pki: Vec<Duration> = (0..runs.max(5))

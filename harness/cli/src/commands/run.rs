@@ -57,7 +57,8 @@ pub(crate) fn run(
             (scenario::load_dir(&d)?, run::Source::mock()?)
         }
     };
-    let total: usize = scenarios.iter().map(|s| s.selected_checks().len()).sum();
+    // Every check a run performs: the selected ones and what they need (`catalogue::plan`).
+    let total: usize = scenarios.iter().map(|s| mtls_harness::catalogue::plan(&s.selected_checks()).len()).sum();
     let style = Style;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on_check: OnCheck = Arc::new(move |sc, c| {

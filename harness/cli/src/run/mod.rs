@@ -133,6 +133,7 @@ pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -
     report
 }
 
+/// The current time, RFC 3339 UTC (`unknown` if it cannot be formatted).
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| "unknown".into())
 }
