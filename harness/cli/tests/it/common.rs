@@ -104,3 +104,20 @@ pub(crate) fn snapshot_settings() -> insta::Settings {
     }
     s
 }
+
+/// The one JSON line a peer's start script prints on stdout when it is ready (`"ready": true`
+/// asserted), within `within`. Call it after the child is owned by a guard that kills it.
+pub(crate) fn ready_line(child: &mut std::process::Child, within: std::time::Duration, what: &str) -> serde_json::Value {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("the peer's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(within).unwrap_or_else(|_| panic!("{what} printed its ready line within {within:?}"));
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line `{line}`: {e}"));
+    assert_eq!(ready["ready"], true, "{line}");
+    ready
+}

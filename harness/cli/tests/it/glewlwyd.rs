@@ -9,10 +9,8 @@
 //! `.ci/run` installs glewlwyd with apt-get. Without it this test fails under CI (`CI=true`) and
 //! says how to install it elsewhere.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
@@ -47,7 +45,7 @@ fn start_peer(pki_dir: &Path, secret: &str) -> Option<Peer> {
         return None;
     }
     let script = repo().join("fixtures/peers/glewlwyd/start.sh");
-    let mut child = Command::new("bash")
+    let child = Command::new("bash")
         .arg(script)
         .env("PKI_DIR", pki_dir)
         .env("PEER_CLIENT_SECRET", secret)
@@ -56,18 +54,9 @@ fn start_peer(pki_dir: &Path, secret: &str) -> Option<Peer> {
         .stderr(Stdio::null())
         .spawn()
         .expect("bash runs");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
     let mut peer = Peer { child, issuer: String::new() };
-    let line = rx.recv_timeout(Duration::from_secs(40)).expect("glewlwyd printed its ready line within 40 s");
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line `{line}`: {e}"));
-    assert_eq!(ready["ready"], true, "{line}");
-    assert!(ready["resource"].is_null(), "glewlwyd has no resource that checks the binding: {line}");
+    let ready = crate::common::ready_line(&mut peer.child, Duration::from_secs(40), "glewlwyd");
+    assert!(ready["resource"].is_null(), "glewlwyd has no resource that checks the binding: {ready}");
     peer.issuer = ready["issuer"].as_str().unwrap().to_string();
     Some(peer)
 }

@@ -185,23 +185,42 @@ fn non_json_discovery_is_an_error_and_exit_2() {
     assert!(statuses(&report).iter().all(|s| s != "pass"), "{:?}", statuses(&report));
 }
 
+/// An AS whose discovery is fine and whose token endpoint never answers (its PKI written to
+/// `dir`); stopped when dropped.
+struct HangingTokenEndpoint {
+    base: String,
+    _server: (wiremock::MockServer, mtls_harness::mock::terminator::Listener),
+    _rt: tokio::runtime::Runtime,
+}
+
+impl HangingTokenEndpoint {
+    fn start(dir: &Path) -> HangingTokenEndpoint {
+        use wiremock::{matchers::path, Mock, ResponseTemplate};
+        let pki = TestPki::generate().unwrap();
+        pki.write_to(dir).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (wm, l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        let doc = serde_json::json!({
+            "issuer": base, "token_endpoint": format!("{base}/token"),
+            "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
+            "tls_client_certificate_bound_access_tokens": true,
+        });
+        rt.block_on(async {
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+                .mount(&wm)
+                .await;
+            Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
+        });
+        HangingTokenEndpoint { base, _server: (wm, l), _rt: rt }
+    }
+}
+
 #[test]
 fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
-    use wiremock::{matchers::path, Mock, ResponseTemplate};
     let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-    let doc = serde_json::json!({
-        "issuer": base, "token_endpoint": format!("{base}/token"),
-        "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
-        "tls_client_certificate_bound_access_tokens": true,
-    });
-    rt.block_on(async {
-        Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
-        Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
-    });
+    let hang = HangingTokenEndpoint::start(tmp.path());
+    let base = hang.base.clone();
     std::env::set_var("MTLS_TEST_SECRET_HANG", "x");
     let f = tmp.path().join("t.yaml");
     std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_HANG", "ca.pem", FAST)).unwrap();
@@ -257,21 +276,9 @@ fn insecure_is_explicit_warned_about_and_recorded_in_every_report() {
 /// (with the scenario's error saying how far it got), the verdict is `error`, exit 2.
 #[test]
 fn a_run_deadline_keeps_the_checks_that_finished() {
-    use wiremock::{matchers::path, Mock, ResponseTemplate};
     let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-    let doc = serde_json::json!({
-        "issuer": base, "token_endpoint": format!("{base}/token"),
-        "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
-        "tls_client_certificate_bound_access_tokens": true,
-    });
-    rt.block_on(async {
-        Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
-        Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
-    });
+    let hang = HangingTokenEndpoint::start(tmp.path());
+    let base = hang.base.clone();
     std::env::set_var("MTLS_TEST_SECRET_DEADLINE", "x");
     let f = tmp.path().join("t.yaml");
     let slow = "timeouts: { connect_ms: 500, request_ms: 60000, check_ms: 60000 }\n";

@@ -7,10 +7,8 @@
 //! that guard it, blocks exactly their dependents, errors nothing, and makes the verdict `fail`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
@@ -44,7 +42,7 @@ struct Config {
 
 fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
     ensure_node_peers();
-    let mut child = Command::new("node")
+    let child = Command::new("node")
         .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
         .env("PKI_DIR", pki_dir)
         .env("ALIAS_MODE", cfg.mode)
@@ -57,17 +55,8 @@ fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
         .stderr(Stdio::null())
         .spawn()
         .expect("node runs");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
     let mut peer = Peer { child, issuer: String::new(), resource: String::new() };
-    let line = rx.recv_timeout(Duration::from_secs(30)).expect("node-oidc-provider printed its ready line within 30 s");
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line `{line}`: {e}"));
-    assert_eq!(ready["ready"], true, "{line}");
+    let ready = crate::common::ready_line(&mut peer.child, Duration::from_secs(30), "node-oidc-provider");
     peer.issuer = ready["issuer"].as_str().unwrap().to_string();
     peer.resource = ready["resource"].as_str().unwrap().to_string();
     peer
