@@ -86,7 +86,7 @@ pub(crate) async fn run_scenario_into(
         }
     };
     match outcome {
-        Ok(r) => result = ScenarioResult { id: result.id, title: result.title, file: result.file, ..r },
+        Ok(r) => result = r,
         Err(e) => result.error = Some(e),
     }
     result.duration_ms = ms(started.elapsed());
