@@ -49,6 +49,13 @@ enum Command {
         /// Report formats, comma-separated: json, junit, html, md.
         #[arg(long, default_value = "json,junit,html,md")]
         format: String,
+        /// Judge this profile's rules too (repeatable; see `list --profiles`), on every AS-mode
+        /// scenario or the live target, besides the target file's own `profile:`.
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+        /// A directory of further profile YAML files (one per profile; same id replaces a built-in one).
+        #[arg(long)]
+        profiles_dir: Option<PathBuf>,
     },
     /// Measure: PKI generation, the full suite on all threads and on one, handshakes and
     /// requests, time per check, peak RSS, and the scale curve (see scripts/bench).
@@ -62,10 +69,16 @@ enum Command {
         #[arg(long, default_value = "10,50,200")]
         scale: String,
     },
-    /// List scenarios and the check catalogue.
+    /// List scenarios and the check catalogue (or, with --profiles, the profiles and their rules).
     List {
         #[arg(long, default_value = "scenarios")]
         scenarios: PathBuf,
+        /// List the profiles (built in, and those of --profiles-dir) with every rule and citation.
+        #[arg(long)]
+        profiles: bool,
+        /// A directory of further profile YAML files.
+        #[arg(long)]
+        profiles_dir: Option<PathBuf>,
     },
     /// Generate a test PKI and write it as PEM files (private keys mode 0600).
     Pki {
@@ -119,7 +132,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Run { scenarios, target, insecure, client_cmd, run_timeout, report_dir, format } => {
+        Command::Run { scenarios, target, insecure, client_cmd, run_timeout, report_dir, format, profiles, profiles_dir } => {
             let client_cmd = match client_cmd {
                 None => None,
                 Some(c) => match shlex::split(&c) {
@@ -128,12 +141,22 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
                     None => anyhow::bail!("--client-cmd `{c}` has an unterminated quote or escape"),
                 },
             };
-            let cfg = RunConfig { client_cmd, run_timeout: std::time::Duration::from_secs(run_timeout), ..RunConfig::default() };
+            let available = mtls_harness::profile::available(profiles_dir.as_deref())?;
+            // An unknown --profile is refused before anything runs.
+            mtls_harness::profile::select(&profiles, profiles_dir.as_deref())?;
+            let cfg = RunConfig {
+                client_cmd,
+                run_timeout: std::time::Duration::from_secs(run_timeout),
+                profiles,
+                available_profiles: std::sync::Arc::new(available),
+                ..RunConfig::default()
+            };
             let formats = parse_formats(&format).map_err(anyhow::Error::msg)?;
             commands::run::run(scenarios, target, insecure, &cfg, &report_dir, &formats)
         }
         Command::Client { misbehave } => commands::client::reference(&misbehave),
-        Command::List { scenarios } => commands::list::list(&scenarios),
+        Command::List { profiles: true, profiles_dir, .. } => commands::list::profiles(profiles_dir.as_deref()),
+        Command::List { scenarios, .. } => commands::list::list(&scenarios),
         Command::Bench { scenarios, runs, scale } => commands::bench::bench(&scenarios, runs, &scale),
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };

@@ -4,7 +4,9 @@
 //! embedded mock's facts), and the AS-mode checks themselves ([`checks`]). It never depends on
 //! the mock.
 
+pub mod assertion;
 pub mod checks;
 pub mod http;
 pub mod live;
+pub mod profile;
 pub mod target;

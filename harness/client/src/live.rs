@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::http::Limits;
-use crate::target::{Clients, Kind, Parts, Secret, Target, TargetError};
-use mtls_core::pki::{mint_rogue, mint_self_signed_like, ClientCa, Identity, Role};
+use crate::target::{Clients, JwtClient, Kind, Parts, Secret, SecretMethod, Target, TargetError};
+use mtls_core::catalogue::Primary;
+use mtls_core::pki::{mint_rogue, mint_self_signed_like, AssertionKey, ClientCa, Identity, JwsAlg, Role};
 use mtls_core::scenario::ScenarioError;
 
 /// A certificate and its private key, PEM files (paths relative to the target file).
@@ -31,11 +32,15 @@ pub struct CertClient {
     pub(crate) key: PathBuf,
 }
 
-/// A `client_secret_basic` client.
+/// A secret-authenticated client (`client_secret_basic`, `client_secret_post` or
+/// `client_secret_jwt`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretClient {
     pub(crate) client_id: String,
+    /// How it authenticates (default client_secret_basic).
+    #[serde(default)]
+    pub method: SecretMethod,
     /// Name of the environment variable holding the secret (never the secret itself).
     pub secret_env: String,
     /// The client is registered with `tls_client_certificate_bound_access_tokens: true`
@@ -51,46 +56,100 @@ pub struct PublicClient {
     pub(crate) client_id: String,
 }
 
-/// The `clients:` section of a target file: the registrations the harness acts as.
+/// A `private_key_jwt` client (RFC 7523 §2.2): its assertion-signing key and, unless the
+/// tls_client_auth client's is used, the transport certificate its tokens are bound to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtClientFile {
+    pub(crate) client_id: String,
+    /// The private key, PEM (PKCS#8; PKCS#1 for RSA; SEC1 for EC) or a private JWK.
+    pub(crate) signing_key: PathBuf,
+    /// PS256, ES256 or EdDSA.
+    pub(crate) alg: JwsAlg,
+    /// The `kid` header (default: the JWK's `kid`, else none).
+    #[serde(default)]
+    pub(crate) kid: Option<String>,
+    /// The transport certificate (PEM), when there is no tls_client_auth client to share one with.
+    #[serde(default)]
+    pub(crate) cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[serde(default)]
+    pub(crate) key: Option<PathBuf>,
+}
+
+/// The `clients:` section of a target file: the registrations the harness acts as. None is
+/// mandatory; the primary one must be present.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsFile {
-    /// Required: the tls_client_auth client (RFC 8705 §2.1).
-    pub tls_client_auth: CertClient,
-    /// Optional: a self_signed_tls_client_auth client (§2.2).
+    /// The client the binding, PAR, introspection and revocation checks act as (default: the
+    /// tls_client_auth client if there is one, else the private_key_jwt one, else the self-signed one).
+    #[serde(default)]
+    pub primary: Option<Primary>,
+    /// A tls_client_auth client (RFC 8705 §2.1).
+    #[serde(default)]
+    pub tls_client_auth: Option<CertClient>,
+    /// A self_signed_tls_client_auth client (§2.2).
     #[serde(default)]
     pub self_signed: Option<CertClient>,
-    /// Optional: a client_secret_basic client (for `bind.other-auth`).
+    /// A private_key_jwt client (RFC 7523), sending its assertions over mTLS.
+    #[serde(default)]
+    pub private_key_jwt: Option<JwtClientFile>,
+    /// A secret-authenticated client (for `bind.other-auth`).
     #[serde(default)]
     pub secret: Option<SecretClient>,
-    /// Optional: a public client (for `bind.refresh-public`).
+    /// A public client (for `bind.refresh-public`).
     #[serde(default)]
     pub public: Option<PublicClient>,
-    /// A redirect URI registered for the tls_client_auth and public clients.
+    /// A redirect URI registered for the primary and public clients.
     #[serde(default = "default_redirect")]
     pub redirect_uri: String,
+}
+
+impl ClientsFile {
+    /// The primary client: as named, else the first present of tls, jwt, self-signed.
+    pub fn primary(&self) -> Result<Primary, String> {
+        let present = |p: Primary| match p {
+            Primary::TlsClientAuth => self.tls_client_auth.is_some(),
+            Primary::SelfSignedTlsClientAuth => self.self_signed.is_some(),
+            Primary::PrivateKeyJwt => self.private_key_jwt.is_some(),
+        };
+        match self.primary {
+            Some(p) if present(p) => Ok(p),
+            Some(p) => Err(format!("clients.primary is {}, but there is no such client under `clients:`", p.name())),
+            None => [Primary::TlsClientAuth, Primary::PrivateKeyJwt, Primary::SelfSignedTlsClientAuth]
+                .into_iter()
+                .find(|p| present(*p))
+                .ok_or_else(|| "clients: configure a tls_client_auth, private_key_jwt or self_signed client: the binding, PAR, introspection and revocation checks act as it".to_string()),
+        }
+    }
 }
 
 fn default_redirect() -> String {
     mtls_core::scenario::DEFAULT_REDIRECT_URI.to_string()
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Profile {
-    /// Fail `disc.bound-flag` unless the AS publishes `tls_client_certificate_bound_access_tokens: true`.
-    #[serde(default = "yes")]
-    pub(crate) require_bound_tokens: bool,
-}
+/// `profile:` of a target file: one profile id or a list of them.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileNames(pub Vec<String>);
 
-impl Default for Profile {
-    fn default() -> Self {
-        Profile { require_bound_tokens: true }
+impl<'de> Deserialize<'de> for ProfileNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+            Other(serde::de::IgnoredAny),
+        }
+        match Raw::deserialize(d)? {
+            Raw::One(s) => Ok(ProfileNames(vec![s])),
+            Raw::Many(v) => Ok(ProfileNames(v)),
+            Raw::Other(_) => Err(serde::de::Error::custom(
+                "profile: name one profile or a list (`profile: fapi2-sp-mtls`; see `mtls-harness list --profiles`); whether bound tokens are required is the top-level `require_bound_tokens`",
+            )),
+        }
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The `timeouts:` section of a target file, milliseconds.
@@ -160,8 +219,13 @@ pub struct TargetFile {
     /// it: then it mints the expired and other-subject certificates itself.
     #[serde(default)]
     pub client_ca: Option<CertFiles>,
+    /// Profiles whose rules the run judges (default `rfc8705`).
     #[serde(default)]
-    pub(crate) profile: Profile,
+    pub profile: ProfileNames,
+    /// Whether `disc.bound-flag` requires `tls_client_certificate_bound_access_tokens: true`
+    /// (default: whether a selected profile requires bound tokens).
+    #[serde(default)]
+    pub require_bound_tokens: Option<bool>,
     /// Request and check timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
@@ -200,6 +264,20 @@ impl TargetFile {
         for pattern in &self.checks {
             if mtls_core::catalogue::select(std::slice::from_ref(pattern), mtls_core::scenario::Mode::As).is_empty() {
                 return Err(format!("check `{pattern}` matches no check in the catalogue (see `mtls-harness list`)"));
+            }
+        }
+        self.clients.primary()?;
+        if let (Some(_), Some(j)) = (&self.clients.tls_client_auth, &self.clients.private_key_jwt) {
+            if j.cert.is_some() || j.key.is_some() {
+                return Err("clients.private_key_jwt: with a tls_client_auth client as well, the jwt client presents its certificate; leave out private_key_jwt.cert and .key".into());
+            }
+        }
+        if let (None, Some(j)) = (&self.clients.tls_client_auth, &self.clients.private_key_jwt) {
+            if j.cert.is_none() || j.key.is_none() {
+                return Err(
+                    "clients.private_key_jwt: give `cert` and `key`, the transport certificate its tokens are bound to (RFC 8705 §3)"
+                        .into(),
+                );
             }
         }
         if self.timeouts.request_ms == 0 || self.timeouts.connect_ms == 0 || self.timeouts.check_ms == 0 {
@@ -253,25 +331,45 @@ impl TargetFile {
             return Err(TargetError::CaBundleEmpty { file: self.file.clone(), bundle: bundle_path.clone() });
         }
         let c = &self.clients;
-        let registered =
-            Identity::load(Role::Registered, &self.path(&c.tls_client_auth.cert), &self.path(&c.tls_client_auth.key)).map_err(ctx)?;
-        let mut identities = vec![mint_rogue(&registered).map_err(ctx)?];
+        let primary = c.primary().map_err(|msg| TargetError::Config { file: self.file.clone(), msg })?;
+        // The `Registered` certificate: the tls_client_auth client's, else the jwt client's transport certificate.
+        let registered_files = match (&c.tls_client_auth, &c.private_key_jwt) {
+            (Some(t), _) => Some((t.cert.clone(), t.key.clone())),
+            (None, Some(JwtClientFile { cert: Some(cert), key: Some(key), .. })) => Some((cert.clone(), key.clone())),
+            _ => None,
+        };
+        let registered = match &registered_files {
+            Some((cert, key)) => Some(Identity::load(Role::Registered, &self.path(cert), &self.path(key)).map_err(ctx)?),
+            None => None,
+        };
+        let mut identities = Vec::new();
+        if let Some(r) = &registered {
+            identities.push(mint_rogue(r).map_err(ctx)?);
+        }
         if let Some(ss) = &c.self_signed {
             let id = Identity::load(Role::SelfSigned, &self.path(&ss.cert), &self.path(&ss.key)).map_err(ctx)?;
             identities.push(mint_self_signed_like(&id, Role::SelfSignedOther).map_err(ctx)?);
             identities.push(id);
         }
+        let jwt = match &c.private_key_jwt {
+            Some(j) => {
+                let key = AssertionKey::load(&self.path(&j.signing_key), j.alg, j.kid.clone())
+                    .map_err(|e| ctx(mtls_core::pki::PkiError::Key(e)))?;
+                Some(JwtClient { client_id: j.client_id.clone(), key: std::sync::Arc::new(key) })
+            }
+            None => None,
+        };
         let ca = match &self.client_ca {
             Some(f) => Some(ClientCa::load(&self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?),
             None => None,
         };
-        if let Some(ca) = &ca {
-            identities.push(ca.mint_expired(&registered).map_err(ctx)?);
+        if let (Some(ca), Some(r)) = (&ca, &registered) {
+            identities.push(ca.mint_expired(r).map_err(ctx)?);
         }
         let other_subject_trusted = match (&self.other_subject, &ca) {
             (Some(f), _) => {
                 let other = Identity::load(Role::OtherSubject, &self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?;
-                let trusted = mtls_core::pki::same_issuer(&other, &registered);
+                let trusted = registered.as_ref().is_some_and(|r| mtls_core::pki::same_issuer(&other, r));
                 identities.push(other);
                 trusted
             }
@@ -281,7 +379,7 @@ impl TargetFile {
             }
             (None, None) => false,
         };
-        identities.push(registered);
+        identities.extend(registered);
         let secret = match &c.secret {
             Some(s) => {
                 let value = std::env::var(&s.secret_env)
@@ -304,13 +402,16 @@ impl TargetFile {
             issuer: self.issuer.clone(),
             resource_url: self.resource.clone(),
             clients: Clients {
-                tls: c.tls_client_auth.client_id.clone(),
+                primary,
+                tls: c.tls_client_auth.as_ref().map(|t| t.client_id.clone()),
+                jwt,
+                secret_method: c.secret.as_ref().map(|s| s.method).unwrap_or_default(),
                 self_signed: c.self_signed.as_ref().map(|s| s.client_id.clone()),
                 secret,
                 public: c.public.as_ref().map(|p| p.client_id.clone()),
                 redirect_uri: c.redirect_uri.clone(),
             },
-            require_bound_tokens: self.profile.require_bound_tokens,
+            require_bound_tokens: self.require_bound_tokens.unwrap_or(true),
             holds_ca: ca.is_some(),
             other_subject_trusted,
             secret_client_bound: c.secret.as_ref().is_some_and(|s| s.bound_tokens),
@@ -325,7 +426,23 @@ impl TargetFile {
 
     /// The scenario a live run performs: this target's checks, its discovery deciding the shape.
     pub fn scenario(&self) -> mtls_core::scenario::Scenario {
-        mtls_core::scenario::Scenario::for_live_target(&self.id, &format!("Live target {}", self.issuer), self.checks.clone(), &self.file)
+        let mut sc = mtls_core::scenario::Scenario::for_live_target(
+            &self.id,
+            &format!("Live target {}", self.issuer),
+            self.checks.clone(),
+            &self.file,
+        );
+        sc.primary = self.clients.primary().unwrap_or_default();
+        sc.profiles = self.profile.0.clone();
+        sc
+    }
+
+    /// Settle `require_bound_tokens` when the file leaves it out: true when no profile is
+    /// selected (the default `rfc8705` requires bound tokens) or a selected one requires them.
+    pub fn settle_bound_tokens(&mut self, selected: &[mtls_core::profile::Profile]) {
+        if self.require_bound_tokens.is_none() {
+            self.require_bound_tokens = Some(selected.is_empty() || selected.iter().any(|p| p.bound_tokens));
+        }
     }
 
     /// The target its parts build ([`TargetFile::parts`]).

@@ -70,6 +70,14 @@ pub enum TargetError {
         /// The bundle.
         bundle: PathBuf,
     },
+    /// The target file's clients do not fit together.
+    #[error("{}: {msg}", file.display())]
+    Config {
+        /// The target file.
+        file: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
     /// The environment variable that should hold a secret is not set.
     #[error("{}: clients.secret.secret_env names `{var}`, which is not set in the environment", file.display())]
     SecretUnset {
@@ -78,9 +86,9 @@ pub enum TargetError {
         /// The variable.
         var: String,
     },
-    /// The target has no registered client certificate.
-    #[error("the target has no registered client certificate")]
-    NoRegisteredIdentity,
+    /// The target lacks its primary client or that client's certificate.
+    #[error("the primary client ({0}) is not configured, or has no certificate: the binding, PAR, introspection and revocation checks act as it")]
+    NoPrimary(&'static str),
 }
 
 /// A client secret: never printed, never serialised.
@@ -103,19 +111,79 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The client registrations the checks act as.
+/// How the secret-authenticated client authenticates (RFC 6749 §2.3.1; OIDC Core §9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretMethod {
+    /// HTTP Basic.
+    #[default]
+    ClientSecretBasic,
+    /// In the form body.
+    ClientSecretPost,
+    /// A JWT assertion MACed with the secret (HS256).
+    ClientSecretJwt,
+}
+
+impl SecretMethod {
+    /// The method name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretMethod::ClientSecretBasic => "client_secret_basic",
+            SecretMethod::ClientSecretPost => "client_secret_post",
+            SecretMethod::ClientSecretJwt => "client_secret_jwt",
+        }
+    }
+}
+
+/// A `private_key_jwt` client: its id and assertion key. It presents the `Registered`
+/// certificate as its transport certificate, so its tokens can be bound (RFC 8705 §3).
+#[derive(Debug, Clone)]
+pub struct JwtClient {
+    /// Its client id (`iss` and `sub` of its assertions).
+    pub client_id: String,
+    /// The key its assertions are signed with.
+    pub key: std::sync::Arc<mtls_core::pki::AssertionKey>,
+}
+
+/// The client registrations the checks act as; none is mandatory, the primary one must exist.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    /// The client the binding, introspection, PAR and revocation checks act as.
+    pub primary: mtls_core::catalogue::Primary,
     /// The tls_client_auth client (RFC 8705 §2.1) whose certificate is `Role::Registered`.
-    pub tls: String,
+    pub tls: Option<String>,
     /// The self_signed_tls_client_auth client (§2.2) whose certificate is `Role::SelfSigned`.
     pub self_signed: Option<String>,
-    /// A client_secret_basic client (for `bind.other-auth`, §3).
+    /// The private_key_jwt client (RFC 7523), presenting `Role::Registered` for binding.
+    pub jwt: Option<JwtClient>,
+    /// A secret-authenticated client (for `bind.other-auth`, §3).
     pub secret: Option<(String, Secret)>,
+    /// How the secret client authenticates.
+    pub secret_method: SecretMethod,
     /// A public client (for `bind.refresh-public`, §4).
     pub public: Option<String>,
-    /// A redirect URI registered for the tls and public clients.
+    /// A redirect URI registered for the primary and public clients.
     pub redirect_uri: String,
+}
+
+impl Clients {
+    /// The primary client's id, if the target has that client.
+    pub fn primary_id(&self) -> Option<&str> {
+        use mtls_core::catalogue::Primary;
+        match self.primary {
+            Primary::TlsClientAuth => self.tls.as_deref(),
+            Primary::SelfSignedTlsClientAuth => self.self_signed.as_deref(),
+            Primary::PrivateKeyJwt => self.jwt.as_ref().map(|j| j.client_id.as_str()),
+        }
+    }
+
+    /// The certificate the primary client presents.
+    pub fn primary_role(&self) -> Role {
+        match self.primary {
+            mtls_core::catalogue::Primary::SelfSignedTlsClientAuth => Role::SelfSigned,
+            _ => Role::Registered,
+        }
+    }
 }
 
 /// Everything a target is made of, before its HTTP clients are built.
@@ -138,7 +206,7 @@ pub struct Parts {
     pub other_subject_trusted: bool,
     /// The secret client is registered for certificate-bound tokens (RFC 8705 §3.4).
     pub secret_client_bound: bool,
-    /// Identities by role; `Registered` is required.
+    /// Identities by role; the primary client's is required.
     pub identities: Vec<Identity>,
     /// The CAs to trust for the target's server certificates.
     pub roots: Vec<CertificateDer<'static>>,
@@ -181,12 +249,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// Build the HTTP clients (one without a certificate, one per identity); the `Registered`
-    /// identity is required.
+    /// Build the HTTP clients (one without a certificate, one per identity); the primary
+    /// client and its certificate are required.
     pub fn build(p: Parts) -> Result<Target, TargetError> {
         let identities: HashMap<Role, Identity> = p.identities.into_iter().map(|i| (i.role, i)).collect();
-        if !identities.contains_key(&Role::Registered) {
-            return Err(TargetError::NoRegisteredIdentity);
+        if p.clients.primary_id().is_none() || !identities.contains_key(&p.clients.primary_role()) {
+            return Err(TargetError::NoPrimary(p.clients.primary.name()));
         }
         let mut http = HashMap::new();
         http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure)?);
@@ -222,17 +290,24 @@ impl Target {
         self.http.get(&Who::NoCert).unwrap_or_else(|| unreachable!("Target::build always creates the no-cert client"))
     }
 
-    /// The registered client's certificate identity (always present).
-    pub fn registered(&self) -> &Http {
-        self.http.get(&Who::Cert(Role::Registered)).unwrap_or_else(|| unreachable!("Target::build requires the registered identity"))
+    /// The HTTP client holding the primary client's certificate (always present).
+    pub fn primary(&self) -> &Http {
+        self.http
+            .get(&Who::Cert(self.clients.primary_role()))
+            .unwrap_or_else(|| unreachable!("Target::build requires the primary identity"))
+    }
+
+    /// The primary client's id (always present).
+    pub fn primary_id(&self) -> &str {
+        self.clients.primary_id().unwrap_or_else(|| unreachable!("Target::build requires the primary client"))
     }
 
     pub(crate) fn identity(&self, role: Role) -> Option<&Identity> {
         self.identities.get(&role)
     }
 
-    /// `x5t#S256` of the registered client certificate.
-    pub fn registered_thumbprint(&self) -> &str {
-        self.identities.get(&Role::Registered).map(|i| i.x5t_s256.as_str()).unwrap_or_default()
+    /// `x5t#S256` of the primary client's certificate.
+    pub fn primary_thumbprint(&self) -> &str {
+        self.identities.get(&self.clients.primary_role()).map(|i| i.x5t_s256.as_str()).unwrap_or_default()
     }
 }

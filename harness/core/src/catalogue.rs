@@ -16,6 +16,53 @@ pub struct Need {
     pub(crate) why: &'static str,
 }
 
+/// Stands, in a need, for the accept check of the target's primary client ([`Primary`]).
+const PRIMARY: &str = "@primary";
+
+/// The client the binding, introspection, PAR and revocation checks act as: the one whose
+/// token they test. Its accept check is their positive control.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Primary {
+    /// The `tls_client_auth` client (RFC 8705 §2.1).
+    #[default]
+    TlsClientAuth,
+    /// The `self_signed_tls_client_auth` client (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
+    /// The `private_key_jwt` client (RFC 7523 §2.2), presenting its transport certificate.
+    PrivateKeyJwt,
+}
+
+impl Primary {
+    /// The check that proves the primary client gets a token: the control of its dependents.
+    pub fn accept_check(self) -> &'static str {
+        match self {
+            Primary::TlsClientAuth => "auth.pki.accept",
+            Primary::SelfSignedTlsClientAuth => "auth.self.accept",
+            Primary::PrivateKeyJwt => "auth.jwt.accept",
+        }
+    }
+
+    /// The method name (`private_key_jwt`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Primary::TlsClientAuth => "tls_client_auth",
+            Primary::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            Primary::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+}
+
+impl Need {
+    fn resolve(&self, primary: Primary) -> &'static str {
+        if self.check == PRIMARY {
+            primary.accept_check()
+        } else {
+            self.check
+        }
+    }
+}
+
 /// One check of the catalogue.
 pub struct CheckInfo {
     /// Stable id (`auth.pki.accept`), used in selections, expectations and reports.
@@ -33,7 +80,7 @@ pub struct CheckInfo {
 }
 
 macro_rules! check {
-    ($mode:ident, $id:literal, $rfc:literal, $level:ident, $title:literal $(, $need:literal => $why:expr)*) => {
+    ($mode:ident, $id:literal, $rfc:literal, $level:ident, $title:literal $(, $need:expr => $why:expr)*) => {
         CheckInfo {
             id: $id,
             mode: Mode::$mode,
@@ -48,6 +95,9 @@ macro_rules! check {
 const NO_DISCOVERY: &str = "no discovery document to judge";
 const NO_ENDPOINTS: &str = "no effective endpoints";
 const NO_TOKEN: &str = "no token to test binding with";
+const NO_PRIMARY_TOKEN: &str = "the primary client got no token to test binding with";
+const NO_JWT_CONTROL: &str =
+    "no positive control: the private_key_jwt client's assertion was not accepted at this URL, so a refusal proves nothing";
 const NO_CONTROL: &str = "no positive control: the registered client was not accepted at this URL, so a refusal proves nothing";
 
 /// Every check, in the order a run performs them (a check comes after everything it needs).
@@ -66,16 +116,23 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "auth.pki.expired", "§2.1", Must, "Expired certificate with the registered subject: invalid_client", "auth.pki.accept" => NO_CONTROL),
     check!(As, "auth.self.accept", "§2.2", Must, "Registered self-signed certificate gets an access token", "endpoints.resolve" => "no token endpoint to call"),
     check!(As, "auth.self.other", "§2.2", Must, "Another self-signed certificate: invalid_client", "auth.self.accept" => "no positive control: the registered self-signed certificate was not accepted at this URL, so a refusal proves nothing"),
-    check!(As, "bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", "auth.pki.accept" => NO_TOKEN),
-    check!(As, "introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", "auth.pki.accept" => "no token to introspect"),
-    check!(As, "bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", "auth.pki.accept" => NO_TOKEN, "introspect.active" => "no introspection response to read the binding from"),
-    check!(As, "bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", "auth.pki.accept" => NO_TOKEN),
+    check!(As, "auth.jwt.accept", "RFC 7523 §3", Must, "A private_key_jwt assertion (aud = issuer) sent over mTLS gets an access token", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "auth.jwt.bad-signature", "RFC 7523 §3", Must, "An assertion signed with an unregistered key: invalid_client", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.aud-wrong", "RFC 7523 §3", Must, "An assertion whose aud names another server: invalid_client", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.aud-endpoint", "FAPI 2.0 SP §5.3.2.1", Should, "An assertion whose aud is the token endpoint URL, not the issuer: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.aud-array", "FAPI 2.0 SP §5.3.2.1", Should, "An assertion whose aud is an array, not the issuer string: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.no-cert", "§3, FAPI 2.0 SP §5.3.2.1", Should, "The same assertion without a transport certificate gets no unbound token", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", PRIMARY => NO_PRIMARY_TOKEN),
+    check!(As, "introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", PRIMARY => "no token to introspect"),
+    check!(As, "bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", PRIMARY => NO_PRIMARY_TOKEN, "introspect.active" => "no introspection response to read the binding from"),
+    check!(As, "bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", PRIMARY => NO_PRIMARY_TOKEN),
     check!(As, "bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
     check!(As, "bind.rs.no-cert", "§3", Must, "Bound token without a certificate: 401", "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
     check!(As, "bind.other-auth", "§3, §3.4", Should, "A secret-authenticated client presenting a certificate gets a bound token", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "bind.jwt-client", "§3", Must, "The private_key_jwt client's token is bound to the transport certificate it presented", "auth.jwt.accept" => NO_TOKEN),
     check!(As, "bind.refresh-public", "§4", Should, "A public client's refresh token is bound to its certificate", "endpoints.resolve" => "no token endpoint to call"),
-    check!(As, "par.alias", "§5", Must, "PAR at the effective endpoint with mTLS client authentication: 201 request_uri", "auth.pki.accept" => "the registered client's mTLS authentication was not accepted"),
-    check!(As, "revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", "auth.pki.accept" => "no token to revoke"),
+    check!(As, "par.alias", "§5", Must, "PAR at the effective endpoint, authenticated as the primary client: 201 request_uri", PRIMARY => "the primary client was not accepted at the token endpoint"),
+    check!(As, "revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", PRIMARY => "no token to revoke"),
     check!(Client, "client.discovery", "§5", Must, "The client read the discovery document"),
     check!(Client, "client.alias.token", "§5", Must, "Token requests went to the alias when one is published"),
     check!(Client, "client.alias.par", "§5", Must, "PAR requests went to the alias when one is published"),
@@ -106,33 +163,35 @@ pub fn select(patterns: &[String], mode: Mode) -> Vec<&'static str> {
 
 /// What a run performs for `selected`: those checks and, transitively, every check they need, in
 /// catalogue order. A check is never judged without the checks that establish its facts.
-pub fn plan(selected: &[&'static str]) -> Vec<&'static CheckInfo> {
+pub fn plan(selected: &[&'static str], primary: Primary) -> Vec<&'static CheckInfo> {
     let mut wanted: std::collections::BTreeSet<&str> = selected.iter().copied().collect();
     let mut stack: Vec<&str> = selected.to_vec();
     while let Some(id) = stack.pop() {
         for n in find(id).map(|c| c.needs).unwrap_or_default() {
-            if wanted.insert(n.check) {
-                stack.push(n.check);
+            let need = n.resolve(primary);
+            if wanted.insert(need) {
+                stack.push(need);
             }
         }
     }
     CATALOGUE.iter().filter(|c| wanted.contains(c.id)).collect()
 }
 
-/// Whether a check may run given the outcomes of the checks it needs: `Some` outcome when a
+/// Whether a check may run (needs on the primary client resolve to its accept check) given the outcomes of the checks it needs: `Some` outcome when a
 /// need failed, errored or was blocked (→ `blocked`, naming it) or was skipped (→ `skip`).
-pub fn gate(check: &CheckInfo, done: &HashMap<&str, (Status, String)>) -> Option<Outcome> {
+pub fn gate(check: &CheckInfo, done: &HashMap<&str, (Status, String)>, primary: Primary) -> Option<Outcome> {
     for n in check.needs {
-        match done.get(n.check) {
+        let need = n.resolve(primary);
+        match done.get(need) {
             Some((s @ (Status::Fail | Status::Error | Status::Blocked), _)) => {
                 let verb = match s {
                     Status::Fail => "failed",
                     Status::Error => "could not be judged",
                     _ => "was blocked",
                 };
-                return Some(Outcome::blocked(format!("blocked: {} {verb} — {}", n.check, n.why)));
+                return Some(Outcome::blocked(format!("blocked: {need} {verb} — {}", n.why)));
             }
-            Some((Status::Skip, why)) => return Some(Outcome::skip(format!("does not apply: {} was skipped ({why})", n.check))),
+            Some((Status::Skip, why)) => return Some(Outcome::skip(format!("does not apply: {need} was skipped ({why})"))),
             _ => {}
         }
     }
@@ -163,6 +222,7 @@ mod tests {
         assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
         assert_eq!(select(&["*".into()], Client).len(), 11);
+        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 6);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
         assert_eq!(
             select(&["bind.rs.*".into(), "disc.fetch".into()], As),

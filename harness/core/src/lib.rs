@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod dn;
 pub mod ids;
 pub mod pki;
+pub mod profile;
 pub mod redact;
 pub mod results;
 pub mod scenario;

@@ -1,7 +1,8 @@
 //! Client registrations of the mock AS and client authentication at its endpoints:
 //! `tls_client_auth` by subject DN or one SAN (RFC 8705 §2.1.2), `self_signed_tls_client_auth`
-//! against the registered JWKS `x5c` (§2.2.2), `client_secret_basic` (RFC 6749 §2.3.1), and
-//! public clients (`none`).
+//! against the registered JWKS `x5c` (§2.2.2), `private_key_jwt` against the registered JWKS
+//! (RFC 7523 §3, with FAPI 2.0 SP's `aud` = the issuer string), `client_secret_basic` and
+//! `client_secret_post` (RFC 6749 §2.3.1), and public clients (`none`).
 
 use std::net::IpAddr;
 
@@ -25,7 +26,9 @@ pub struct Registration {
     pub tls_match: Option<TlsMatch>,
     /// For `self_signed_tls_client_auth`: DER of the certificates in the registered JWKS `x5c`.
     pub jwks_x5c: Vec<Vec<u8>>,
-    /// For `client_secret_basic`.
+    /// For `private_key_jwt`: the registered JWKS (public keys).
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// For `client_secret_basic` and `client_secret_post`.
     pub secret: Option<String>,
     /// `tls_client_certificate_bound_access_tokens` of the client (RFC 8705 §3.4).
     pub bound_access_tokens: bool,
@@ -48,6 +51,31 @@ impl OAuthError {
     fn invalid_client(description: impl Into<String>) -> OAuthError {
         OAuthError::new(401, "invalid_client", description)
     }
+}
+
+/// The client credentials of a request: form parameters and the `Authorization` header.
+#[derive(Default)]
+pub struct Credentials<'r> {
+    /// `client_id` of the form.
+    pub client_id: Option<&'r str>,
+    /// `client_secret` of the form (client_secret_post).
+    pub client_secret: Option<&'r str>,
+    /// `client_assertion_type` of the form.
+    pub assertion_type: Option<&'r str>,
+    /// `client_assertion` of the form (RFC 7523 §2.2).
+    pub assertion: Option<&'r str>,
+    /// The `Authorization` header.
+    pub authorization: Option<&'r str>,
+}
+
+/// RFC 7523 §2.2: the assertion type of a JWT client assertion.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The unverified claims of a compact JWS (to find which client it claims to be).
+fn unverified_claims(jws: &str) -> Option<serde_json::Value> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = jws.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()
 }
 
 /// Who was authenticated, and with which certificate.
@@ -73,21 +101,47 @@ impl AsState {
     /// Authenticate the client of a token, PAR, introspection or revocation request.
     pub fn authenticate<'a>(
         &'a self,
-        form_client_id: Option<&str>,
-        authorization: Option<&str>,
+        creds: &Credentials<'_>,
         cert: Option<CertificateDer<'static>>,
     ) -> Result<Authenticated<'a>, OAuthError> {
-        let basic = basic_credentials(authorization);
-        let client_id = match (&basic, form_client_id) {
-            (Some((b, _)), Some(f)) if b != f => {
+        let basic = basic_credentials(creds.authorization);
+        let assertion = match (creds.assertion_type, creds.assertion) {
+            (Some(JWT_BEARER), Some(a)) => Some(a),
+            (Some(t), Some(_)) => {
+                return Err(OAuthError::new(400, "invalid_request", format!("client_assertion_type `{t}` is not supported")))
+            }
+            (None, Some(_)) => return Err(OAuthError::new(400, "invalid_request", "client_assertion without client_assertion_type")),
+            _ => None,
+        };
+        // RFC 7523 §3: the assertion's `sub` is the client_id; the form's client_id is optional.
+        let asserted = assertion.and_then(unverified_claims).and_then(|c| c.get("sub").and_then(|v| v.as_str()).map(str::to_string));
+        let client_id = match (&basic, creds.client_id, &asserted) {
+            (Some((b, _)), Some(f), _) if b != f => {
                 return Err(OAuthError::new(400, "invalid_request", "client_id in the form and Basic credentials differ"))
             }
-            (Some((b, _)), _) => b.clone(),
-            (None, Some(f)) => f.to_string(),
-            (None, None) => return Err(OAuthError::invalid_client("no client_id (RFC 8705 §2: mTLS clients send client_id)")),
+            (_, Some(f), Some(a)) if f != a => return Err(OAuthError::invalid_client("client_id differs from the assertion's sub")),
+            (Some((b, _)), _, _) => b.clone(),
+            (None, Some(f), _) => f.to_string(),
+            (None, None, Some(a)) => a.clone(),
+            (None, None, None) => return Err(OAuthError::invalid_client("no client_id (RFC 8705 §2: mTLS clients send client_id)")),
         };
         let client = self.clients.iter().find(|c| c.client_id == client_id).ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+        if assertion.is_some() && client.method != AuthMethod::PrivateKeyJwt {
+            return Err(OAuthError::invalid_client(format!("the client is registered for {}, not private_key_jwt", client.method.name())));
+        }
         match client.method {
+            AuthMethod::PrivateKeyJwt => {
+                let Some(jws) = assertion else {
+                    return Err(OAuthError::invalid_client("private_key_jwt client sent no client_assertion"));
+                };
+                self.verify_assertion(client, jws).map_err(OAuthError::invalid_client)?;
+            }
+            AuthMethod::ClientSecretPost => {
+                let ok = matches!((creds.client_secret, &client.secret), (Some(given), Some(secret)) if basic.is_none() && constant_time_eq(given, secret));
+                if !ok {
+                    return Err(OAuthError::invalid_client("client_secret_post authentication failed"));
+                }
+            }
             AuthMethod::ClientSecretBasic => {
                 let ok = matches!((&basic, &client.secret), (Some((_, given)), Some(secret)) if constant_time_eq(given, secret));
                 if !ok {
@@ -118,6 +172,41 @@ impl AsState {
             },
         }
         Ok(Authenticated { client, cert })
+    }
+
+    /// RFC 7523 §3: a JWT signed with a registered key, `iss` = `sub` = the client, `aud` the
+    /// issuer as a single string (FAPI 2.0 SP §5.3.2.1), unexpired.
+    fn verify_assertion(&self, client: &Registration, jws: &str) -> Result<(), String> {
+        let header = jsonwebtoken::decode_header(jws).map_err(|e| format!("client_assertion is not a JWS: {e}"))?;
+        let claims = if self.has(Defect::JwtSignatureNotVerified) {
+            unverified_claims(jws).ok_or("client_assertion has no JSON payload")?
+        } else {
+            let keys = client.jwks.as_ref().ok_or("the client has no registered JWKS")?;
+            let jwk = match &header.kid {
+                Some(kid) => keys.find(kid).ok_or_else(|| format!("no registered key has kid `{kid}`"))?,
+                None => keys.keys.first().ok_or("the registered JWKS is empty")?,
+            };
+            let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("registered key unusable: {e}"))?;
+            let mut v = jsonwebtoken::Validation::new(header.alg);
+            v.validate_aud = false;
+            v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+            jsonwebtoken::decode::<serde_json::Value>(jws, &key, &v).map_err(|e| format!("client_assertion rejected: {e}"))?.claims
+        };
+        let str_claim = |n: &str| claims.get(n).and_then(|v| v.as_str());
+        if str_claim("iss") != Some(client.client_id.as_str()) || str_claim("sub") != Some(client.client_id.as_str()) {
+            return Err("client_assertion iss and sub must both be the client_id (RFC 7523 §3)".into());
+        }
+        if self.has(Defect::JwtAudTokenEndpointOnly) {
+            if !str_claim("aud").is_some_and(|a| a.ends_with(crate::server::layout::TOKEN_PATH)) {
+                return Err("client_assertion aud must be the token endpoint URL".into());
+            }
+        } else if !self.has(Defect::JwtAudNotChecked) && str_claim("aud") != Some(self.issuer.as_str()) {
+            return Err(format!("client_assertion aud must be the issuer `{}` as a single string (FAPI 2.0 SP §5.3.2.1)", self.issuer));
+        }
+        if claims.get("jti").and_then(|v| v.as_str()).is_none_or(str::is_empty) {
+            return Err("client_assertion has no jti".into());
+        }
+        Ok(())
     }
 
     /// Whether a certificate chains to the trusted client CA (validity and EKU included).
@@ -186,12 +275,20 @@ pub fn register(spec: &ClientSpec, pki: &TestPki) -> Result<Registration, String
         }
         _ => Vec::new(),
     };
-    let secret = (spec.auth == AuthMethod::ClientSecretBasic).then(crate::tokens::random_id);
+    let secret = matches!(spec.auth, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(crate::tokens::random_id);
+    let jwks = match spec.auth {
+        AuthMethod::PrivateKeyJwt => {
+            let set = pki.assertion_key.public_jwks().ok_or("the test PKI's assertion key has no public JWK")?;
+            Some(serde_json::from_value(set).map_err(|e| format!("assertion JWKS: {e}"))?)
+        }
+        _ => None,
+    };
     Ok(Registration {
         client_id: spec.client_id.clone(),
         method: spec.auth,
         tls_match,
         jwks_x5c,
+        jwks,
         secret,
         bound_access_tokens: spec.bound_access_tokens,
         redirect_uris: spec.redirect_uris.clone().unwrap_or_else(|| vec![DEFAULT_REDIRECT_URI.to_string()]),

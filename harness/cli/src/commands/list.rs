@@ -26,3 +26,30 @@ pub(crate) fn list(dir: &std::path::Path) -> anyhow::Result<u8> {
     }
     Ok(0)
 }
+
+/// `list --profiles`: every profile with its sources, required checks, levels and rules.
+pub(crate) fn profiles(extra: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    for p in mtls_harness::profile::available(extra)? {
+        println!("{} — {} ({})", p.id.0, p.title, p.version);
+        for s in &p.sources {
+            println!("  source   {} <{}>", s.name, s.url);
+        }
+        for r in &p.required {
+            println!("  requires {:<28} {}", r.check.0, r.citation.0);
+        }
+        for l in &p.levels {
+            println!("  level    {:<28} {:<5} {}", l.check.0, format!("{:?}", l.level).to_lowercase(), l.citation.0);
+        }
+        for r in &p.rules {
+            let dates = match (r.effective_from, r.effective_until) {
+                (Some(f), Some(u)) => format!(" [{f} – {u}]"),
+                (Some(f), None) => format!(" [from {f}]"),
+                (None, Some(u)) => format!(" [until {u}]"),
+                (None, None) => String::new(),
+            };
+            println!("  rule     {:<28} {:<5} {} — {}{dates}", r.id.0, format!("{:?}", r.level).to_lowercase(), r.title, r.citation.0);
+        }
+        println!();
+    }
+    Ok(0)
+}

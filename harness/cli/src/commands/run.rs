@@ -30,7 +30,18 @@ pub(crate) fn run(
     };
     let (scenarios, source) = match target {
         Some(file) => {
-            let tf = live::TargetFile::load(&file)?;
+            let mut tf = live::TargetFile::load(&file)?;
+            let mut names = cfg.profiles.clone();
+            names.extend(tf.profile.0.iter().filter(|n| !cfg.profiles.contains(n)).cloned());
+            let selected: Vec<_> = names
+                .iter()
+                .map(|n| {
+                    cfg.available_profiles.iter().find(|p| p.id.0 == *n).cloned().ok_or_else(|| {
+                        anyhow::anyhow!("{}: profile `{n}` is not known (see `mtls-harness list --profiles`)", file.display())
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            tf.settle_bound_tokens(&selected);
             // Fail fast on unreadable files, unset secrets, mismatched keys: before any request.
             tf.parts(insecure)?;
             if insecure {
@@ -58,7 +69,7 @@ pub(crate) fn run(
         }
     };
     // Every check a run performs: the selected ones and what they need (`catalogue::plan`).
-    let total: usize = scenarios.iter().map(|s| mtls_harness::catalogue::plan(&s.selected_checks()).len()).sum();
+    let total: usize = scenarios.iter().map(|s| mtls_harness::catalogue::plan(&s.selected_checks(), s.primary).len()).sum();
     let style = Style;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on_check: OnCheck = Arc::new(move |sc, c| {

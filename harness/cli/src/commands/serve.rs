@@ -15,7 +15,7 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
         pki.write_to(pki_dir).with_context(|| format!("writing the PKI into {}", pki_dir.display()))?;
         let started_at = run::now_rfc3339();
         let t0 = std::time::Instant::now();
-        let mt = run::start_mock_target(cfg, &pki, Default::default()).await?;
+        let mt = run::start_mock_target(cfg, Default::default(), &pki, Default::default()).await?;
         let mock = &mt.mock;
         let dir = pki_dir.display();
         println!("mtls-harness mock AS, shape {} — Ctrl-C to stop", cfg.shape.name());
@@ -32,7 +32,10 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
             let creds = match c.method {
                 AuthMethod::TlsClientAuth => format!("cert {dir}/registered.pem key {dir}/registered.key"),
                 AuthMethod::SelfSignedTlsClientAuth => format!("cert {dir}/self-signed.pem key {dir}/self-signed.key"),
-                AuthMethod::ClientSecretBasic => {
+                AuthMethod::PrivateKeyJwt => {
+                    format!("private_key_jwt, key {dir}/jwt-client.key (ES256, kid tpp-jwt-001-es256), transport cert {dir}/registered.pem")
+                }
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
                     let path = pki_dir.join(format!("{}.secret", c.client_id));
                     let secret = c.secret.as_deref().unwrap_or_default();
                     pki::write_file(&path, secret.as_bytes(), true).with_context(|| format!("writing {}", path.display()))?;

@@ -24,7 +24,7 @@ pub(crate) async fn run_client_under_test(
     let p = |f: &str| dir.path().join(f);
     let env = ClientEnv {
         issuer: target.issuer.clone(),
-        client_id: target.clients.tls.clone(),
+        client_id: target.clients.tls.clone().unwrap_or_default(),
         cert: p("registered.pem"),
         key: p("registered.key"),
         ca: p("ca.pem"),
@@ -43,7 +43,7 @@ pub(crate) fn client_ctx(mock: &MockAs, target: &Target, client_run: Option<Clie
     ClientCtx {
         entries: mock.journal.entries(),
         layout: mock.state.layout.clone(),
-        thumbprint: target.registered_thumbprint().to_string(),
+        thumbprint: target.primary_thumbprint().to_string(),
         client_run,
         asked_steps: sc.client.as_ref().map(|c| c.steps.clone()),
     }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use mtls_core::catalogue::{self as checks, CheckInfo};
+use mtls_core::profile::Profile;
 use mtls_core::results::{rfc_url, CheckResult, Level, Outcome, Status};
 use mtls_core::scenario::Scenario;
 
@@ -26,13 +27,20 @@ pub(crate) async fn run_graph(
     on_check: Option<&OnCheck>,
     sink: &Mutex<Vec<CheckResult>>,
     client_failure: Option<String>,
+    profiles: &[Profile],
     run: &Runner<'_>,
 ) -> Vec<CheckResult> {
     let mut done: HashMap<&str, (Status, String)> = HashMap::new();
     let mut held = Vec::new();
-    for check in checks::plan(&sc.selected_checks()) {
+    let mut selected = sc.selected_checks();
+    for extra in mtls_client::profile::needed_checks(profiles, sc.primary) {
+        if !selected.contains(&extra) {
+            selected.push(extra);
+        }
+    }
+    for check in checks::plan(&selected, sc.primary) {
         let t0 = Instant::now();
-        let mut outcome = match checks::gate(check, &done) {
+        let mut outcome = match checks::gate(check, &done, sc.primary) {
             Some(o) => o,
             None => match run(check.id) {
                 None => Outcome::error(format!("cannot judge: {} has no implementation in this mode", check.id)),
@@ -42,7 +50,9 @@ pub(crate) async fn run_graph(
                 },
             },
         };
-        let level = outcome.level.unwrap_or(check.level);
+        // A selected profile sets the level where it says so (the strictest, if several do).
+        let profile_level = profiles.iter().filter_map(|p| p.level_of(check.id)).max_by_key(|l| *l == Level::Must);
+        let level = profile_level.or(outcome.level).unwrap_or(check.level);
         if level == Level::Should && outcome.status == Status::Fail {
             outcome.status = Status::Warn;
             outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);
@@ -82,7 +92,7 @@ fn result(sc: &Scenario, check: &'static CheckInfo, level: Level, outcome: Outco
     }
 }
 
-fn publish(sc: &Scenario, cr: CheckResult, on_check: Option<&OnCheck>, sink: &Mutex<Vec<CheckResult>>) {
+pub(crate) fn publish(sc: &Scenario, cr: CheckResult, on_check: Option<&OnCheck>, sink: &Mutex<Vec<CheckResult>>) {
     if let Some(f) = on_check {
         f(sc, &cr);
     }

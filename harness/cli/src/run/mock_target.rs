@@ -3,7 +3,10 @@
 //! The mock and the client side meet only here, in the runner.
 
 use mtls_client::http::Limits;
-use mtls_client::target::{Clients, Kind, Parts, Secret, Target, TargetError};
+use std::sync::Arc;
+
+use mtls_client::target::{Clients, JwtClient, Kind, Parts, Secret, SecretMethod, Target, TargetError};
+use mtls_core::catalogue::Primary;
 use mtls_core::pki::TestPki;
 use mtls_core::scenario::AuthMethod;
 use mtls_mock::{MockAs, MockConfig, MockError};
@@ -27,17 +30,29 @@ pub struct MockTarget {
     pub target: Target,
 }
 
-/// Stand up the embedded mock AS for `cfg` and describe it as a target.
-pub async fn start(cfg: &MockConfig, pki: &TestPki, limits: Limits) -> Result<MockTarget, MockTargetError> {
+/// Stand up the embedded mock AS for `cfg` and describe it as a target whose primary client is `primary`.
+pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Limits) -> Result<MockTarget, MockTargetError> {
     let mock = MockAs::start(cfg, pki).await?;
     let id = |m: AuthMethod| mock.client(m).map(|c| c.client_id.clone());
-    let tls = mock.client(AuthMethod::TlsClientAuth).ok_or_else(|| MockError::Config("no tls_client_auth client".into()))?;
+    let primary_method = match primary {
+        Primary::TlsClientAuth => AuthMethod::TlsClientAuth,
+        Primary::SelfSignedTlsClientAuth => AuthMethod::SelfSignedTlsClientAuth,
+        Primary::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
+    };
+    let redirect_uri = mock.client(primary_method).and_then(|c| c.redirect_uris.first().cloned());
+    let secret = mock.client(AuthMethod::ClientSecretBasic).or_else(|| mock.client(AuthMethod::ClientSecretPost));
     let clients = Clients {
-        tls: tls.client_id.clone(),
+        primary,
+        tls: id(AuthMethod::TlsClientAuth),
         self_signed: id(AuthMethod::SelfSignedTlsClientAuth),
-        secret: mock.client(AuthMethod::ClientSecretBasic).and_then(|c| Some((c.client_id.clone(), Secret::new(c.secret.clone()?)))),
+        jwt: id(AuthMethod::PrivateKeyJwt).map(|client_id| JwtClient { client_id, key: Arc::new(pki.assertion_key.clone()) }),
+        secret: secret.and_then(|c| Some((c.client_id.clone(), Secret::new(c.secret.clone()?)))),
+        secret_method: match secret.map(|c| c.method) {
+            Some(AuthMethod::ClientSecretPost) => SecretMethod::ClientSecretPost,
+            _ => SecretMethod::ClientSecretBasic,
+        },
         public: id(AuthMethod::None),
-        redirect_uri: tls.redirect_uris.first().cloned().unwrap_or_default(),
+        redirect_uri: redirect_uri.unwrap_or_else(|| mtls_core::scenario::DEFAULT_REDIRECT_URI.to_string()),
     };
     let target = Target::build(Parts {
         kind: Kind::Mock,

@@ -32,6 +32,10 @@ pub struct RunConfig {
     pub client_cmd: Option<Vec<String>>,
     /// The whole run's deadline: a scenario still running then ends in an error.
     pub run_timeout: Duration,
+    /// Profiles judged on every AS-mode scenario (`--profile`, a target file's `profile:`).
+    pub profiles: Vec<String>,
+    /// Every profile the run may name: built in, plus `--profiles-dir`.
+    pub available_profiles: Arc<Vec<mtls_core::profile::Profile>>,
 }
 
 impl Default for RunConfig {
@@ -41,6 +45,8 @@ impl Default for RunConfig {
             check_timeout: Duration::from_secs(30),
             client_cmd: None,
             run_timeout: Duration::from_secs(600),
+            profiles: Vec::new(),
+            available_profiles: Arc::new(mtls_core::profile::builtin().unwrap_or_default()),
         }
     }
 }
@@ -92,7 +98,7 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
                 Err(_) => {
                     // Keep what was judged; say what was not.
                     let checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
-                    let planned = checks::plan(&sc.selected_checks()).len();
+                    let planned = checks::plan(&sc.selected_checks(), sc.primary).len();
                     ScenarioResult {
                         error: Some(format!(
                             "the run's deadline ({:?}) passed after {} of {planned} checks; the rest did not run",
@@ -118,7 +124,9 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
 pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -> RunReport {
     let totals = RunReport::totals(&results);
     let verdict = verdict(&results);
+    let profiles = mtls_core::results::ProfileVerdict::over_run(&results);
     let report = RunReport {
+        profiles,
         schema_version: SCHEMA_VERSION,
         harness_version: env!("CARGO_PKG_VERSION"),
         run_id: format!("{}-{}", started_at.replace([':', '-'], ""), std::process::id()),

@@ -7,7 +7,8 @@ use std::time::Instant;
 use mtls_client::checks::Ctx;
 use mtls_client::target::Target;
 use mtls_core::discovery::Metadata;
-use mtls_core::results::{CheckResult, ScenarioResult, TargetInfo};
+use mtls_core::profile::Profile;
+use mtls_core::results::{rfc_url, CheckResult, Level, ProfileVerdict, ScenarioResult, Status, TargetInfo};
 use mtls_core::scenario::{Mode, Scenario};
 use mtls_mock::{MockAs, MockConfig};
 
@@ -29,7 +30,26 @@ pub fn empty_result(sc: &Scenario) -> ScenarioResult {
         client: None,
         duration_ms: 0.0,
         checks: Vec::new(),
+        profiles: Vec::new(),
     }
+}
+
+/// The profiles judged on `sc`: the run's, then the scenario's own; none for client mode.
+fn profiles_of(sc: &Scenario, cfg: &RunConfig) -> Result<Vec<Profile>, String> {
+    if sc.mode != Mode::As {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<&String> = cfg.profiles.iter().collect();
+    names.extend(sc.profiles.iter().filter(|n| !cfg.profiles.contains(n)));
+    names
+        .into_iter()
+        .map(|n| {
+            cfg.available_profiles.iter().find(|p| p.id.0 == *n).cloned().ok_or_else(|| {
+                let known: Vec<&str> = cfg.available_profiles.iter().map(|p| p.id.0.as_str()).collect();
+                format!("unknown profile `{n}`; known: {}", known.join(", "))
+            })
+        })
+        .collect()
 }
 
 /// Scenarios running at once in this process, across all runs: beyond what the cores can serve,
@@ -61,7 +81,7 @@ pub(crate) async fn run_scenario_into(
     let started = Instant::now();
     let mut result = empty_result(sc);
     let outcome = match source {
-        Source::Mock(pki) => match mock_target::start(&MockConfig::from_scenario(sc), pki, cfg.limits).await {
+        Source::Mock(pki) => match mock_target::start(&MockConfig::from_scenario(sc), sc.primary, pki, cfg.limits).await {
             Ok(mt) => {
                 let target = Arc::new(mt.target);
                 match sc.mode {
@@ -78,6 +98,8 @@ pub(crate) async fn run_scenario_into(
                 check_timeout: target.check_timeout(),
                 client_cmd: None,
                 run_timeout: cfg.run_timeout,
+                profiles: cfg.profiles.clone(),
+                available_profiles: cfg.available_profiles.clone(),
             };
             match target.target(*insecure) {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),
@@ -93,7 +115,8 @@ pub(crate) async fn run_scenario_into(
     result
 }
 
-/// AS mode: the check graph against the target, then what the report says of it.
+/// AS mode: the check graph against the target, then the selected profiles' rules, then what
+/// the report says of it.
 async fn run_as(
     sc: &Scenario,
     target: Arc<Target>,
@@ -101,11 +124,41 @@ async fn run_as(
     on_check: Option<&OnCheck>,
     done: &Mutex<Vec<CheckResult>>,
 ) -> ScenarioResult {
+    let profiles = match profiles_of(sc, cfg) {
+        Ok(p) => p,
+        Err(e) => return ScenarioResult { error: Some(e), ..empty_result(sc) },
+    };
     let ctx = Ctx::new(target.clone());
     let runner: &Runner<'_> = &|id: &str| mtls_client::checks::implementation(id).map(|f| f(&ctx));
-    let checks = run_graph(sc, cfg, on_check, done, None, runner).await;
+    let mut checks = run_graph(sc, cfg, on_check, done, None, &profiles, runner).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    for row in mtls_client::profile::judge(&ctx, &profiles, &checks, today).await {
+        let t0 = Instant::now();
+        let mut outcome = row.outcome;
+        if row.level == Level::Should && outcome.status == Status::Fail {
+            outcome.status = Status::Warn;
+        }
+        let cr = CheckResult {
+            id: row.id,
+            title: row.title,
+            rfc: row.citation,
+            rfc_url: rfc_url(row.citation),
+            level: row.level,
+            status: outcome.status,
+            reason: outcome.reason,
+            expected_fail: sc.expects_fail(row.id),
+            expected_warn: sc.expects_warn(row.id),
+            expected_blocked: sc.expects_blocked(row.id),
+            duration_ms: ms(t0.elapsed()),
+            evidence: outcome.evidence,
+            details: outcome.details,
+        };
+        super::graph::publish(sc, cr, on_check, done);
+    }
+    checks.append(&mut std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner())));
+    let verdicts = profiles.iter().map(|p| ProfileVerdict::of(&p.id.0, &p.title, &p.version, &checks)).collect();
     let resolution = ctx.discovery().await.ok().map(|d| d.resolution.clone());
-    ScenarioResult { checks, target: Some(target_info(sc, &target, resolution)), ..empty_result(sc) }
+    ScenarioResult { checks, profiles: verdicts, target: Some(target_info(sc, &target, resolution)), ..empty_result(sc) }
 }
 
 /// Client mode: run the client under test, then judge the mock's journal.
@@ -126,7 +179,7 @@ async fn run_client_mode(
     let ctx = client::client_ctx(mock, &target, client_run.clone(), sc);
     let failure = client_run.as_ref().and_then(|r| r.failure());
     let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
-    let checks = run_graph(sc, cfg, on_check, done, failure, runner).await;
+    let checks = run_graph(sc, cfg, on_check, done, failure, &[], runner).await;
     // The discovery document comes from the mock's state, never over the network: a request of
     // the harness's own must not appear in the journal the client is judged by.
     let resolution = Metadata::from_json(mock.state.discovery()).ok().map(|m| m.resolve());
@@ -150,7 +203,7 @@ pub(crate) fn target_info(sc: &Scenario, target: &Target, resolution: Option<mtl
 pub async fn judge_hand_run_client(sc: &Scenario, mt: &mock_target::MockTarget, on_check: Option<&OnCheck>) -> ScenarioResult {
     let ctx = client::client_ctx(&mt.mock, &mt.target, None, sc);
     let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
-    let checks = run_graph(sc, &RunConfig::default(), on_check, &Mutex::new(Vec::new()), None, runner).await;
+    let checks = run_graph(sc, &RunConfig::default(), on_check, &Mutex::new(Vec::new()), None, &[], runner).await;
     let resolution = Metadata::from_json(mt.mock.state.discovery()).ok().map(|m| m.resolve());
     ScenarioResult { checks, target: Some(target_info(sc, &mt.target, resolution)), ..empty_result(sc) }
 }

@@ -4,11 +4,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::introspection::introspected_binding;
+use super::introspection::introspected_binding_as;
 use super::{access_token_of, expect_invalid_token, Ctx, Level, Outcome, TlsRefusal};
 use crate::http::Failure;
 use crate::target::Who;
-use mtls_core::discovery::Operation;
 use mtls_core::pki::Role;
 
 /// The JWT payload, if the token is a JWS compact serialisation with a JSON object payload.
@@ -26,11 +25,11 @@ pub fn jwt_claims(token: &str) -> Option<Value> {
 /// RFC 8705 §3.1 (MUST): a JWT access token carries `cnf.x5t#S256`, the base64url (unpadded) SHA-256
 /// of the DER of the certificate presented at the token request.
 pub async fn token_cnf(ctx: &Ctx) -> Outcome {
-    let (token, ev) = match ctx.registered_token().await {
+    let (token, ev) = match ctx.primary_token().await {
         Ok(t) => t,
         Err(o) => return o,
     };
-    let expected = ctx.target.registered_thumbprint();
+    let expected = ctx.target.primary_thumbprint();
     let Some(claims) = jwt_claims(&token) else {
         return Outcome::skip("the access token is not a JWT; its binding is judged through introspection (bind.introspection-cnf)")
             .with(ev);
@@ -82,13 +81,13 @@ async fn resource_with(ctx: &Ctx, who: Who) -> Result<(crate::http::Exchange, cr
         return Err(Outcome::skip("the target configures no protected resource URL"));
     };
     let http = ctx.http(who)?;
-    let (token, token_ev) = ctx.registered_token().await?;
+    let (token, token_ev) = ctx.primary_token().await?;
     Ok((http.get(&url, Some(&token)).await, token_ev))
 }
 
 /// RFC 8705 §3 (MUST): the bound token presented with the same certificate is accepted.
 pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
-    let (ex, token_ev) = match resource_with(ctx, Who::Cert(Role::Registered)).await {
+    let (ex, token_ev) = match resource_with(ctx, Who::Cert(ctx.target.clients.primary_role())).await {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -134,7 +133,8 @@ pub async fn rs_no_cert(ctx: &Ctx) -> Outcome {
 }
 
 /// RFC 8705 §3 and §3.4: binding is independent of client authentication — a
-/// `client_secret_basic` client presenting a certificate gets a token bound to it. MUST where
+/// secret-authenticated client (basic, post or client_secret_jwt) presenting a certificate gets
+/// a token bound to it. MUST where
 /// the client is registered for bound tokens (§3.4) or the profile requires them; else SHOULD.
 pub async fn other_auth(ctx: &Ctx) -> Outcome {
     let level = if ctx.target.secret_client_bound || ctx.target.require_bound_tokens { Level::Must } else { Level::Should };
@@ -142,32 +142,38 @@ pub async fn other_auth(ctx: &Ctx) -> Outcome {
 }
 
 async fn other_auth_judged(ctx: &Ctx) -> Outcome {
-    let Some((id, secret)) = ctx.target.clients.secret.clone() else {
-        return Outcome::skip("the target registers no client_secret_basic client");
+    let auth = match ctx.secret_auth() {
+        Ok(a) => a,
+        Err(o) => return o,
     };
     if let Err(blocked) = ctx.token_endpoint_takes_certificates().await {
         return blocked;
     }
-
-    let url = match ctx.endpoint(Operation::Token).await {
-        Ok(u) => u,
+    let method = ctx.target.clients.secret_method.name();
+    // The secret client presents the primary client's certificate: any certificate will do,
+    // the token must be bound to it.
+    let ex = match ctx.token_request_with(Who::Cert(ctx.target.clients.primary_role()), &auth).await {
+        Ok(ex) => ex,
         Err(o) => return o,
     };
-    // client_id in the body as well as in the Basic credentials: RFC 6749 §3.2.1 lets a client
-    // identify itself so, and some ASes (glewlwyd at its mTLS aliases) need it.
-    let form = ctx.token_form(&[("grant_type", "client_credentials"), ("client_id", id.as_str())]);
-    let ex = ctx.target.registered().post_form_basic(&url, &form, &id, secret.expose()).await;
     let (token, ev) = match access_token_of(&ex) {
         Ok(t) => t,
         Err(why) => {
-            return Outcome::error(format!("cannot judge: the client_secret_basic client got no access token ({why})"))
-                .with(ex.evidence.clone());
+            return Outcome::error(format!("cannot judge: the {method} client got no access token ({why})")).with(ex.evidence.clone());
         }
     };
     let whose = "the certificate the secret-authenticated client presented";
+    let expected = ctx.target.primary_thumbprint();
     match jwt_claims(&token) {
-        Some(claims) => cnf_matches(&claims, ctx.target.registered_thumbprint(), whose).with(ev),
-        None => introspected_binding(ctx, &token, whose, (&id, secret.expose())).await.with(ev),
+        Some(claims) => cnf_matches(&claims, expected, whose).with(ev),
+        None => {
+            // A client_secret_jwt assertion is single-use: introspect with a fresh one.
+            let auth = match ctx.secret_auth() {
+                Ok(a) => a,
+                Err(o) => return o,
+            };
+            introspected_binding_as(ctx, &token, expected, whose, &auth).await.with(ev)
+        }
     }
 }
 

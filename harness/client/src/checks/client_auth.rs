@@ -4,10 +4,11 @@ use super::{expect_invalid_client, Ctx, Outcome, TlsRefusal};
 use crate::http::Exchange;
 use crate::http::Failure;
 use crate::target::Who;
+use mtls_core::catalogue::Primary;
 use mtls_core::pki::Role;
 
 /// Judge a token exchange that must succeed: 200 with a non-empty access_token of type Bearer.
-fn accepted(ex: &Exchange, what: &str) -> Outcome {
+pub(super) fn accepted(ex: &Exchange, what: &str) -> Outcome {
     let ev = ex.evidence.clone();
     match &ex.outcome {
         Err(f @ Failure::TlsRejected(_)) => Outcome::fail(format!("{what} was refused: {f}")).with(ev),
@@ -37,16 +38,30 @@ fn accepted(ex: &Exchange, what: &str) -> Outcome {
 
 /// RFC 8705 §2.1 (MUST): the registered CA-issued certificate with the client's `client_id` yields a token.
 pub async fn pki_accept(ctx: &Ctx) -> Outcome {
-    match ctx.registered_grant().await {
-        Ok(ex) => accepted(ex, "the registered certificate and client_id"),
+    let Some(id) = ctx.target.clients.tls.clone() else {
+        return Outcome::skip(NO_TLS_CLIENT);
+    };
+    if ctx.target.clients.primary == Primary::TlsClientAuth {
+        return match ctx.primary_grant().await {
+            Ok(ex) => accepted(ex, "the registered certificate and client_id"),
+            Err(o) => o,
+        };
+    }
+    match ctx.token_request(Who::Cert(Role::Registered), &id).await {
+        Ok(ex) => accepted(&ex, "the registered certificate and client_id"),
         Err(o) => o,
     }
 }
 
+const NO_TLS_CLIENT: &str = "the target registers no tls_client_auth client";
+
 /// The same token request as `auth.pki.accept` (same URL, same form), with only the
 /// certificate changed; it must be refused.
 async fn refused(ctx: &Ctx, who: Who, what: &str, kind: TlsRefusal) -> Outcome {
-    match ctx.token_request(who, &ctx.target.clients.tls).await {
+    let Some(id) = ctx.target.clients.tls.clone() else {
+        return Outcome::skip(NO_TLS_CLIENT);
+    };
+    match ctx.token_request(who, &id).await {
         Ok(ex) => expect_invalid_client(ex, what, kind),
         Err(o) => o,
     }
@@ -101,6 +116,12 @@ pub async fn self_accept(ctx: &Ctx) -> Outcome {
     let Some(id) = ctx.target.clients.self_signed.clone() else {
         return Outcome::skip("the target registers no self_signed_tls_client_auth client");
     };
+    if ctx.target.clients.primary == Primary::SelfSignedTlsClientAuth {
+        return match ctx.primary_grant().await {
+            Ok(ex) => accepted(ex, "the registered self-signed certificate"),
+            Err(o) => o,
+        };
+    }
     match ctx.token_request(Who::Cert(Role::SelfSigned), &id).await {
         Ok(ex) => accepted(&ex, "the registered self-signed certificate"),
         Err(o) => o,

@@ -151,21 +151,28 @@ pub async fn bound_flag(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// RFC 8705 §2.1.1, §2.2.1 (MUST): `token_endpoint_auth_methods_supported` lists `tls_client_auth`
-/// and, where a self-signed client is under test, `self_signed_tls_client_auth`.
+/// RFC 8705 §2.1.1, §2.2.1 (MUST): `token_endpoint_auth_methods_supported` lists the methods of
+/// the clients under test: `tls_client_auth`, `self_signed_tls_client_auth`, `private_key_jwt`.
 pub async fn auth_methods(ctx: &Ctx) -> Outcome {
     let d = match ctx.discovered().await {
         Ok(d) => d,
         Err(o) => return o,
     };
-    let mut wanted = vec!["tls_client_auth"];
-    if ctx.target.clients.self_signed.is_some() {
+    let c = &ctx.target.clients;
+    let mut wanted = Vec::new();
+    if c.tls.is_some() {
+        wanted.push("tls_client_auth");
+    }
+    if c.self_signed.is_some() {
         wanted.push("self_signed_tls_client_auth");
+    }
+    if c.jwt.is_some() {
+        wanted.push("private_key_jwt");
     }
     let published = d.metadata.raw.get("token_endpoint_auth_methods_supported");
     let Some(Value::Array(list)) = published else {
         return Outcome::fail(format!(
-            "token_endpoint_auth_methods_supported is {}; absent it defaults to client_secret_basic (RFC 8414 §2), which excludes mTLS",
+            "token_endpoint_auth_methods_supported is {}; absent it defaults to client_secret_basic (RFC 8414 §2), which excludes the methods under test",
             published.map(kind).unwrap_or("absent")
         ));
     };

@@ -56,15 +56,18 @@ pub async fn resolve(ctx: &Ctx) -> Outcome {
 }
 
 /// RFC 8705 §5 with RFC 9126 (MUST): a pushed authorization request at the effective PAR endpoint,
-/// authenticated with the registered certificate, answers 201 with `request_uri` and `expires_in`.
+/// authenticated as the primary client, answers 201 with `request_uri` and `expires_in`.
 pub async fn par_alias(ctx: &Ctx) -> Outcome {
     let url = match ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await {
         Ok(u) => u,
         Err(o) => return o,
     };
     let t = &ctx.target;
+    let auth = match ctx.primary_auth() {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
     let form = [
-        ("client_id", t.clients.tls.as_str()),
         ("response_type", "code"),
         ("redirect_uri", t.clients.redirect_uri.as_str()),
         ("scope", "openid"),
@@ -72,8 +75,11 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
         ("code_challenge_method", "S256"),
     ];
-    let ex = t.registered().post_form(&url, &form).await;
+    let ex = auth.post(t.primary(), &url, &form).await;
     let ev = ex.evidence.clone();
+    if let Ok(r) = &ex.outcome {
+        ctx.record_par(r.field("expires_in").and_then(serde_json::Value::as_u64), r.status);
+    }
     let o = match ex.outcome {
         Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
         Ok(r) if r.status == 201 || r.status == 200 => {
@@ -115,7 +121,7 @@ enum Observer {
 async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
     let ex = match who {
         Observer::Introspection => super::introspection::introspect(ctx, url, token).await,
-        Observer::Resource => ctx.target.registered().get(url, Some(token)).await,
+        Observer::Resource => ctx.target.primary().get(url, Some(token)).await,
     };
     evidence.push(ex.evidence.clone());
     let r = ex.outcome.ok()?;
@@ -131,7 +137,7 @@ async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mu
 }
 
 /// RFC 8705 §5 with RFC 7009 §2 (MUST): revocation at the effective endpoint, authenticated with the
-/// registered certificate, answers 200 and the token is no longer accepted. Positive control:
+/// primary client, answers 200 and the token is no longer accepted. Positive control:
 /// the token must be seen active first; "after" is judged by every observer that saw it active.
 pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
     let url = match ctx.optional_endpoint(Operation::Revocation, "revoke.alias").await {
@@ -172,8 +178,12 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
                 .with_all(evidence)
         };
     }
-    let form = [("token", token.as_str()), ("token_type_hint", "access_token"), ("client_id", t.clients.tls.as_str())];
-    let ex = t.registered().post_form(&url, &form).await;
+    let auth = match ctx.primary_auth() {
+        Ok(a) => a,
+        Err(o) => return o.with_all(evidence),
+    };
+    let form = [("token", token.as_str()), ("token_type_hint", "access_token")];
+    let ex = auth.post(t.primary(), &url, &form).await;
     evidence.push(ex.evidence.clone());
     match ex.outcome {
         Ok(r) if r.status == 200 => {}

@@ -4,14 +4,14 @@
 use serde_json::Value;
 
 use super::binding::cnf_matches;
-use super::{Ctx, Outcome};
+use super::{Auth, Ctx, Outcome};
 use crate::http::Exchange;
 use mtls_core::discovery::Operation;
 
 /// RFC 7662 §2.2 (MUST answer 200 with `active`; here a SHOULD, being another RFC's rule): the
 /// client a token was issued to introspects it over mTLS and learns it is active.
 pub async fn introspect_active(ctx: &Ctx) -> Outcome {
-    let (ex, token_ev) = match ctx.registered_introspection().await {
+    let (ex, token_ev) = match ctx.primary_introspection().await {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -45,7 +45,7 @@ pub async fn introspect_active(ctx: &Ctx) -> Outcome {
 /// introspection response for the bound token has the same `cnf`. When no active response was
 /// obtained (see `introspect.active`), there is nothing this section constrains: skip.
 pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
-    let (ex, token_ev) = match ctx.registered_introspection().await {
+    let (ex, token_ev) = match ctx.primary_introspection().await {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -53,7 +53,7 @@ pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
     let o = match &ex.outcome {
         Ok(r) if r.status == 200 && r.field("active") == Some(&Value::Bool(true)) => {
             let body = r.json.clone().unwrap_or(Value::Null);
-            cnf_matches(&body, ctx.target.registered_thumbprint(), "the certificate the token was issued to")
+            cnf_matches(&body, ctx.target.primary_thumbprint(), "the certificate the token was issued to")
         }
         Ok(r) => Outcome::skip(format!(
             "no active introspection response for the bound token ({}; see introspect.active), so there is no cnf to judge",
@@ -65,19 +65,20 @@ pub async fn introspection_cnf(ctx: &Ctx) -> Outcome {
 }
 
 /// The `cnf` of an opaque token, read through introspection (RFC 8705 §3.2) by the client the
-/// token was issued to (`auth`): an AS may let a client introspect only its own tokens.
-pub(super) async fn introspected_binding(ctx: &Ctx, token: &str, whose: &str, auth: (&str, &str)) -> Outcome {
+/// token was issued to (`auth`, presenting the primary client's certificate): an AS may let a
+/// client introspect only its own tokens.
+pub(super) async fn introspected_binding_as(ctx: &Ctx, token: &str, expected: &str, whose: &str, auth: &Auth) -> Outcome {
     let url = match ctx.optional_endpoint(Operation::Introspection, "reading an opaque token's binding").await {
         Ok(u) => u,
         Err(_) => return Outcome::skip("the access token is opaque and the AS publishes no introspection endpoint to read its binding"),
     };
     let form = [("token", token), ("token_type_hint", "access_token")];
-    let ex = ctx.target.registered().post_form_basic(&url, &form, auth.0, auth.1).await;
+    let ex = auth.post(ctx.target.primary(), &url, &form).await;
     let ev = ex.evidence.clone();
     match ex.outcome {
         Ok(r) if r.status == 200 && r.field("active") == Some(&Value::Bool(true)) => {
             let body = r.json.unwrap_or(Value::Null);
-            cnf_matches(&body, ctx.target.registered_thumbprint(), whose).with(ev)
+            cnf_matches(&body, expected, whose).with(ev)
         }
         Ok(r) => Outcome::skip(format!(
             "the opaque token's introspection by its own client answered {} without active: true, so its binding cannot be read (RFC 7662 §2.2)",
@@ -88,8 +89,13 @@ pub(super) async fn introspected_binding(ctx: &Ctx, token: &str, whose: &str, au
     }
 }
 
-/// Introspect `token` as the registered tls_client_auth client over mTLS (RFC 7662 §2.1).
+/// Introspect `token` as the primary client over mTLS (RFC 7662 §2.1).
 pub(crate) async fn introspect(ctx: &Ctx, url: &str, token: &str) -> Exchange {
-    let form = [("token", token), ("token_type_hint", "access_token"), ("client_id", ctx.target.clients.tls.as_str())];
-    ctx.target.registered().post_form(url, &form).await
+    let form = [("token", token), ("token_type_hint", "access_token")];
+    match ctx.primary_auth() {
+        Ok(auth) => auth.post(ctx.target.primary(), url, &form).await,
+        // Only a key that cannot sign ends here; the request goes out unauthenticated and the
+        // answer says so.
+        Err(_) => ctx.target.primary().post_form(url, &form).await,
+    }
 }

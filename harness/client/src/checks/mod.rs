@@ -1,5 +1,5 @@
 //! The AS-mode checks (the harness is the client; the catalogue's metadata and graph are in
-//! `mtls_core::catalogue`), and the shared context (discovery, the registered client's token,
+//! `mtls_core::catalogue`), and the shared context (discovery, the primary client's token,
 //! certificate-request probes) they draw on.
 
 pub mod binding;
@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod endpoints;
 pub mod introspection;
+pub mod jwt_auth;
 pub mod refresh;
 pub mod refusal;
 pub mod tls;
@@ -46,6 +47,12 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "auth.pki.expired" => |ctx| Box::pin(client_auth::pki_expired(ctx)),
         "auth.self.accept" => |ctx| Box::pin(client_auth::self_accept(ctx)),
         "auth.self.other" => |ctx| Box::pin(client_auth::self_other(ctx)),
+        "auth.jwt.accept" => |ctx| Box::pin(jwt_auth::accept(ctx)),
+        "auth.jwt.bad-signature" => |ctx| Box::pin(jwt_auth::bad_signature(ctx)),
+        "auth.jwt.aud-wrong" => |ctx| Box::pin(jwt_auth::aud_wrong(ctx)),
+        "auth.jwt.aud-endpoint" => |ctx| Box::pin(jwt_auth::aud_endpoint(ctx)),
+        "auth.jwt.aud-array" => |ctx| Box::pin(jwt_auth::aud_array(ctx)),
+        "auth.jwt.no-cert" => |ctx| Box::pin(jwt_auth::no_cert(ctx)),
         "bind.token-cnf" => |ctx| Box::pin(binding::token_cnf(ctx)),
         "introspect.active" => |ctx| Box::pin(introspection::introspect_active(ctx)),
         "bind.introspection-cnf" => |ctx| Box::pin(introspection::introspection_cnf(ctx)),
@@ -53,6 +60,7 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "bind.rs.other-cert" => |ctx| Box::pin(binding::rs_other_cert(ctx)),
         "bind.rs.no-cert" => |ctx| Box::pin(binding::rs_no_cert(ctx)),
         "bind.other-auth" => |ctx| Box::pin(binding::other_auth(ctx)),
+        "bind.jwt-client" => |ctx| Box::pin(jwt_auth::bound(ctx)),
         "bind.refresh-public" => |ctx| Box::pin(refresh::refresh_public(ctx)),
         "par.alias" => |ctx| Box::pin(endpoints::par_alias(ctx)),
         "revoke.alias" => |ctx| Box::pin(endpoints::revoke_alias(ctx)),
@@ -75,7 +83,11 @@ pub struct Ctx {
     pub(crate) target: Arc<Target>,
     discovery: OnceCell<Result<Discovered, (String, Option<Evidence>)>>,
     grant: OnceCell<Exchange>,
+    /// The private_key_jwt client's exchange when it is not the primary client.
+    pub(crate) jwt_grant: OnceCell<Exchange>,
     introspection: OnceCell<Exchange>,
+    /// What `par.alias` saw: the response's `expires_in` and status (for profile rules).
+    par_seen: std::sync::Mutex<Option<(Option<u64>, u16)>>,
     /// Whether each origin's server sends a CertificateRequest, probed once per origin.
     cert_requests: tokio::sync::Mutex<std::collections::HashMap<String, Result<bool, crate::http::Failure>>>,
 }
@@ -87,9 +99,31 @@ impl Ctx {
             target,
             discovery: OnceCell::new(),
             grant: OnceCell::new(),
+            jwt_grant: OnceCell::new(),
             introspection: OnceCell::new(),
+            par_seen: std::sync::Mutex::new(None),
             cert_requests: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// Record what the PAR endpoint answered (RFC 9126 §2.2 `expires_in`).
+    pub(crate) fn record_par(&self, expires_in: Option<u64>, status: u16) {
+        *self.par_seen.lock().unwrap_or_else(|p| p.into_inner()) = Some((expires_in, status));
+    }
+
+    /// What `par.alias` saw, if it ran: `expires_in` and the status.
+    pub fn par_seen(&self) -> Option<(Option<u64>, u16)> {
+        *self.par_seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The primary client's token exchange, if one was performed.
+    pub fn primary_exchange(&self) -> Option<&Exchange> {
+        self.grant.get()
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Discovery (RFC 8414 §3), fetched on first use.
@@ -151,12 +185,68 @@ impl Ctx {
             .ok_or_else(|| Outcome::skip(format!("the AS publishes no {}; {for_what} does not apply", op.key())))
     }
 
-    /// Client-credentials token request at the effective token endpoint.
+    /// Client-credentials token request at the effective token endpoint, as `client_id`
+    /// authenticated by the certificate alone (RFC 8705 §2).
     pub(crate) async fn token_request(&self, who: Who, client_id: &str) -> Result<Exchange, Outcome> {
         let url = self.endpoint(Operation::Token).await?;
         let http = self.http(who)?;
         let form = self.token_form(&[("grant_type", "client_credentials"), ("client_id", client_id)]);
         Ok(http.post_form(&url, &form).await)
+    }
+
+    /// Client-credentials token request authenticated with `auth` (an assertion, a secret).
+    pub(crate) async fn token_request_with(&self, who: Who, auth: &Auth) -> Result<Exchange, Outcome> {
+        let url = self.endpoint(Operation::Token).await?;
+        let http = self.http(who)?;
+        let form = self.token_form(&[("grant_type", "client_credentials")]);
+        Ok(auth.post(http, &url, &form).await)
+    }
+
+    /// A fresh `private_key_jwt` assertion for the target's jwt client, with `aud`.
+    pub(crate) fn jwt_auth(&self, aud: serde_json::Value) -> Result<Auth, Outcome> {
+        let Some(j) = &self.target.clients.jwt else {
+            return Err(Outcome::skip("the target registers no private_key_jwt client"));
+        };
+        crate::assertion::signed(&j.key, &j.client_id, aud)
+            .map(|a| Auth { form: crate::assertion::form(&j.client_id, a), basic: None })
+            .map_err(|e| Outcome::error(format!("cannot judge: {e}")))
+    }
+
+    /// How the primary client authenticates: `client_id` with its certificate (RFC 8705 §2), or
+    /// a fresh assertion whose `aud` is the issuer (RFC 7523 §3).
+    pub(crate) fn primary_auth(&self) -> Result<Auth, Outcome> {
+        match self.target.clients.primary {
+            mtls_core::catalogue::Primary::PrivateKeyJwt => self.jwt_auth(serde_json::Value::String(self.target.issuer.clone())),
+            _ => Ok(Auth { form: vec![("client_id".into(), self.target.primary_id().to_string())], basic: None }),
+        }
+    }
+
+    /// How the secret-authenticated client authenticates (RFC 6749 §2.3.1; `client_secret_jwt`
+    /// per RFC 7523 §2.2 with `aud` = the issuer); `client_id` is in the form in every case
+    /// (RFC 6749 §3.2.1 lets a client identify itself so, and some ASes need it).
+    pub(crate) fn secret_auth(&self) -> Result<Auth, Outcome> {
+        let Some((id, secret)) = self.target.clients.secret.clone() else {
+            return Err(Outcome::skip("the target registers no secret-authenticated client"));
+        };
+        let mut form = vec![("client_id".to_string(), id.clone())];
+        Ok(match self.target.clients.secret_method {
+            crate::target::SecretMethod::ClientSecretBasic => Auth { form, basic: Some((id, secret)) },
+            crate::target::SecretMethod::ClientSecretPost => {
+                form.push(("client_secret".into(), secret.expose().to_string()));
+                Auth { form, basic: None }
+            }
+            crate::target::SecretMethod::ClientSecretJwt => {
+                let a = crate::assertion::maced(secret.expose(), &id, serde_json::Value::String(self.target.issuer.clone()))
+                    .map_err(|e| Outcome::error(format!("cannot judge: {e}")))?;
+                Auth { form: crate::assertion::form(&id, a), basic: None }
+            }
+        })
+    }
+
+    /// A client-credentials token request as the primary client, with its certificate.
+    pub(crate) async fn primary_token_request(&self) -> Result<Exchange, Outcome> {
+        let auth = self.primary_auth()?;
+        self.token_request_with(Who::Cert(self.target.clients.primary_role()), &auth).await
     }
 
     /// A token-endpoint form: `base`, then the target's extra token parameters (scope, resource).
@@ -176,35 +266,60 @@ impl Ctx {
         })
     }
 
-    /// An access token for the registered client from a fresh token request.
+    /// An access token for the primary client from a fresh token request.
     pub async fn fresh_token(&self) -> Result<(String, Evidence), Outcome> {
-        let ex = self.token_request(Who::Cert(mtls_core::pki::Role::Registered), &self.target.clients.tls).await?;
+        let ex = self.primary_token_request().await?;
         access_token_of(&ex).map_err(|why| {
-            Outcome::blocked(format!("blocked: the registered client got no fresh access token ({why}); see auth.pki.accept"))
+            Outcome::blocked(format!(
+                "blocked: the primary client got no fresh access token ({why}); see {}",
+                self.target.clients.primary.accept_check()
+            ))
+            .with(ex.evidence.clone())
+        })
+    }
+
+    /// The primary client's token exchange, performed once.
+    pub async fn primary_grant(&self) -> Result<&Exchange, Outcome> {
+        self.grant.get_or_try_init(|| self.primary_token_request()).await
+    }
+
+    /// The primary client's access token, or a `blocked` outcome for checks that need one.
+    pub async fn primary_token(&self) -> Result<(String, Evidence), Outcome> {
+        let ex = self.primary_grant().await?;
+        access_token_of(ex).map_err(|why| {
+            Outcome::blocked(format!("blocked: {} did not yield an access token ({why})", self.target.clients.primary.accept_check()))
                 .with(ex.evidence.clone())
         })
     }
 
-    /// The registered tls_client_auth client's token exchange, performed once.
-    pub async fn registered_grant(&self) -> Result<&Exchange, Outcome> {
-        self.grant.get_or_try_init(|| self.token_request(Who::Cert(mtls_core::pki::Role::Registered), &self.target.clients.tls)).await
-    }
-
-    /// The registered client's access token, or a `blocked` outcome for checks that need one.
-    pub async fn registered_token(&self) -> Result<(String, Evidence), Outcome> {
-        let ex = self.registered_grant().await?;
-        access_token_of(ex).map_err(|why| {
-            Outcome::blocked(format!("blocked: auth.pki.accept did not yield an access token ({why})")).with(ex.evidence.clone())
-        })
-    }
-
-    /// Introspection (RFC 7662) of the registered client's token, by that client over mTLS,
+    /// Introspection (RFC 7662) of the primary client's token, by that client over mTLS,
     /// performed once; `Err` when no introspection endpoint is published or there is no token.
-    pub async fn registered_introspection(&self) -> Result<(&Exchange, Evidence), Outcome> {
+    pub async fn primary_introspection(&self) -> Result<(&Exchange, Evidence), Outcome> {
         let url = self.optional_endpoint(Operation::Introspection, "introspection").await?;
-        let (token, token_ev) = self.registered_token().await?;
+        let (token, token_ev) = self.primary_token().await?;
         let ex = self.introspection.get_or_init(|| introspection::introspect(self, &url, &token)).await;
         Ok((ex, token_ev))
+    }
+}
+
+/// How a request authenticates its client: form parameters, and HTTP Basic credentials.
+#[derive(Clone)]
+pub struct Auth {
+    /// Parameters added to the form (`client_id`, an assertion, `client_secret`).
+    pub form: Vec<(String, String)>,
+    /// HTTP Basic credentials (`client_secret_basic`).
+    pub basic: Option<(String, crate::target::Secret)>,
+}
+
+impl Auth {
+    /// POST `base` plus this authentication to `url` with `http`.
+    pub async fn post(&self, http: &crate::http::Http, url: &str, base: &[(&str, &str)]) -> Exchange {
+        let mut form = base.to_vec();
+        form.extend(self.form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        match &self.basic {
+            Some((id, secret)) => http.post_form_basic(url, &form, id, secret.expose()).await,
+            None => http.post_form(url, &form).await,
+        }
     }
 }
 

@@ -108,7 +108,7 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
         Ok(h) => h,
         Err(o) => return o,
     };
-    let bound = ctx.target.registered();
+    let bound = ctx.target.primary();
     let base = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),

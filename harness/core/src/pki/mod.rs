@@ -2,6 +2,7 @@
 //! the checks need. Also the two facts every check compares against: the `x5t#S256` thumbprint
 //! (RFC 8705 §3.1) and the RFC 4514 subject string (RFC 8705 §2.1.2).
 
+mod assertion;
 mod files;
 mod identity;
 mod mint;
@@ -15,6 +16,7 @@ use base64::Engine;
 use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
+pub use assertion::{AssertionKey, JwsAlg, KeyError};
 pub use files::write_file;
 pub use identity::Identity;
 pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa};
@@ -80,6 +82,9 @@ pub enum PkiError {
     /// DER that is not a valid X.509 certificate.
     #[error("certificate is not valid X.509: {0}")]
     Parse(String),
+    /// A client-assertion key could not be generated or loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// The process-wide PKI failed to generate earlier in this process.
     #[error("the shared test PKI could not be generated: {0}")]
     Shared(String),

@@ -30,6 +30,9 @@ pub struct TestPki {
     pub token_signing_public_pem: String,
     /// The raw 32-byte Ed25519 public key (the JWK's `x`).
     pub token_signing_public_raw: Vec<u8>,
+    /// The `private_key_jwt` client's assertion-signing key (ES256); the mock registers its
+    /// public JWK (RFC 7523 §3, OIDC Core §9).
+    pub assertion_key: super::AssertionKey,
 }
 
 impl std::fmt::Debug for TestPki {
@@ -153,6 +156,7 @@ impl TestPki {
             token_signing_key_pem: signing.serialize_pem(),
             token_signing_public_pem: signing.public_key_pem(),
             token_signing_public_raw: signing.public_key_raw().to_vec(),
+            assertion_key: super::AssertionKey::generate(super::JwsAlg::ES256, "tpp-jwt-001-es256")?,
         })
     }
 
@@ -194,6 +198,10 @@ impl TestPki {
             put(format!("{}.key", id.role.name()), id.key_pem(), true)?;
         }
         put("token-signing.key".into(), &self.token_signing_key_pem, true)?;
+        if let (Some(key), Some(jwks)) = (self.assertion_key.private_pem(), self.assertion_key.public_jwks()) {
+            put("jwt-client.key".into(), key, true)?;
+            put("jwt-client.jwks.json".into(), &jwks.to_string(), false)?;
+        }
         Ok(written)
     }
 }

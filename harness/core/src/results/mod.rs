@@ -8,5 +8,7 @@ mod verdict;
 
 pub use client_run::{ClientRun, RunEnd};
 pub use outcome::{Evidence, Level, Outcome, Status};
-pub use report::{rfc_url, CheckResult, Configuration, Kind, RunReport, ScenarioResult, TargetInfo, Totals, SCHEMA_VERSION};
+pub use report::{
+    rfc_url, CheckResult, Configuration, Kind, ProfileVerdict, RunReport, ScenarioResult, TargetInfo, Totals, SCHEMA_VERSION,
+};
 pub use verdict::verdict;

@@ -124,8 +124,73 @@ pub struct ScenarioResult {
     pub client: Option<ClientRun>,
     /// How long the scenario took, milliseconds.
     pub duration_ms: f64,
-    /// Every check performed, in catalogue order.
+    /// Every check performed, in catalogue order, then the selected profiles' rules.
     pub checks: Vec<CheckResult>,
+    /// The verdict of each selected profile on this scenario's target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<ProfileVerdict>,
+}
+
+/// A profile's verdict: `fail` when one of its `fail`-level rules (or required checks) failed
+/// unexpectedly, else `error` when one could not be judged, else `pass`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProfileVerdict {
+    /// The profile id (`uae-openfinance`).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// The version of the specification it encodes.
+    pub version: String,
+    /// `pass`, `fail` or `error`.
+    pub verdict: &'static str,
+    /// How many rules (required checks included) were judged.
+    pub rules: usize,
+    /// The rules that failed (`scenario::rule` in the run-level summary).
+    pub failed: Vec<String>,
+}
+
+impl ProfileVerdict {
+    /// The verdict of profile `id` over the rows of `checks` that belong to it.
+    pub fn of(id: &str, title: &str, version: &str, checks: &[CheckResult]) -> ProfileVerdict {
+        let prefix = format!("profile.{id}.");
+        let rows: Vec<&CheckResult> = checks.iter().filter(|c| c.id.starts_with(&prefix)).collect();
+        let failed: Vec<String> =
+            rows.iter().filter(|c| c.status == Status::Fail && !c.expected_fail).map(|c| c.id[prefix.len()..].to_string()).collect();
+        let verdict = if !failed.is_empty() {
+            "fail"
+        } else if rows.iter().any(|c| c.status == Status::Error) {
+            "error"
+        } else {
+            "pass"
+        };
+        ProfileVerdict { id: id.into(), title: title.into(), version: version.into(), verdict, rules: rows.len(), failed }
+    }
+
+    /// One verdict per profile over a run's scenarios (the worst wins).
+    pub fn over_run(scenarios: &[ScenarioResult]) -> Vec<ProfileVerdict> {
+        let mut out: Vec<ProfileVerdict> = Vec::new();
+        for sc in scenarios {
+            for p in &sc.profiles {
+                let failed = p.failed.iter().map(|f| format!("{}::{f}", sc.id));
+                match out.iter_mut().find(|o| o.id == p.id) {
+                    Some(o) => {
+                        o.rules += p.rules;
+                        o.failed.extend(failed);
+                        let rank = |v: &str| match v {
+                            "fail" => 2,
+                            "error" => 1,
+                            _ => 0,
+                        };
+                        if rank(p.verdict) > rank(o.verdict) {
+                            o.verdict = p.verdict;
+                        }
+                    }
+                    None => out.push(ProfileVerdict { failed: failed.collect(), ..p.clone() }),
+                }
+            }
+        }
+        out
+    }
 }
 
 impl ScenarioResult {
@@ -175,6 +240,9 @@ pub struct RunReport {
     pub duration_ms: f64,
     /// `pass`, `fail` or `error`: the same verdict the exit code gives.
     pub verdict: &'static str,
+    /// The verdict of each selected profile, over every scenario it was judged on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<ProfileVerdict>,
     /// Counts over every scenario's checks.
     pub totals: Totals,
     /// How the run was configured, including whether any TLS verification was relaxed.
@@ -256,12 +324,18 @@ impl RunReport {
 /// Link to a section of the RFC a check cites: `§3.1` is RFC 8705's, `RFC 8414 §3` another's.
 pub fn rfc_url(rfc: &str) -> String {
     let first = rfc.split(',').next().unwrap_or(rfc).trim();
+    if let Some(section) = first.strip_prefix("FAPI 2.0 SP §") {
+        let section = section.split(['-', ' ']).next().unwrap_or(section);
+        return format!("https://openid.net/specs/fapi-security-profile-2_0-final.html#section-{section}");
+    }
     let (number, section) = match first.strip_prefix("RFC ") {
         Some(rest) => match rest.split_once(" §") {
             Some((n, s)) => (n.to_string(), s.to_string()),
             None => (rest.to_string(), String::new()),
         },
-        None => ("8705".to_string(), first.trim_start_matches('§').to_string()),
+        None if first.starts_with('§') => ("8705".to_string(), first.trim_start_matches('§').to_string()),
+        // A profile's own citation (an ecosystem standard): its sources carry the links.
+        None => return String::new(),
     };
     let base = format!("https://www.rfc-editor.org/rfc/rfc{number}");
     if section.is_empty() {

@@ -60,6 +60,7 @@ mod tests {
             client: None,
             duration_ms: 0.0,
             checks,
+            profiles: Vec::new(),
         }
     }
 
@@ -107,6 +108,7 @@ mod tests {
                 finished_at: String::new(),
                 duration_ms: 0.0,
                 verdict,
+                profiles: Vec::new(),
                 totals: Totals::default(),
                 configuration: Configuration::default(),
                 scenarios: Vec::new(),

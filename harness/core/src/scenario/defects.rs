@@ -65,6 +65,16 @@ pub enum Defect {
     RsAcceptsMissingCert,
     /// The resource server hashes the PEM text instead of the DER, so no certificate ever matches.
     RsThumbprintPem,
+    /// private_key_jwt assertions are accepted without verifying their signature.
+    JwtSignatureNotVerified,
+    /// private_key_jwt assertions are accepted whatever their `aud`.
+    JwtAudNotChecked,
+    /// Tokens issued to private_key_jwt clients are not bound to the certificate they present.
+    JwtUnbound,
+    /// A private_key_jwt client that presents no certificate gets an unbound token.
+    JwtNoCertUnbound,
+    /// private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer.
+    JwtAudTokenEndpointOnly,
 }
 
 impl Defect {
@@ -106,6 +116,11 @@ impl Defect {
             Defect::RsIgnoresCert => "The resource server never compares the presented certificate with the binding.",
             Defect::RsAcceptsMissingCert => "The resource server skips the binding check when no certificate is presented.",
             Defect::RsThumbprintPem => "The resource server hashes the PEM text instead of the DER, so no certificate ever matches.",
+            Defect::JwtSignatureNotVerified => "private_key_jwt assertions are accepted without verifying their signature.",
+            Defect::JwtAudNotChecked => "private_key_jwt assertions are accepted whatever their `aud` (another server, the token endpoint URL, an array).",
+            Defect::JwtUnbound => "Tokens issued to private_key_jwt clients are not bound to the certificate they present.",
+            Defect::JwtNoCertUnbound => "A private_key_jwt client registered for bound tokens that presents no certificate gets an unbound token.",
+            Defect::JwtAudTokenEndpointOnly => "private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer (FAPI 2.0 SP requires the issuer).",
         }
     }
 
@@ -126,10 +141,10 @@ impl Defect {
             Defect::AcceptExpired => &["auth.pki.expired"],
             Defect::SelfSignedAny => &["auth.self.other"],
             Defect::SelfSignedChainCheck => &["auth.self.accept"],
-            Defect::NoCnf => &["bind.token-cnf", "bind.other-auth"],
-            Defect::CnfHex => &["bind.token-cnf", "bind.other-auth"],
-            Defect::CnfPadded => &["bind.token-cnf", "bind.other-auth"],
-            Defect::CnfSha1 => &["bind.token-cnf", "bind.other-auth"],
+            Defect::NoCnf => &["bind.token-cnf", "bind.other-auth", "bind.jwt-client"],
+            Defect::CnfHex => &["bind.token-cnf", "bind.other-auth", "bind.jwt-client"],
+            Defect::CnfPadded => &["bind.token-cnf", "bind.other-auth", "bind.jwt-client"],
+            Defect::CnfSha1 => &["bind.token-cnf", "bind.other-auth", "bind.jwt-client"],
             Defect::BindOnlyMtlsAuth => &["bind.other-auth"],
             Defect::IntrospectionNoCnf => &["bind.introspection-cnf"],
             Defect::RefreshUnbound => &["bind.refresh-public"],
@@ -139,6 +154,11 @@ impl Defect {
             Defect::RsIgnoresCert => &["bind.rs.other-cert", "bind.rs.no-cert"],
             Defect::RsAcceptsMissingCert => &["bind.rs.no-cert"],
             Defect::RsThumbprintPem => &["bind.rs.same-cert"],
+            Defect::JwtSignatureNotVerified => &["auth.jwt.bad-signature"],
+            Defect::JwtAudNotChecked => &["auth.jwt.aud-wrong", "auth.jwt.aud-endpoint", "auth.jwt.aud-array"],
+            Defect::JwtUnbound => &["bind.jwt-client"],
+            Defect::JwtNoCertUnbound => &["auth.jwt.no-cert"],
+            Defect::JwtAudTokenEndpointOnly => &["auth.jwt.accept"],
         }
     }
 }

@@ -12,8 +12,8 @@ mod registration;
 pub use client::{ClientUnderTest, Misbehaviour, Step};
 pub use defects::Defect;
 pub use registration::{
-    default_specs, AuthMethod, ClientSpec, TlsMatch, DEFAULT_REDIRECT_URI, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SELF_SIGNED_CLIENT_ID,
-    TLS_CLIENT_ID,
+    default_specs, AuthMethod, ClientSpec, TlsMatch, DEFAULT_REDIRECT_URI, JWT_CLIENT_ID, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID,
+    SECRET_POST_CLIENT_ID, SELF_SIGNED_CLIENT_ID, TLS_CLIENT_ID,
 };
 
 use crate::catalogue as checks;
@@ -126,6 +126,12 @@ pub struct Scenario {
     /// Client registrations of the mock AS (default: one client per authentication method).
     #[serde(default)]
     pub clients: Option<Vec<ClientSpec>>,
+    /// The client the binding, introspection, PAR and revocation checks act as.
+    #[serde(default)]
+    pub primary: crate::catalogue::Primary,
+    /// Profiles (`profiles/*.yaml` ids) whose rules this scenario also judges.
+    #[serde(default)]
+    pub profiles: Vec<String>,
     /// Client mode: the client under test and what it should do.
     #[serde(default)]
     pub client: Option<ClientUnderTest>,
@@ -166,6 +172,8 @@ impl Scenario {
             discovery: DiscoverySpec { shape: crate::discovery::Shape::Missing, aliased: None, malformed: None, bound_access_tokens: true },
             mock: MockSpec::default(),
             clients: None,
+            primary: crate::catalogue::Primary::default(),
+            profiles: Vec::new(),
             client: None,
             checks,
             expect: Expect::default(),
@@ -240,9 +248,12 @@ impl Scenario {
                 ));
             }
         }
-        let planned: Vec<&str> = checks::plan(&self.selected_checks()).iter().map(|c| c.id).collect();
+        let planned: Vec<&str> = checks::plan(&self.selected_checks(), self.primary).iter().map(|c| c.id).collect();
         for id in self.expect.fail.iter().chain(&self.expect.warn).chain(&self.expect.blocked) {
-            if !planned.contains(&id.as_str()) {
+            // A profile rule (`profile.<profile>.<rule>`) of a profile the scenario judges.
+            let profile_rule =
+                id.strip_prefix("profile.").and_then(|r| r.split_once('.')).is_some_and(|(p, _)| self.profiles.iter().any(|q| q == p));
+            if !planned.contains(&id.as_str()) && !profile_rule {
                 return Err(format!("expect names `{id}`, which is not among the selected checks or what they need"));
             }
         }
@@ -273,8 +284,11 @@ impl Scenario {
             for c in clients {
                 c.validate()?;
             }
-            if !clients.iter().any(|c| c.auth == AuthMethod::TlsClientAuth) {
-                return Err("clients: register at least one tls_client_auth client (the AS checks authenticate as it)".into());
+            let primary = self.primary.name();
+            if !clients.iter().any(|c| c.auth.name() == primary) {
+                return Err(format!(
+                    "clients: register a {primary} client: it is the primary client (`primary: {primary}`) the binding, PAR, introspection and revocation checks act as"
+                ));
             }
         }
         Ok(())

@@ -12,6 +12,10 @@ pub const TLS_CLIENT_ID: &str = "tpp-client-001";
 pub const SELF_SIGNED_CLIENT_ID: &str = "tpp-self-signed-001";
 /// The default `client_secret_basic` client.
 pub const SECRET_CLIENT_ID: &str = "tpp-secret-001";
+/// The default `private_key_jwt` client.
+pub const JWT_CLIENT_ID: &str = "tpp-jwt-001";
+/// The default `client_secret_post` client.
+pub const SECRET_POST_CLIENT_ID: &str = "tpp-secret-post-001";
 /// The default public client.
 pub const PUBLIC_CLIENT_ID: &str = "tpp-public-001";
 
@@ -23,8 +27,12 @@ pub enum AuthMethod {
     TlsClientAuth,
     /// Self-signed certificate mutual-TLS: the registered certificate itself (RFC 8705 §2.2).
     SelfSignedTlsClientAuth,
+    /// A JWT client assertion signed with the client's registered key (RFC 7523 §2.2, OIDC Core §9).
+    PrivateKeyJwt,
     /// Client id and secret in HTTP Basic (RFC 6749 §2.3.1).
     ClientSecretBasic,
+    /// Client id and secret in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
     /// A public client: no client authentication.
     None,
 }
@@ -35,7 +43,9 @@ impl AuthMethod {
         match self {
             AuthMethod::TlsClientAuth => "tls_client_auth",
             AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
         }
     }
@@ -178,6 +188,7 @@ pub fn default_specs() -> Vec<ClientSpec> {
         ClientSpec::new(TLS_CLIENT_ID, AuthMethod::TlsClientAuth),
         ClientSpec::new(SELF_SIGNED_CLIENT_ID, AuthMethod::SelfSignedTlsClientAuth),
         ClientSpec::new(SECRET_CLIENT_ID, AuthMethod::ClientSecretBasic),
+        ClientSpec::new(JWT_CLIENT_ID, AuthMethod::PrivateKeyJwt),
         ClientSpec::new(PUBLIC_CLIENT_ID, AuthMethod::None),
     ];
     let mut san = |id: &str, f: &dyn Fn(&mut ClientSpec)| {

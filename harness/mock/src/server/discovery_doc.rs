@@ -20,10 +20,11 @@ impl AsState {
             "token_endpoint_auth_methods_supported": if self.has(Defect::AuthMethodsMissingTls) {
                 json!(["client_secret_basic", "none"])
             } else {
-                json!(["tls_client_auth", "self_signed_tls_client_auth", "client_secret_basic", "none"])
+                json!(["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post", "none"])
             },
-            "introspection_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "client_secret_basic"],
-            "revocation_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "client_secret_basic"],
+            "token_endpoint_auth_signing_alg_values_supported": ["PS256", "ES256", "EdDSA"],
+            "introspection_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post"],
             "tls_client_certificate_bound_access_tokens": if self.has(Defect::BoundFlagString) {
                 json!(self.bound_access_tokens.to_string())
             } else {

@@ -10,7 +10,7 @@ use super::state::AsState;
 use crate::clients::{Authenticated, OAuthError};
 use crate::tokens::{now, random_id, AccessRecord};
 use mtls_core::pki::x5t_s256;
-use mtls_core::scenario::Defect;
+use mtls_core::scenario::{AuthMethod, Defect};
 
 /// Lifetime of access tokens, in seconds.
 pub(super) const TOKEN_TTL: u64 = 300;
@@ -62,7 +62,10 @@ impl AsState {
         if !(self.bound_access_tokens && auth.client.bound_access_tokens) {
             return None;
         }
-        if self.has(Defect::BindOnlyMtlsAuth) && !auth.client.method.is_mtls() {
+        if self.has(Defect::BindOnlyMtlsAuth) && !auth.client.method.is_mtls() && auth.client.method != AuthMethod::PrivateKeyJwt {
+            return None;
+        }
+        if self.has(Defect::JwtUnbound) && auth.client.method == AuthMethod::PrivateKeyJwt {
             return None;
         }
         Some(x5t_s256(cert))

@@ -8,7 +8,7 @@
 mod discovery_doc;
 mod endpoints;
 mod jwt;
-mod layout;
+pub(crate) mod layout;
 mod state;
 
 pub use endpoints::mount;

@@ -34,5 +34,12 @@ pub(super) fn authorization(req: &Request) -> Option<&str> {
 }
 
 pub(super) fn authenticate<'a>(s: &'a AsState, req: &Request, form: &Form) -> Result<Authenticated<'a>, OAuthError> {
-    s.authenticate(form.get("client_id"), authorization(req), presented_cert(req))
+    let creds = crate::clients::Credentials {
+        client_id: form.get("client_id"),
+        client_secret: form.get("client_secret"),
+        assertion_type: form.get("client_assertion_type"),
+        assertion: form.get("client_assertion"),
+        authorization: authorization(req),
+    };
+    s.authenticate(&creds, presented_cert(req))
 }

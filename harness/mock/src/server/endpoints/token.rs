@@ -39,6 +39,16 @@ fn token(s: &AsState, req: &Request) -> Result<Value, OAuthError> {
     let form = Form::parse(&req.body);
     let grant = form.get("grant_type").ok_or_else(|| OAuthError::new(400, "invalid_request", "grant_type is missing"))?;
     let auth = authenticate(s, req, &form)?;
+    // A client registered for certificate-bound tokens (RFC 8705 §3.4) that presents no
+    // certificate gets no token rather than an unbound one (FAPI 2.0 SP §5.3.2.1: sender-constrained only).
+    let wants_binding = s.bound_access_tokens && auth.client.bound_access_tokens && auth.client.method == AuthMethod::PrivateKeyJwt;
+    if wants_binding && auth.cert.is_none() && !s.has(Defect::JwtNoCertUnbound) {
+        return Err(OAuthError::new(
+            400,
+            "invalid_request",
+            "the client is registered for certificate-bound access tokens and presented no client certificate",
+        ));
+    }
     let invalid_grant = |why: &str| OAuthError::new(400, "invalid_grant", why.to_string());
     match grant {
         "client_credentials" => {

@@ -1,0 +1,70 @@
+//! Client assertions (RFC 7523 §2.2, §3; OIDC Core §9): `iss` = `sub` = the client id, `aud`,
+//! a unique `jti`, `iat` and a short `exp`. Signed with the client's key (`private_key_jwt`) or
+//! MACed with its secret (`client_secret_jwt`). Every assertion is registered for redaction
+//! before it leaves the harness.
+
+use serde_json::{json, Value};
+
+use mtls_core::pki::{AssertionKey, KeyError};
+
+/// RFC 7523 §2.2: `client_assertion_type` of a JWT client assertion.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Lifetime of an assertion: short, as FAPI 2.0 SP and RFC 7523 §3 (item 4) expect.
+const LIFETIME_S: u64 = 60;
+
+fn claims(client_id: &str, aud: Value) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": aud,
+        "jti": mtls_core::ids::random_id(),
+        "iat": now,
+        "exp": now + LIFETIME_S,
+    })
+}
+
+/// A fresh `private_key_jwt` assertion for `aud` (normally the issuer, as a string).
+pub fn signed(key: &AssertionKey, client_id: &str, aud: Value) -> Result<String, KeyError> {
+    let jws = key.sign(&claims(client_id, aud))?;
+    mtls_core::redact::register(&jws);
+    Ok(jws)
+}
+
+/// A fresh `client_secret_jwt` assertion (HS256 with the client secret) for `aud`.
+pub fn maced(secret: &str, client_id: &str, aud: Value) -> Result<String, KeyError> {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let jws = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims(client_id, aud), &key)?;
+    mtls_core::redact::register(&jws);
+    Ok(jws)
+}
+
+/// The form parameters carrying an assertion: `client_id` (RFC 6749 §3.2.1 lets the client
+/// identify itself; many ASes want it), `client_assertion_type`, `client_assertion`.
+pub fn form(client_id: &str, assertion: String) -> Vec<(String, String)> {
+    vec![
+        ("client_id".into(), client_id.to_string()),
+        ("client_assertion_type".into(), JWT_BEARER.into()),
+        ("client_assertion".into(), assertion),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assertions_carry_the_rfc7523_claims_and_are_registered_for_redaction() {
+        let key = AssertionKey::generate(mtls_core::pki::JwsAlg::ES256, "k").unwrap();
+        let jws = signed(&key, "tpp-jwt-001", json!("https://as.example")).unwrap();
+        let claims = crate::checks::binding::jwt_claims(&jws).unwrap();
+        assert_eq!(claims["iss"], "tpp-jwt-001");
+        assert_eq!(claims["sub"], "tpp-jwt-001");
+        assert_eq!(claims["aud"], "https://as.example");
+        assert!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap() <= 60);
+        let other = signed(&key, "tpp-jwt-001", json!("https://as.example")).unwrap();
+        assert_ne!(crate::checks::binding::jwt_claims(&other).unwrap()["jti"], claims["jti"], "jti is unique");
+        assert!(!mtls_core::redact::scrub(&format!("x {jws} y")).contains(&jws));
+    }
+}

@@ -1,0 +1,280 @@
+//! Judging a profile's rules (`mtls_core::profile`) against a target, after its check graph
+//! ran: required checks from the results, metadata and alias rules from discovery, lifetimes
+//! from the primary client's token and the PAR response, certificate requests from handshakes.
+//! Each rule becomes one result row, `profile.<profile>.<rule>`, citing the profile.
+
+use serde_json::{json, Value};
+
+use crate::checks::{Ctx, Outcome, Status};
+use mtls_core::discovery::Operation;
+use mtls_core::profile::{intern, AliasTest, Assertion, MetadataTest, Profile, Seconds};
+use mtls_core::results::{CheckResult, Level};
+
+/// One judged rule of a profile.
+pub struct RuleRow {
+    /// `profile.<profile>.<rule>` (or `profile.<profile>.requires.<check>`).
+    pub id: &'static str,
+    /// What is checked.
+    pub title: &'static str,
+    /// Where the profile says so.
+    pub citation: &'static str,
+    /// `fail` rules are MUST, `warn` rules SHOULD.
+    pub level: Level,
+    /// The outcome.
+    pub outcome: Outcome,
+}
+
+/// The catalogue checks a run must perform for these profiles' rules: their required checks,
+/// PAR for a `par_expires_in` rule, the primary client's token for a `token_lifetime` rule.
+pub fn needed_checks(profiles: &[Profile], primary: mtls_core::catalogue::Primary) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for p in profiles {
+        out.extend(p.required.iter().map(|r| r.check.0));
+        for r in &p.rules {
+            match r.assert {
+                Assertion::ParExpiresIn(_) => out.push("par.alias"),
+                Assertion::TokenLifetime(_) => out.push(primary.accept_check()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Judge every rule of `profiles` against `ctx` and the scenario's `results`, on `today`.
+pub async fn judge(ctx: &Ctx, profiles: &[Profile], results: &[CheckResult], today: time::Date) -> Vec<RuleRow> {
+    let mut rows = Vec::new();
+    for p in profiles {
+        let pid = &p.id.0;
+        for r in &p.required {
+            rows.push(RuleRow {
+                id: intern(&format!("profile.{pid}.requires.{}", r.check.0)),
+                title: intern(&format!("{} requires {}", p.title, r.check.0)),
+                citation: intern(&r.citation.0),
+                level: Level::Must,
+                outcome: required(results, r.check.0, &r.citation.0, r.hint.as_deref()),
+            });
+        }
+        for rule in &p.rules {
+            let outcome = match rule.not_in_force(today) {
+                Some(why) => Outcome::skip(format!("{why} ({})", rule.citation.0)),
+                None => assertion(ctx, &rule.assert).await,
+            };
+            rows.push(RuleRow {
+                id: intern(&format!("profile.{pid}.{}", rule.id.0)),
+                title: intern(&rule.title),
+                citation: intern(&rule.citation.0),
+                level: rule.level.level(),
+                outcome,
+            });
+        }
+    }
+    rows
+}
+
+/// A required check: judged and passed (or warned), else the profile fails, saying why.
+fn required(results: &[CheckResult], check: &str, citation: &str, hint: Option<&str>) -> Outcome {
+    let Some(c) = results.iter().find(|c| c.id == check) else {
+        return Outcome::fail(format!("required by {citation}, but {check} did not run"));
+    };
+    let hint = hint.map(|h| format!(": {h}")).unwrap_or_default();
+    match c.status {
+        Status::Pass => Outcome::pass(format!("{check} passed")),
+        Status::Warn => Outcome::pass(format!("{check} passed with a warning: {}", c.reason)),
+        Status::Fail => Outcome::fail(format!("required by {citation}: {check} failed — {}", c.reason)),
+        Status::Error => Outcome::error(format!("required by {citation}: {check} could not be judged — {}", c.reason)),
+        Status::Skip | Status::Blocked => {
+            Outcome::fail(format!("required by {citation}, not testable with this target{hint} ({check}: {})", c.reason))
+        }
+    }
+}
+
+async fn assertion(ctx: &Ctx, a: &Assertion) -> Outcome {
+    match a {
+        Assertion::Metadata(m) => match ctx.discovered().await {
+            Ok(d) => metadata(d.metadata.raw.get(&m.key), &m.key, &m.test),
+            Err(o) => o,
+        },
+        Assertion::TokenLifetime(range) => token_lifetime(ctx, *range).await,
+        Assertion::ParExpiresIn(range) => match ctx.par_seen() {
+            Some((Some(e), _)) => within(e, *range, "the PAR response's expires_in"),
+            Some((None, status)) => Outcome::fail(format!("the PAR response ({status}) carries no expires_in (RFC 9126 §2.2 requires it)")),
+            None => Outcome::skip("par.alias made no pushed authorization request (no PAR endpoint, or it could not run)"),
+        },
+        Assertion::Aliases(t) => match ctx.discovered().await {
+            Ok(d) => aliases(&d.metadata.raw, &t.0),
+            Err(o) => o,
+        },
+        Assertion::CertRequest(c) => cert_requests(ctx, &c.endpoints, c.requested).await,
+    }
+}
+
+/// Judge one discovery member.
+fn metadata(v: Option<&Value>, key: &str, test: &MetadataTest) -> Outcome {
+    let shown = v.map(Value::to_string).unwrap_or_else(|| "absent".into());
+    let details = json!({ "member": key, "published": v });
+    let array = v.and_then(Value::as_array);
+    let o = match test {
+        MetadataTest::Equals(want) if v == Some(want) => Outcome::pass(format!("{key} is {want}")),
+        MetadataTest::Equals(want) => Outcome::fail(format!("{key} is {shown}; the profile requires {want}")),
+        MetadataTest::Present if v.is_some_and(|v| !v.is_null()) => Outcome::pass(format!("{key} is published")),
+        MetadataTest::Present => Outcome::fail(format!("{key} is not published")),
+        MetadataTest::Contains(want) => match array {
+            Some(list) => {
+                let missing: Vec<String> = want.iter().filter(|w| !list.contains(w)).map(Value::to_string).collect();
+                if missing.is_empty() {
+                    Outcome::pass(format!("{key} lists {}", want.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")))
+                } else {
+                    Outcome::fail(format!("{key} lacks {}", missing.join(", ")))
+                }
+            }
+            None => Outcome::fail(format!("{key} is {shown}, not an array")),
+        },
+        MetadataTest::Only(allowed) => match array {
+            Some(list) if !list.is_empty() => {
+                let extra: Vec<String> = list.iter().filter(|x| !allowed.contains(x)).map(Value::to_string).collect();
+                if extra.is_empty() {
+                    Outcome::pass(format!("{key} lists only allowed values ({})", list.len()))
+                } else {
+                    Outcome::fail(format!("{key} also lists {}, which the profile does not allow", extra.join(", ")))
+                }
+            }
+            _ => Outcome::fail(format!("{key} is {shown}; the profile requires a non-empty array of allowed values")),
+        },
+        MetadataTest::Excludes(banned) => match (v, array) {
+            (None, _) => Outcome::pass(format!("{key} is not published")),
+            (_, Some(list)) => {
+                let found: Vec<String> = list.iter().filter(|x| banned.contains(x)).map(Value::to_string).collect();
+                if found.is_empty() {
+                    Outcome::pass(format!("{key} lists none of the excluded values"))
+                } else {
+                    Outcome::fail(format!("{key} lists {}, which the profile forbids", found.join(", ")))
+                }
+            }
+            (Some(_), None) => Outcome::fail(format!("{key} is {shown}, not an array")),
+        },
+    };
+    o.details(details)
+}
+
+fn within(v: u64, r: Seconds, what: &str) -> Outcome {
+    let range = match (r.min, r.max) {
+        (Some(a), Some(b)) => format!("{a}–{b} s"),
+        (Some(a), None) => format!("at least {a} s"),
+        (None, Some(b)) => format!("at most {b} s"),
+        (None, None) => "any".into(),
+    };
+    if r.min.is_some_and(|m| v < m) || r.max.is_some_and(|m| v > m) {
+        Outcome::fail(format!("{what} is {v} s; the profile requires {range}"))
+    } else {
+        Outcome::pass(format!("{what} is {v} s, within {range}"))
+    }
+}
+
+/// The primary client's access-token lifetime: `expires_in` (RFC 6749 §5.1), else a JWT's
+/// `exp - iat`.
+async fn token_lifetime(ctx: &Ctx, r: Seconds) -> Outcome {
+    let ex = match ctx.primary_grant().await {
+        Ok(ex) => ex,
+        Err(o) => return o,
+    };
+    let ev = ex.evidence.clone();
+    let Ok(resp) = &ex.outcome else { return Outcome::skip("the primary client got no token response").with(ev) };
+    if resp.status != 200 {
+        return Outcome::skip(format!("the primary client got no token ({})", resp.status)).with(ev);
+    }
+    if let Some(e) = resp.field("expires_in").and_then(Value::as_u64) {
+        return within(e, r, "the access token's expires_in").with(ev);
+    }
+    let claims = resp.str_field("access_token").and_then(crate::checks::binding::jwt_claims);
+    match claims.as_ref().and_then(|c| Some(c.get("exp")?.as_u64()? - c.get("iat")?.as_u64()?)) {
+        Some(l) => within(l, r, "the JWT access token's exp - iat").with(ev),
+        None => Outcome::error("cannot judge: the token response has no expires_in and the token is not a JWT with exp and iat").with(ev),
+    }
+}
+
+fn aliases(raw: &serde_json::Map<String, Value>, t: &AliasTest) -> Outcome {
+    let map = raw.get("mtls_endpoint_aliases").and_then(Value::as_object);
+    match t {
+        AliasTest::Identical => {
+            let Some(map) = map else { return Outcome::pass("no mtls_endpoint_aliases: every client uses the top-level endpoints") };
+            let differ: Vec<String> = map
+                .iter()
+                .filter(|(k, v)| raw.get(k.as_str()) != Some(v))
+                .map(|(k, v)| {
+                    format!("{k}: alias {v} ≠ top level {}", raw.get(k.as_str()).map(Value::to_string).unwrap_or("absent".into()))
+                })
+                .collect();
+            if differ.is_empty() {
+                Outcome::pass(format!("all {} aliases equal their top-level endpoints", map.len()))
+            } else {
+                Outcome::fail(format!("aliases diverge from the top level, so clients must use them: {}", differ.join("; ")))
+            }
+        }
+        AliasTest::Required(keys) => {
+            let missing: Vec<&str> = keys.iter().filter(|k| !map.is_some_and(|m| m.contains_key(k.as_str()))).map(String::as_str).collect();
+            if missing.is_empty() {
+                Outcome::pass(format!("mtls_endpoint_aliases carries {}", keys.join(", ")))
+            } else {
+                Outcome::fail(format!("mtls_endpoint_aliases lacks {}", missing.join(", ")))
+            }
+        }
+        AliasTest::Forbidden(keys) => {
+            let found: Vec<&str> = keys.iter().filter(|k| map.is_some_and(|m| m.contains_key(k.as_str()))).map(String::as_str).collect();
+            if found.is_empty() {
+                Outcome::pass(format!("mtls_endpoint_aliases carries none of {}", keys.join(", ")))
+            } else {
+                Outcome::fail(format!("mtls_endpoint_aliases carries {}, which the profile forbids", found.join(", ")))
+            }
+        }
+    }
+}
+
+/// Whether each endpoint's TLS server sends a CertificateRequest, against `requested`.
+/// `requested: true` probes the effective (alias) endpoint; `false` the top-level one.
+async fn cert_requests(ctx: &Ctx, endpoints: &[String], requested: bool) -> Outcome {
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let mut wrong = Vec::new();
+    let mut right = Vec::new();
+    let mut absent = Vec::new();
+    let mut seen = Vec::new();
+    for name in endpoints {
+        let url = if name == "discovery" {
+            Some(d.url.clone())
+        } else if requested {
+            Operation::ALL.iter().find(|op| op.key() == name).and_then(|op| d.resolution.get(*op)).map(|e| e.url.to_string())
+        } else {
+            None
+        };
+        let url = url.or_else(|| d.metadata.raw.get(name).and_then(Value::as_str).map(str::to_string));
+        let Some(parsed) = url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+            absent.push(name.as_str());
+            continue;
+        };
+        match ctx.cert_requested(&parsed).await {
+            Ok(asked) if asked == requested => right.push(name.as_str()),
+            Ok(asked) => {
+                wrong.push(format!("{name} ({}) {}", parsed.origin().ascii_serialization(), if asked { "asks" } else { "does not ask" }))
+            }
+            Err(f) => return Outcome::error(format!("cannot judge: the handshake with {name} failed: {f}")),
+        }
+        seen.push(json!({"endpoint": name, "url": parsed.as_str()}));
+    }
+    let should = if requested { "must ask for a client certificate" } else { "must not ask for a client certificate" };
+    let note = if absent.is_empty() { String::new() } else { format!(" ({} not published)", absent.join(", ")) };
+    let o = if !wrong.is_empty() {
+        Outcome::fail(format!("{}: {should}{note}", wrong.join("; ")))
+    } else if right.is_empty() {
+        Outcome::skip(format!("none of {} is published", endpoints.join(", ")))
+    } else {
+        Outcome::pass(format!(
+            "{} {}{note}",
+            right.join(", "),
+            if requested { "ask for a client certificate" } else { "do not ask for a client certificate" }
+        ))
+    };
+    o.details(json!({ "probed": seen }))
+}

@@ -1,0 +1,536 @@
+//! Profiles: named, versioned, cited rule sets (`profiles/*.yaml`, one per profile) — FAPI 2.0
+//! SP, FAPI 1 Advanced, the Open Finance ecosystems. A profile names the catalogue checks it
+//! requires, the levels it raises, and rules checkable from outside (discovery metadata, token
+//! and PAR lifetimes, aliases, which endpoints ask for a client certificate). This module is the
+//! model and its loading; `mtls-client` judges the rules against a target.
+//!
+//! The profiles in the repository's `profiles/` directory are built into the binary (see
+//! `build.rs`); more can be loaded from a directory at run time. A new profile is one YAML file.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::results::Level;
+use crate::scenario::{syntax_error, Mode, ScenarioError};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
+
+/// The profile a run judges when none is selected: RFC 8705 as written.
+pub const DEFAULT_PROFILE: &str = "rfc8705";
+
+/// A catalogue check id (AS mode), validated while parsing so an unknown id is refused at its
+/// line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckId(pub &'static str);
+
+impl<'de> Deserialize<'de> for CheckId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::catalogue::CATALOGUE
+            .iter()
+            .find(|c| c.id == s && c.mode == Mode::As)
+            .map(|c| CheckId(c.id))
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown check id `{s}` (see `mtls-harness list`)")))
+    }
+}
+
+/// Where a requirement is written (`FAPI 2.0 SP §5.3.2.1-5`): never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citation(pub String);
+
+impl<'de> Deserialize<'de> for Citation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Err(serde::de::Error::custom("citation is empty: name the specification and section the rule comes from"));
+        }
+        Ok(Citation(s))
+    }
+}
+
+/// A rule id: lowercase letters, digits and `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleId(pub String);
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() || !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(serde::de::Error::custom(format!("id `{s}` must be non-empty lowercase letters, digits and '-'")));
+        }
+        Ok(RuleId(s))
+    }
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(pub time::Date);
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bad = || serde::de::Error::custom(format!("`{s}` is not a date YYYY-MM-DD"));
+        let mut parts = s.splitn(3, '-').map(str::parse::<i32>);
+        let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
+        let month = u8::try_from(m).ok().and_then(|m| time::Month::try_from(m).ok()).ok_or_else(bad)?;
+        let day = u8::try_from(day).map_err(|_| bad())?;
+        time::Date::from_calendar_date(y, month, day).map(Day).map_err(|_| bad())
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.0.year(), u8::from(self.0.month()), self.0.day())
+    }
+}
+
+/// `fail` or `warn`: what breaking the rule makes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleLevel {
+    /// A MUST/SHALL of the profile.
+    Fail,
+    /// A SHOULD, or informational.
+    Warn,
+}
+
+impl RuleLevel {
+    /// As a check level.
+    pub fn level(self) -> Level {
+        match self {
+            RuleLevel::Fail => Level::Must,
+            RuleLevel::Warn => Level::Should,
+        }
+    }
+}
+
+/// A document the profile encodes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Its name.
+    pub name: String,
+    /// Where to read it.
+    pub url: String,
+}
+
+/// A catalogue check the profile requires to be judged and to pass.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Required {
+    /// The check.
+    pub check: CheckId,
+    /// Where the profile requires it.
+    pub citation: Citation,
+    /// What makes it testable when it is not (`add a private_key_jwt client`).
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+/// A catalogue check whose level the profile sets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelOverride {
+    /// The check.
+    pub check: CheckId,
+    /// Its level under this profile.
+    pub level: RuleLevel,
+    /// Where the profile says so.
+    pub citation: Citation,
+}
+
+/// An inclusive range of seconds.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seconds {
+    /// At least this many.
+    #[serde(default)]
+    pub min: Option<u64>,
+    /// At most this many.
+    #[serde(default)]
+    pub max: Option<u64>,
+}
+
+/// What a `metadata` rule asserts of one discovery member.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetadataTest {
+    /// Equals the value.
+    Equals(Value),
+    /// An array containing every value.
+    Contains(Vec<Value>),
+    /// A non-empty array of only these values.
+    Only(Vec<Value>),
+    /// Absent, or an array containing none of these.
+    Excludes(Vec<Value>),
+    /// Published and not null.
+    Present,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetadata {
+    key: String,
+    #[serde(default)]
+    equals: Option<Value>,
+    #[serde(default)]
+    contains: Option<Vec<Value>>,
+    #[serde(default)]
+    only: Option<Vec<Value>>,
+    #[serde(default)]
+    excludes: Option<Vec<Value>>,
+    #[serde(default)]
+    present: Option<bool>,
+}
+
+/// A discovery member and what it must be.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawMetadata")]
+pub struct MetadataAssert {
+    /// The member (`require_pushed_authorization_requests`).
+    pub key: String,
+    /// What it must be.
+    pub test: MetadataTest,
+}
+
+impl TryFrom<RawMetadata> for MetadataAssert {
+    type Error = String;
+    fn try_from(r: RawMetadata) -> Result<Self, String> {
+        let mut tests = Vec::new();
+        if let Some(v) = r.equals {
+            tests.push(MetadataTest::Equals(v));
+        }
+        if let Some(v) = r.contains {
+            tests.push(MetadataTest::Contains(v));
+        }
+        if let Some(v) = r.only {
+            tests.push(MetadataTest::Only(v));
+        }
+        if let Some(v) = r.excludes {
+            tests.push(MetadataTest::Excludes(v));
+        }
+        match r.present {
+            Some(true) => tests.push(MetadataTest::Present),
+            Some(false) => return Err("`present: false` is not a test: use `excludes` or leave the member out".into()),
+            None => {}
+        }
+        match (tests.pop(), tests.is_empty()) {
+            (Some(test), true) => Ok(MetadataAssert { key: r.key, test }),
+            _ => Err(format!("metadata `{}`: give exactly one of equals, contains, only, excludes, present", r.key)),
+        }
+    }
+}
+
+/// What an `aliases` rule asserts of `mtls_endpoint_aliases` (RFC 8705 §5).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliasTest {
+    /// Every alias equals its top-level endpoint.
+    Identical,
+    /// These keys are aliased.
+    Required(Vec<String>),
+    /// These keys are not aliased.
+    Forbidden(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAliases {
+    #[serde(default)]
+    identical: Option<bool>,
+    #[serde(default)]
+    required: Option<Vec<String>>,
+    #[serde(default)]
+    forbidden: Option<Vec<String>>,
+}
+
+/// An `aliases` rule.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawAliases")]
+pub struct AliasAssert(pub AliasTest);
+
+impl TryFrom<RawAliases> for AliasAssert {
+    type Error = String;
+    fn try_from(r: RawAliases) -> Result<Self, String> {
+        match (r.identical, r.required, r.forbidden) {
+            (Some(true), None, None) => Ok(AliasAssert(AliasTest::Identical)),
+            (None, Some(k), None) if !k.is_empty() => Ok(AliasAssert(AliasTest::Required(k))),
+            (None, None, Some(k)) if !k.is_empty() => Ok(AliasAssert(AliasTest::Forbidden(k))),
+            _ => Err("aliases: give exactly one of `identical: true`, `required: [...]`, `forbidden: [...]`".into()),
+        }
+    }
+}
+
+/// Which endpoints must (or must not) send a CertificateRequest in the TLS handshake.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertRequestAssert {
+    /// `discovery`, or discovery metadata keys (`jwks_uri`, `token_endpoint`).
+    pub endpoints: Vec<String>,
+    /// Whether they must ask for a client certificate.
+    pub requested: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssertion {
+    #[serde(default)]
+    metadata: Option<MetadataAssert>,
+    #[serde(default)]
+    token_lifetime: Option<Seconds>,
+    #[serde(default)]
+    par_expires_in: Option<Seconds>,
+    #[serde(default)]
+    aliases: Option<AliasAssert>,
+    #[serde(default)]
+    cert_request: Option<CertRequestAssert>,
+}
+
+impl TryFrom<RawAssertion> for Assertion {
+    type Error = &'static str;
+    fn try_from(r: RawAssertion) -> Result<Self, &'static str> {
+        let all = [
+            r.metadata.map(Assertion::Metadata),
+            r.token_lifetime.map(Assertion::TokenLifetime),
+            r.par_expires_in.map(Assertion::ParExpiresIn),
+            r.aliases.map(Assertion::Aliases),
+            r.cert_request.map(Assertion::CertRequest),
+        ];
+        let mut given = all.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (Some(a), None) => Ok(a),
+            _ => Err("assert: give exactly one of metadata, token_lifetime, par_expires_in, aliases, cert_request"),
+        }
+    }
+}
+
+/// What a rule asserts: exactly one of these.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawAssertion")]
+pub enum Assertion {
+    /// A discovery member.
+    Metadata(MetadataAssert),
+    /// `expires_in` of the primary client's token response, seconds.
+    TokenLifetime(Seconds),
+    /// `expires_in` of the PAR response (RFC 9126 §2.2), seconds.
+    ParExpiresIn(Seconds),
+    /// `mtls_endpoint_aliases` (RFC 8705 §5).
+    Aliases(AliasAssert),
+    /// Certificate requests in the handshake of endpoints.
+    CertRequest(CertRequestAssert),
+}
+
+impl PartialEq for Seconds {
+    fn eq(&self, o: &Self) -> bool {
+        self.min == o.min && self.max == o.max
+    }
+}
+
+/// One rule of a profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Unique within the profile; reports name it `profile.<profile>.<rule>`.
+    pub id: RuleId,
+    /// What is checked, one line.
+    pub title: String,
+    /// `fail` or `warn`.
+    pub level: RuleLevel,
+    /// Specification and section.
+    pub citation: Citation,
+    /// Not in force before this day.
+    #[serde(default)]
+    pub effective_from: Option<Day>,
+    /// Superseded after this day.
+    #[serde(default)]
+    pub effective_until: Option<Day>,
+    /// What it asserts.
+    pub assert: Assertion,
+}
+
+impl Rule {
+    /// `Some(reason)` when the rule is not in force on `today`.
+    pub fn not_in_force(&self, today: time::Date) -> Option<String> {
+        if let Some(from) = self.effective_from.filter(|f| today < f.0) {
+            return Some(format!("not in force until {from}"));
+        }
+        if let Some(until) = self.effective_until.filter(|u| today > u.0) {
+            return Some(format!("superseded after {until}"));
+        }
+        None
+    }
+}
+
+/// A profile: a versioned, cited rule set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Its id, the file's stem (`fapi2-sp-mtls`).
+    pub id: RuleId,
+    /// Its name for reports.
+    pub title: String,
+    /// The version of the specification it encodes.
+    pub version: String,
+    /// The documents it encodes.
+    pub sources: Vec<Source>,
+    /// It requires certificate-bound access tokens (drives `disc.bound-flag`).
+    #[serde(default)]
+    pub bound_tokens: bool,
+    /// Checks that must be judged and pass.
+    #[serde(default)]
+    pub required: Vec<Required>,
+    /// Checks whose level it sets.
+    #[serde(default)]
+    pub levels: Vec<LevelOverride>,
+    /// Rules checkable from outside.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// Where it was loaded from (`builtin:` for built-in profiles).
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+impl Profile {
+    /// Parse a profile; errors name `file` and, where the parser knows them, line and column.
+    pub fn parse(text: &str, file: &Path) -> Result<Profile, ScenarioError> {
+        let name = file.display().to_string();
+        let mut p: Profile = serde_yaml::from_str(text).map_err(|e| syntax_error(&name, &e))?;
+        p.file = file.to_path_buf();
+        p.validate().map_err(|msg| ScenarioError::Invalid { file: name, msg })?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if stem != self.id.0 {
+            return Err(format!("id `{}` must equal the file name's stem `{stem}`", self.id.0));
+        }
+        if self.sources.is_empty() {
+            return Err("sources: name at least one document the profile encodes".into());
+        }
+        for s in &self.sources {
+            url::Url::parse(&s.url).map_err(|e| format!("sources: `{}` is not a URL ({e})", s.url))?;
+        }
+        let mut seen = HashSet::new();
+        if let Some(r) = self.rules.iter().find(|r| !seen.insert(r.id.0.as_str())) {
+            return Err(format!("rule id `{}` is used twice", r.id.0));
+        }
+        for r in &self.rules {
+            if let (Some(f), Some(u)) = (r.effective_from, r.effective_until) {
+                if u < f {
+                    return Err(format!("rule `{}`: effective_until {u} is before effective_from {f}", r.id.0));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The level this profile sets for `check`, if it sets one.
+    pub fn level_of(&self, check: &str) -> Option<Level> {
+        self.levels.iter().find(|l| l.check.0 == check).map(|l| l.level.level())
+    }
+}
+
+/// The profiles built into the binary, by id (parsed on each call; a broken one is an error
+/// naming its file).
+pub fn builtin() -> Result<Vec<Profile>, ScenarioError> {
+    BUILTIN.iter().map(|(name, text)| Profile::parse(text, Path::new(&format!("profiles/{name}.yaml")))).collect()
+}
+
+/// Every profile: the built-in ones, then those of `extra_dir` (which may replace a built-in one
+/// of the same id).
+pub fn available(extra_dir: Option<&Path>) -> Result<Vec<Profile>, ScenarioError> {
+    let mut all = builtin()?;
+    if let Some(dir) = extra_dir {
+        let rd = std::fs::read_dir(dir).map_err(|e| ScenarioError::Io { path: dir.display().to_string(), msg: e.to_string() })?;
+        let mut files: Vec<PathBuf> =
+            rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml")).collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| ScenarioError::Io { path: f.display().to_string(), msg: e.to_string() })?;
+            let p = Profile::parse(&text, &f)?;
+            all.retain(|q| q.id != p.id);
+            all.push(p);
+        }
+    }
+    Ok(all)
+}
+
+/// The profiles named, in the order named; an unknown name is an error listing the known ones.
+pub fn select(names: &[String], extra_dir: Option<&Path>) -> Result<Vec<Profile>, ScenarioError> {
+    let all = available(extra_dir)?;
+    names
+        .iter()
+        .map(|n| {
+            all.iter().find(|p| p.id.0 == *n).cloned().ok_or_else(|| ScenarioError::Invalid {
+                file: "--profile".into(),
+                msg: format!("unknown profile `{n}`; known: {}", all.iter().map(|p| p.id.0.as_str()).collect::<Vec<_>>().join(", ")),
+            })
+        })
+        .collect()
+}
+
+/// A string that lives as long as the process, interned: profile rule ids and citations become
+/// result ids like catalogue ids. Bounded by the distinct strings of the loaded profiles.
+pub fn intern(s: &str) -> &'static str {
+    static POOL: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    let pool = pool.get_or_insert_with(HashSet::new);
+    if let Some(found) = pool.get(s) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    pool.insert(leaked);
+    leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Profile, String> {
+        Profile::parse(text, Path::new("profiles/t.yaml")).map_err(|e| e.to_string())
+    }
+
+    const HEAD: &str = "id: t\ntitle: T\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
+
+    #[test]
+    fn builtin_profiles_parse() {
+        let all = builtin().unwrap();
+        assert!(all.iter().any(|p| p.id.0 == DEFAULT_PROFILE), "the default profile is built in");
+    }
+
+    #[test]
+    fn refuses_unknown_keys_checks_and_missing_citations_at_line_and_column() {
+        let e = parse(&format!("{HEAD}colour: red\n")).unwrap_err();
+        assert!(e.starts_with("profiles/t.yaml:5:1:") && e.contains("unknown field `colour`"), "{e}");
+        let e = parse(&format!("{HEAD}required:\n  - check: auth.nope\n    citation: X §1\n")).unwrap_err();
+        assert!(e.starts_with("profiles/t.yaml:6:") && e.contains("unknown check id `auth.nope`"), "{e}");
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - id: r\n    title: R\n    level: fail\n    assert: {{ metadata: {{ key: k, present: true }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.starts_with("profiles/t.yaml:6:") && e.contains("missing field `citation`"), "{e}");
+        let e = parse(&format!("{HEAD}rules:\n  - id: r\n    title: R\n    level: fail\n    citation: ''\n    assert: {{ metadata: {{ key: k, present: true }} }}\n"))
+            .unwrap_err();
+        assert!(e.contains("citation is empty"), "{e}");
+        let e = parse(&format!("{HEAD}rules:\n  - id: r\n    title: R\n    level: fail\n    citation: X\n    assert: {{ metadata: {{ key: k, equals: 1, present: true }} }}\n"))
+            .unwrap_err();
+        assert!(e.contains("exactly one"), "{e}");
+    }
+
+    #[test]
+    fn parses_every_assertion_form_and_dates() {
+        let p = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: warn, citation: X, effective_from: 2025-03-17, assert: {{ aliases: {{ identical: true }} }} }}\n  - {{ id: b, title: B, level: fail, citation: X, assert: {{ token_lifetime: {{ max: 600 }} }} }}\n  - {{ id: c, title: C, level: fail, citation: X, assert: {{ cert_request: {{ endpoints: [discovery], requested: false }} }} }}\n  - {{ id: d, title: D, level: fail, citation: X, assert: {{ metadata: {{ key: k, only: [a] }} }} }}\n"
+        ))
+        .unwrap();
+        assert_eq!(p.rules[0].assert, Assertion::Aliases(AliasAssert(AliasTest::Identical)));
+        let before = time::Date::from_calendar_date(2025, time::Month::March, 16).unwrap();
+        assert_eq!(p.rules[0].not_in_force(before).as_deref(), Some("not in force until 2025-03-17"));
+        assert!(p.rules[0].not_in_force(before.next_day().unwrap()).is_none());
+        assert!(matches!(p.rules[3].assert, Assertion::Metadata(MetadataAssert { test: MetadataTest::Only(_), .. })));
+    }
+}
