@@ -63,7 +63,7 @@ fn start_peer(pki_dir: &Path, secret: &str) -> Option<Peer> {
 
 fn target_file(dir: &Path, name: &str, issuer: &str, secret_env: &str, require_bound: bool) -> PathBuf {
     let body = format!(
-        "id: glewlwyd-{name}\nissuer: {issuer}\nca_bundle: ca.pem\nscope: mtls\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: self-signed-client-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: secret-client-001, secret_env: {secret_env}, bound_tokens: {require_bound} }}\n  public: {{ client_id: public-client-001 }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {{ require_bound_tokens: {require_bound} }}\n"
+        "id: glewlwyd-{name}\nissuer: {issuer}\nca_bundle: ca.pem\nscope: mtls\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: self-signed-client-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: secret-client-001, secret_env: {secret_env}, bound_tokens: {require_bound} }}\n  public: {{ client_id: public-client-001 }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nrequire_bound_tokens: {require_bound}\n"
     );
     let f = dir.join(format!("{name}.yaml"));
     std::fs::write(&f, body).unwrap();
@@ -84,6 +84,14 @@ fn expected(require_bound: bool) -> Vec<(&'static str, Status, &'static str)> {
         ("bind.rs.other-cert", Status::Skip, "bind.rs.same-cert was skipped"),
         ("bind.rs.no-cert", Status::Skip, "bind.rs.same-cert was skipped"),
         ("bind.refresh-public", Status::Skip, "without a user"),
+        // The fixture registers no private_key_jwt client in glewlwyd.
+        ("auth.jwt.accept", Status::Skip, "no private_key_jwt client"),
+        ("auth.jwt.bad-signature", Status::Skip, "auth.jwt.accept was skipped"),
+        ("auth.jwt.aud-wrong", Status::Skip, "auth.jwt.accept was skipped"),
+        ("auth.jwt.aud-endpoint", Status::Skip, "auth.jwt.accept was skipped"),
+        ("auth.jwt.aud-array", Status::Skip, "auth.jwt.accept was skipped"),
+        ("auth.jwt.no-cert", Status::Skip, "auth.jwt.accept was skipped"),
+        ("bind.jwt-client", Status::Skip, "auth.jwt.accept was skipped"),
     ];
     if require_bound {
         v.push(("disc.bound-flag", Status::Fail, "absent means false"));

@@ -14,13 +14,14 @@ use mtls_harness::live::TargetFile;
 use mtls_harness::mock::{MockAs, MockConfig, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SELF_SIGNED_CLIENT_ID, TLS_CLIENT_ID};
 use mtls_harness::pki::TestPki;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
+use mtls_harness::scenario::JWT_CLIENT_ID;
 use serde_json::Value;
 
 use crate::common::edge;
 
 fn target_yaml(issuer: &str, resource: &str, secret_env: &str, ca_bundle: &str, extra: &str) -> String {
     format!(
-        "id: mock-as-live\nissuer: {issuer}\nca_bundle: {ca_bundle}\nresource: {resource}\nclients:\n  tls_client_auth: {{ client_id: {TLS_CLIENT_ID}, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: {SELF_SIGNED_CLIENT_ID}, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: {SECRET_CLIENT_ID}, secret_env: {secret_env} }}\n  public: {{ client_id: {PUBLIC_CLIENT_ID} }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\n{extra}"
+        "id: mock-as-live\nissuer: {issuer}\nca_bundle: {ca_bundle}\nresource: {resource}\nclients:\n  tls_client_auth: {{ client_id: {TLS_CLIENT_ID}, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: {SELF_SIGNED_CLIENT_ID}, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: {SECRET_CLIENT_ID}, secret_env: {secret_env} }}\n  public: {{ client_id: {PUBLIC_CLIENT_ID} }}\n  private_key_jwt: {{ client_id: {JWT_CLIENT_ID}, signing_key: jwt-client.key, alg: ES256, kid: tpp-jwt-001-es256 }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\n{extra}"
     )
 }
 
@@ -202,7 +203,7 @@ impl HangingTokenEndpoint {
         let (wm, l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
         let doc = serde_json::json!({
             "issuer": base, "token_endpoint": format!("{base}/token"),
-            "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth"],
+            "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt"],
             "tls_client_certificate_bound_access_tokens": true,
         });
         rt.block_on(async {

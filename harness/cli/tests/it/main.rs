@@ -22,6 +22,7 @@ mod glewlwyd;
 mod live;
 mod mock_as;
 mod oidc_provider;
+mod open_finance;
 mod readme;
 mod reports;
 mod self_test;

@@ -65,7 +65,7 @@ fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
 fn target_file(dir: &Path, name: &str, peer: &Peer, secret_env: &str, jwt: bool, other_subject: &str) -> PathBuf {
     let token_params = if jwt { format!("token_params: {{ resource: \"{}\" }}\n", peer.resource) } else { String::new() };
     let body = format!(
-        "id: node-oidc-provider-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}\n{token_params}clients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {secret_env} }}\n  public: {{ client_id: tpp-public-001 }}\n{other_subject}",
+        "id: node-oidc-provider-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}\n{token_params}clients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {secret_env} }}\n  public: {{ client_id: tpp-public-001 }}\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: ES256 }}\n{other_subject}",
         peer.issuer, peer.resource
     );
     let f = dir.join(format!("{name}.yaml"));
@@ -117,13 +117,23 @@ fn assert_outcomes(label: &str, (got, verdict): &(Outcomes, &'static str), excep
 /// JWT access tokens: node-oidc-provider will not introspect them (400 `unsupported_token_type`:
 /// a deviation from RFC 7662 §2.2, a `warn` under that RFC; RFC 8705 §3.2 then has no active
 /// response to constrain: skip) nor revoke them (which RFC 7009 §2.2.1 permits: skip).
-const JWT_EXCEPTIONS: [(&str, Status, &str); 3] = [
+///
+/// Both: node-oidc-provider outside its FAPI 2.0 mode accepts a client assertion whose `aud` is
+/// the token endpoint URL or an array, as RFC 7523 §3 permits and FAPI 2.0 SP §5.3.2.1 forbids:
+/// a SHOULD here, raised to a MUST by the FAPI-based profiles.
+const JWT_EXCEPTIONS: [(&str, Status, &str); 5] = [
+    ("auth.jwt.aud-endpoint", Status::Warn, "SHOULD"),
+    ("auth.jwt.aud-array", Status::Warn, "SHOULD"),
     ("introspect.active", Status::Warn, "RFC 7662 §2.2"),
     ("bind.introspection-cnf", Status::Skip, "no active introspection response"),
     ("revoke.alias", Status::Skip, "RFC 7009 §2.2.1"),
 ];
 /// Opaque access tokens: no claims to read, the binding is judged through introspection.
-const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 1] = [("bind.token-cnf", Status::Skip, "not a JWT")];
+const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 3] = [
+    ("auth.jwt.aud-endpoint", Status::Warn, "SHOULD"),
+    ("auth.jwt.aud-array", Status::Warn, "SHOULD"),
+    ("bind.token-cnf", Status::Skip, "not a JWT"),
+];
 
 async fn conformant(mode: &'static str, policy: &'static str, extra: &[(&str, Status, &str)]) {
     let (jwt, opaque) = run_config(Config { mode, defect: None, policy }).await;
@@ -214,8 +224,18 @@ async fn planted_defect_tokens_not_bound() {
     // the resource accepts the token from anyone.
     let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }).await;
     let fails = |o: &Outcomes| -> Vec<&str> { o.iter().filter(|(_, (s, _))| *s == Status::Fail).map(|(id, _)| *id).collect() };
-    assert_eq!(fails(&jwt.0), ["bind.other-auth", "bind.rs.no-cert", "bind.rs.other-cert", "bind.token-cnf"], "{:#?}", jwt.0);
-    assert_eq!(fails(&opaque.0), ["bind.introspection-cnf", "bind.other-auth", "bind.rs.no-cert", "bind.rs.other-cert"], "{:#?}", opaque.0);
+    assert_eq!(
+        fails(&jwt.0),
+        ["bind.jwt-client", "bind.other-auth", "bind.rs.no-cert", "bind.rs.other-cert", "bind.token-cnf"],
+        "{:#?}",
+        jwt.0
+    );
+    assert_eq!(
+        fails(&opaque.0),
+        ["bind.introspection-cnf", "bind.jwt-client", "bind.other-auth", "bind.rs.no-cert", "bind.rs.other-cert"],
+        "{:#?}",
+        opaque.0
+    );
     for (o, v) in [&jwt, &opaque] {
         assert_eq!(o["bind.refresh-public"].0, Status::Warn, "§4 is a SHOULD: {}", o["bind.refresh-public"].1);
         assert!(o.values().all(|(s, _)| !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
@@ -256,7 +276,22 @@ async fn planted_defect_resource_refuses_every_certificate() {
 async fn planted_defect_alias_listener_requests_no_certificate() {
     let mut blocked: Vec<&str> = NEEDS_TOKEN.to_vec();
     blocked.extend(["auth.self.other", "bind.other-auth", "bind.refresh-public"]);
-    defect("split", "alias_no_cert_request", &["tls.cert-requested", "auth.pki.accept", "auth.self.accept"], &[], &blocked).await;
+    blocked.extend([
+        "auth.jwt.bad-signature",
+        "auth.jwt.aud-wrong",
+        "auth.jwt.aud-endpoint",
+        "auth.jwt.aud-array",
+        "auth.jwt.no-cert",
+        "bind.jwt-client",
+    ]);
+    defect(
+        "split",
+        "alias_no_cert_request",
+        &["tls.cert-requested", "auth.pki.accept", "auth.self.accept", "auth.jwt.accept"],
+        &[],
+        &blocked,
+    )
+    .await;
 }
 
 /// Only an untrusted "other" certificate: a refusal of it could be its issuer's, so the checks

@@ -1,0 +1,135 @@
+//! Open Finance as banks run it, against a real AS: node-oidc-provider configured as a FAPI 2.0
+//! SP authorization server in the UAE Open Finance shape (`PEER_PROFILE=uae`: private_key_jwt
+//! only, mTLS-bound tokens, PAR required, PS256, identical aliases). The target file has ONLY a
+//! private_key_jwt client (PS256, its transport certificate for binding), no tls_client_auth
+//! client. Conformant, the binding, PAR, introspection and revocation checks are all judged and
+//! `uae-openfinance` and `fapi2-sp-mtls` pass; each off-profile variant (`PEER_OFF_PROFILE`)
+//! fails exactly the profile rules it breaks, with their citations.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mtls_harness::checks::Status;
+use mtls_harness::live::TargetFile;
+use mtls_harness::pki::{AssertionKey, JwsAlg, TestPki};
+use mtls_harness::results::ScenarioResult;
+use mtls_harness::run::{run_scenario, RunConfig, Source};
+
+use crate::common::{ensure_node_peers, repo};
+
+struct Peer(std::process::Child, String);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A PKI whose private_key_jwt client signs with PS256 (UAE), and node started on it.
+fn start(dir: &Path, off_profile: &str) -> Peer {
+    ensure_node_peers();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(dir).unwrap();
+    let key = AssertionKey::generate(JwsAlg::PS256, "tpp-jwt-001-ps256").unwrap();
+    mtls_harness::pki::write_file(&dir.join("jwt-client.key"), key.private_pem().unwrap().as_bytes(), true).unwrap();
+    std::fs::write(dir.join("jwt-client.jwks.json"), key.public_jwks().unwrap().to_string()).unwrap();
+    let mut child = Command::new("node")
+        .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
+        .env("PKI_DIR", dir)
+        .env("ALIAS_MODE", "identical")
+        .env("PEER_PROFILE", "uae")
+        .env("PEER_OFF_PROFILE", off_profile)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    let ready = crate::common::ready_line(&mut child, Duration::from_secs(30), "node-oidc-provider (uae)");
+    let issuer = ready["issuer"].as_str().unwrap().to_string();
+    Peer(child, issuer)
+}
+
+/// The target file: only a private_key_jwt client; both profiles selected.
+async fn run(dir: &Path, peer: &Peer, name: &str) -> ScenarioResult {
+    let body = format!(
+        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: [uae-openfinance, fapi2-sp-mtls]\n",
+        peer.1, peer.1
+    );
+    let file = dir.join(format!("{name}.yaml"));
+    std::fs::write(&file, body).unwrap();
+    let tf = Arc::new(TargetFile::load(&file).unwrap());
+    let r = run_scenario(&tf.scenario(), &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    r
+}
+
+fn outcomes(r: &ScenarioResult) -> BTreeMap<&'static str, (Status, String)> {
+    r.checks.iter().map(|c| (c.id, (c.status, c.reason.clone()))).collect()
+}
+
+fn failed(r: &ScenarioResult) -> Vec<&'static str> {
+    r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let peer = start(tmp.path(), "none");
+    let r = run(tmp.path(), &peer, "conformant").await;
+    let got = outcomes(&r);
+    // Judged, as the primary private_key_jwt client: binding, PAR, introspection, revocation.
+    for id in [
+        "auth.jwt.accept",
+        "auth.jwt.bad-signature",
+        "auth.jwt.aud-wrong",
+        "auth.jwt.aud-endpoint",
+        "auth.jwt.aud-array",
+        "auth.jwt.no-cert",
+        "bind.introspection-cnf",
+        "introspect.active",
+        "bind.rs.same-cert",
+        "bind.rs.no-cert",
+        "bind.rs.other-cert",
+        "par.alias",
+        "revoke.alias",
+    ] {
+        assert_eq!(got[id].0, Status::Pass, "{id}: {}", got[id].1);
+    }
+    // No tls_client_auth client: its checks say so, they do not pass.
+    assert_eq!(got["auth.pki.accept"].0, Status::Skip, "{}", got["auth.pki.accept"].1);
+    let fails = failed(&r);
+    assert!(fails.is_empty(), "a conformant UAE-shaped AS fails nothing: {fails:?}\n{got:#?}");
+    let verdicts: Vec<(&str, &str)> = r.profiles.iter().map(|p| (p.id.as_str(), p.verdict)).collect();
+    assert_eq!(verdicts, [("uae-openfinance", "pass"), ("fapi2-sp-mtls", "pass")], "{got:#?}");
+    assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "pass");
+}
+
+/// Each deliberate off-profile variant fails exactly the rules it breaks (with their citations).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_profile_variants_fail_exactly_the_rules_they_break() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("secret_basic_advertised", &["profile.uae-openfinance.private-key-jwt-only", "profile.fapi2-sp-mtls.auth-methods"]),
+        ("no_s256", &["profile.uae-openfinance.pkce-s256", "profile.fapi2-sp-mtls.pkce-s256"]),
+        ("jwt_unbound", &["auth.jwt.no-cert", "bind.introspection-cnf", "bind.rs.other-cert", "bind.rs.no-cert"]),
+        ("long_tokens", &["profile.uae-openfinance.access-token-lifetime"]),
+    ];
+    for (variant, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let peer = start(tmp.path(), variant);
+        let r = run(tmp.path(), &peer, variant).await;
+        let mut got = failed(&r);
+        // A failed required check fails its profile row too: those rows follow from the checks.
+        got.retain(|id| !id.contains(".requires."));
+        let mut want = want.to_vec();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{variant}: {:#?}", outcomes(&r));
+        for c in r.checks.iter().filter(|c| c.status == Status::Fail && c.id.starts_with("profile.")) {
+            assert!(!c.rfc.is_empty(), "{variant}: {} cites where the rule is written", c.id);
+        }
+        assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "fail", "{variant}");
+    }
+}
