@@ -19,6 +19,29 @@ pub(crate) fn render(report: &RunReport) -> String {
         t.unexpected,
         report.duration_ms
     );
+    // The profile verdicts lead: they are what certification asks about.
+    if !report.profiles.is_empty() {
+        out.push_str("| profile | version | verdict | rules | failed |\n|---|---|---|---:|---|\n");
+        for p in &report.profiles {
+            out.push_str(&format!(
+                "| {} ({}) | {} | **{}** | {} | {} |\n",
+                cell(&p.title),
+                p.id,
+                cell(&p.version),
+                p.verdict.to_uppercase(),
+                p.rules,
+                cell(&p.failed.join(", "))
+            ));
+        }
+        out.push('\n');
+        out.push_str("| scenario | rule | citation | status | evidence |\n|---|---|---|---|---|\n");
+        for sc in &report.scenarios {
+            for c in sc.checks.iter().filter(|c| c.id.starts_with("profile.")) {
+                out.push_str(&format!("| {} | `{}` | {} | {} | {} |\n", cell(&sc.id), c.id, cell(c.rfc), c.status.name(), cell(&c.reason)));
+            }
+        }
+        out.push('\n');
+    }
     if report.configuration.insecure {
         out.push_str("> **Warning:** server certificate verification was switched off (`--insecure`).\n\n");
     }
