@@ -29,7 +29,7 @@ pub struct RuleRow {
 pub fn needed_checks(profiles: &[Profile], primary: mtls_core::catalogue::Primary) -> Vec<&'static str> {
     let mut out = Vec::new();
     for p in profiles {
-        out.extend(p.required.iter().map(|r| r.check.0));
+        out.extend(p.required.iter().flat_map(|r| r.checks.iter().map(|c| c.0)));
         for r in &p.rules {
             match r.assert {
                 Assertion::ParExpiresIn(_) => out.push("par.alias"),
@@ -47,12 +47,18 @@ pub async fn judge(ctx: &Ctx, profiles: &[Profile], results: &[CheckResult], tod
     for p in profiles {
         let pid = &p.id.0;
         for r in &p.required {
+            let name = r.name();
+            let outcome = match r.checks.as_slice() {
+                [one] => required(results, one.0, &r.citation.0, r.hint.as_deref()),
+                any => required_any(results, any, &r.citation.0, r.hint.as_deref()),
+            };
+            let what = if r.checks.len() == 1 { name.clone() } else { format!("one of {}", name.replace('|', ", ")) };
             rows.push(RuleRow {
-                id: intern(&format!("profile.{pid}.requires.{}", r.check.0)),
-                title: intern(&format!("{} requires {}", p.title, r.check.0)),
+                id: intern(&format!("profile.{pid}.requires.{name}")),
+                title: intern(&format!("{} requires {what}", p.title)),
                 citation: intern(&r.citation.0),
                 level: Level::Must,
-                outcome: required(results, r.check.0, &r.citation.0, r.hint.as_deref()),
+                outcome,
             });
         }
         for rule in &p.rules {
@@ -89,9 +95,26 @@ fn required(results: &[CheckResult], check: &str, citation: &str, hint: Option<&
     }
 }
 
+/// One of several checks must pass: the first that passed says so; else every one's status.
+fn required_any(results: &[CheckResult], any: &[mtls_core::profile::CheckId], citation: &str, hint: Option<&str>) -> Outcome {
+    let mut seen = Vec::new();
+    for id in any.iter().map(|c| c.0) {
+        match results.iter().find(|c| c.id == id) {
+            Some(c) if matches!(c.status, Status::Pass | Status::Warn) => return Outcome::pass(format!("{id} passed")),
+            Some(c) => seen.push(format!("{id}: {} ({})", c.status.name(), c.reason)),
+            None => seen.push(format!("{id}: did not run")),
+        }
+    }
+    let hint = hint.map(|h| format!(": {h}")).unwrap_or_default();
+    Outcome::fail(format!("required by {citation}: none of these passed{hint} — {}", seen.join("; ")))
+}
+
 async fn assertion(ctx: &Ctx, a: &Assertion) -> Outcome {
     match a {
         Assertion::Metadata(m) => match ctx.discovered().await {
+            Ok(d) if m.if_present && d.metadata.raw.get(&m.key).is_none_or(serde_json::Value::is_null) => {
+                Outcome::skip(format!("{} is not published; the rule applies only where it is", m.key))
+            }
             Ok(d) => metadata(d.metadata.raw.get(&m.key), &m.key, &m.test),
             Err(o) => o,
         },

@@ -118,17 +118,48 @@ pub struct Source {
     pub url: String,
 }
 
-/// A catalogue check the profile requires to be judged and to pass.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRequired {
+    #[serde(default)]
+    check: Option<CheckId>,
+    #[serde(default)]
+    any: Option<Vec<CheckId>>,
+    citation: Citation,
+    #[serde(default)]
+    hint: Option<String>,
+}
+
+/// A catalogue check the profile requires to be judged and to pass — or, with `any:`, one of
+/// several (FAPI 2.0 accepts any of three client authentication methods).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawRequired")]
 pub struct Required {
-    /// The check.
-    pub check: CheckId,
+    /// The check, or the alternatives of which one must pass.
+    pub checks: Vec<CheckId>,
     /// Where the profile requires it.
     pub citation: Citation,
     /// What makes it testable when it is not (`add a private_key_jwt client`).
-    #[serde(default)]
     pub hint: Option<String>,
+}
+
+impl Required {
+    /// Its name in result ids: the check, or the alternatives joined by `|`.
+    pub fn name(&self) -> String {
+        self.checks.iter().map(|c| c.0).collect::<Vec<_>>().join("|")
+    }
+}
+
+impl TryFrom<RawRequired> for Required {
+    type Error = &'static str;
+    fn try_from(r: RawRequired) -> Result<Self, &'static str> {
+        let checks = match (r.check, r.any) {
+            (Some(c), None) => vec![c],
+            (None, Some(any)) if !any.is_empty() => any,
+            _ => return Err("required: give `check: <id>` or `any: [<id>, ...]`, not both"),
+        };
+        Ok(Required { checks, citation: r.citation, hint: r.hint })
+    }
 }
 
 /// A catalogue check whose level the profile sets.
@@ -184,6 +215,8 @@ struct RawMetadata {
     excludes: Option<Vec<Value>>,
     #[serde(default)]
     present: Option<bool>,
+    #[serde(default)]
+    if_present: bool,
 }
 
 /// A discovery member and what it must be.
@@ -194,6 +227,9 @@ pub struct MetadataAssert {
     pub key: String,
     /// What it must be.
     pub test: MetadataTest,
+    /// Judge only when the member is published (absent → skip), e.g. assertion algorithms of an
+    /// AS that offers only mTLS client authentication.
+    pub if_present: bool,
 }
 
 impl TryFrom<RawMetadata> for MetadataAssert {
@@ -218,7 +254,8 @@ impl TryFrom<RawMetadata> for MetadataAssert {
             None => {}
         }
         match (tests.pop(), tests.is_empty()) {
-            (Some(test), true) => Ok(MetadataAssert { key: r.key, test }),
+            (Some(MetadataTest::Present), true) if r.if_present => Err("`if_present` with `present` tests nothing".into()),
+            (Some(test), true) => Ok(MetadataAssert { key: r.key, test, if_present: r.if_present }),
             _ => Err(format!("metadata `{}`: give exactly one of equals, contains, only, excludes, present", r.key)),
         }
     }
@@ -531,6 +568,14 @@ mod tests {
         let before = time::Date::from_calendar_date(2025, time::Month::March, 16).unwrap();
         assert_eq!(p.rules[0].not_in_force(before).as_deref(), Some("not in force until 2025-03-17"));
         assert!(p.rules[0].not_in_force(before.next_day().unwrap()).is_none());
-        assert!(matches!(p.rules[3].assert, Assertion::Metadata(MetadataAssert { test: MetadataTest::Only(_), .. })));
+        assert!(matches!(p.rules[3].assert, Assertion::Metadata(MetadataAssert { test: MetadataTest::Only(_), if_present: false, .. })));
+        let p = parse(&format!(
+            "{HEAD}required:\n  - {{ any: [auth.pki.accept, auth.jwt.accept], citation: X }}\nrules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, only: [PS256], if_present: true }} }} }}\n"
+        ))
+        .unwrap();
+        assert_eq!(p.required[0].name(), "auth.pki.accept|auth.jwt.accept");
+        assert!(matches!(p.rules[0].assert, Assertion::Metadata(MetadataAssert { if_present: true, .. })));
+        let e = parse(&format!("{HEAD}required:\n  - {{ check: disc.fetch, any: [disc.fetch], citation: X }}\n")).unwrap_err();
+        assert!(e.contains("not both"), "{e}");
     }
 }

@@ -35,7 +35,7 @@ pub(crate) fn profiles(extra: Option<&std::path::Path>) -> anyhow::Result<u8> {
             println!("  source   {} <{}>", s.name, s.url);
         }
         for r in &p.required {
-            println!("  requires {:<28} {}", r.check.0, r.citation.0);
+            println!("  requires {:<28} {}", r.name(), r.citation.0);
         }
         for l in &p.levels {
             println!("  level    {:<28} {:<5} {}", l.check.0, format!("{:?}", l.level).to_lowercase(), l.citation.0);
