@@ -31,6 +31,11 @@ impl Drop for Peer {
 
 /// A PKI whose private_key_jwt client signs with PS256 (UAE), and node started on it.
 fn start(dir: &Path, off_profile: &str) -> Peer {
+    start_in(dir, off_profile, "identical")
+}
+
+/// [`start`] with the given `ALIAS_MODE`.
+fn start_in(dir: &Path, off_profile: &str, alias_mode: &str) -> Peer {
     ensure_node_peers();
     let pki = TestPki::generate().unwrap();
     pki.write_to(dir).unwrap();
@@ -40,7 +45,7 @@ fn start(dir: &Path, off_profile: &str) -> Peer {
     let mut child = Command::new("node")
         .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
         .env("PKI_DIR", dir)
-        .env("ALIAS_MODE", "identical")
+        .env("ALIAS_MODE", alias_mode)
         .env("PEER_PROFILE", "uae")
         .env("PEER_OFF_PROFILE", off_profile)
         .stdout(Stdio::piped())
@@ -54,8 +59,13 @@ fn start(dir: &Path, off_profile: &str) -> Peer {
 
 /// The target file: only a private_key_jwt client; both profiles selected.
 async fn run(dir: &Path, peer: &Peer, name: &str) -> ScenarioResult {
+    run_with(dir, peer, name, "[uae-openfinance, fapi2-sp-mtls]").await
+}
+
+/// [`run`] with the given `profile:` value.
+async fn run_with(dir: &Path, peer: &Peer, name: &str, profiles: &str) -> ScenarioResult {
     let body = format!(
-        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: [uae-openfinance, fapi2-sp-mtls]\n",
+        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {profiles}\n",
         peer.1, peer.1
     );
     let file = dir.join(format!("{name}.yaml"));
@@ -110,7 +120,9 @@ async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
 /// Each deliberate off-profile variant fails exactly the rules it breaks (with their citations).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_profile_variants_fail_exactly_the_rules_they_break() {
-    let cases: [(&str, &[&str]); 4] = [
+    let cases: [(&str, &[&str]); 5] = [
+        // Only a warn-level rule breaks: nothing fails (asserted below, it warns).
+        ("par_not_required", &[]),
         ("secret_basic_advertised", &["profile.uae-openfinance.private-key-jwt-only", "profile.fapi2-sp-mtls.auth-methods"]),
         ("no_s256", &["profile.uae-openfinance.pkce-s256", "profile.fapi2-sp-mtls.pkce-s256"]),
         ("jwt_unbound", &["auth.jwt.no-cert", "bind.introspection-cnf", "bind.rs.other-cert", "bind.rs.no-cert"]),
@@ -130,6 +142,40 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
         for c in r.checks.iter().filter(|c| c.status == Status::Fail && c.id.starts_with("profile.")) {
             assert!(!c.rfc.is_empty(), "{variant}: {} cites where the rule is written", c.id);
         }
-        assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "fail", "{variant}");
+        let want_verdict = if want.is_empty() { "pass" } else { "fail" };
+        assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), want_verdict, "{variant}");
+        if variant == "par_not_required" {
+            let got = outcomes(&r);
+            for id in ["profile.uae-openfinance.par-required", "profile.fapi2-sp-mtls.par-required"] {
+                assert_eq!(got[id].0, Status::Warn, "{id}: {}", got[id].1);
+            }
+        }
+    }
+}
+
+/// The CDR rule no other suite checks — discovery, authorization and JWKS must NOT ask for a
+/// client certificate, the back-channel endpoints must — judged from the handshakes: node with
+/// one listener that asks for certificates everywhere breaks it; node with the mTLS endpoints on
+/// their own listener (split aliases) keeps it. And Open Finance Brasil's DCR rule that the
+/// aliases carry token, registration, userinfo and PAR: node aliases no registration endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server() {
+    for (mode, public_ok) in [("identical", false), ("split", true)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let peer = start_in(tmp.path(), "none", mode);
+        let r = run_with(tmp.path(), &peer, &format!("cdr-{mode}"), "[au-cdr, br-openfinance]").await;
+        let got = outcomes(&r);
+        let public = &got["profile.au-cdr.no-cert-on-public-endpoints"];
+        if public_ok {
+            assert_eq!(public.0, Status::Pass, "{mode}: {}", public.1);
+        } else {
+            assert_eq!(public.0, Status::Fail, "{mode}: {}", public.1);
+            assert!(public.1.contains("discovery") && public.1.contains("asks"), "{mode}: {}", public.1);
+        }
+        let back = &got["profile.au-cdr.cert-on-back-channel"];
+        assert_eq!(back.0, Status::Pass, "{mode}: {}", back.1);
+        let aliases = &got["profile.br-openfinance.dcr-mtls-aliases"];
+        assert_eq!(aliases.0, Status::Warn, "{mode}: {}", aliases.1);
+        assert!(aliases.1.contains("lacks registration_endpoint"), "{mode}: {}", aliases.1);
     }
 }

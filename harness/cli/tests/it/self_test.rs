@@ -87,3 +87,27 @@ async fn the_conformant_mock_passes_every_check_in_each_served_shape() {
         assert_eq!(r.checks.len(), as_checks, "{} runs the whole AS catalogue", sc.id);
     }
 }
+
+/// The private_key_jwt self-tests hold in every served shape, not only the one their file names:
+/// the same checks fail, warn and are blocked whether the token endpoint is an alias on the same
+/// listener, on its own listener, partly aliased or not aliased at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_private_key_jwt_self_tests_hold_in_every_served_shape() {
+    use mtls_harness::discovery::Shape;
+    let source = Source::mock().unwrap();
+    let jwt = scenarios().into_iter().filter(|s| s.mock.defects.iter().any(|d| d.name().starts_with("jwt_"))).collect::<Vec<_>>();
+    assert!(jwt.len() >= 5, "the private_key_jwt defects have self-tests");
+    for sc in jwt {
+        for shape in [Shape::Identical, Shape::Split, Shape::Partial, Shape::Missing] {
+            let mut sc = sc.clone();
+            sc.discovery.shape = shape;
+            let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+            assert!(r.error.is_none(), "{}/{}: {:?}", sc.id, shape.name(), r.error);
+            for (status, expected) in [(Status::Fail, &sc.expect.fail), (Status::Warn, &sc.expect.warn), (Status::Blocked, &sc.expect.blocked)] {
+                let got: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == status).map(|c| c.id).collect();
+                let want: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+                assert_eq!(got, want, "{} in shape {}: {} checks", sc.id, shape.name(), status.name());
+            }
+        }
+    }
+}
