@@ -2,7 +2,8 @@
 //! `tls_client_auth` by subject DN or one SAN (RFC 8705 §2.1.2), `self_signed_tls_client_auth`
 //! against the registered JWKS `x5c` (§2.2.2), `private_key_jwt` against the registered JWKS
 //! (RFC 7523 §3, with FAPI 2.0 SP's `aud` = the issuer string), `client_secret_basic` and
-//! `client_secret_post` (RFC 6749 §2.3.1), and public clients (`none`).
+//! `client_secret_post` (RFC 6749 §2.3.1), `client_secret_jwt` (RFC 7523 §2.2, HS256), and
+//! public clients (`none`).
 
 use std::net::IpAddr;
 
@@ -126,13 +127,13 @@ impl AsState {
             (None, None, None) => return Err(OAuthError::invalid_client("no client_id (RFC 8705 §2: mTLS clients send client_id)")),
         };
         let client = self.clients.iter().find(|c| c.client_id == client_id).ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
-        if assertion.is_some() && client.method != AuthMethod::PrivateKeyJwt {
-            return Err(OAuthError::invalid_client(format!("the client is registered for {}, not private_key_jwt", client.method.name())));
+        if assertion.is_some() && !matches!(client.method, AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt) {
+            return Err(OAuthError::invalid_client(format!("the client is registered for {}, not a client assertion", client.method.name())));
         }
         match client.method {
-            AuthMethod::PrivateKeyJwt => {
+            AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt => {
                 let Some(jws) = assertion else {
-                    return Err(OAuthError::invalid_client("private_key_jwt client sent no client_assertion"));
+                    return Err(OAuthError::invalid_client(format!("{} client sent no client_assertion", client.method.name())));
                 };
                 self.verify_assertion(client, jws).map_err(OAuthError::invalid_client)?;
             }
@@ -178,15 +179,27 @@ impl AsState {
     /// issuer as a single string (FAPI 2.0 SP §5.3.2.1), unexpired.
     fn verify_assertion(&self, client: &Registration, jws: &str) -> Result<(), String> {
         let header = jsonwebtoken::decode_header(jws).map_err(|e| format!("client_assertion is not a JWS: {e}"))?;
+        use jsonwebtoken::Algorithm;
         let claims = if self.has(Defect::JwtSignatureNotVerified) {
             unverified_claims(jws).ok_or("client_assertion has no JSON payload")?
         } else {
-            let keys = client.jwks.as_ref().ok_or("the client has no registered JWKS")?;
-            let jwk = match &header.kid {
-                Some(kid) => keys.find(kid).ok_or_else(|| format!("no registered key has kid `{kid}`"))?,
-                None => keys.keys.first().ok_or("the registered JWKS is empty")?,
+            let key = if client.method == AuthMethod::ClientSecretJwt {
+                // RFC 7523 §2.2 with OIDC Core §9: a MAC with the client secret.
+                if header.alg != Algorithm::HS256 {
+                    return Err(format!("client_secret_jwt assertions are HS256, not {:?}", header.alg));
+                }
+                jsonwebtoken::DecodingKey::from_secret(client.secret.as_deref().unwrap_or_default().as_bytes())
+            } else {
+                if !matches!(header.alg, Algorithm::PS256 | Algorithm::ES256 | Algorithm::EdDSA) {
+                    return Err(format!("private_key_jwt assertions are PS256, ES256 or EdDSA (FAPI 2.0 SP §5.4.1), not {:?}", header.alg));
+                }
+                let keys = client.jwks.as_ref().ok_or("the client has no registered JWKS")?;
+                let jwk = match &header.kid {
+                    Some(kid) => keys.find(kid).ok_or_else(|| format!("no registered key has kid `{kid}`"))?,
+                    None => keys.keys.first().ok_or("the registered JWKS is empty")?,
+                };
+                jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("registered key unusable: {e}"))?
             };
-            let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("registered key unusable: {e}"))?;
             let mut v = jsonwebtoken::Validation::new(header.alg);
             v.validate_aud = false;
             v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
@@ -275,7 +288,8 @@ pub fn register(spec: &ClientSpec, pki: &TestPki) -> Result<Registration, String
         }
         _ => Vec::new(),
     };
-    let secret = matches!(spec.auth, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(crate::tokens::random_id);
+    let secret = matches!(spec.auth, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt)
+        .then(crate::tokens::random_id);
     let jwks = match spec.auth {
         AuthMethod::PrivateKeyJwt => {
             let set = pki.assertion_key.public_jwks().ok_or("the test PKI's assertion key has no public JWK")?;

@@ -35,7 +35,7 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
                 AuthMethod::PrivateKeyJwt => {
                     format!("private_key_jwt, key {dir}/jwt-client.key (ES256, kid tpp-jwt-001-es256), transport cert {dir}/registered.pem")
                 }
-                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt => {
                     let path = pki_dir.join(format!("{}.secret", c.client_id));
                     let secret = c.secret.as_deref().unwrap_or_default();
                     pki::write_file(&path, secret.as_bytes(), true).with_context(|| format!("writing {}", path.display()))?;

@@ -40,7 +40,7 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         Primary::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
     };
     let redirect_uri = mock.client(primary_method).and_then(|c| c.redirect_uris.first().cloned());
-    let secret = mock.client(AuthMethod::ClientSecretBasic).or_else(|| mock.client(AuthMethod::ClientSecretPost));
+    let secret = [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::ClientSecretJwt].into_iter().find_map(|m| mock.client(m));
     let clients = Clients {
         primary,
         tls: id(AuthMethod::TlsClientAuth),
@@ -49,6 +49,7 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         secret: secret.and_then(|c| Some((c.client_id.clone(), Secret::new(c.secret.clone()?)))),
         secret_method: match secret.map(|c| c.method) {
             Some(AuthMethod::ClientSecretPost) => SecretMethod::ClientSecretPost,
+            Some(AuthMethod::ClientSecretJwt) => SecretMethod::ClientSecretJwt,
             _ => SecretMethod::ClientSecretBasic,
         },
         public: id(AuthMethod::None),

@@ -41,6 +41,8 @@ fn start_in(dir: &Path, off_profile: &str, alias_mode: &str) -> Peer {
     pki.write_to(dir).unwrap();
     let key = AssertionKey::generate(JwsAlg::PS256, "tpp-jwt-001-ps256").unwrap();
     mtls_harness::pki::write_file(&dir.join("jwt-client.key"), key.private_pem().unwrap().as_bytes(), true).unwrap();
+    // The same key as a private JWK: a target file may give either.
+    mtls_harness::pki::write_file(&dir.join("jwt-client.jwk"), key.private_jwk().unwrap().to_string().as_bytes(), true).unwrap();
     std::fs::write(dir.join("jwt-client.jwks.json"), key.public_jwks().unwrap().to_string()).unwrap();
     let mut child = Command::new("node")
         .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
@@ -59,13 +61,13 @@ fn start_in(dir: &Path, off_profile: &str, alias_mode: &str) -> Peer {
 
 /// The target file: only a private_key_jwt client; both profiles selected.
 async fn run(dir: &Path, peer: &Peer, name: &str) -> ScenarioResult {
-    run_with(dir, peer, name, "[uae-openfinance, fapi2-sp-mtls]").await
+    run_with(dir, peer, name, "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.key").await
 }
 
-/// [`run`] with the given `profile:` value.
-async fn run_with(dir: &Path, peer: &Peer, name: &str, profiles: &str) -> ScenarioResult {
+/// [`run`] with the given `profile:` value and signing key file (PEM or private JWK).
+async fn run_with(dir: &Path, peer: &Peer, name: &str, profiles: &str, signing_key: &str) -> ScenarioResult {
     let body = format!(
-        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {profiles}\n",
+        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: {signing_key}, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {profiles}\n",
         peer.1, peer.1
     );
     let file = dir.join(format!("{name}.yaml"));
@@ -88,7 +90,8 @@ fn failed(r: &ScenarioResult) -> Vec<&'static str> {
 async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
     let tmp = tempfile::tempdir().unwrap();
     let peer = start(tmp.path(), "none");
-    let r = run(tmp.path(), &peer, "conformant").await;
+    // The signing key as a private JWK (RSA: n, e, d, p, q), the PEM path is used by the other runs.
+    let r = run_with(tmp.path(), &peer, "conformant", "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.jwk").await;
     let got = outcomes(&r);
     // Judged, as the primary private_key_jwt client: binding, PAR, introspection, revocation.
     for id in [
@@ -163,7 +166,7 @@ async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server()
     for (mode, public_ok) in [("identical", false), ("split", true)] {
         let tmp = tempfile::tempdir().unwrap();
         let peer = start_in(tmp.path(), "none", mode);
-        let r = run_with(tmp.path(), &peer, &format!("cdr-{mode}"), "[au-cdr, br-openfinance]").await;
+        let r = run_with(tmp.path(), &peer, &format!("cdr-{mode}"), "[au-cdr, br-openfinance]", "jwt-client.key").await;
         let got = outcomes(&r);
         let public = &got["profile.au-cdr.no-cert-on-public-endpoints"];
         if public_ok {

@@ -77,6 +77,8 @@ pub struct AssertionKey {
     encoding: EncodingKey,
     /// PKCS#8 PEM of the private key, for keys the harness generated (written 0600).
     private_pem: Option<String>,
+    /// The private JWK (with `d`), for keys the harness generated (written 0600).
+    private_jwk: Option<Value>,
     /// The public JWK (with `kid`, `alg`, `use`), when the harness can derive it.
     pub public_jwk: Option<Value>,
 }
@@ -102,7 +104,7 @@ impl AssertionKey {
     pub fn generate(alg: JwsAlg, kid: &str) -> Result<AssertionKey, KeyError> {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
         let gen = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
-        let (der, pem, jwk) = match alg {
+        let (der, pem, jwk, d) = match alg {
             JwsAlg::ES256 => {
                 let sk = loop {
                     if let Ok(k) = p256::SecretKey::from_slice(&random_32()?) {
@@ -112,21 +114,28 @@ impl AssertionKey {
                 let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&sk.public_key(), false);
                 let (x, y) = (point.x().map(|x| b64(x)), point.y().map(|y| b64(y)));
                 let pem = sk.to_pkcs8_pem(LineEnding::LF).map_err(|e| gen(&e))?.to_string();
-                (sk.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec(), pem, json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}))
+                let der = sk.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
+                (der, pem, json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}), json!({"d": b64(&sk.to_bytes())}))
             }
             JwsAlg::EdDSA => {
                 let sk = ed25519_dalek::SigningKey::from_bytes(&random_32()?);
                 let pem = sk.to_pkcs8_pem(LineEnding::LF).map_err(|e| gen(&e))?.to_string();
                 let der = sk.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
-                (der, pem, json!({"kty": "OKP", "crv": "Ed25519", "x": b64(sk.verifying_key().as_bytes())}))
+                (der, pem, json!({"kty": "OKP", "crv": "Ed25519", "x": b64(sk.verifying_key().as_bytes())}), json!({"d": b64(sk.as_bytes())}))
             }
             JwsAlg::PS256 => {
                 use rsa::pkcs1::EncodeRsaPrivateKey;
-                use rsa::traits::PublicKeyParts;
+                use rsa::traits::{PrivateKeyParts, PublicKeyParts};
                 let sk = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| gen(&e))?;
                 let pem = sk.to_pkcs8_pem(LineEnding::LF).map_err(|e| gen(&e))?.to_string();
                 let der = sk.to_pkcs1_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
-                (der, pem, json!({"kty": "RSA", "n": b64(&sk.n().to_bytes_be()), "e": b64(&sk.e().to_bytes_be())}))
+                let primes = sk.primes();
+                let d = json!({
+                    "d": b64(&sk.d().to_bytes_be()),
+                    "p": primes.first().map(|p| b64(&p.to_bytes_be())),
+                    "q": primes.get(1).map(|q| b64(&q.to_bytes_be())),
+                });
+                (der, pem, json!({"kty": "RSA", "n": b64(&sk.n().to_bytes_be()), "e": b64(&sk.e().to_bytes_be())}), d)
             }
         };
         let encoding = match alg {
@@ -138,7 +147,18 @@ impl AssertionKey {
         jwk["kid"] = json!(kid);
         jwk["alg"] = json!(alg.name());
         jwk["use"] = json!("sig");
-        Ok(AssertionKey { alg, kid: Some(kid.to_string()), encoding, private_pem: Some(pem), public_jwk: Some(jwk) })
+        let mut private = jwk.clone();
+        if let (Some(p), Some(d)) = (private.as_object_mut(), d.as_object()) {
+            p.extend(d.clone());
+        }
+        Ok(AssertionKey {
+            alg,
+            kid: Some(kid.to_string()),
+            encoding,
+            private_pem: Some(pem),
+            private_jwk: Some(private),
+            public_jwk: Some(jwk),
+        })
     }
 
     /// Load a private key for `alg` from a PEM file (PKCS#8, or PKCS#1 for RSA, SEC1 for EC)
@@ -150,7 +170,7 @@ impl AssertionKey {
             let jwk: Value = serde_json::from_str(&text).map_err(|e| unusable(format!("not a JSON JWK ({e})")))?;
             let kid = kid.or_else(|| jwk.get("kid").and_then(Value::as_str).map(str::to_string));
             let encoding = jwk_encoding_key(&jwk, alg).map_err(unusable)?;
-            return Ok(AssertionKey { alg, kid, encoding, private_pem: None, public_jwk: None });
+            return Ok(AssertionKey { alg, kid, encoding, private_pem: None, private_jwk: None, public_jwk: None });
         }
         let bytes = text.as_bytes();
         let encoding = match alg {
@@ -168,7 +188,7 @@ impl AssertionKey {
             JwsAlg::EdDSA => EncodingKey::from_ed_pem(bytes).map_err(|e| unusable(format!("no Ed25519 private key for EdDSA ({e})")))?,
         };
         // Prove the key signs before any check relies on it.
-        let key = AssertionKey { alg, kid, encoding, private_pem: None, public_jwk: None };
+        let key = AssertionKey { alg, kid, encoding, private_pem: None, private_jwk: None, public_jwk: None };
         key.sign(&json!({"probe": true})).map_err(|e| unusable(format!("the key cannot sign {} ({e})", alg.name())))?;
         Ok(key)
     }
@@ -188,6 +208,11 @@ impl AssertionKey {
     /// The private key as PKCS#8 PEM, for keys the harness generated (to write with mode 0600).
     pub fn private_pem(&self) -> Option<&str> {
         self.private_pem.as_deref()
+    }
+
+    /// The private key as a JWK (with `d`), for keys the harness generated (to write with mode 0600).
+    pub fn private_jwk(&self) -> Option<&Value> {
+        self.private_jwk.as_ref()
     }
 }
 
@@ -254,6 +279,23 @@ mod tests {
             let data = jsonwebtoken::decode::<Value>(&jws, &dk, &v).unwrap();
             assert_eq!(data.header.kid.as_deref(), Some("k1"));
             assert!(!format!("{k:?}").contains("BEGIN"), "Debug never shows the key");
+        }
+    }
+
+    #[test]
+    fn private_jwks_load_and_sign_for_every_algorithm() {
+        let dir = tempfile::tempdir().unwrap();
+        for alg in [JwsAlg::ES256, JwsAlg::EdDSA, JwsAlg::PS256] {
+            let k = AssertionKey::generate(alg, "k2").unwrap();
+            let f = dir.path().join(format!("{}.jwk", alg.name()));
+            std::fs::write(&f, k.private_jwk().unwrap().to_string()).unwrap();
+            let loaded = AssertionKey::load(&f, alg, None).unwrap();
+            assert_eq!(loaded.kid.as_deref(), Some("k2"), "the JWK's kid is used");
+            let jws = loaded.sign(&json!({"aud": "a", "exp": 4_000_000_000u64})).unwrap();
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(k.public_jwk.clone().unwrap()).unwrap();
+            let mut v = jsonwebtoken::Validation::new(alg.jsonwebtoken());
+            v.set_audience(&["a"]);
+            jsonwebtoken::decode::<Value>(&jws, &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(), &v).unwrap();
         }
     }
 

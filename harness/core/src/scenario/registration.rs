@@ -33,6 +33,8 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// Client id and secret in the form body (RFC 6749 §2.3.1).
     ClientSecretPost,
+    /// A JWT client assertion MACed (HS256) with the client secret (RFC 7523 §2.2, OIDC Core §9).
+    ClientSecretJwt,
     /// A public client: no client authentication.
     None,
 }
@@ -46,6 +48,7 @@ impl AuthMethod {
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
             AuthMethod::None => "none",
         }
     }

@@ -20,9 +20,9 @@ impl AsState {
             "token_endpoint_auth_methods_supported": if self.has(Defect::AuthMethodsMissingTls) {
                 json!(["client_secret_basic", "none"])
             } else {
-                json!(["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post", "none"])
+                json!(["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post", "client_secret_jwt", "none"])
             },
-            "token_endpoint_auth_signing_alg_values_supported": ["PS256", "ES256", "EdDSA"],
+            "token_endpoint_auth_signing_alg_values_supported": ["PS256", "ES256", "EdDSA", "HS256"],
             "introspection_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post"],
             "tls_client_certificate_bound_access_tokens": if self.has(Defect::BoundFlagString) {
