@@ -301,3 +301,87 @@ async fn cert_requests(ctx: &Ctx, endpoints: &[String], requested: bool) -> Outc
     };
     o.details(json!({ "probed": seen }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn metadata_tests_fail_what_they_must_and_only_that() {
+        let methods = json!(["private_key_jwt", "client_secret_basic"]);
+        let only = MetadataTest::Only(vec![json!("private_key_jwt")]);
+        assert_eq!(metadata(Some(&methods), "m", &only).status, Status::Fail);
+        assert_eq!(metadata(Some(&json!(["private_key_jwt"])), "m", &only).status, Status::Pass);
+        assert_eq!(metadata(None, "m", &only).status, Status::Fail, "absent is not a non-empty array");
+        assert_eq!(metadata(Some(&json!([])), "m", &only).status, Status::Fail);
+        let excludes = MetadataTest::Excludes(vec![json!("tls_client_auth")]);
+        assert_eq!(metadata(None, "m", &excludes).status, Status::Pass);
+        assert_eq!(metadata(Some(&json!(["tls_client_auth"])), "m", &excludes).status, Status::Fail);
+        assert_eq!(metadata(Some(&json!("tls_client_auth")), "m", &excludes).status, Status::Fail, "not an array");
+        let contains = MetadataTest::Contains(vec![json!("S256")]);
+        assert_eq!(metadata(Some(&json!(["plain"])), "m", &contains).status, Status::Fail);
+        assert_eq!(metadata(Some(&json!(["plain", "S256"])), "m", &contains).status, Status::Pass);
+        let equals = MetadataTest::Equals(json!(true));
+        assert_eq!(metadata(Some(&json!("true")), "m", &equals).status, Status::Fail, "the string \"true\" is not true");
+        assert_eq!(metadata(Some(&Value::Null), "m", &MetadataTest::Present).status, Status::Fail);
+    }
+
+    #[test]
+    fn lifetimes_are_inclusive_ranges() {
+        let r = Seconds { min: Some(120), max: Some(600) };
+        assert_eq!(within(600, r, "x").status, Status::Pass);
+        assert_eq!(within(601, r, "x").status, Status::Fail);
+        assert_eq!(within(119, r, "x").status, Status::Fail);
+        assert_eq!(within(5, Seconds { min: None, max: None }, "x").status, Status::Pass);
+    }
+
+    #[test]
+    fn alias_rules_read_mtls_endpoint_aliases() {
+        let top = "https://as.example/token";
+        let same = raw(json!({"token_endpoint": top, "mtls_endpoint_aliases": {"token_endpoint": top}}));
+        let split = raw(json!({"token_endpoint": top, "authorization_endpoint": "https://as.example/authorize",
+            "mtls_endpoint_aliases": {"token_endpoint": "https://mtls.as.example/token", "authorization_endpoint": "https://mtls.as.example/authorize"}}));
+        assert_eq!(aliases(&same, &AliasTest::Identical).status, Status::Pass);
+        assert_eq!(aliases(&split, &AliasTest::Identical).status, Status::Fail);
+        assert_eq!(aliases(&raw(json!({})), &AliasTest::Identical).status, Status::Pass, "no aliases: the top level is used");
+        let required = AliasTest::Required(vec!["token_endpoint".into(), "registration_endpoint".into()]);
+        let o = aliases(&same, &required);
+        assert!(o.status == Status::Fail && o.reason.contains("registration_endpoint"), "{}", o.reason);
+        assert_eq!(aliases(&raw(json!({})), &required).status, Status::Fail);
+        let forbidden = AliasTest::Forbidden(vec!["authorization_endpoint".into()]);
+        assert_eq!(aliases(&split, &forbidden).status, Status::Fail);
+        assert_eq!(aliases(&same, &forbidden).status, Status::Pass);
+    }
+
+    #[test]
+    fn required_checks_fail_the_profile_unless_judged_and_passed() {
+        let row = |id: &'static str, status: Status| CheckResult {
+            id,
+            title: "",
+            rfc: "",
+            rfc_url: String::new(),
+            level: Level::Must,
+            status,
+            reason: "why".into(),
+            expected_fail: false,
+            expected_warn: false,
+            expected_blocked: false,
+            duration_ms: 0.0,
+            evidence: vec![],
+            details: None,
+        };
+        let results = [row("auth.pki.accept", Status::Skip), row("auth.jwt.accept", Status::Pass), row("par.alias", Status::Blocked)];
+        assert_eq!(required(&results, "auth.jwt.accept", "X", None).status, Status::Pass);
+        let o = required(&results, "par.alias", "X §1", Some("add a PAR endpoint"));
+        assert!(o.status == Status::Fail && o.reason.contains("not testable") && o.reason.contains("add a PAR endpoint"), "{}", o.reason);
+        assert_eq!(required(&results, "bind.rs.same-cert", "X", None).status, Status::Fail, "a required check that did not run");
+        let any = [mtls_core::profile::CheckId("auth.pki.accept"), mtls_core::profile::CheckId("auth.jwt.accept")];
+        assert_eq!(required_any(&results, &any, "X", None).status, Status::Pass);
+        assert_eq!(required_any(&results, &any[..1], "X", None).status, Status::Fail);
+    }
+}

@@ -128,7 +128,10 @@ impl AsState {
         };
         let client = self.clients.iter().find(|c| c.client_id == client_id).ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
         if assertion.is_some() && !matches!(client.method, AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt) {
-            return Err(OAuthError::invalid_client(format!("the client is registered for {}, not a client assertion", client.method.name())));
+            return Err(OAuthError::invalid_client(format!(
+                "the client is registered for {}, not a client assertion",
+                client.method.name()
+            )));
         }
         match client.method {
             AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt => {

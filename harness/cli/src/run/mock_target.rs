@@ -40,7 +40,8 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         Primary::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
     };
     let redirect_uri = mock.client(primary_method).and_then(|c| c.redirect_uris.first().cloned());
-    let secret = [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::ClientSecretJwt].into_iter().find_map(|m| mock.client(m));
+    let secret =
+        [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::ClientSecretJwt].into_iter().find_map(|m| mock.client(m));
     let clients = Clients {
         primary,
         tls: id(AuthMethod::TlsClientAuth),

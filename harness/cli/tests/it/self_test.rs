@@ -103,7 +103,9 @@ async fn the_private_key_jwt_self_tests_hold_in_every_served_shape() {
             sc.discovery.shape = shape;
             let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
             assert!(r.error.is_none(), "{}/{}: {:?}", sc.id, shape.name(), r.error);
-            for (status, expected) in [(Status::Fail, &sc.expect.fail), (Status::Warn, &sc.expect.warn), (Status::Blocked, &sc.expect.blocked)] {
+            for (status, expected) in
+                [(Status::Fail, &sc.expect.fail), (Status::Warn, &sc.expect.warn), (Status::Blocked, &sc.expect.blocked)]
+            {
                 let got: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == status).map(|c| c.id).collect();
                 let want: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
                 assert_eq!(got, want, "{} in shape {}: {} checks", sc.id, shape.name(), status.name());

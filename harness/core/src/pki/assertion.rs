@@ -121,7 +121,12 @@ impl AssertionKey {
                 let sk = ed25519_dalek::SigningKey::from_bytes(&random_32()?);
                 let pem = sk.to_pkcs8_pem(LineEnding::LF).map_err(|e| gen(&e))?.to_string();
                 let der = sk.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
-                (der, pem, json!({"kty": "OKP", "crv": "Ed25519", "x": b64(sk.verifying_key().as_bytes())}), json!({"d": b64(sk.as_bytes())}))
+                (
+                    der,
+                    pem,
+                    json!({"kty": "OKP", "crv": "Ed25519", "x": b64(sk.verifying_key().as_bytes())}),
+                    json!({"d": b64(sk.as_bytes())}),
+                )
             }
             JwsAlg::PS256 => {
                 use rsa::pkcs1::EncodeRsaPrivateKey;
