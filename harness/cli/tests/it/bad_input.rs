@@ -101,6 +101,21 @@ fn target_case(rows: &mut Vec<Row>, case: &'static str, yaml: &str, expect: &str
     rows.push(Row { case, gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
 }
 
+/// A profile file in `--profiles-dir` that must be refused, naming file:line:column.
+fn profile_case(rows: &mut Vec<Row>, case: &'static str, body: &str, expect: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let head = "id: mine\ntitle: Mine\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
+    std::fs::write(dir.join("mine.yaml"), format!("{head}{body}")).unwrap();
+    let out = cli(&["run", "--profiles-dir", dir.to_str().unwrap(), "--profile", "mine"], tmp.path());
+    assert_eq!(out.code, Some(2), "{case}: {}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{case}: one line: {}", out.stderr);
+    assert!(out.stderr.contains(expect) && out.stderr.contains("mine.yaml:"), "{case}: `{expect}` in {}", out.stderr);
+    assert!(out.report.is_null(), "{case}: no run, no report");
+    rows.push(Row { case, gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
+}
+
 /// Run against a live "AS" at `issuer` (its PKI in `dir`); the named check must be an error
 /// whose reason contains `expect`; nothing may pass; the run is bounded.
 fn network_case(rows: &mut Vec<Row>, case: &'static str, dir: &Path, issuer: &str, check: &str, expect: &str) {
@@ -238,6 +253,35 @@ fn what_bad_input_gets() {
         "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n  secret: { client_id: c2, secret_env: MTLS_BAD_INPUT_UNSET }\n",
     ), "MTLS_BAD_INPUT_UNSET");
     target_case(&mut rows, "target: plain-http issuer", &target_yaml("http://127.0.0.1:9", ""), "must use https");
+    let jwt = |key: &str, alg: &str| {
+        t("").replace(
+            "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n",
+            &format!("  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  private_key_jwt: {{ client_id: c3, signing_key: {key}, alg: {alg} }}\n"),
+        )
+    };
+    target_case(&mut rows, "target: private_key_jwt key of another algorithm", &jwt("jwt-client.key", "PS256"), "no RSA private key for PS256");
+    target_case(&mut rows, "target: private_key_jwt key is a public JWK Set", &jwt("jwt-client.jwks.json", "ES256"), "JWK Set");
+    target_case(&mut rows, "target: unknown alg", &jwt("jwt-client.key", "RS256"), "unknown variant `RS256`");
+    target_case(
+        &mut rows,
+        "target: primary client not configured",
+        &t("").replace("clients:\n", "clients:\n  primary: private_key_jwt\n"),
+        "clients.primary is private_key_jwt",
+    );
+    target_case(&mut rows, "target: unknown profile", &format!("{}profile: [fapi3]\n", t("")), "profile `fapi3` is not known");
+    profile_case(&mut rows, "profile file: unknown key", "colour: red\n", "unknown field `colour`");
+    profile_case(
+        &mut rows,
+        "profile file: unknown check id",
+        "required:\n  - { check: auth.pki.acept, citation: X §1 }\n",
+        "unknown check id `auth.pki.acept`",
+    );
+    profile_case(
+        &mut rows,
+        "profile file: rule without a citation",
+        "rules:\n  - { id: r, title: R, level: fail, assert: { metadata: { key: k, present: true } } }\n",
+        "missing field `citation`",
+    );
 
     // --- network faults, against servers on loopback
     let tmp = tempfile::tempdir().unwrap();

@@ -227,6 +227,12 @@ fn jwk_encoding_key(jwk: &Value, alg: JwsAlg) -> Result<EncodingKey, String> {
         let v = jwk.get(name).and_then(Value::as_str).ok_or_else(|| format!("the JWK has no `{name}` member"))?;
         URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).map_err(|_| format!("the JWK's `{name}` is not base64url"))
     };
+    if jwk.get("keys").is_some() {
+        return Err("this is a JWK Set; give the one private JWK (with `d`) the client signs with".into());
+    }
+    if jwk.get("d").is_none() {
+        return Err("the JWK has no `d` member: it is a public key; give the private key".into());
+    }
     let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or("");
     if let Some(a) = jwk.get("alg").and_then(Value::as_str) {
         if a != alg.name() {
@@ -316,6 +322,6 @@ mod tests {
         let j = dir.path().join("k.jwk");
         std::fs::write(&j, r#"{"kty":"EC","crv":"P-256","x":"a","y":"b"}"#).unwrap();
         let e = AssertionKey::load(&j, JwsAlg::ES256, None).unwrap_err().to_string();
-        assert!(e.contains("k.jwk") && e.contains("`d`"), "{e}");
+        assert!(e.contains("k.jwk") && e.contains("`d`") && e.contains("public key"), "{e}");
     }
 }
