@@ -33,7 +33,7 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
                 AuthMethod::TlsClientAuth => format!("cert {dir}/registered.pem key {dir}/registered.key"),
                 AuthMethod::SelfSignedTlsClientAuth => format!("cert {dir}/self-signed.pem key {dir}/self-signed.key"),
                 AuthMethod::PrivateKeyJwt => {
-                    format!("private_key_jwt, key {dir}/jwt-client.key (ES256, kid tpp-jwt-001-es256), transport cert {dir}/registered.pem")
+                    format!("private_key_jwt, key {dir}/jwt-client.key (EdDSA, kid tpp-jwt-001-eddsa), transport cert {dir}/registered.pem")
                 }
                 AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt => {
                     let path = pki_dir.join(format!("{}.secret", c.client_id));

@@ -259,7 +259,12 @@ fn what_bad_input_gets() {
             &format!("  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  private_key_jwt: {{ client_id: c3, signing_key: {key}, alg: {alg} }}\n"),
         )
     };
-    target_case(&mut rows, "target: private_key_jwt key of another algorithm", &jwt("jwt-client.key", "PS256"), "no RSA private key for PS256");
+    target_case(
+        &mut rows,
+        "target: private_key_jwt key of another algorithm",
+        &jwt("jwt-client.key", "PS256"),
+        "no RSA private key for PS256",
+    );
     target_case(&mut rows, "target: private_key_jwt key is a public JWK Set", &jwt("jwt-client.jwks.json", "ES256"), "JWK Set");
     target_case(&mut rows, "target: unknown alg", &jwt("jwt-client.key", "RS256"), "unknown variant `RS256`");
     target_case(

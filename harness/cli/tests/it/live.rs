@@ -21,7 +21,7 @@ use crate::common::edge;
 
 fn target_yaml(issuer: &str, resource: &str, secret_env: &str, ca_bundle: &str, extra: &str) -> String {
     format!(
-        "id: mock-as-live\nissuer: {issuer}\nca_bundle: {ca_bundle}\nresource: {resource}\nclients:\n  tls_client_auth: {{ client_id: {TLS_CLIENT_ID}, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: {SELF_SIGNED_CLIENT_ID}, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: {SECRET_CLIENT_ID}, secret_env: {secret_env} }}\n  public: {{ client_id: {PUBLIC_CLIENT_ID} }}\n  private_key_jwt: {{ client_id: {JWT_CLIENT_ID}, signing_key: jwt-client.key, alg: ES256, kid: tpp-jwt-001-es256 }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\n{extra}"
+        "id: mock-as-live\nissuer: {issuer}\nca_bundle: {ca_bundle}\nresource: {resource}\nclients:\n  tls_client_auth: {{ client_id: {TLS_CLIENT_ID}, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: {SELF_SIGNED_CLIENT_ID}, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: {SECRET_CLIENT_ID}, secret_env: {secret_env} }}\n  public: {{ client_id: {PUBLIC_CLIENT_ID} }}\n  private_key_jwt: {{ client_id: {JWT_CLIENT_ID}, signing_key: jwt-client.key, alg: EdDSA, kid: tpp-jwt-001-eddsa }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\n{extra}"
     )
 }
 

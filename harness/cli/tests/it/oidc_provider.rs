@@ -65,7 +65,7 @@ fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
 fn target_file(dir: &Path, name: &str, peer: &Peer, secret_env: &str, jwt: bool, other_subject: &str) -> PathBuf {
     let token_params = if jwt { format!("token_params: {{ resource: \"{}\" }}\n", peer.resource) } else { String::new() };
     let body = format!(
-        "id: node-oidc-provider-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}\n{token_params}clients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {secret_env} }}\n  public: {{ client_id: tpp-public-001 }}\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: ES256 }}\n{other_subject}",
+        "id: node-oidc-provider-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}\n{token_params}clients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: registered.pem, key: registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: self-signed.pem, key: self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {secret_env} }}\n  public: {{ client_id: tpp-public-001 }}\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: EdDSA }}\n{other_subject}",
         peer.issuer, peer.resource
     );
     let f = dir.join(format!("{name}.yaml"));

@@ -30,7 +30,7 @@ pub struct TestPki {
     pub token_signing_public_pem: String,
     /// The raw 32-byte Ed25519 public key (the JWK's `x`).
     pub token_signing_public_raw: Vec<u8>,
-    /// The `private_key_jwt` client's assertion-signing key (ES256); the mock registers its
+    /// The `private_key_jwt` client's assertion-signing key (EdDSA: cheap to sign and verify); the mock registers its
     /// public JWK (RFC 7523 §3, OIDC Core §9).
     pub assertion_key: super::AssertionKey,
 }
@@ -156,7 +156,7 @@ impl TestPki {
             token_signing_key_pem: signing.serialize_pem(),
             token_signing_public_pem: signing.public_key_pem(),
             token_signing_public_raw: signing.public_key_raw().to_vec(),
-            assertion_key: super::AssertionKey::generate(super::JwsAlg::ES256, "tpp-jwt-001-es256")?,
+            assertion_key: super::AssertionKey::generate(super::JwsAlg::EdDSA, "tpp-jwt-001-eddsa")?,
         })
     }
 
