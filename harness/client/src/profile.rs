@@ -52,7 +52,11 @@ pub async fn judge(ctx: &Ctx, profiles: &[Profile], results: &[CheckResult], tod
                 [one] => required(results, one.0, &r.citation.0, r.hint.as_deref()),
                 any => required_any(results, any, &r.citation.0, r.hint.as_deref()),
             };
-            let what = if r.checks.len() == 1 { name.clone() } else { format!("one of {}", name.replace('|', ", ")) };
+            let what = if r.checks.len() == 1 {
+                name.clone()
+            } else {
+                format!("one of {}", r.checks.iter().map(|c| c.0).collect::<Vec<_>>().join(", "))
+            };
             rows.push(RuleRow {
                 id: intern(&format!("profile.{pid}.requires.{name}")),
                 title: intern(&format!("{} requires {what}", p.title)),

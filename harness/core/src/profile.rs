@@ -125,6 +125,8 @@ struct RawRequired {
     check: Option<CheckId>,
     #[serde(default)]
     any: Option<Vec<CheckId>>,
+    #[serde(default)]
+    id: Option<RuleId>,
     citation: Citation,
     #[serde(default)]
     hint: Option<String>,
@@ -137,6 +139,8 @@ struct RawRequired {
 pub struct Required {
     /// The check, or the alternatives of which one must pass.
     pub checks: Vec<CheckId>,
+    /// The name of an `any` requirement (`client-authentication`).
+    pub id: Option<RuleId>,
     /// Where the profile requires it.
     pub citation: Citation,
     /// What makes it testable when it is not (`add a private_key_jwt client`).
@@ -144,21 +148,26 @@ pub struct Required {
 }
 
 impl Required {
-    /// Its name in result ids: the check, or the alternatives joined by `|`.
+    /// Its name in result ids: the check, or the `id` of an `any` requirement.
     pub fn name(&self) -> String {
-        self.checks.iter().map(|c| c.0).collect::<Vec<_>>().join("|")
+        match &self.id {
+            Some(id) => id.0.clone(),
+            None => self.checks.iter().map(|c| c.0).collect::<Vec<_>>().join(", "),
+        }
     }
 }
 
 impl TryFrom<RawRequired> for Required {
     type Error = &'static str;
     fn try_from(r: RawRequired) -> Result<Self, &'static str> {
-        let checks = match (r.check, r.any) {
-            (Some(c), None) => vec![c],
-            (None, Some(any)) if !any.is_empty() => any,
-            _ => return Err("required: give `check: <id>` or `any: [<id>, ...]`, not both"),
+        let checks = match (r.check, r.any, &r.id) {
+            (Some(c), None, None) => vec![c],
+            (None, Some(any), Some(_)) if !any.is_empty() => any,
+            (None, Some(_), None) => return Err("required: an `any:` requirement needs an `id:` naming it (e.g. client-authentication)"),
+            (Some(_), None, Some(_)) => return Err("required: `id:` only names an `any:` requirement; a `check:` is named by its check"),
+            _ => return Err("required: give `check: <id>` or `any: [<id>, ...]` with an `id:`, not both"),
         };
-        Ok(Required { checks, citation: r.citation, hint: r.hint })
+        Ok(Required { checks, id: r.id, citation: r.citation, hint: r.hint })
     }
 }
 
@@ -570,10 +579,10 @@ mod tests {
         assert!(p.rules[0].not_in_force(before.next_day().unwrap()).is_none());
         assert!(matches!(p.rules[3].assert, Assertion::Metadata(MetadataAssert { test: MetadataTest::Only(_), if_present: false, .. })));
         let p = parse(&format!(
-            "{HEAD}required:\n  - {{ any: [auth.pki.accept, auth.jwt.accept], citation: X }}\nrules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, only: [PS256], if_present: true }} }} }}\n"
+            "{HEAD}required:\n  - {{ id: client-auth, any: [auth.pki.accept, auth.jwt.accept], citation: X }}\nrules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, only: [PS256], if_present: true }} }} }}\n"
         ))
         .unwrap();
-        assert_eq!(p.required[0].name(), "auth.pki.accept|auth.jwt.accept");
+        assert_eq!(p.required[0].name(), "client-auth");
         assert!(matches!(p.rules[0].assert, Assertion::Metadata(MetadataAssert { if_present: true, .. })));
         let e = parse(&format!("{HEAD}required:\n  - {{ check: disc.fetch, any: [disc.fetch], citation: X }}\n")).unwrap_err();
         assert!(e.contains("not both"), "{e}");

@@ -12,8 +12,14 @@ use mtls_core::results::{CheckResult, RunReport, ScenarioResult};
 pub(crate) const FILE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("report.html.j2");
 
-/// RFC 8705's section titles, for grouping checks by requirement.
-fn requirement(rfc: &str) -> String {
+/// The requirement a check is grouped under: RFC 8705's section titles; another specification's
+/// section as cited; a profile's rules under the profile.
+fn requirement(c: &CheckResult) -> String {
+    if let Some(rest) = c.id.strip_prefix("profile.") {
+        let profile = rest.split('.').next().unwrap_or(rest);
+        return format!("Profile {profile}");
+    }
+    let rfc = c.rfc;
     let first = rfc.split(',').next().unwrap_or(rfc).trim();
     let title = match first {
         "§2" => "Mutual TLS for OAuth client authentication",
@@ -29,7 +35,7 @@ fn requirement(rfc: &str) -> String {
         "RFC 8414 §3" => "Authorization server metadata (RFC 8414)",
         _ => "",
     };
-    let section = if first.starts_with("RFC") { first.to_string() } else { format!("RFC 8705 {first}") };
+    let section = if first.starts_with('§') { format!("RFC 8705 {first}") } else { first.to_string() };
     if title.is_empty() {
         section
     } else {
@@ -61,9 +67,18 @@ struct ScenarioView<'a> {
     client: Option<String>,
 }
 
+/// One profile rule's row in the table the report leads with.
+#[derive(Serialize)]
+struct RuleView<'a> {
+    scenario: &'a str,
+    c: &'a CheckResult,
+    status: &'static str,
+}
+
 #[derive(Serialize)]
 struct View<'a> {
     r: &'a RunReport,
+    rules: Vec<RuleView<'a>>,
     real: Vec<ScenarioView<'a>>,
     selftests: Vec<ScenarioView<'a>>,
 }
@@ -79,7 +94,7 @@ fn counts(s: &ScenarioResult) -> [usize; 6] {
 fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     for c in &s.checks {
-        let req = requirement(c.rfc);
+        let req = requirement(c);
         let view = CheckView {
             c,
             status: c.status.name(),
@@ -106,8 +121,16 @@ pub(crate) fn render(report: &RunReport) -> Result<String, String> {
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("report.html", TEMPLATE).map_err(|e| e.to_string())?;
     let (selftests, real): (Vec<_>, Vec<_>) = report.scenarios.iter().partition(|s| s.self_test);
+    let rules = report
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.checks.iter().filter(|c| c.id.starts_with("profile.")).map(move |c| RuleView { scenario: &s.id, c, status: c.status.name() })
+        })
+        .collect();
     let view = View {
         r: report,
+        rules,
         real: real.into_iter().map(scenario_view).collect(),
         selftests: selftests.into_iter().map(scenario_view).collect(),
     };

@@ -34,13 +34,16 @@ pub fn empty_result(sc: &Scenario) -> ScenarioResult {
     }
 }
 
-/// The profiles judged on `sc`: the run's, then the scenario's own; none for client mode.
+/// The profiles judged on `sc`: the run's, then the scenario's own; none for client mode. A
+/// self-test judges only the profiles it names itself: its planted defects are not a verdict on
+/// any profile.
 fn profiles_of(sc: &Scenario, cfg: &RunConfig) -> Result<Vec<Profile>, String> {
     if sc.mode != Mode::As {
         return Ok(Vec::new());
     }
-    let mut names: Vec<&String> = cfg.profiles.iter().collect();
-    names.extend(sc.profiles.iter().filter(|n| !cfg.profiles.contains(n)));
+    let run_wide: &[String] = if sc.is_self_test() { &[] } else { &cfg.profiles };
+    let mut names: Vec<&String> = run_wide.iter().collect();
+    names.extend(sc.profiles.iter().filter(|n| !run_wide.contains(n)));
     names
         .into_iter()
         .map(|n| {

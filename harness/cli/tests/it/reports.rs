@@ -28,6 +28,43 @@ fn schema() -> jsonschema::Validator {
     jsonschema::validator_for(&s).expect("the schema is valid JSON Schema")
 }
 
+/// `--profile`: the profile verdict leads every format, the rules are rows valid against the
+/// schema, JUnit has a testsuite per profile, and the exit code follows the rules (the mock is
+/// not a FAPI 2.0 AS: it offers secret methods and no RFC 9207 `iss`).
+#[test]
+fn a_profile_run_leads_every_format_with_the_profile_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env_remove("MTLS_HARNESS_TARGET")
+        .env("NO_COLOR", "1")
+        .args(["run", "--scenarios"])
+        .arg(scenarios_dir().join("as"))
+        .arg("--report-dir")
+        .arg(dir)
+        .args(["--profile", "fapi2-sp-mtls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let errors: Vec<String> = schema().iter_errors(&report).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "report.json does not match its schema: {errors:#?}");
+    let p = &report["profiles"][0];
+    assert_eq!((p["id"].as_str(), p["verdict"].as_str()), (Some("fapi2-sp-mtls"), Some("fail")), "{p}");
+    let failed: Vec<&str> = p["failed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(failed.iter().any(|f| f.ends_with("::auth-methods")) && failed.iter().any(|f| f.ends_with("::iss-parameter")), "{failed:?}");
+    assert!(!failed.iter().any(|f| f.contains("::requires.")), "the conformant mock meets every required check: {failed:?}");
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let scenarios = report["scenarios"].as_array().unwrap().len();
+    assert_eq!(xml.matches("::profile fapi2-sp-mtls\"").count(), scenarios, "a testsuite per scenario's profile");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let profile_at = md.find("| profile | version | verdict |").expect("summary.md has the profile table");
+    assert!(profile_at < md.find("| scenario | shape |").unwrap(), "the profile verdict leads summary.md");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.find("id=\"profiles\"").unwrap() < html.find("id=\"configuration\"").unwrap(), "and report.html");
+    assert!(html.contains("id=\"profile-rules\""));
+}
+
 #[test]
 fn every_format_agrees_with_the_run() {
     let tmp = tempfile::tempdir().unwrap();
