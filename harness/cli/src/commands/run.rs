@@ -88,6 +88,10 @@ pub(crate) fn run(
         style.verdict(report.verdict),
         report.duration_ms
     );
+    for p in &report.profiles {
+        let failed = if p.failed.is_empty() { String::new() } else { format!(" — failed: {}", p.failed.join(", ")) };
+        anstream::println!("profile {} ({}): {}, {} rules{failed}", p.id, p.version, style.verdict(p.verdict), p.rules);
+    }
     for s in report.scenarios.iter().filter(|s| s.error.is_some()) {
         println!("scenario {} did not run: {}", s.id, s.error.as_deref().unwrap_or_default());
     }
