@@ -121,6 +121,7 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "auth.jwt.aud-wrong", "RFC 7523 §3", Must, "An assertion whose aud names another server: invalid_client", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.aud-endpoint", "FAPI 2.0 SP §5.3.2.1", Should, "An assertion whose aud is the token endpoint URL, not the issuer: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.aud-array", "FAPI 2.0 SP §5.3.2.1", Should, "An assertion whose aud is an array, not the issuer string: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.replay", "RFC 7523 §3", Should, "The same assertion (same jti) sent again: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.no-cert", "§3, FAPI 2.0 SP §5.3.2.1", Should, "The same assertion without a transport certificate gets no unbound token", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", PRIMARY => NO_PRIMARY_TOKEN),
     check!(As, "introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", PRIMARY => "no token to introspect"),
@@ -222,7 +223,7 @@ mod tests {
         assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
         assert_eq!(select(&["*".into()], Client).len(), 11);
-        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 6);
+        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 7);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
         assert_eq!(
             select(&["bind.rs.*".into(), "disc.fetch".into()], As),

@@ -219,8 +219,12 @@ impl AsState {
         } else if !self.has(Defect::JwtAudNotChecked) && str_claim("aud") != Some(self.issuer.as_str()) {
             return Err(format!("client_assertion aud must be the issuer `{}` as a single string (FAPI 2.0 SP §5.3.2.1)", self.issuer));
         }
-        if claims.get("jti").and_then(|v| v.as_str()).is_none_or(str::is_empty) {
+        let Some(jti) = claims.get("jti").and_then(|v| v.as_str()).filter(|j| !j.is_empty()) else {
             return Err("client_assertion has no jti".into());
+        };
+        let exp = claims.get("exp").and_then(serde_json::Value::as_u64).unwrap_or_default();
+        if !self.store.first_use_of_assertion(&client.client_id, jti, exp) && !self.has(Defect::JwtReplayAccepted) {
+            return Err("client_assertion jti was already used (RFC 7523 §3)".into());
         }
         Ok(())
     }

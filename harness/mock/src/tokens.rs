@@ -57,6 +57,8 @@ struct Inner {
     refresh: HashMap<String, RefreshRecord>,
     codes: HashMap<String, CodeRecord>,
     par: HashMap<String, ParRecord>,
+    /// Client assertion `jti`s seen, until their `exp` (RFC 7523 §3: replay detection).
+    assertion_jtis: HashMap<String, u64>,
 }
 
 /// The store; every map is pruned of expired entries on insert.
@@ -106,6 +108,14 @@ impl Store {
         let t = now();
         s.codes.retain(|_, c| c.exp > t);
         s.codes.insert(code.to_string(), r);
+    }
+
+    /// Record a client assertion's `jti` (per client) until `exp`; false if it was seen before.
+    pub(crate) fn first_use_of_assertion(&self, client_id: &str, jti: &str, exp: u64) -> bool {
+        let mut s = self.lock();
+        let t = now();
+        s.assertion_jtis.retain(|_, e| *e > t);
+        s.assertion_jtis.insert(format!("{client_id}\u{0}{jti}"), exp).is_none()
     }
 
     /// Codes are single-use (RFC 6749 §4.1.2).

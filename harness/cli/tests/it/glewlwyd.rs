@@ -90,6 +90,7 @@ fn expected(require_bound: bool) -> Vec<(&'static str, Status, &'static str)> {
         ("auth.jwt.aud-wrong", Status::Skip, "auth.jwt.accept was skipped"),
         ("auth.jwt.aud-endpoint", Status::Skip, "auth.jwt.accept was skipped"),
         ("auth.jwt.aud-array", Status::Skip, "auth.jwt.accept was skipped"),
+        ("auth.jwt.replay", Status::Skip, "auth.jwt.accept was skipped"),
         ("auth.jwt.no-cert", Status::Skip, "auth.jwt.accept was skipped"),
         ("bind.jwt-client", Status::Skip, "auth.jwt.accept was skipped"),
     ];

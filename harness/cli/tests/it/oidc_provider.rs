@@ -281,6 +281,7 @@ async fn planted_defect_alias_listener_requests_no_certificate() {
         "auth.jwt.aud-wrong",
         "auth.jwt.aud-endpoint",
         "auth.jwt.aud-array",
+        "auth.jwt.replay",
         "auth.jwt.no-cert",
         "bind.jwt-client",
     ]);

@@ -100,6 +100,7 @@ async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
         "auth.jwt.aud-wrong",
         "auth.jwt.aud-endpoint",
         "auth.jwt.aud-array",
+        "auth.jwt.replay",
         "auth.jwt.no-cert",
         "bind.introspection-cnf",
         "introspect.active",

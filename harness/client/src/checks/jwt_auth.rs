@@ -90,6 +90,30 @@ pub async fn aud_array(ctx: &Ctx) -> Outcome {
     refused_with(ctx, ctx.jwt_auth(json!([ctx.target.issuer])), "an assertion whose aud is an array holding the issuer").await
 }
 
+/// RFC 7523 §3 (MAY: the AS may keep the `jti`s it saw and refuse a replayed JWT): one fresh
+/// assertion is accepted (its own positive control), then the very same assertion is refused.
+pub async fn replay(ctx: &Ctx) -> Outcome {
+    let auth = match ctx.jwt_auth(Value::String(ctx.target.issuer.clone())) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let first = match ctx.token_request_with(Who::Cert(Role::Registered), &auth).await {
+        Ok(ex) => ex,
+        Err(o) => return o,
+    };
+    if let Err(why) = access_token_of(&first) {
+        return Outcome::error(format!("cannot judge: the assertion's first use got no token ({why})")).with(first.evidence.clone());
+    }
+    match ctx.token_request_with(Who::Cert(Role::Registered), &auth).await {
+        Ok(ex) => {
+            let mut o = expect_invalid_client(ex, "the same assertion (same jti) sent a second time", TlsRefusal::TrustedCertificate);
+            o.evidence.insert(0, first.evidence.clone());
+            o
+        }
+        Err(o) => o,
+    }
+}
+
 /// RFC 8705 §3 with FAPI 2.0 SP §5.3.2.1 (sender-constrained tokens only): the accepted assertion
 /// sent without a transport certificate gets no token at all, rather than an unbound one.
 pub async fn no_cert(ctx: &Ctx) -> Outcome {

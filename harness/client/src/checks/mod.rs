@@ -52,6 +52,7 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "auth.jwt.aud-wrong" => |ctx| Box::pin(jwt_auth::aud_wrong(ctx)),
         "auth.jwt.aud-endpoint" => |ctx| Box::pin(jwt_auth::aud_endpoint(ctx)),
         "auth.jwt.aud-array" => |ctx| Box::pin(jwt_auth::aud_array(ctx)),
+        "auth.jwt.replay" => |ctx| Box::pin(jwt_auth::replay(ctx)),
         "auth.jwt.no-cert" => |ctx| Box::pin(jwt_auth::no_cert(ctx)),
         "bind.token-cnf" => |ctx| Box::pin(binding::token_cnf(ctx)),
         "introspect.active" => |ctx| Box::pin(introspection::introspect_active(ctx)),

@@ -75,6 +75,8 @@ pub enum Defect {
     JwtNoCertUnbound,
     /// private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer.
     JwtAudTokenEndpointOnly,
+    /// A client assertion is accepted again with the same `jti`.
+    JwtReplayAccepted,
 }
 
 impl Defect {
@@ -121,6 +123,7 @@ impl Defect {
             Defect::JwtUnbound => "Tokens issued to private_key_jwt clients are not bound to the certificate they present.",
             Defect::JwtNoCertUnbound => "A private_key_jwt client registered for bound tokens that presents no certificate gets an unbound token.",
             Defect::JwtAudTokenEndpointOnly => "private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer (FAPI 2.0 SP requires the issuer).",
+            Defect::JwtReplayAccepted => "A client assertion is accepted again with the same `jti` (no replay detection).",
         }
     }
 
@@ -159,6 +162,7 @@ impl Defect {
             Defect::JwtUnbound => &["bind.jwt-client"],
             Defect::JwtNoCertUnbound => &["auth.jwt.no-cert"],
             Defect::JwtAudTokenEndpointOnly => &["auth.jwt.accept"],
+            Defect::JwtReplayAccepted => &["auth.jwt.replay"],
         }
     }
 }
