@@ -88,7 +88,8 @@ impl std::fmt::Display for Day {
     }
 }
 
-/// `fail` or `warn`: what breaking the rule makes of it.
+/// `fail` or `warn`: what breaking the rule makes of it; `off` (in `levels` only): the check
+/// does not apply under the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleLevel {
@@ -96,14 +97,16 @@ pub enum RuleLevel {
     Fail,
     /// A SHOULD, or informational.
     Warn,
+    /// Not applicable under this profile (e.g. CDR forbids access-token introspection).
+    Off,
 }
 
 impl RuleLevel {
-    /// As a check level.
+    /// As a check level (`off` has none).
     pub fn level(self) -> Level {
         match self {
             RuleLevel::Fail => Level::Must,
-            RuleLevel::Warn => Level::Should,
+            RuleLevel::Warn | RuleLevel::Off => Level::Should,
         }
     }
 }
@@ -459,6 +462,9 @@ impl Profile {
         for s in &self.sources {
             url::Url::parse(&s.url).map_err(|e| format!("sources: `{}` is not a URL ({e})", s.url))?;
         }
+        if let Some(r) = self.rules.iter().find(|r| r.level == RuleLevel::Off) {
+            return Err(format!("rule `{}`: level `off` only applies to `levels:` (a rule is fail or warn)", r.id.0));
+        }
         let mut seen = HashSet::new();
         if let Some(r) = self.rules.iter().find(|r| !seen.insert(r.id.0.as_str())) {
             return Err(format!("rule id `{}` is used twice", r.id.0));
@@ -473,9 +479,9 @@ impl Profile {
         Ok(())
     }
 
-    /// The level this profile sets for `check`, if it sets one.
-    pub fn level_of(&self, check: &str) -> Option<Level> {
-        self.levels.iter().find(|l| l.check.0 == check).map(|l| l.level.level())
+    /// What this profile sets for `check`, if anything.
+    pub fn level_of(&self, check: &str) -> Option<&LevelOverride> {
+        self.levels.iter().find(|l| l.check.0 == check)
     }
 }
 
@@ -565,6 +571,11 @@ mod tests {
         let e = parse(&format!("{HEAD}rules:\n  - id: r\n    title: R\n    level: fail\n    citation: X\n    assert: {{ metadata: {{ key: k, equals: 1, present: true }} }}\n"))
             .unwrap_err();
         assert!(e.contains("exactly one"), "{e}");
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: r, title: R, level: off, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("only applies to `levels:`"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use mtls_core::catalogue::{self as checks, CheckInfo};
-use mtls_core::profile::Profile;
+use mtls_core::profile::{LevelOverride, Profile, RuleLevel};
 use mtls_core::results::{rfc_url, CheckResult, Level, Outcome, Status};
 use mtls_core::scenario::Scenario;
 
@@ -50,9 +50,18 @@ pub(crate) async fn run_graph(
                 },
             },
         };
-        // A selected profile sets the level where it says so (the strictest, if several do).
-        let profile_level = profiles.iter().filter_map(|p| p.level_of(check.id)).max_by_key(|l| *l == Level::Must);
-        let level = profile_level.or(outcome.level).unwrap_or(check.level);
+        // A selected profile sets the level where it says so (the strictest, if several do); a
+        // check every profile that mentions it turns `off` does not apply.
+        let set: Vec<(&Profile, &LevelOverride)> = profiles.iter().filter_map(|p| p.level_of(check.id).map(|l| (p, l))).collect();
+        let profile_level = set.iter().map(|(_, l)| l.level).filter(|l| *l != RuleLevel::Off).max_by_key(|l| *l == RuleLevel::Fail);
+        if profile_level.is_none() && outcome.status != Status::Blocked {
+            if let Some((p, l)) = set.first() {
+                let was = format!("{}: {}", outcome.status.name(), outcome.reason);
+                outcome = Outcome::skip(format!("not applicable under {} ({}); judged as {was}", p.id.0, l.citation.0))
+                    .with_all(outcome.evidence);
+            }
+        }
+        let level = profile_level.map(RuleLevel::level).or(outcome.level).unwrap_or(check.level);
         if level == Level::Should && outcome.status == Status::Fail {
             outcome.status = Status::Warn;
             outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);

@@ -178,6 +178,11 @@ async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server()
         }
         let back = &got["profile.au-cdr.cert-on-back-channel"];
         assert_eq!(back.0, Status::Pass, "{mode}: {}", back.1);
+        // CDR forbids access-token introspection: under au-cdr the introspection checks do not apply.
+        for id in ["introspect.active", "bind.introspection-cnf"] {
+            assert_eq!(got[id].0, Status::Skip, "{mode}: {id}: {}", got[id].1);
+            assert!(got[id].1.contains("not applicable under au-cdr"), "{mode}: {id}: {}", got[id].1);
+        }
         let aliases = &got["profile.br-openfinance.dcr-mtls-aliases"];
         assert_eq!(aliases.0, Status::Warn, "{mode}: {}", aliases.1);
         assert!(aliases.1.contains("lacks registration_endpoint"), "{mode}: {}", aliases.1);
