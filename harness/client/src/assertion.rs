@@ -40,6 +40,27 @@ pub fn maced(secret: &str, client_id: &str, aud: Value) -> Result<String, KeyErr
     Ok(jws)
 }
 
+/// A request object (RFC 9101 §4) carrying the authorization `params`, signed by the client's
+/// key: `iss` = client_id, `aud` = the issuer, `exp` 5 minutes ahead, `nbf`, `iat`, `jti`; typed
+/// `oauth-authz-req+jwt` (RFC 9101 §10.8).
+pub fn request_object(key: &AssertionKey, client_id: &str, issuer: &str, params: &[(&str, &str)]) -> Result<String, KeyError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let mut claims = json!({
+        "iss": client_id,
+        "aud": issuer,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": mtls_core::ids::random_id(),
+    });
+    for (k, v) in params {
+        claims[*k] = json!(v);
+    }
+    let jws = key.sign_typed(&claims, Some("oauth-authz-req+jwt"))?;
+    mtls_core::redact::register(&jws);
+    Ok(jws)
+}
+
 /// The form parameters carrying an assertion: `client_id` (RFC 6749 §3.2.1 lets the client
 /// identify itself; many ASes want it), `client_assertion_type`, `client_assertion`.
 pub fn form(client_id: &str, assertion: String) -> Vec<(String, String)> {

@@ -226,6 +226,11 @@ pub struct TargetFile {
     /// (default: whether a selected profile requires bound tokens).
     #[serde(default)]
     pub require_bound_tokens: Option<bool>,
+    /// Push authorization requests as a request object signed by the private_key_jwt primary
+    /// client (RFC 9101; UAE Open Finance requires it at PAR). Also done whenever discovery says
+    /// `require_signed_request_object: true`.
+    #[serde(default)]
+    pub par_request_object: bool,
     /// Request and check timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
@@ -266,7 +271,13 @@ impl TargetFile {
                 return Err(format!("check `{pattern}` matches no check in the catalogue (see `mtls-harness list`)"));
             }
         }
-        self.clients.primary()?;
+        let primary = self.clients.primary()?;
+        if self.par_request_object && primary != Primary::PrivateKeyJwt {
+            return Err(
+                "par_request_object: request objects are signed with the private_key_jwt primary client's key; make it the primary client"
+                    .into(),
+            );
+        }
         if let (Some(_), Some(j)) = (&self.clients.tls_client_auth, &self.clients.private_key_jwt) {
             if j.cert.is_some() || j.key.is_some() {
                 return Err("clients.private_key_jwt: with a tls_client_auth client as well, the jwt client presents its certificate; leave out private_key_jwt.cert and .key".into());
@@ -420,6 +431,7 @@ impl TargetFile {
             limits: self.limits(),
             token_params,
             no_proxy: loopback,
+            par_request_object: self.par_request_object,
             insecure,
         })
     }

@@ -216,6 +216,10 @@ pub struct Parts {
     pub token_params: Vec<(String, String)>,
     /// Use no proxy (loopback targets).
     pub no_proxy: bool,
+    /// Push authorization requests as a signed request object (RFC 9101) of the primary
+    /// private_key_jwt client, as UAE Open Finance requires; also done whenever discovery says
+    /// `require_signed_request_object: true`.
+    pub par_request_object: bool,
     /// TLS verification of the target's server certificate is switched off (`--insecure`).
     pub insecure: bool,
 }
@@ -242,6 +246,7 @@ pub struct Target {
     pub roots: Vec<CertificateDer<'static>>,
     pub(crate) limits: Limits,
     pub(crate) token_params: Vec<(String, String)>,
+    pub(crate) par_request_object: bool,
     /// TLS verification of the target's server certificate is switched off (`--insecure`).
     pub insecure: bool,
     identities: HashMap<Role, Identity>,
@@ -274,6 +279,7 @@ impl Target {
             roots: p.roots,
             limits: p.limits,
             token_params: p.token_params,
+            par_request_object: p.par_request_object,
             insecure: p.insecure,
             identities,
             http,

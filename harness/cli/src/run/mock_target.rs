@@ -70,6 +70,7 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         limits,
         token_params: Vec::new(),
         no_proxy: true,
+        par_request_object: false,
         insecure: false,
     })?;
     Ok(MockTarget { mock, target })

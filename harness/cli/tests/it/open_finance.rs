@@ -64,10 +64,12 @@ async fn run(dir: &Path, peer: &Peer, name: &str) -> ScenarioResult {
     run_with(dir, peer, name, "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.key").await
 }
 
-/// [`run`] with the given `profile:` value and signing key file (PEM or private JWK).
+/// [`run`] with the given `profile:` value and signing key file (PEM or private JWK); a JWK key
+/// also pushes its authorization requests as signed request objects (RFC 9101), as UAE requires.
 async fn run_with(dir: &Path, peer: &Peer, name: &str, profiles: &str, signing_key: &str) -> ScenarioResult {
+    let request_object = signing_key.ends_with(".jwk");
     let body = format!(
-        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: {signing_key}, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {profiles}\n",
+        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: {signing_key}, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {profiles}\npar_request_object: {request_object}\n",
         peer.1, peer.1
     );
     let file = dir.join(format!("{name}.yaml"));
@@ -93,6 +95,9 @@ async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
     // The signing key as a private JWK (RSA: n, e, d, p, q), the PEM path is used by the other runs.
     let r = run_with(tmp.path(), &peer, "conformant", "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.jwk").await;
     let got = outcomes(&r);
+    let par = r.checks.iter().find(|c| c.id == "par.alias").unwrap();
+    let form = serde_json::to_string(&par.evidence).unwrap();
+    assert!(form.contains("\"request\"") && !form.contains("code_challenge"), "PAR pushed a signed request object: {form}");
     // Judged, as the primary private_key_jwt client: binding, PAR, introspection, revocation.
     for id in [
         "auth.jwt.accept",

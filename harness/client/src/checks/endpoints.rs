@@ -67,14 +67,32 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         Ok(a) => a,
         Err(o) => return o,
     };
-    let form = [
+    let params = [
         ("response_type", "code"),
+        ("client_id", t.primary_id()),
         ("redirect_uri", t.clients.redirect_uri.as_str()),
         ("scope", "openid"),
         ("state", "mtls-harness"),
         ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
         ("code_challenge_method", "S256"),
     ];
+    let required = ctx.discovered().await.ok().and_then(|d| d.metadata.raw.get("require_signed_request_object"))
+        == Some(&serde_json::Value::Bool(true));
+    let signed = match (&t.clients.jwt, t.clients.primary) {
+        (Some(j), mtls_core::catalogue::Primary::PrivateKeyJwt) if t.par_request_object || required => {
+            match crate::assertion::request_object(&j.key, &j.client_id, &t.issuer, &params) {
+                Ok(jws) => Some(jws),
+                Err(e) => return Outcome::error(format!("cannot judge: {e}")),
+            }
+        }
+        _ => None,
+    };
+    // The parameters themselves, or (RFC 9101 §4, RFC 9126 §3) the request object; the client
+    // authentication adds `client_id` either way.
+    let form: Vec<(&str, &str)> = match &signed {
+        Some(jws) => vec![("request", jws.as_str())],
+        None => params.iter().filter(|(k, _)| *k != "client_id").copied().collect(),
+    };
     let ex = auth.post(t.primary(), &url, &form).await;
     let ev = ex.evidence.clone();
     if let Ok(r) = &ex.outcome {
@@ -92,8 +110,20 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
             }
         }
         Ok(r) if not_a_judgement(r.status) => Outcome::error(format!("cannot judge: the PAR endpoint answered {}", r.status)),
+        // A refusal of the request's content, not of the client: what this AS wants beyond RFC
+        // 9126 (a signed request object, other scopes) says nothing about the alias or mTLS.
+        Ok(r) if r.status == 400 && r.str_field("error") != Some("invalid_client") => Outcome::error(format!(
+            "cannot judge: the AS refused the pushed request's parameters, not the client: 400 error={}{}; {}",
+            r.str_field("error").unwrap_or("(none)"),
+            r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default(),
+            if signed.is_some() {
+                "the request object was signed by the primary client"
+            } else {
+                "if it requires a signed request object (RFC 9101), set `par_request_object: true` with a private_key_jwt primary client"
+            }
+        )),
         Ok(r) => Outcome::fail(format!(
-            "the pushed request with mTLS client authentication was refused: {} error={}",
+            "the pushed request, authenticated as the primary client, was refused: {} error={}",
             r.status,
             r.str_field("error").unwrap_or("(none)")
         )),

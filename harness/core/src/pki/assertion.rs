@@ -200,8 +200,16 @@ impl AssertionKey {
 
     /// Sign `claims` as a compact JWS with this key's `alg` and `kid`.
     pub fn sign(&self, claims: &Value) -> Result<String, KeyError> {
+        self.sign_typed(claims, None)
+    }
+
+    /// [`AssertionKey::sign`] with an explicit `typ` header (`oauth-authz-req+jwt`, RFC 9101 §10.8).
+    pub fn sign_typed(&self, claims: &Value, typ: Option<&str>) -> Result<String, KeyError> {
         let mut header = Header::new(self.alg.jsonwebtoken());
         header.kid = self.kid.clone();
+        if let Some(t) = typ {
+            header.typ = Some(t.to_string());
+        }
         Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
     }
 
