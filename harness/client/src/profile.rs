@@ -41,8 +41,15 @@ pub fn needed_checks(profiles: &[Profile], primary: mtls_core::catalogue::Primar
     out
 }
 
-/// Judge every rule of `profiles` against `ctx` and the scenario's `results`, on `today`.
-pub async fn judge(ctx: &Ctx, profiles: &[Profile], results: &[CheckResult], today: time::Date) -> Vec<RuleRow> {
+/// Judge every rule of `profiles` against `ctx` and the scenario's `results`, on `today`; each
+/// rule within `timeout`, like a check.
+pub async fn judge(
+    ctx: &Ctx,
+    profiles: &[Profile],
+    results: &[CheckResult],
+    today: time::Date,
+    timeout: std::time::Duration,
+) -> Vec<RuleRow> {
     let mut rows = Vec::new();
     for p in profiles {
         let pid = &p.id.0;
@@ -68,7 +75,10 @@ pub async fn judge(ctx: &Ctx, profiles: &[Profile], results: &[CheckResult], tod
         for rule in &p.rules {
             let outcome = match rule.not_in_force(today) {
                 Some(why) => Outcome::skip(format!("{why} ({})", rule.citation.0)),
-                None => assertion(ctx, &rule.assert).await,
+                None => match tokio::time::timeout(timeout, assertion(ctx, &rule.assert)).await {
+                    Ok(o) => o,
+                    Err(_) => Outcome::error(format!("cannot judge: the rule did not finish within {timeout:?}")),
+                },
             };
             rows.push(RuleRow {
                 id: intern(&format!("profile.{pid}.{}", rule.id.0)),

@@ -133,9 +133,11 @@ async fn run_as(
     };
     let ctx = Ctx::new(target.clone());
     let runner: &Runner<'_> = &|id: &str| mtls_client::checks::implementation(id).map(|f| f(&ctx));
-    let mut checks = run_graph(sc, cfg, on_check, done, None, &profiles, runner).await;
+    let checks = run_graph(sc, cfg, on_check, done, None, &profiles, runner).await;
+    // Back into the sink while the rules are judged: a run cut short by its deadline keeps them.
+    done.lock().unwrap_or_else(|p| p.into_inner()).extend(checks.iter().cloned());
     let today = time::OffsetDateTime::now_utc().date();
-    for row in mtls_client::profile::judge(&ctx, &profiles, &checks, today).await {
+    for row in mtls_client::profile::judge(&ctx, &profiles, &checks, today, cfg.check_timeout).await {
         let t0 = Instant::now();
         let mut outcome = row.outcome;
         if row.level == Level::Should && outcome.status == Status::Fail {
@@ -158,7 +160,7 @@ async fn run_as(
         };
         super::graph::publish(sc, cr, on_check, done);
     }
-    checks.append(&mut std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner())));
+    let checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
     let verdicts = profiles.iter().map(|p| ProfileVerdict::of(&p.id.0, &p.title, &p.version, &checks)).collect();
     let resolution = ctx.discovery().await.ok().map(|d| d.resolution.clone());
     ScenarioResult { checks, profiles: verdicts, target: Some(target_info(sc, &target, resolution)), ..empty_result(sc) }

@@ -150,7 +150,10 @@ enum Observer {
 /// `Some(true)`: the observer says active; `Some(false)`: inactive/refused; `None`: no answer.
 async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
     let ex = match who {
-        Observer::Introspection => super::introspection::introspect(ctx, url, token).await,
+        Observer::Introspection => match super::introspection::introspect(ctx, url, token).await {
+            Ok(ex) => ex,
+            Err(_) => return None,
+        },
         Observer::Resource => ctx.target.primary().get(url, Some(token)).await,
     };
     evidence.push(ex.evidence.clone());

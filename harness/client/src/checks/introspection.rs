@@ -89,13 +89,10 @@ pub(super) async fn introspected_binding_as(ctx: &Ctx, token: &str, expected: &s
     }
 }
 
-/// Introspect `token` as the primary client over mTLS (RFC 7662 §2.1).
-pub(crate) async fn introspect(ctx: &Ctx, url: &str, token: &str) -> Exchange {
+/// Introspect `token` as the primary client over mTLS (RFC 7662 §2.1); `Err` when the primary
+/// client cannot authenticate (its key cannot sign an assertion).
+pub(crate) async fn introspect(ctx: &Ctx, url: &str, token: &str) -> Result<Exchange, Outcome> {
     let form = [("token", token), ("token_type_hint", "access_token")];
-    match ctx.primary_auth() {
-        Ok(auth) => auth.post(ctx.target.primary(), url, &form).await,
-        // Only a key that cannot sign ends here; the request goes out unauthenticated and the
-        // answer says so.
-        Err(_) => ctx.target.primary().post_form(url, &form).await,
-    }
+    let auth = ctx.primary_auth()?;
+    Ok(auth.post(ctx.target.primary(), url, &form).await)
 }

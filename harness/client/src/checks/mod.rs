@@ -298,7 +298,7 @@ impl Ctx {
     pub async fn primary_introspection(&self) -> Result<(&Exchange, Evidence), Outcome> {
         let url = self.optional_endpoint(Operation::Introspection, "introspection").await?;
         let (token, token_ev) = self.primary_token().await?;
-        let ex = self.introspection.get_or_init(|| introspection::introspect(self, &url, &token)).await;
+        let ex = self.introspection.get_or_try_init(|| introspection::introspect(self, &url, &token)).await?;
         Ok((ex, token_ev))
     }
 }
