@@ -80,10 +80,15 @@ enum Command {
         #[arg(long)]
         profiles_dir: Option<PathBuf>,
     },
-    /// Generate a test PKI and write it as PEM files (private keys mode 0600).
+    /// Generate a test PKI and write it as PEM files (private keys mode 0600). Existing files
+    /// (or symlinks) at those names are refused unless --force, which replaces them atomically
+    /// without following any link.
     Pki {
         #[arg(long)]
         out: PathBuf,
+        /// Replace files already there.
+        #[arg(long)]
+        force: bool,
     },
     /// The reference client: reads MTLS_ISSUER, MTLS_CLIENT_ID, MTLS_CERT, MTLS_KEY, MTLS_CA,
     /// MTLS_RESOURCE, MTLS_REDIRECT_URI, MTLS_STEPS, MTLS_USE_ALIASES; exits 0 when every step worked.
@@ -162,9 +167,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
         }
-        Command::Pki { out } => {
+        Command::Pki { out, force } => {
             let pki = pki::TestPki::generate()?;
-            for p in pki.write_to(&out)? {
+            let written = if force { pki.write_to(&out) } else { pki.write_new_to(&out) };
+            for p in written? {
                 println!("{}", p.display());
             }
             Ok(0)

@@ -288,6 +288,43 @@ fn what_bad_input_gets() {
         "missing field `citation`",
     );
 
+    // --- files written: a symlink planted at a key file is refused, never followed
+    #[cfg(unix)]
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let out_dir = tmp.path().join("pki");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        std::os::unix::fs::symlink(&victim, out_dir.join("ca.key")).unwrap();
+        let pki = |force: bool| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_mtls-harness"));
+            c.args(["pki", "--out"]).arg(&out_dir);
+            if force {
+                c.arg("--force");
+            }
+            let o = c.output().unwrap();
+            (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+        };
+        let (code, stderr) = pki(false);
+        let out = Out { code, stderr, report: Value::Null, elapsed: Duration::ZERO };
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains("ca.key") && out.stderr.contains("--force"), "{}", out.stderr);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1, "nothing written beside the refusal");
+        rows.push(Row {
+            case: "pki --out: a symlink planted at a key file",
+            gets: "exit 2, nothing written",
+            message: normalise(&out.stderr, tmp.path()),
+        });
+        let (code, stderr) = pki(true);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "--force replaces the link, never writes through it");
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::symlink_metadata(out_dir.join("ca.key")).unwrap();
+        assert!(meta.file_type().is_file() && meta.permissions().mode() & 0o777 == 0o600);
+    }
+
     // --- network faults, against servers on loopback
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -17,7 +17,7 @@ use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
 pub use assertion::{AssertionKey, JwsAlg, KeyError};
-pub use files::write_file;
+pub use files::{write_file, write_new_file};
 pub use identity::Identity;
 pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa};
 pub use test_pki::TestPki;

@@ -177,30 +177,54 @@ impl TestPki {
         self.identities.iter().find(|i| i.role == role).unwrap_or_else(|| unreachable!("role {role:?} is always generated"))
     }
 
-    /// Write the PKI as PEM files: certificates 0644, private keys 0600.
+    /// Write the PKI as PEM files (certificates 0644, private keys 0600), replacing files of
+    /// the same names; a symlink planted at one of them is replaced, never followed.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, PkiError> {
+        self.write(dir, true)
+    }
+
+    /// [`TestPki::write_to`], refusing any file (or symlink) already at one of the names.
+    pub fn write_new_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, PkiError> {
+        self.write(dir, false)
+    }
+
+    fn write(&self, dir: &Path, replace: bool) -> Result<Vec<std::path::PathBuf>, PkiError> {
         let err = |path: &Path, source: std::io::Error| PkiError::Io { path: path.to_path_buf(), source };
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-        let mut written = Vec::new();
-        let mut put = |name: String, body: &str, secret: bool| -> Result<(), PkiError> {
-            let path = dir.join(name);
-            write_file(&path, body.as_bytes(), secret).map_err(|e| err(&path, e))?;
-            written.push(path);
-            Ok(())
-        };
-        put("ca.pem".into(), &self.ca_cert_pem, false)?;
-        put("ca.key".into(), &self.ca_key_pem, true)?;
-        put("rogue-ca.pem".into(), &self.rogue_ca_cert_pem, false)?;
-        put("server.pem".into(), &self.server.cert_pem, false)?;
-        put("server.key".into(), self.server.key_pem(), true)?;
+        let jwks = self.assertion_key.public_jwks().map(|j| j.to_string());
+        let mut files: Vec<(String, &str, bool)> = vec![
+            ("ca.pem".into(), &self.ca_cert_pem, false),
+            ("ca.key".into(), &self.ca_key_pem, true),
+            ("rogue-ca.pem".into(), &self.rogue_ca_cert_pem, false),
+            ("server.pem".into(), &self.server.cert_pem, false),
+            ("server.key".into(), self.server.key_pem(), true),
+        ];
         for id in &self.identities {
-            put(format!("{}.pem", id.role.name()), &id.cert_pem, false)?;
-            put(format!("{}.key", id.role.name()), id.key_pem(), true)?;
+            files.push((format!("{}.pem", id.role.name()), &id.cert_pem, false));
+            files.push((format!("{}.key", id.role.name()), id.key_pem(), true));
         }
-        put("token-signing.key".into(), &self.token_signing_key_pem, true)?;
-        if let (Some(key), Some(jwks)) = (self.assertion_key.private_pem(), self.assertion_key.public_jwks()) {
-            put("jwt-client.key".into(), key, true)?;
-            put("jwt-client.jwks.json".into(), &jwks.to_string(), false)?;
+        files.push(("token-signing.key".into(), &self.token_signing_key_pem, true));
+        if let (Some(key), Some(jwks)) = (self.assertion_key.private_pem(), jwks.as_deref()) {
+            files.push(("jwt-client.key".into(), key, true));
+            files.push(("jwt-client.jwks.json".into(), jwks, false));
+        }
+        // Without `replace`, refuse before writing anything: no half-written PKI.
+        if !replace {
+            if let Some((name, ..)) = files.iter().find(|(name, ..)| std::fs::symlink_metadata(dir.join(name)).is_ok()) {
+                let path = dir.join(name);
+                return Err(err(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists (give --force to replace it)"),
+                ));
+            }
+        }
+        let mut written = Vec::new();
+        for (name, body, secret) in files {
+            let path = dir.join(name);
+            let result =
+                if replace { write_file(&path, body.as_bytes(), secret) } else { super::write_new_file(&path, body.as_bytes(), secret) };
+            result.map_err(|e| err(&path, e))?;
+            written.push(path);
         }
         Ok(written)
     }
