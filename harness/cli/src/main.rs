@@ -121,7 +121,11 @@ enum Command {
 }
 
 fn parse_formats(s: &str) -> Result<Vec<report::Format>, String> {
-    s.split(',').filter(|x| !x.trim().is_empty()).map(report::Format::parse).collect()
+    let formats: Vec<_> = s.split(',').filter(|x| !x.trim().is_empty()).map(report::Format::parse).collect::<Result<_, _>>()?;
+    if formats.is_empty() {
+        return Err("--format is empty: give one or more of json, junit, html, md (comma-separated)".into());
+    }
+    Ok(formats)
 }
 
 fn main() -> ExitCode {

@@ -263,8 +263,22 @@ impl TargetFile {
         if issuer.scheme() != "https" {
             return Err(format!("issuer `{}` must use https (RFC 8414 §2)", self.issuer));
         }
+        // RFC 8414 §2: an https URL with no query or fragment; user info would be copied into
+        // every report (and never belongs in an issuer) — refuse it without repeating it.
+        if !issuer.username().is_empty() || issuer.password().is_some() {
+            return Err("issuer carries user info (`user:password@`): an issuer has none (RFC 8414 §2), and it would be copied into every report; remove it".into());
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(format!(
+                "issuer `{}` has a query or fragment, which RFC 8414 §2 forbids",
+                issuer.as_str().split(['?', '#']).next().unwrap_or_default()
+            ));
+        }
         if let Some(r) = &self.resource {
             url::Url::parse(r).map_err(|e| format!("resource `{r}` is not a URL ({e})"))?;
+        }
+        if self.checks.is_empty() {
+            return Err("`checks` is empty: name check ids or globs such as `auth.*`, or leave the key out to run every check".into());
         }
         for pattern in &self.checks {
             if mtls_core::catalogue::select(std::slice::from_ref(pattern), mtls_core::scenario::Mode::As).is_empty() {

@@ -88,8 +88,14 @@ fn target_yaml(issuer: &str, extra: &str) -> String {
 }
 
 fn target_case(rows: &mut Vec<Row>, case: &'static str, yaml: &str, expect: &str) {
+    target_case_with(rows, case, yaml, expect, |_| {});
+}
+
+/// [`target_case`], with `prepare` writing further files into the target's directory first.
+fn target_case_with(rows: &mut Vec<Row>, case: &'static str, yaml: &str, expect: &str, prepare: impl Fn(&Path)) {
     let tmp = tempfile::tempdir().unwrap();
     TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
+    prepare(tmp.path());
     std::fs::create_dir_all(tmp.path().join("a-directory")).unwrap();
     let f = tmp.path().join("target.yaml");
     std::fs::write(&f, yaml).unwrap();
@@ -253,6 +259,44 @@ fn what_bad_input_gets() {
         "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n  secret: { client_id: c2, secret_env: MTLS_BAD_INPUT_UNSET }\n",
     ), "MTLS_BAD_INPUT_UNSET");
     target_case(&mut rows, "target: plain-http issuer", &target_yaml("http://127.0.0.1:9", ""), "must use https");
+    {
+        let with_password = target_yaml("https://tpp:hunter2pw@127.0.0.1:9", "");
+        let before = rows.len();
+        target_case(&mut rows, "target: issuer with user info", &with_password, "user info");
+        assert!(!rows[before].message.contains("hunter2pw"), "the password is not repeated: {}", rows[before].message);
+    }
+    target_case(&mut rows, "target: issuer with a query", &target_yaml("https://127.0.0.1:9/?tenant=a", ""), "query or fragment");
+    target_case(&mut rows, "target: `checks: []`", &format!("{}checks: []\n", t("")), "`checks` is empty");
+    target_case_with(
+        &mut rows,
+        "target: encrypted private key",
+        &t("").replace("key: registered.key", "key: encrypted.key"),
+        "encrypted",
+        |d| {
+            std::fs::write(d.join("encrypted.key"), "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n").unwrap()
+        },
+    );
+    target_case_with(
+        &mut rows,
+        "target: certificate file with the CA before the leaf",
+        &t("").replace("cert: registered.pem", "cert: chain.pem"),
+        "put the client's own (leaf) certificate first",
+        |d| {
+            let chain = format!(
+                "{}{}",
+                std::fs::read_to_string(d.join("ca.pem")).unwrap(),
+                std::fs::read_to_string(d.join("registered.pem")).unwrap()
+            );
+            std::fs::write(d.join("chain.pem"), chain).unwrap();
+        },
+    );
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = cli(&["run", "--format", ""], tmp.path());
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains("--format is empty") && out.report.is_null(), "{}", out.stderr);
+        rows.push(Row { case: "`--format ''`", gets: "exit 2 before any request", message: normalise(&out.stderr, tmp.path()) });
+    }
     let jwt = |key: &str, alg: &str| {
         t("").replace(
             "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n",
@@ -396,6 +440,18 @@ fn what_bad_input_gets() {
                 .mount(&wm),
         );
         network_case(&mut rows, "discovery is an HTML page", dir, &base, "disc.fetch", "not JSON (text/html");
+    }
+    for (case, body, expect) in [
+        ("discovery with a UTF-8 byte-order mark", [&[0xEF, 0xBB, 0xBF][..], b"{}"].concat(), "byte-order mark"),
+        ("discovery gzip-compressed, undeclared", vec![0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00], "gzip-compressed"),
+    ] {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        rt.block_on(
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+                .mount(&wm),
+        );
+        network_case(&mut rows, case, dir, &base, "disc.fetch", expect);
     }
     {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));

@@ -33,7 +33,14 @@ pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Opt
         }
         let Some(json) = resp.json else {
             let ct = if resp.content_type.is_empty() { "no content-type".to_string() } else { resp.content_type };
-            return Err((format!("GET {url}: the response is not JSON ({ct}, {} bytes)", resp.body.len()), Some(ev)));
+            let cause = if resp.body.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                ": it starts with a UTF-8 byte-order mark, which JSON texts must not carry (RFC 8259 §8.1)"
+            } else if resp.body.starts_with(&[0x1F, 0x8B]) {
+                ": it is gzip-compressed without a Content-Encoding saying so (RFC 9110 §8.4)"
+            } else {
+                ""
+            };
+            return Err((format!("GET {url}: the response is not JSON ({ct}, {} bytes){cause}", resp.body.len()), Some(ev)));
         };
         let metadata = Metadata::from_json(json).map_err(|e| (format!("GET {url}: {e}"), Some(ev.clone())))?;
         let resolution = metadata.resolve();

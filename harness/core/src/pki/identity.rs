@@ -90,6 +90,10 @@ impl Identity {
         }
         let leaf = chain.remove(0);
         let key_pem = read(key_path)?;
+        let text = String::from_utf8_lossy(&key_pem);
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED") {
+            return Err(PkiError::Encrypted { path: key_path.to_path_buf() });
+        }
         let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| PkiError::Pem {
             path: key_path.to_path_buf(),
             what: "no private key (PKCS#8, SEC1 or PKCS#1 PEM) in the file",
@@ -98,11 +102,15 @@ impl Identity {
         let provider = crate::tls::provider();
         let mut full = vec![leaf.clone()];
         full.extend(chain.iter().cloned());
-        rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider).map_err(|source| PkiError::KeyMismatch {
-            key: key_path.to_path_buf(),
-            cert: cert_path.to_path_buf(),
-            source,
-        })?;
+        if let Err(source) = rustls::sign::CertifiedKey::from_der(full, key.clone_key(), &provider) {
+            // The usual cause: the file lists an intermediate before the leaf.
+            let matching =
+                chain.iter().position(|c| rustls::sign::CertifiedKey::from_der(vec![c.clone()], key.clone_key(), &provider).is_ok());
+            return Err(match matching {
+                Some(i) => PkiError::LeafNotFirst { cert: cert_path.to_path_buf(), key: key_path.to_path_buf(), position: i + 2 },
+                None => PkiError::KeyMismatch { key: key_path.to_path_buf(), cert: cert_path.to_path_buf(), source },
+            });
+        }
         let key_pem = String::from_utf8(key_pem).map_err(|_| PkiError::NotUtf8 { path: key_path.to_path_buf() })?;
         Identity::from_parts(role, leaf, chain, key, key_pem)
     }

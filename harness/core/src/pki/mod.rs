@@ -73,6 +73,22 @@ pub enum PkiError {
         /// rcgen's finding.
         source: rcgen::Error,
     },
+    /// The private key is encrypted: the harness needs it in the clear.
+    #[error("{}: the private key is encrypted; decrypt it first, e.g. `openssl pkcs8 -in {} -out plain.key` (keep the result mode 0600)", path.display(), path.display())]
+    Encrypted {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The certificate file does not start with the certificate the key belongs to.
+    #[error("{}: the certificate of the key in {} is number {position} in the file; put the client's own (leaf) certificate first, then its intermediates", cert.display(), key.display())]
+    LeafNotFirst {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// 1-based position of the matching certificate.
+        position: usize,
+    },
     /// A key file is not UTF-8 text.
     #[error("{}: not UTF-8 PEM", path.display())]
     NotUtf8 {
