@@ -133,7 +133,7 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", mtls_harness::text::inert(&mtls_harness::redact::scrub(&format!("{e:#}"))));
             ExitCode::from(2)
         }
     }

@@ -15,6 +15,7 @@ pub mod redact;
 pub mod results;
 pub mod scenario;
 pub mod stats;
+pub mod text;
 pub mod tls;
 
 /// An error and its sources on one line, `outer: inner: innermost` (what the command line

@@ -93,7 +93,8 @@ pub(crate) fn run(
         anstream::println!("profile {} ({}): {}, {} rules{failed}", p.id, p.version, style.verdict(p.verdict), p.rules);
     }
     for s in report.scenarios.iter().filter(|s| s.error.is_some()) {
-        println!("scenario {} did not run: {}", s.id, s.error.as_deref().unwrap_or_default());
+        let why = mtls_harness::text::inert(&mtls_harness::redact::scrub(s.error.as_deref().unwrap_or_default()));
+        println!("scenario {} did not run: {}", mtls_harness::text::inert(&s.id), mtls_harness::text::cap(&why, 1_000));
     }
     for p in &paths {
         println!("report: {}", p.display());

@@ -157,5 +157,7 @@ pub fn line(sc: &str, c: &CheckResult) -> String {
         (s, false) if c.expected_warn => format!("{} (expected warn!)", s.name()),
         (s, false) => s.name().to_string(),
     };
-    mtls_core::redact::scrub(&format!("{status:<16} {:<50} {}", format!("{sc}::{}", c.id), c.reason))
+    // Reasons quote what servers sent: one inert line of bounded length (the reports keep it whole).
+    let reason = mtls_core::text::cap(&mtls_core::text::inert(&mtls_core::redact::scrub(&c.reason)), 1_000);
+    mtls_core::text::inert(&format!("{status:<16} {:<50} {reason}", format!("{sc}::{}", c.id)))
 }

@@ -27,3 +27,4 @@ mod readme;
 mod reports;
 mod self_test;
 mod stress;
+mod terminal;

@@ -83,7 +83,8 @@ pub async fn aliases_object(ctx: &Ctx) -> Outcome {
     if bad.is_empty() {
         Outcome::pass(format!("mtls_endpoint_aliases is an object of {} absolute https URL(s)", map.len())).details(aliases.clone())
     } else {
-        Outcome::fail(format!("alias value(s) are not absolute https URLs: {}", bad.join("; "))).details(aliases.clone())
+        Outcome::fail(format!("alias value(s) are not absolute https URLs: {}", mtls_core::text::list(&bad, "; ", 10)))
+            .details(aliases.clone())
     }
 }
 
@@ -132,9 +133,9 @@ pub async fn aliases_keys(ctx: &Ctx) -> Outcome {
     let details = serde_json::json!({ "keys": map.keys().collect::<Vec<_>>() });
     if !fails.is_empty() {
         let all: Vec<String> = fails.into_iter().chain(warns).collect();
-        Outcome::fail(format!("mtls_endpoint_aliases keys: {}", all.join("; "))).details(details)
+        Outcome::fail(format!("mtls_endpoint_aliases keys: {}", mtls_core::text::list(&all, "; ", 10))).details(details)
     } else if !warns.is_empty() {
-        Outcome::warn(format!("mtls_endpoint_aliases keys: {}", warns.join("; "))).details(details)
+        Outcome::warn(format!("mtls_endpoint_aliases keys: {}", mtls_core::text::list(&warns, "; ", 10))).details(details)
     } else {
         Outcome::pass(format!("{} alias key(s), each a known endpoint with a top-level counterpart", map.len())).details(details)
     }
