@@ -409,7 +409,10 @@ impl TargetFile {
             Some(s) => {
                 let value = std::env::var(&s.secret_env)
                     .map_err(|_| TargetError::SecretUnset { file: self.file.clone(), var: s.secret_env.clone() })?;
-                mtls_core::redact::register(&value);
+                if value.len() < mtls_core::redact::MIN_SECRET_LEN {
+                    return Err(TargetError::SecretTooShort { file: self.file.clone(), var: s.secret_env.clone(), len: value.len() });
+                }
+                mtls_core::redact::register_credential(&s.client_id, &value);
                 Some((s.client_id.clone(), Secret::new(value)))
             }
             None => None,

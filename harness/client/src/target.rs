@@ -86,6 +86,16 @@ pub enum TargetError {
         /// The variable.
         var: String,
     },
+    /// The secret is too short to be scrubbed safely from reports.
+    #[error("{}: the secret in `{var}` is {len} bytes; secrets under 8 bytes cannot be scrubbed from reports and logs without scrubbing ordinary text, so the harness refuses them", file.display())]
+    SecretTooShort {
+        /// The target file.
+        file: PathBuf,
+        /// The variable.
+        var: String,
+        /// Its length in bytes.
+        len: usize,
+    },
     /// The target lacks its primary client or that client's certificate.
     #[error("the primary client ({0}) is not configured, or has no certificate: the binding, PAR, introspection and revocation checks act as it")]
     NoPrimary(&'static str),

@@ -35,6 +35,46 @@ pub fn register(secret: &str) {
     }
 }
 
+/// The shortest secret the harness accepts: a shorter one could not be scrubbed from reports
+/// without scrubbing ordinary words too.
+pub const MIN_SECRET_LEN: usize = MIN_LEN;
+
+/// Remember a client secret in every form it may travel or be echoed in: raw, form-urlencoded
+/// and percent-encoded (RFC 6749 §2.3.1, Appendix B), inside the `Basic` credential
+/// (base64 of `id:secret`, encoded and not), JSON-escaped and HTML-escaped.
+pub fn register_credential(client_id: &str, secret: &str) {
+    use base64::Engine;
+    let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pct = |s: &str| percent_encode_all(s);
+    let json = serde_json::to_string(secret).map(|j| j.trim_matches('"').to_string()).unwrap_or_default();
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2f;");
+    let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+    for form_of in [
+        secret.to_string(),
+        form(secret),
+        pct(secret),
+        json,
+        html,
+        b64(format!("{}:{}", form(client_id), form(secret))),
+        b64(format!("{client_id}:{secret}")),
+    ] {
+        register(&form_of);
+    }
+}
+
+/// Every byte outside the RFC 3986 unreserved set percent-encoded.
+fn percent_encode_all(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 fn matcher() -> Option<Arc<AhoCorasick>> {
     let mut guard = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     let reg = guard.as_mut()?;
@@ -75,6 +115,25 @@ pub fn scrub(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_client_secret_is_scrubbed_in_every_form_it_travels_in() {
+        use base64::Engine;
+        let secret = "CANARY\"s3cret/<&> +=";
+        super::register_credential("tpp:one", secret);
+        let basic = base64::engine::general_purpose::STANDARD.encode("tpp%3Aone:CANARY%22s3cret%2F%3C%26%3E+%2B%3D");
+        for echoed in [
+            secret.to_string(),
+            "CANARY%22s3cret%2F%3C%26%3E+%2B%3D".to_string(),
+            "CANARY%22s3cret%2F%3C%26%3E%20%2B%3D".to_string(),
+            r#"CANARY\"s3cret/<&> +="#.to_string(),
+            "CANARY&quot;s3cret&#x2f;&lt;&amp;&gt; +=".to_string(),
+            basic,
+        ] {
+            let out = super::scrub(&format!("server said: {echoed}."));
+            assert_eq!(out, "server said: [redacted].", "{echoed}");
+        }
+    }
+
     #[test]
     fn registered_secrets_are_scrubbed_wherever_they_appear() {
         super::register("tok-ABCDEFGH-123");

@@ -47,7 +47,11 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         tls: id(AuthMethod::TlsClientAuth),
         self_signed: id(AuthMethod::SelfSignedTlsClientAuth),
         jwt: id(AuthMethod::PrivateKeyJwt).map(|client_id| JwtClient { client_id, key: Arc::new(pki.assertion_key.clone()) }),
-        secret: secret.and_then(|c| Some((c.client_id.clone(), Secret::new(c.secret.clone()?)))),
+        secret: secret.and_then(|c| {
+            let value = c.secret.clone()?;
+            mtls_core::redact::register_credential(&c.client_id, &value);
+            Some((c.client_id.clone(), Secret::new(value)))
+        }),
         secret_method: match secret.map(|c| c.method) {
             Some(AuthMethod::ClientSecretPost) => SecretMethod::ClientSecretPost,
             Some(AuthMethod::ClientSecretJwt) => SecretMethod::ClientSecretJwt,

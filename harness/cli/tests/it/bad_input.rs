@@ -35,6 +35,7 @@ fn cli(args: &[&str], dir: &Path) -> Out {
         .env_remove("MTLS_HARNESS_TARGET")
         .env_remove("MTLS_BAD_INPUT_UNSET")
         .env("MTLS_BAD_INPUT_SECRET", "not-a-real-secret-1234")
+        .env("MTLS_BAD_INPUT_SHORT", "7chars!")
         .args(args)
         .arg("--report-dir")
         .arg(dir.join("out"))
@@ -259,6 +260,19 @@ fn what_bad_input_gets() {
         "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n  secret: { client_id: c2, secret_env: MTLS_BAD_INPUT_UNSET }\n",
     ), "MTLS_BAD_INPUT_UNSET");
     target_case(&mut rows, "target: plain-http issuer", &target_yaml("http://127.0.0.1:9", ""), "must use https");
+    {
+        let before = rows.len();
+        target_case(
+            &mut rows,
+            "target: a secret shorter than 8 bytes",
+            &t("").replace(
+                "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n",
+                "  tls_client_auth: { client_id: c1, cert: registered.pem, key: registered.key }\n  secret: { client_id: c2, secret_env: MTLS_BAD_INPUT_SHORT }\n",
+            ),
+            "7 bytes",
+        );
+        assert!(!rows[before].message.contains("7chars!"), "the secret itself is never printed: {}", rows[before].message);
+    }
     {
         let with_password = target_yaml("https://tpp:hunter2pw@127.0.0.1:9", "");
         let before = rows.len();

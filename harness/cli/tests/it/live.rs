@@ -127,7 +127,7 @@ fn unreachable_issuer_is_an_error_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = TestPki::generate().unwrap();
     pki.write_to(tmp.path()).unwrap();
-    std::env::set_var("MTLS_TEST_SECRET_UNREACHABLE", "x");
+    std::env::set_var("MTLS_TEST_SECRET_UNREACHABLE", "not-a-real-secret-x");
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
     let f = tmp.path().join("t.yaml");
     std::fs::write(&f, target_yaml("https://127.0.0.1:9", "https://127.0.0.1:9/r", "MTLS_TEST_SECRET_UNREACHABLE", "ca.pem", FAST))
@@ -175,7 +175,7 @@ fn non_json_discovery_is_an_error_and_exit_2() {
             .respond_with(ResponseTemplate::new(200).set_body_raw("<html><body>Sign in</body></html>", "text/html"))
             .mount(&wm),
     );
-    std::env::set_var("MTLS_TEST_SECRET_HTML", "x");
+    std::env::set_var("MTLS_TEST_SECRET_HTML", "not-a-real-secret-x");
     let f = tmp.path().join("t.yaml");
     std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_HTML", "ca.pem", FAST)).unwrap();
     let (code, _, report, _) = cli_run(&f, &tmp.path().join("out"));
@@ -222,7 +222,7 @@ fn a_token_endpoint_that_hangs_ends_in_errors_within_the_timeouts() {
     let tmp = tempfile::tempdir().unwrap();
     let hang = HangingTokenEndpoint::start(tmp.path());
     let base = hang.base.clone();
-    std::env::set_var("MTLS_TEST_SECRET_HANG", "x");
+    std::env::set_var("MTLS_TEST_SECRET_HANG", "not-a-real-secret-x");
     let f = tmp.path().join("t.yaml");
     std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_HANG", "ca.pem", FAST)).unwrap();
     let (code, elapsed, report, _) = cli_run(&f, &tmp.path().join("out"));
@@ -280,7 +280,7 @@ fn a_run_deadline_keeps_the_checks_that_finished() {
     let tmp = tempfile::tempdir().unwrap();
     let hang = HangingTokenEndpoint::start(tmp.path());
     let base = hang.base.clone();
-    std::env::set_var("MTLS_TEST_SECRET_DEADLINE", "x");
+    std::env::set_var("MTLS_TEST_SECRET_DEADLINE", "not-a-real-secret-x");
     let f = tmp.path().join("t.yaml");
     let slow = "timeouts: { connect_ms: 500, request_ms: 60000, check_ms: 60000 }\n";
     std::fs::write(&f, target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_DEADLINE", "ca.pem", slow)).unwrap();
