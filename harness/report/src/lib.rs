@@ -61,23 +61,19 @@ impl Format {
 /// `dir/.mtls-harness.lock`: the files of concurrent runs never interleave or tear.
 pub fn write_all(report: &RunReport, dir: &Path, formats: &[Format]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    // Every body is scrubbed of every secret the harness has seen, whatever field it hides in.
-    let rendered: Vec<(Format, Vec<u8>)> = formats
-        .iter()
-        .map(|f| {
-            f.render(report)
-                .map(|b| (*f, mtls_core::redact::scrub(&String::from_utf8_lossy(&b)).into_bytes()))
-                .map_err(std::io::Error::other)
-        })
-        .collect::<Result<_, _>>()?;
+    // Every format renders the scrubbed model: every registered secret is gone from every string
+    // before any serialiser escapes it (a secret scrubbed after JSON or HTML escaping survives in
+    // its escaped form, and one that looks like report syntax would break the file).
+    let report = report.scrubbed();
+    let rendered: Vec<(Format, Vec<u8>)> =
+        formats.iter().map(|f| f.render(&report).map(|b| (*f, b)).map_err(std::io::Error::other)).collect::<Result<_, _>>()?;
     let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".mtls-harness.lock"))?;
     lock.lock()?;
     let mut written = Vec::new();
     for (f, body) in rendered {
         let path = dir.join(f.file_name());
-        let tmp = dir.join(format!(".{}.{}.{}.tmp", f.file_name(), std::process::id(), mtls_core::ids::random_id()));
-        mtls_core::pki::write_file(&tmp, &body, false)?;
-        std::fs::rename(&tmp, &path)?;
+        // A fresh sibling renamed into place: atomic, and never through a planted symlink.
+        mtls_core::pki::write_file(&path, &body, false)?;
         written.push(path);
     }
     lock.unlock()?;

@@ -276,3 +276,110 @@ fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
     // The evidence still shows that those fields were there.
     assert!(files[1].1.contains(r#""access_token": "[redacted]""#));
 }
+
+/// Secrets of every awkward shape — report syntax, quotes, backslashes, `/ & < > + =`, space,
+/// tab, XML — echoed by a fake AS in JSON bodies, `error_description`, a header and a redirect, in
+/// every form they travel in (raw, form-urlencoded, the Basic credential): no form reaches any
+/// report, stdout or stderr, and every report still parses.
+#[test]
+fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
+    use base64::Engine;
+    use mtls_harness::mock::terminator::Listener;
+    use mtls_harness::pki::TestPki;
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let pki = TestPki::generate().unwrap();
+    for secret in ["\"status\": \"pass\"", "CANARY\"s3cret\\/<&> +=\ttab", "</testcase><x y='1'>&amp;", "  spaced secret  %41%42 "] {
+        let tmp = tempfile::tempdir().unwrap();
+        pki.write_to(tmp.path()).unwrap();
+        let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("c2:{}", form(secret)));
+        let json_escaped = serde_json::to_string(secret.trim()).unwrap().trim_matches('"').to_string();
+        let html_escaped = secret
+            .trim()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+            .replace('/', "&#x2f;");
+        let forms = [secret.trim().to_string(), form(secret.trim()), basic.clone(), json_escaped, html_escaped];
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (_wm, _listener, base) = rt.block_on(async {
+            let wm = wiremock::MockServer::start().await;
+            let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
+            let doc = json!({
+                "issuer": base, "token_endpoint": format!("{base}/token"), "introspection_endpoint": format!("{base}/introspect"),
+                "token_endpoint_auth_methods_supported": ["tls_client_auth", "client_secret_basic"],
+                "tls_client_certificate_bound_access_tokens": true,
+            });
+            Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
+            let echo = json!({ "error": "invalid_client", "error_description": format!("bad secret {secret} / {} / Basic {basic}", form(secret)),
+                               "echo": { secret: secret, "n": [secret] } });
+            Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(401).set_body_json(echo.clone())).mount(&wm).await;
+            Mock::given(path("/introspect"))
+                .respond_with(
+                    ResponseTemplate::new(302)
+                        .insert_header("www-authenticate", format!("Bearer error=\"invalid_token\", error_description=\"{}\"", form(secret)).as_str())
+                        .insert_header("location", format!("https://client.example/cb?e={}", form(secret)).as_str()),
+                )
+                .mount(&wm)
+                .await;
+            Mock::given(path("/resource")).respond_with(ResponseTemplate::new(401).set_body_json(echo)).mount(&wm).await;
+            (wm, l, base)
+        });
+        let target = tmp.path().join("t.yaml");
+        std::fs::write(
+            &target,
+            format!(
+                "issuer: {base}\nca_bundle: ca.pem\nresource: {base}/resource\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  secret: {{ client_id: c2, secret_env: MTLS_TEST_SHAPED_SECRET }}\ntimeouts: {{ connect_ms: 1000, request_ms: 2000, check_ms: 5000 }}\n"
+            ),
+        )
+        .unwrap();
+        let out_dir = tmp.path().join("out");
+        let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+            .env("MTLS_TEST_SHAPED_SECRET", secret)
+            .args(["run", "--target"])
+            .arg(&target)
+            .arg("--report-dir")
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let terminal = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(terminal.contains("bind.other-auth"), "the run happened: {terminal}");
+        let mut files = vec![("terminal".to_string(), terminal)];
+        for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
+            files.push((f.to_string(), std::fs::read_to_string(out_dir.join(f)).unwrap()));
+        }
+        let report: Value = serde_json::from_str(&files[1].1).unwrap_or_else(|e| panic!("{secret:?}: report.json does not parse: {e}"));
+        // report.json is judged on its data (a secret may spell JSON syntax, as the first does);
+        // the other files, and the terminal, on their text.
+        fn strings(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) => out.push(s.clone()),
+                Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                Value::Object(o) => o.iter().for_each(|(k, x)| {
+                    out.push(k.clone());
+                    strings(x, out)
+                }),
+                _ => {}
+            }
+        }
+        let mut data = Vec::new();
+        strings(&report, &mut data);
+        for f in &forms {
+            assert!(!data.iter().any(|d| d.contains(f.as_str())), "report.json leaks the secret {secret:?} as {f:?}");
+        }
+        for (name, body) in files.iter().filter(|(n, _)| n != "report.json") {
+            for f in &forms {
+                assert!(!body.contains(f.as_str()), "{name} leaks the secret {secret:?} as {f:?}");
+            }
+        }
+        let errors: Vec<String> = schema().iter_errors(&report).take(3).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{secret:?}: {errors:?}");
+        quick_junit::Report::deserialize_from_str(&files[2].1).unwrap_or_else(|e| panic!("{secret:?}: junit.xml does not parse: {e}"));
+        assert!(files[3].1.trim_end().ends_with("</html>"), "{secret:?}: report.html is whole");
+    }
+}

@@ -4,6 +4,7 @@
 mod client_run;
 mod outcome;
 mod report;
+mod scrub;
 mod verdict;
 
 pub use client_run::{ClientRun, RunEnd};
