@@ -24,6 +24,7 @@ mod mock_as;
 mod oidc_provider;
 mod open_finance;
 mod readme;
+mod redaction;
 mod reports;
 mod self_test;
 mod stress;
