@@ -29,3 +29,4 @@ mod reports;
 mod self_test;
 mod stress;
 mod terminal;
+mod tls_race;

@@ -157,7 +157,20 @@ impl Http {
         let resp = match rb.send().await {
             Ok(r) => r,
             Err(e) => {
-                let failure = classify(&e);
+                let mut failure = classify(&e);
+                // Under TLS 1.3 a server refuses the client certificate after the client's
+                // Finished, while the client may still be writing a large request: the write then
+                // fails (broken pipe, reset, "connection was not ready") before the alert is
+                // read. Read it: a small request over a fresh connection meets the same refusal.
+                // The verdict must not depend on who wins that race; the probe changes nothing
+                // unless the server answers it with a TLS alert.
+                if matches!(failure, Failure::Other(_)) {
+                    if let Err(probe) = self.client.get(url).send().await {
+                        if let refused @ Failure::TlsRejected(_) = classify(&probe) {
+                            failure = refused;
+                        }
+                    }
+                }
                 ev.error = Some(failure.to_string());
                 return Exchange { evidence: ev, location: None, set_cookies: Vec::new(), outcome: Err(failure) };
             }
