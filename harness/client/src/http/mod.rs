@@ -164,14 +164,16 @@ impl Http {
                 // read. Read it: a small request over a fresh connection meets the same refusal.
                 // The verdict must not depend on who wins that race; the probe changes nothing
                 // unless the server answers it with a TLS alert.
-                if matches!(failure, Failure::Other(_)) {
+                let mut how = String::new();
+                if let Failure::Other(first) = &failure {
                     if let Err(probe) = self.client.get(url).send().await {
                         if let refused @ Failure::TlsRejected(_) = classify(&probe) {
+                            how = format!(" (read with a second, small request: the first was cut off while being written — {first})");
                             failure = refused;
                         }
                     }
                 }
-                ev.error = Some(failure.to_string());
+                ev.error = Some(format!("{failure}{how}"));
                 return Exchange { evidence: ev, location: None, set_cookies: Vec::new(), outcome: Err(failure) };
             }
         };
