@@ -455,6 +455,47 @@ fn what_bad_input_gets() {
         );
         network_case(&mut rows, "discovery is an HTML page", dir, &base, "disc.fetch", "not JSON (text/html");
     }
+    // Introspection whose `active` is a string: one reading everywhere — malformed, not active.
+    for (case, active) in
+        [("introspection `active` is the string \"true\"", json!("true")), ("introspection without `active`", Value::Null)]
+    {
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        let mut body = json!({ "client_id": "c1", "cnf": { "x5t#S256": pki.identity(mtls_harness::pki::Role::Registered).x5t_s256 } });
+        if !active.is_null() {
+            body["active"] = active;
+        }
+        rt.block_on(async {
+            let mut doc = discovery_doc(&base);
+            doc["introspection_endpoint"] = json!(format!("{base}/introspect"));
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+                .mount(&wm)
+                .await;
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(json!({ "access_token": "opaque-token-0123456789", "token_type": "Bearer" })),
+                )
+                .mount(&wm)
+                .await;
+            Mock::given(path("/introspect")).respond_with(ResponseTemplate::new(200).set_body_json(body)).mount(&wm).await;
+        });
+        let f = dir.join(format!("target-{}.yaml", rows.len()));
+        std::fs::write(&f, target_yaml(&base, "")).unwrap();
+        let out = cli(&["run", "--target", f.to_str().unwrap(), "--format", "json"], dir);
+        let checks = out.report["scenarios"][0]["checks"].as_array().unwrap_or_else(|| panic!("{case}: {}", out.stderr)).clone();
+        let get = |id: &str| checks.iter().find(|c| c["id"] == id).cloned().unwrap_or(Value::Null);
+        let active_check = get("introspect.active");
+        assert_eq!(active_check["status"], "warn", "{case}: {active_check}");
+        // Read as not active by every check that reads it: nothing is judged from it.
+        assert_eq!(get("bind.introspection-cnf")["status"], "skip", "{case}: {}", get("bind.introspection-cnf"));
+        assert_ne!(get("revoke.alias")["status"], "pass", "{case}");
+        rows.push(Row {
+            case,
+            gets: "`warn` for introspect.active; read as not active by every check",
+            message: format!("introspect.active: {}", active_check["reason"].as_str().unwrap_or_default()),
+        });
+    }
     for (case, body, expect) in [
         ("discovery with a UTF-8 byte-order mark", [&[0xEF, 0xBB, 0xBF][..], b"{}"].concat(), "byte-order mark"),
         ("discovery gzip-compressed, undeclared", vec![0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00], "gzip-compressed"),
