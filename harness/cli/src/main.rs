@@ -152,7 +152,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             };
             let available = mtls_harness::profile::available(profiles_dir.as_deref())?;
             // An unknown --profile is refused before anything runs.
-            mtls_harness::profile::select(&profiles, profiles_dir.as_deref())?;
+            mtls_harness::profile::pick(&available, &profiles).map_err(|e| anyhow::anyhow!("--profile: {e}"))?;
             let cfg = RunConfig {
                 client_cmd,
                 run_timeout: std::time::Duration::from_secs(run_timeout),

@@ -510,16 +510,25 @@ pub fn available(extra_dir: Option<&Path>) -> Result<Vec<Profile>, ScenarioError
     Ok(all)
 }
 
-/// The profiles named, in the order named; an unknown name is an error listing the known ones.
-pub fn select(names: &[String], extra_dir: Option<&Path>) -> Result<Vec<Profile>, ScenarioError> {
-    let all = available(extra_dir)?;
+/// A profile name none of the available profiles has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{name}`; known: {}", known.join(", "))]
+pub struct UnknownProfile {
+    /// The name asked for.
+    pub name: String,
+    /// The ids of the available profiles.
+    pub known: Vec<String>,
+}
+
+/// The profiles of `all` named by `names`, in the order named.
+pub fn pick<S: AsRef<str>>(all: &[Profile], names: &[S]) -> Result<Vec<Profile>, UnknownProfile> {
     names
         .iter()
         .map(|n| {
-            all.iter().find(|p| p.id.0 == *n).cloned().ok_or_else(|| ScenarioError::Invalid {
-                file: "--profile".into(),
-                msg: format!("unknown profile `{n}`; known: {}", all.iter().map(|p| p.id.0.as_str()).collect::<Vec<_>>().join(", ")),
-            })
+            all.iter()
+                .find(|p| p.id.0 == n.as_ref())
+                .cloned()
+                .ok_or_else(|| UnknownProfile { name: n.as_ref().to_string(), known: all.iter().map(|p| p.id.0.clone()).collect() })
         })
         .collect()
 }

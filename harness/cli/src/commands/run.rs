@@ -33,14 +33,9 @@ pub(crate) fn run(
             let mut tf = live::TargetFile::load(&file)?;
             let mut names = cfg.profiles.clone();
             names.extend(tf.profile.0.iter().filter(|n| !cfg.profiles.contains(n)).cloned());
-            let selected: Vec<_> = names
-                .iter()
-                .map(|n| {
-                    cfg.available_profiles.iter().find(|p| p.id.0 == *n).cloned().ok_or_else(|| {
-                        anyhow::anyhow!("{}: profile `{n}` is not known (see `mtls-harness list --profiles`)", file.display())
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?;
+            let selected = mtls_harness::profile::pick(&cfg.available_profiles, &names).map_err(|e| {
+                anyhow::anyhow!("{}: profile `{}` is not known (see `mtls-harness list --profiles`)", file.display(), e.name)
+            })?;
             tf.settle_bound_tokens(&selected);
             // Fail fast on unreadable files, unset secrets, mismatched keys: before any request.
             tf.parts(insecure)?;

@@ -44,15 +44,7 @@ fn profiles_of(sc: &Scenario, cfg: &RunConfig) -> Result<Vec<Profile>, String> {
     let run_wide: &[String] = if sc.is_self_test() { &[] } else { &cfg.profiles };
     let mut names: Vec<&String> = run_wide.iter().collect();
     names.extend(sc.profiles.iter().filter(|n| !run_wide.contains(n)));
-    names
-        .into_iter()
-        .map(|n| {
-            cfg.available_profiles.iter().find(|p| p.id.0 == *n).cloned().ok_or_else(|| {
-                let known: Vec<&str> = cfg.available_profiles.iter().map(|p| p.id.0.as_str()).collect();
-                format!("unknown profile `{n}`; known: {}", known.join(", "))
-            })
-        })
-        .collect()
+    mtls_core::profile::pick(&cfg.available_profiles, &names).map_err(|e| e.to_string())
 }
 
 /// Scenarios running at once in this process, across all runs: beyond what the cores can serve,
