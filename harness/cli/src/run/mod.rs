@@ -159,5 +159,5 @@ pub fn line(sc: &str, c: &CheckResult) -> String {
     };
     // Reasons quote what servers sent: one inert line of bounded length (the reports keep it whole).
     let reason = mtls_core::text::cap(&mtls_core::text::inert(&mtls_core::redact::scrub(&c.reason)), 1_000);
-    mtls_core::text::inert(&format!("{status:<16} {:<50} {reason}", format!("{sc}::{}", c.id)))
+    format!("{status:<16} {:<50} {reason}", mtls_core::text::inert(&format!("{sc}::{}", c.id)))
 }

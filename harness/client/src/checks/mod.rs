@@ -117,16 +117,6 @@ impl Ctx {
         *self.par_seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The primary client's token exchange, if one was performed.
-    pub fn primary_exchange(&self) -> Option<&Exchange> {
-        self.grant.get()
-    }
-
-    /// The target.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// Discovery (RFC 8414 §3), fetched on first use.
     pub async fn discovery(&self) -> Result<&Discovered, (String, Option<Evidence>)> {
         self.discovery.get_or_init(|| discovery::fetch_metadata(self)).await.as_ref().map_err(Clone::clone)

@@ -22,8 +22,7 @@ fn fresh_sibling(path: &Path, body: &[u8], secret: bool) -> std::io::Result<Path
     #[cfg(not(unix))]
     let _ = secret;
     let mut f = opts.open(&tmp)?;
-    let written = f.write_all(body).and_then(|()| f.sync_all());
-    if let Err(e) = written {
+    if let Err(e) = f.write_all(body) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
