@@ -197,6 +197,26 @@ fn concurrent_runs_into_one_directory_leave_whole_reports() {
 
 /// An AS whose every token-bearing answer is a recognisable canary, and a secret client whose
 /// secret is one too: none of them may reach a report or the terminal.
+/// Run the CLI against `target` with the environment variable `env` set, reports into
+/// `out_dir`; the terminal output (stdout and stderr) and every report file, by name.
+fn run_and_collect(target: &Path, out_dir: &Path, env: (&str, &str)) -> Vec<(String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .env(env.0, env.1)
+        .args(["run", "--target"])
+        .arg(target)
+        .arg("--report-dir")
+        .arg(out_dir)
+        .output()
+        .unwrap();
+    let terminal = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(terminal.contains("bind.other-auth"), "the run happened: {terminal}");
+    let mut files = vec![("terminal".to_string(), terminal)];
+    for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
+        files.push((f.to_string(), std::fs::read_to_string(out_dir.join(f)).unwrap()));
+    }
+    files
+}
+
 #[test]
 fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
     use mtls_harness::mock::terminator::Listener;
@@ -251,22 +271,8 @@ fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
         ),
     )
     .unwrap();
-    let out_dir = tmp.path().join("out");
-    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-        .env("MTLS_TEST_CANARY_SECRET", SECRET)
-        .args(["run", "--target"])
-        .arg(&target)
-        .arg("--report-dir")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    let terminal = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(terminal.contains("bind.other-auth"), "the run happened: {terminal}");
+    let files = run_and_collect(&target, &tmp.path().join("out"), ("MTLS_TEST_CANARY_SECRET", SECRET));
     let key_body: String = std::fs::read_to_string(tmp.path().join("registered.key")).unwrap().lines().nth(1).unwrap().to_string();
-    let mut files = vec![("terminal".to_string(), terminal)];
-    for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
-        files.push((f.to_string(), std::fs::read_to_string(out_dir.join(f)).unwrap()));
-    }
     for (name, body) in &files {
         for canary in [AT, RT, IDT, CODE, SECRET, key_body.as_str()] {
             assert!(!body.contains(canary), "{name} leaks {canary}");
@@ -338,21 +344,7 @@ fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
             ),
         )
         .unwrap();
-        let out_dir = tmp.path().join("out");
-        let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-            .env("MTLS_TEST_SHAPED_SECRET", secret)
-            .args(["run", "--target"])
-            .arg(&target)
-            .arg("--report-dir")
-            .arg(&out_dir)
-            .output()
-            .unwrap();
-        let terminal = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(terminal.contains("bind.other-auth"), "the run happened: {terminal}");
-        let mut files = vec![("terminal".to_string(), terminal)];
-        for f in ["report.json", "junit.xml", "report.html", "summary.md"] {
-            files.push((f.to_string(), std::fs::read_to_string(out_dir.join(f)).unwrap()));
-        }
+        let files = run_and_collect(&target, &tmp.path().join("out"), ("MTLS_TEST_SHAPED_SECRET", secret));
         let report: Value = serde_json::from_str(&files[1].1).unwrap_or_else(|e| panic!("{secret:?}: report.json does not parse: {e}"));
         // report.json is judged on its data (a secret may spell JSON syntax, as the first does);
         // the other files, and the terminal, on their text.
