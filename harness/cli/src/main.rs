@@ -133,7 +133,7 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {}", mtls_harness::text::inert(&mtls_harness::redact::scrub(&format!("{e:#}"))));
+            eprintln!("error: {}", mtls_harness::text::inert(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -83,7 +83,7 @@ fn main() {
     let (scenarios, source) = match std::env::var_os("MTLS_HARNESS_TARGET") {
         Some(file) => {
             let tf = mtls_harness::live::TargetFile::load(Path::new(&file)).unwrap_or_else(|e| fatal(e));
-            tf.parts(false).unwrap_or_else(|e| fatal(e));
+            tf.parts(false, &mtls_harness::redact::Secrets::new()).unwrap_or_else(|e| fatal(e));
             (vec![tf.scenario()], Source::Live { target: std::sync::Arc::new(tf), insecure: false })
         }
         None => {

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use mtls_core::pki::{AssertionKey, KeyError};
+use mtls_core::redact::Secrets;
 
 /// RFC 7523 §2.2: `client_assertion_type` of a JWT client assertion.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -26,24 +27,30 @@ fn claims(client_id: &str, aud: Value) -> Value {
 }
 
 /// A fresh `private_key_jwt` assertion for `aud` (normally the issuer, as a string).
-pub fn signed(key: &AssertionKey, client_id: &str, aud: Value) -> Result<String, KeyError> {
+pub fn signed(key: &AssertionKey, client_id: &str, aud: Value, secrets: &Secrets) -> Result<String, KeyError> {
     let jws = key.sign(&claims(client_id, aud))?;
-    mtls_core::redact::register(&jws);
+    secrets.register(&jws);
     Ok(jws)
 }
 
 /// A fresh `client_secret_jwt` assertion (HS256 with the client secret) for `aud`.
-pub fn maced(secret: &str, client_id: &str, aud: Value) -> Result<String, KeyError> {
+pub fn maced(secret: &str, client_id: &str, aud: Value, secrets: &Secrets) -> Result<String, KeyError> {
     let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
     let jws = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims(client_id, aud), &key)?;
-    mtls_core::redact::register(&jws);
+    secrets.register(&jws);
     Ok(jws)
 }
 
 /// A request object (RFC 9101 §4) carrying the authorization `params`, signed by the client's
 /// key: `iss` = client_id, `aud` = the issuer, `exp` 5 minutes ahead, `nbf`, `iat`, `jti`; typed
 /// `oauth-authz-req+jwt` (RFC 9101 §10.8).
-pub fn request_object(key: &AssertionKey, client_id: &str, issuer: &str, params: &[(&str, &str)]) -> Result<String, KeyError> {
+pub fn request_object(
+    key: &AssertionKey,
+    client_id: &str,
+    issuer: &str,
+    params: &[(&str, &str)],
+    secrets: &Secrets,
+) -> Result<String, KeyError> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
     let mut claims = json!({
         "iss": client_id,
@@ -57,7 +64,7 @@ pub fn request_object(key: &AssertionKey, client_id: &str, issuer: &str, params:
         claims[*k] = json!(v);
     }
     let jws = key.sign_typed(&claims, Some("oauth-authz-req+jwt"))?;
-    mtls_core::redact::register(&jws);
+    secrets.register(&jws);
     Ok(jws)
 }
 
@@ -78,14 +85,15 @@ mod tests {
     #[test]
     fn assertions_carry_the_rfc7523_claims_and_are_registered_for_redaction() {
         let key = AssertionKey::generate(mtls_core::pki::JwsAlg::ES256, "k").unwrap();
-        let jws = signed(&key, "tpp-jwt-001", json!("https://as.example")).unwrap();
+        let secrets = Secrets::new();
+        let jws = signed(&key, "tpp-jwt-001", json!("https://as.example"), &secrets).unwrap();
         let claims = crate::checks::binding::jwt_claims(&jws).unwrap();
         assert_eq!(claims["iss"], "tpp-jwt-001");
         assert_eq!(claims["sub"], "tpp-jwt-001");
         assert_eq!(claims["aud"], "https://as.example");
         assert!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap() <= 60);
-        let other = signed(&key, "tpp-jwt-001", json!("https://as.example")).unwrap();
+        let other = signed(&key, "tpp-jwt-001", json!("https://as.example"), &secrets).unwrap();
         assert_ne!(crate::checks::binding::jwt_claims(&other).unwrap()["jti"], claims["jti"], "jti is unique");
-        assert!(!mtls_core::redact::scrub(&format!("x {jws} y")).contains(&jws));
+        assert_eq!(secrets.scrub(&format!("x {jws} y")), "x [redacted] y");
     }
 }

@@ -13,6 +13,7 @@ use crate::http::Limits;
 use crate::target::{Clients, JwtClient, Kind, Parts, Secret, SecretMethod, Target, TargetError};
 use mtls_core::catalogue::Primary;
 use mtls_core::pki::{mint_rogue, mint_self_signed_like, AssertionKey, ClientCa, Identity, JwsAlg, Role};
+use mtls_core::redact::Secrets;
 use mtls_core::scenario::ScenarioError;
 
 /// A certificate and its private key, PEM files (paths relative to the target file).
@@ -336,7 +337,7 @@ impl TargetFile {
 
     /// Everything read from disk and environment, with the impostor certificates minted.
     /// Errors name the file or variable at fault.
-    pub fn parts(&self, insecure: bool) -> Result<Parts, TargetError> {
+    pub fn parts(&self, insecure: bool, secrets: &Secrets) -> Result<Parts, TargetError> {
         let ctx = |source: mtls_core::pki::PkiError| TargetError::Pki { file: self.file.clone(), source: Box::new(source) };
         let bundle_path = self.path(&self.ca_bundle);
         let bundle = std::fs::read(&bundle_path).map_err(|source| TargetError::CaBundleUnreadable {
@@ -412,7 +413,7 @@ impl TargetFile {
                 if value.len() < mtls_core::redact::MIN_SECRET_LEN {
                     return Err(TargetError::SecretTooShort { file: self.file.clone(), var: s.secret_env.clone(), len: value.len() });
                 }
-                mtls_core::redact::register_credential(&s.client_id, &value);
+                secrets.register_credential(&s.client_id, &value);
                 Some((s.client_id.clone(), Secret::new(value)))
             }
             None => None,
@@ -426,6 +427,7 @@ impl TargetFile {
             .and_then(|u| u.host_str().map(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]"))
             .unwrap_or(false);
         Ok(Parts {
+            secrets: secrets.clone(),
             kind: Kind::Live,
             issuer: self.issuer.clone(),
             resource_url: self.resource.clone(),
@@ -475,7 +477,7 @@ impl TargetFile {
     }
 
     /// The target its parts build ([`TargetFile::parts`]).
-    pub fn target(&self, insecure: bool) -> Result<Target, TargetError> {
-        Target::build(self.parts(insecure)?)
+    pub fn target(&self, insecure: bool, secrets: &Secrets) -> Result<Target, TargetError> {
+        Target::build(self.parts(insecure, secrets)?)
     }
 }

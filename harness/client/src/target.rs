@@ -9,6 +9,7 @@ use rustls::pki_types::CertificateDer;
 
 use crate::http::{ClientError, Http, Limits};
 use mtls_core::pki::{Identity, PkiError, Role};
+use mtls_core::redact::Secrets;
 pub use mtls_core::results::Kind;
 
 /// Which certificate a request is sent with.
@@ -232,6 +233,8 @@ pub struct Parts {
     pub par_request_object: bool,
     /// TLS verification of the target's server certificate is switched off (`--insecure`).
     pub insecure: bool,
+    /// The run's secret registry: every HTTP client registers what it sends and receives there.
+    pub secrets: Secrets,
 }
 
 /// An AS the AS-mode checks run against, with one HTTP client per certificate identity.
@@ -272,9 +275,10 @@ impl Target {
             return Err(TargetError::NoPrimary(p.clients.primary.name()));
         }
         let mut http = HashMap::new();
-        http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure)?);
+        http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure, p.secrets.clone())?);
         for (role, id) in &identities {
-            let client = Http::new(role.name(), &p.roots, Some((id.chain(), id.key_der())), p.limits, p.no_proxy, p.insecure)?;
+            let client =
+                Http::new(role.name(), &p.roots, Some((id.chain(), id.key_der())), p.limits, p.no_proxy, p.insecure, p.secrets.clone())?;
             http.insert(Who::Cert(*role), client);
         }
         Ok(Target {
@@ -299,6 +303,11 @@ impl Target {
     /// The HTTP client for an identity, if the target has that identity.
     pub(crate) fn http(&self, who: Who) -> Option<&Http> {
         self.http.get(&who)
+    }
+
+    /// The run's secret registry (shared by every HTTP client of this target).
+    pub fn secrets(&self) -> &Secrets {
+        self.no_cert().secrets()
     }
 
     /// The client without a certificate (always present).

@@ -11,6 +11,7 @@ use serde_json::Value;
 use mtls_client::http::{Http, Limits};
 use mtls_core::discovery::{Metadata, Operation};
 use mtls_core::pki::{Identity, Role};
+use mtls_core::redact::Secrets;
 pub use mtls_core::scenario::{Misbehaviour, Step};
 
 /// Where a client configured by hand (no discovery) guesses the endpoints: under the issuer.
@@ -173,20 +174,22 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-/// Run the reference client. `Err` only when it could not start (files, discovery).
-pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour]) -> Result<Outcome, String> {
+/// Run the reference client, registering what it sends and receives in `secrets`. `Err` only
+/// when it could not start (files, discovery).
+pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour], secrets: &Secrets) -> Result<Outcome, String> {
     let id = Identity::load(Role::Registered, &env.cert, &env.key).map_err(|e| e.to_string())?;
     let ca_pem = std::fs::read(&env.ca).map_err(|e| format!("{}: {e}", env.ca.display()))?;
     let ca = mtls_core::pki::cert_from_pem(&ca_pem).map_err(|e| format!("{}: {e}", env.ca.display()))?;
     let limits = Limits::default();
     let roots = [ca];
-    let http = Http::new("reference-client", &roots, Some((id.chain(), id.key_der())), limits, true, false).map_err(|e| e.to_string())?;
-    let no_cert = Http::new("reference-client-no-cert", &roots, None, limits, true, false).map_err(|e| e.to_string())?;
+    let http = Http::new("reference-client", &roots, Some((id.chain(), id.key_der())), limits, true, false, secrets.clone())
+        .map_err(|e| e.to_string())?;
+    let no_cert = Http::new("reference-client-no-cert", &roots, None, limits, true, false, secrets.clone()).map_err(|e| e.to_string())?;
     let other = match &env.other_cert {
         Some((c, k)) => {
             let o = Identity::load(Role::OtherSubject, c, k).map_err(|e| e.to_string())?;
             Some(
-                Http::new("reference-client-other", &roots, Some((o.chain(), o.key_der())), limits, true, false)
+                Http::new("reference-client-other", &roots, Some((o.chain(), o.key_der())), limits, true, false, secrets.clone())
                     .map_err(|e| e.to_string())?,
             )
         }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::reference::{self as reference_client, ClientEnv};
+use mtls_core::redact::Secrets;
 pub use mtls_core::results::{ClientRun, RunEnd};
 use mtls_core::scenario::ClientUnderTest;
 
@@ -13,13 +14,14 @@ const TAIL: usize = 20;
 
 /// The last lines of a client's output, with anything token- or key-like redacted: a client
 /// under test may print what the harness must never write into a report.
-fn tail(text: &str) -> Vec<String> {
+fn tail(text: &str, secrets: &Secrets) -> Vec<String> {
+    // Scrubbed whole before it is cut: a secret split by the 300-character cut is still found.
+    let text = secrets.scrub(text);
     let lines: Vec<String> = text.lines().map(|l| redact_line(&l.chars().take(300).collect::<String>())).collect();
     lines[lines.len().saturating_sub(TAIL)..].to_vec()
 }
 
 fn redact_line(line: &str) -> String {
-    let line = &mtls_core::redact::scrub(line);
     if line.contains("PRIVATE KEY") {
         return "[redacted: key material]".into();
     }
@@ -45,23 +47,30 @@ fn harness_bin() -> String {
         .unwrap_or_else(|| "mtls-harness".into())
 }
 
-/// Run the client under test to completion (or its timeout).
-pub async fn run_client(cut: &ClientUnderTest, env: &ClientEnv, cwd: &Path, command_override: Option<&[String]>) -> ClientRun {
+/// Run the client under test to completion (or its timeout); what it printed is scrubbed of
+/// every secret in `secrets` (the run's: the mock AS registers what it issues there).
+pub async fn run_client(
+    cut: &ClientUnderTest,
+    env: &ClientEnv,
+    cwd: &Path,
+    command_override: Option<&[String]>,
+    secrets: &Secrets,
+) -> ClientRun {
     let started = Instant::now();
     let timeout = Duration::from_millis(cut.timeout_ms);
     let command = command_override.map(<[String]>::to_vec).or_else(|| cut.command.clone());
     let Some(argv) = command else {
-        let end = match tokio::time::timeout(timeout, reference_client::run(env, &cut.misbehave)).await {
+        let end = match tokio::time::timeout(timeout, reference_client::run(env, &cut.misbehave, secrets)).await {
             Ok(Ok(out)) => {
                 let code = if out.failed.is_empty() { 0 } else { 1 };
                 return ClientRun {
                     command: "reference client (in process)".into(),
                     end: RunEnd::Exited(code),
                     duration_ms: started.elapsed().as_millis() as u64,
-                    output_tail: tail(&out.log.join("\n")),
+                    output_tail: tail(&out.log.join("\n"), secrets),
                 };
             }
-            Ok(Err(why)) => (RunEnd::Exited(1), vec![why]),
+            Ok(Err(why)) => (RunEnd::Exited(1), tail(&why, secrets)),
             Err(_) => (RunEnd::TimedOut(cut.timeout_ms), vec![]),
         };
         return ClientRun {
@@ -96,7 +105,7 @@ pub async fn run_client(cut: &ClientUnderTest, env: &ClientEnv, cwd: &Path, comm
                 None => RunEnd::Signalled,
             };
             let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-            (end, tail(&text))
+            (end, tail(&text, secrets))
         }
         Ok(Err(e)) => (RunEnd::NotStarted(e.to_string()), vec![]),
         Err(_) => (RunEnd::TimedOut(cut.timeout_ms), vec![]),

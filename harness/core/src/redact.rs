@@ -1,70 +1,251 @@
-//! The last line of defence against leaking credentials: every secret the harness obtains or
-//! sends (access, refresh and ID tokens, codes, verifiers, client secrets, cookies) is
-//! registered here, and everything the harness writes for people — reports, terminal lines,
-//! logs — is scrubbed of all of them in one pass. Field-name redaction (`http::redact`) catches
-//! the expected places; this catches a token echoed under any other name.
+//! The last line of defence against leaking credentials: every secret a run obtains or sends
+//! (access, refresh and ID tokens, codes, verifiers, client secrets, assertions, cookies) is
+//! registered in that run's [`Secrets`], and everything the run writes for people — reports,
+//! terminal lines, logs — is scrubbed of all of them. Field-name redaction (`http::redact`)
+//! catches the expected places; this catches a token echoed under any other name.
+//!
+//! The registry belongs to one run (or one `serve`), is dropped with it, and is bounded: at most
+//! [`MAX_SECRETS`] secrets and [`MAX_BYTES`] bytes. Inserting is O(1) amortised plus an
+//! automaton rebuild whose cost doubles as rarely as the registry does (binary-counter levels);
+//! scanning takes a snapshot of the levels and runs without the lock.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// What a scrubbed secret is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
-/// Shorter strings are not registered: they would scrub ordinary words.
-const MIN_LEN: usize = 8;
+/// The shortest secret scrubbed wherever it appears, even inside a longer word. A shorter one
+/// (a server may issue a 6-character code) is scrubbed only as a whole token-shaped word, so it
+/// cannot eat ordinary words, and the report says how many there were.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// At most this many distinct secrets per registry.
+pub const MAX_SECRETS: usize = 20_000;
+
+/// At most this many bytes of secrets per registry.
+pub const MAX_BYTES: usize = 16 << 20;
+
+/// Once a registry is full, every token-shaped word at least this long is scrubbed: a secret
+/// that could not be registered must not reach a report either.
+const FULL_WORD_LEN: usize = 16;
+
+/// Characters of the words a short secret (and, when full, any long token) is matched as:
+/// RFC 3986 unreserved, base64 (`+/=`) and percent-encoding.
+fn token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=' | '%')
+}
+
+/// Secrets matched anywhere, in levels of 1, 2, 4, … patterns; two levels of one size merge.
+struct Level {
+    patterns: Vec<Arc<str>>,
+    matcher: AhoCorasick,
+}
+
+impl Level {
+    /// A contiguous NFA: its build is linear in the patterns' bytes (a DFA's is not — a 133 KB
+    /// token took seconds), and its scan is linear in the text.
+    fn new(patterns: Vec<Arc<str>>) -> Option<Level> {
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(patterns.iter().map(|p| p.as_bytes()))
+            .ok()?;
+        Some(Level { patterns, matcher })
+    }
+}
 
 #[derive(Default)]
 struct Registry {
-    secrets: Vec<String>,
-    matcher: Option<(usize, Arc<AhoCorasick>)>,
+    known: HashSet<Arc<str>>,
+    levels: Vec<Arc<Level>>,
+    words: Arc<HashSet<Arc<str>>>,
+    bytes: usize,
+    dropped: usize,
 }
 
-static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+/// What a registry held, for the report: counts only, never a secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    /// Distinct secrets registered.
+    pub secrets: usize,
+    /// Of those, how many were shorter than [`MIN_SECRET_LEN`] and scrubbed as whole words only.
+    pub short: usize,
+    /// Secrets not registered because the registry was full; when non-zero, every token-shaped
+    /// word of 16 or more characters is scrubbed too.
+    pub dropped: usize,
+}
 
-/// Remember a secret for scrubbing.
-pub fn register(secret: &str) {
-    let secret = secret.trim();
-    if secret.len() < MIN_LEN || secret == REDACTED {
-        return;
+impl Tally {
+    /// Nothing worth telling a reader: no short secret, none dropped.
+    pub fn is_quiet(&self) -> bool {
+        self.short == 0 && self.dropped == 0
     }
-    let mut guard = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
-    let reg = guard.get_or_insert_with(Registry::default);
-    if !reg.secrets.iter().any(|s| s == secret) {
-        reg.secrets.push(secret.to_string());
+
+    /// What a reader of a report must know about how it was scrubbed: one sentence per
+    /// limitation, none when there is none.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.short > 0 {
+            notes.push(format!(
+                "{} secret{} shorter than {MIN_SECRET_LEN} bytes (tokens or codes the server issued) {} scrubbed only where \
+                 {} a whole word; RFC 6749 §10.10 expects tokens an attacker cannot guess",
+                self.short,
+                if self.short == 1 { "" } else { "s" },
+                if self.short == 1 { "is" } else { "are" },
+                if self.short == 1 { "it stands as" } else { "they stand as" },
+            ));
+        }
+        if self.dropped > 0 {
+            notes.push(format!(
+                "{} secret{} could not be registered (a run holds at most {MAX_SECRETS} secrets, {} MiB); every \
+                 token-shaped word of {FULL_WORD_LEN} or more characters is scrubbed instead",
+                self.dropped,
+                if self.dropped == 1 { "" } else { "s" },
+                MAX_BYTES >> 20,
+            ));
+        }
+        notes
     }
 }
 
-/// The shortest secret the harness accepts: a shorter one could not be scrubbed from reports
-/// without scrubbing ordinary words too.
-pub const MIN_SECRET_LEN: usize = MIN_LEN;
+/// One run's secrets. Cloning shares the registry.
+#[derive(Clone, Default)]
+pub struct Secrets(Arc<RwLock<Registry>>);
 
-/// Remember a client secret in every form it may travel or be echoed in: raw, form-urlencoded
-/// and percent-encoded (RFC 6749 §2.3.1, Appendix B), inside the `Basic` credential
-/// (base64 of `id:secret`, encoded and not), JSON-escaped and HTML-escaped.
-pub fn register_credential(client_id: &str, secret: &str) {
-    use base64::Engine;
-    let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let pct = |s: &str| percent_encode_all(s);
-    let json = serde_json::to_string(secret).map(|j| j.trim_matches('"').to_string()).unwrap_or_default();
-    let html = secret
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
-        .replace('/', "&#x2f;");
-    let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
-    for form_of in [
-        secret.to_string(),
-        form(secret),
-        pct(secret),
-        json,
-        html,
-        b64(format!("{}:{}", form(client_id), form(secret))),
-        b64(format!("{client_id}:{secret}")),
-    ] {
-        register(&form_of);
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({:?})", self.tally())
+    }
+}
+
+impl Secrets {
+    /// An empty registry.
+    pub fn new() -> Secrets {
+        Secrets::default()
+    }
+
+    /// Remember a secret for scrubbing.
+    pub fn register(&self, secret: &str) {
+        let secret = secret.trim();
+        if secret.is_empty() || secret == REDACTED {
+            return;
+        }
+        let mut reg = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if reg.known.contains(secret) {
+            return;
+        }
+        if reg.known.len() >= MAX_SECRETS || reg.bytes + secret.len() > MAX_BYTES {
+            reg.dropped += 1;
+            return;
+        }
+        let secret: Arc<str> = Arc::from(secret);
+        reg.known.insert(secret.clone());
+        reg.bytes += secret.len();
+        if secret.len() < MIN_SECRET_LEN && secret.chars().all(token_char) {
+            Arc::make_mut(&mut reg.words).insert(secret);
+            return;
+        }
+        let mut patterns = vec![secret];
+        while reg.levels.last().is_some_and(|l| l.patterns.len() == patterns.len()) {
+            if let Some(l) = reg.levels.pop() {
+                patterns.extend(l.patterns.iter().cloned());
+            }
+        }
+        match Level::new(patterns) {
+            Some(level) => reg.levels.push(Arc::new(level)),
+            // An automaton that cannot be built (it would exceed aho-corasick's limits) is a
+            // full registry: fall back to scrubbing every long token-shaped word.
+            None => reg.dropped += 1,
+        }
+    }
+
+    /// Remember a client secret in every form it may travel or be echoed in: raw, form-urlencoded
+    /// and percent-encoded (RFC 6749 §2.3.1, Appendix B), inside the `Basic` credential
+    /// (base64 of `id:secret`, encoded and not), JSON-escaped and HTML-escaped.
+    pub fn register_credential(&self, client_id: &str, secret: &str) {
+        use base64::Engine;
+        let form = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let json = serde_json::to_string(secret).map(|j| j.trim_matches('"').to_string()).unwrap_or_default();
+        let html = secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+            .replace('/', "&#x2f;");
+        let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+        for form_of in [
+            secret.to_string(),
+            form(secret),
+            percent_encode_all(secret),
+            json,
+            html,
+            b64(format!("{}:{}", form(client_id), form(secret))),
+            b64(format!("{client_id}:{secret}")),
+        ] {
+            self.register(&form_of);
+        }
+    }
+
+    /// How many secrets this registry holds, how many are short, how many it had to drop.
+    pub fn tally(&self) -> Tally {
+        let reg = self.0.read().unwrap_or_else(|p| p.into_inner());
+        Tally { secrets: reg.known.len(), short: reg.words.len(), dropped: reg.dropped }
+    }
+
+    /// `text` with every registered secret replaced by `[redacted]`. Overlapping secrets are
+    /// covered together, so no part of either survives.
+    pub fn scrub(&self, text: &str) -> String {
+        let (levels, words, full) = {
+            let reg = self.0.read().unwrap_or_else(|p| p.into_inner());
+            (reg.levels.clone(), reg.words.clone(), reg.dropped > 0)
+        };
+        if text.is_empty() || (levels.is_empty() && words.is_empty() && !full) {
+            return text.to_string();
+        }
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for level in &levels {
+            spans.extend(level.matcher.find_overlapping_iter(text).map(|m| (m.start(), m.end())));
+        }
+        if !words.is_empty() || full {
+            let mut start = None;
+            for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+                match (token_char(c), start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(s)) => {
+                        let w = &text[s..i];
+                        if words.contains(w) || (full && w.len() >= FULL_WORD_LEN) {
+                            spans.push((s, i));
+                        }
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if spans.is_empty() {
+            return text.to_string();
+        }
+        spans.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        let mut i = 0;
+        while i < spans.len() {
+            let (s, mut e) = spans[i];
+            i += 1;
+            while i < spans.len() && spans[i].0 <= e {
+                e = e.max(spans[i].1);
+                i += 1;
+            }
+            out.push_str(&text[at..s]);
+            out.push_str(REDACTED);
+            at = e;
+        }
+        out.push_str(&text[at..]);
+        out
     }
 }
 
@@ -73,74 +254,6 @@ fn percent_encode_all(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
-}
-
-fn matcher() -> Option<Arc<AhoCorasick>> {
-    let mut guard = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
-    let reg = guard.as_mut()?;
-    if reg.secrets.is_empty() {
-        return None;
-    }
-    match &reg.matcher {
-        Some((n, m)) if *n == reg.secrets.len() => Some(m.clone()),
-        _ => {
-            let m = Arc::new(AhoCorasick::new(&reg.secrets).ok()?);
-            reg.matcher = Some((reg.secrets.len(), m.clone()));
-            Some(m)
-        }
-    }
-}
-
-/// Below this size a plain scan beats building an automaton (terminal lines, log lines).
-const SMALL: usize = 4096;
-
-/// `text` with every registered secret replaced by `[redacted]`.
-pub fn scrub(text: &str) -> String {
-    if text.len() < SMALL {
-        let guard = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(reg) = guard.as_ref() else { return text.to_string() };
-        let mut out = text.to_string();
-        for s in reg.secrets.iter().filter(|s| s.len() <= text.len()) {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
-            }
-        }
-        return out;
-    }
-    match matcher() {
-        Some(m) => m.replace_all(text, &vec![REDACTED; m.patterns_len()]),
-        None => text.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_client_secret_is_scrubbed_in_every_form_it_travels_in() {
-        use base64::Engine;
-        let secret = "CANARY\"s3cret/<&> +=";
-        super::register_credential("tpp:one", secret);
-        let basic = base64::engine::general_purpose::STANDARD.encode("tpp%3Aone:CANARY%22s3cret%2F%3C%26%3E+%2B%3D");
-        for echoed in [
-            secret.to_string(),
-            "CANARY%22s3cret%2F%3C%26%3E+%2B%3D".to_string(),
-            "CANARY%22s3cret%2F%3C%26%3E%20%2B%3D".to_string(),
-            r#"CANARY\"s3cret/<&> +="#.to_string(),
-            "CANARY&quot;s3cret&#x2f;&lt;&amp;&gt; +=".to_string(),
-            basic,
-        ] {
-            let out = super::scrub(&format!("server said: {echoed}."));
-            assert_eq!(out, "server said: [redacted].", "{echoed}");
-        }
-    }
-
-    #[test]
-    fn registered_secrets_are_scrubbed_wherever_they_appear() {
-        super::register("tok-ABCDEFGH-123");
-        super::register("short");
-        let s = super::scrub(r#"{"echo":"tok-ABCDEFGH-123","n":"short"} tok-ABCDEFGH-123"#);
-        assert_eq!(s, r#"{"echo":"[redacted]","n":"short"} [redacted]"#);
-    }
 }
 
 /// Form parameters whose values are credentials or tokens (RFC 6749, RFC 7009, RFC 7662, RFC 7523).
@@ -152,12 +265,13 @@ pub fn is_secret_param(name: &str) -> bool {
     SECRET_PARAMS.contains(&name)
 }
 
-/// Parse an `application/x-www-form-urlencoded` body with secret values redacted.
-pub fn redacted_form(body: &[u8]) -> Vec<(String, String)> {
+/// Parse an `application/x-www-form-urlencoded` body with secret values redacted (and registered
+/// in `secrets`).
+pub fn redacted_form(body: &[u8], secrets: &Secrets) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body)
         .map(|(k, v)| {
             let v = if SECRET_PARAMS.contains(&k.as_ref()) {
-                register(&v);
+                secrets.register(&v);
                 REDACTED.to_string()
             } else {
                 v.into_owned()
@@ -168,15 +282,91 @@ pub fn redacted_form(body: &[u8]) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
-mod form_tests {
+mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_redacted_and_the_rest_kept() {
-        let form = redacted_form(b"grant_type=client_credentials&client_id=c1&client_secret=s3cr3t&refresh_token=rt");
+    fn a_client_secret_is_scrubbed_in_every_form_it_travels_in() {
+        use base64::Engine;
+        let secrets = Secrets::new();
+        let secret = "CANARY\"s3cret/<&> +=";
+        secrets.register_credential("tpp:one", secret);
+        let basic = base64::engine::general_purpose::STANDARD.encode("tpp%3Aone:CANARY%22s3cret%2F%3C%26%3E+%2B%3D");
+        for echoed in [
+            secret.to_string(),
+            "CANARY%22s3cret%2F%3C%26%3E+%2B%3D".to_string(),
+            "CANARY%22s3cret%2F%3C%26%3E%20%2B%3D".to_string(),
+            r#"CANARY\"s3cret/<&> +="#.to_string(),
+            "CANARY&quot;s3cret&#x2f;&lt;&amp;&gt; +=".to_string(),
+            basic,
+        ] {
+            let out = secrets.scrub(&format!("server said: {echoed}."));
+            assert_eq!(out, "server said: [redacted].", "{echoed}");
+        }
+    }
+
+    #[test]
+    fn registered_secrets_are_scrubbed_wherever_they_appear_and_short_ones_as_words() {
+        let secrets = Secrets::new();
+        secrets.register("tok-ABCDEFGH-123");
+        secrets.register("short");
+        let s = secrets.scrub(r#"{"echo":"xtok-ABCDEFGH-123x","n":"short","w":"shortly"} tok-ABCDEFGH-123"#);
+        assert_eq!(s, r#"{"echo":"x[redacted]x","n":"[redacted]","w":"shortly"} [redacted]"#);
+        assert_eq!(secrets.tally(), Tally { secrets: 2, short: 1, dropped: 0 });
+    }
+
+    #[test]
+    fn registries_are_per_run() {
+        let (a, b) = (Secrets::new(), Secrets::new());
+        a.register("only-in-run-a-0001");
+        assert_eq!(b.scrub("only-in-run-a-0001"), "only-in-run-a-0001");
+        assert_eq!(a.scrub("only-in-run-a-0001"), REDACTED);
+        assert_eq!(a.clone().scrub("only-in-run-a-0001"), REDACTED, "clones share the registry");
+    }
+
+    #[test]
+    fn overlapping_secrets_leave_no_part_of_either() {
+        let secrets = Secrets::new();
+        secrets.register("AAAABBBB");
+        secrets.register("BBBBCCCC");
+        secrets.register("CCCCDDDD");
+        assert_eq!(secrets.scrub("<AAAABBBBCCCCDDDD>"), "<[redacted]>");
+    }
+
+    #[test]
+    fn every_secret_of_a_large_registry_is_found_and_text_without_them_is_unchanged() {
+        let secrets = Secrets::new();
+        let all: Vec<String> = (0..3000).map(|i| format!("secret-{i:05}-{}", "x".repeat(i % 40))).collect();
+        for s in &all {
+            secrets.register(s);
+        }
+        for s in all.iter().step_by(37) {
+            assert_eq!(secrets.scrub(&format!("é {s} é")), "é [redacted] é", "{s}");
+        }
+        assert_eq!(secrets.scrub("nothing to see — ünïcode"), "nothing to see — ünïcode");
+        assert_eq!(secrets.tally().secrets, 3000);
+    }
+
+    #[test]
+    fn a_full_registry_says_so_and_scrubs_every_long_token() {
+        let secrets = Secrets::new();
+        for i in 0..MAX_SECRETS {
+            secrets.register(&format!("k{i:09}"));
+        }
+        secrets.register("one-too-many-secret-value");
+        assert_eq!(secrets.tally().dropped, 1);
+        assert_eq!(secrets.scrub("x one-too-many-secret-value y ok"), "x [redacted] y ok");
+        assert_eq!(secrets.scrub("k000000042"), REDACTED);
+    }
+
+    #[test]
+    fn form_secrets_are_redacted_registered_and_the_rest_kept() {
+        let secrets = Secrets::new();
+        let form = redacted_form(b"grant_type=client_credentials&client_id=c1&client_secret=s3cr3t-value&refresh_token=rt", &secrets);
         assert_eq!(form[0], ("grant_type".into(), "client_credentials".into()));
         assert_eq!(form[1], ("client_id".into(), "c1".into()));
         assert_eq!(form[2].1, REDACTED);
         assert_eq!(form[3].1, REDACTED);
+        assert_eq!(secrets.scrub("s3cr3t-value rt"), "[redacted] [redacted]");
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use mtls_core::redact::redacted_form;
+use mtls_core::redact::{redacted_form, Secrets};
 use serde::Serialize;
 
 /// One request that reached the mock AS.
@@ -40,6 +40,7 @@ const CAPACITY: usize = 10_000;
 pub struct Journal {
     entries: Arc<Mutex<VecDeque<Entry>>>,
     observer: Arc<OnceLock<Observer>>,
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Journal {
@@ -49,6 +50,17 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
+    /// An empty journal whose lines are scrubbed of `secrets` (and whose form secrets are
+    /// registered there).
+    pub fn new(secrets: Secrets) -> Journal {
+        Journal { secrets, ..Journal::default() }
+    }
+
+    /// The registry this journal's requests register their secrets in.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
     pub(crate) fn record(&self, e: Entry) {
         if let Some(obs) = self.observer.get() {
             obs(&e);
@@ -73,9 +85,10 @@ impl Journal {
 }
 
 impl Entry {
-    /// One line for a terminal: listener, request, certificate, status. No secrets.
-    pub fn line(&self) -> String {
-        let q = self.query.as_deref().map(|q| format!("?{}", redacted_query(q))).unwrap_or_default();
+    /// One line for a terminal: listener, request, certificate, status. No secrets: every one
+    /// in `secrets` is scrubbed.
+    pub fn line(&self, secrets: &Secrets) -> String {
+        let q = self.query.as_deref().map(|q| format!("?{}", redacted_query(q, secrets))).unwrap_or_default();
         let form = if self.form.is_empty() {
             String::new()
         } else {
@@ -87,12 +100,12 @@ impl Entry {
             (None, true) => "no cert".to_string(),
             (None, false) => "no cert (not requested)".to_string(),
         };
-        mtls_core::redact::scrub(&format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status))
+        secrets.scrub(&format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status))
     }
 }
 
-fn redacted_query(q: &str) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(redacted_form(q.as_bytes())).finish()
+fn redacted_query(q: &str, secrets: &Secrets) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(redacted_form(q.as_bytes(), secrets)).finish()
 }
 
 /// Only the scheme of an Authorization header.

@@ -19,6 +19,7 @@ pub use server::{endpoint_path, Layout, ListenerInfo};
 
 use mtls_core::discovery::{default_aliased, Shape};
 use mtls_core::pki::TestPki;
+use mtls_core::redact::Secrets;
 use mtls_core::scenario::Scenario;
 use server::RESOURCE_PATH;
 
@@ -99,7 +100,9 @@ async fn bind() -> Result<(tokio::net::TcpListener, String), MockError> {
 
 impl MockAs {
     /// Bind the listeners on 127.0.0.1 (ephemeral ports), mount the endpoints and start serving.
-    pub async fn start(cfg: &MockConfig, pki: &TestPki) -> Result<MockAs, MockError> {
+    /// Every code and token it issues, and every secret its journal sees, is registered in
+    /// `secrets` (the run's registry, or `serve`'s own).
+    pub async fn start(cfg: &MockConfig, pki: &TestPki, secrets: Secrets) -> Result<MockAs, MockError> {
         let defects = Defects::new(&cfg.defects);
         // The aliased authorization endpoint of that malformed variant points at a listener that
         // does not serve authorization, so a client that follows it is visible in the journal.
@@ -166,13 +169,13 @@ impl MockAs {
         };
         let specs = cfg.clients.clone().unwrap_or_else(mtls_core::scenario::default_specs);
         let registrations = specs.iter().map(|s| clients::register(s, pki)).collect::<Result<Vec<_>, _>>().map_err(MockError::Config)?;
-        let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki)?);
+        let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki, secrets.clone())?);
 
         // The journal is the record of requests; wiremock keeping its own would grow without
         // bound in a long `serve` session.
         let wm = wiremock::MockServer::builder().disable_request_recording().start().await;
         server::mount(&wm, state.clone()).await;
-        let journal = Journal::default();
+        let journal = Journal::new(secrets);
         let mut running = Vec::new();
         for (info, socket) in listeners.iter().zip(sockets) {
             let tls = terminator::server_config(&pki.server, info.request_cert)?;

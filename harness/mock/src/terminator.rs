@@ -227,7 +227,7 @@ impl Edge {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().map(str::to_string),
-            form: if is_form { redacted_form(&body) } else { Vec::new() },
+            form: if is_form { redacted_form(&body, self.journal.secrets()) } else { Vec::new() },
             authorization: parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(auth_scheme),
             cert_x5t_s256: cert.map(|c| x5t_s256(c)),
             status: 0,

@@ -81,6 +81,7 @@ struct View<'a> {
     rules: Vec<RuleView<'a>>,
     real: Vec<ScenarioView<'a>>,
     selftests: Vec<ScenarioView<'a>>,
+    redaction: Vec<String>,
 }
 
 fn counts(s: &ScenarioResult) -> [usize; 6] {
@@ -133,6 +134,7 @@ pub(crate) fn render(report: &RunReport) -> Result<String, String> {
         rules,
         real: real.into_iter().map(scenario_view).collect(),
         selftests: selftests.into_iter().map(scenario_view).collect(),
+        redaction: report.redaction.notes(),
     };
     env.get_template("report.html")
         .and_then(|t| t.render(minijinja::value::Serde(&view)))

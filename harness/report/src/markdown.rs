@@ -42,6 +42,9 @@ pub(crate) fn render(report: &RunReport) -> String {
         }
         out.push('\n');
     }
+    for note in report.redaction.notes() {
+        out.push_str(&format!("> **Redaction:** {}.\n\n", cell(&note)));
+    }
     if report.configuration.insecure {
         out.push_str("> **Warning:** server certificate verification was switched off (`--insecure`).\n\n");
     }

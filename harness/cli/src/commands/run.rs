@@ -38,7 +38,7 @@ pub(crate) fn run(
             })?;
             tf.settle_bound_tokens(&selected);
             // Fail fast on unreadable files, unset secrets, mismatched keys: before any request.
-            tf.parts(insecure)?;
+            tf.parts(insecure, &mtls_harness::redact::Secrets::new())?;
             if insecure {
                 eprintln!("warning: --insecure: the target's server certificate is NOT verified; every report records this");
             }
@@ -87,8 +87,11 @@ pub(crate) fn run(
         let failed = if p.failed.is_empty() { String::new() } else { format!(" — failed: {}", p.failed.join(", ")) };
         anstream::println!("profile {} ({}): {}, {} rules{failed}", p.id, p.version, style.verdict(p.verdict), p.rules);
     }
+    for note in report.secrets.tally().notes() {
+        println!("note: {note}");
+    }
     for s in report.scenarios.iter().filter(|s| s.error.is_some()) {
-        let why = mtls_harness::text::inert(&mtls_harness::redact::scrub(s.error.as_deref().unwrap_or_default()));
+        let why = mtls_harness::text::inert(&report.secrets.scrub(s.error.as_deref().unwrap_or_default()));
         println!("scenario {} did not run: {}", mtls_harness::text::inert(&s.id), mtls_harness::text::cap(&why, 1_000));
     }
     for p in &paths {

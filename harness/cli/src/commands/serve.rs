@@ -15,7 +15,9 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
         pki.write_to(pki_dir).with_context(|| format!("writing the PKI into {}", pki_dir.display()))?;
         let started_at = run::now_rfc3339();
         let t0 = std::time::Instant::now();
-        let mt = run::start_mock_target(cfg, Default::default(), &pki, Default::default()).await?;
+        // This session's secrets: what the mock issues and what its clients send.
+        let secrets = mtls_harness::redact::Secrets::new();
+        let mt = run::start_mock_target(cfg, Default::default(), &pki, Default::default(), &secrets).await?;
         let mock = &mt.mock;
         let dir = pki_dir.display();
         println!("mtls-harness mock AS, shape {} — Ctrl-C to stop", cfg.shape.name());
@@ -61,7 +63,8 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
         );
         // The observer is in place before "requests:" is printed: a client that starts on that
         // line must find its first request logged.
-        mock.journal.observe(Box::new(|e| println!("  {}", e.line())));
+        let shown = secrets.clone();
+        mock.journal.observe(Box::new(move |e| println!("  {}", mtls_harness::text::inert(&e.line(&shown)))));
         println!("requests:");
         shutdown_signal().await;
         println!("stopped");
@@ -69,7 +72,7 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
         let sc = scenario::Scenario::for_judging(cfg.shape);
         let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
         let result = run::judge_hand_run_client(&sc, &mt, Some(&on_check)).await;
-        let mut report = run::assemble(vec![result], started_at, t0);
+        let mut report = run::assemble(vec![result], started_at, t0, secrets);
         report.configuration = report::Configuration {
             source: "embedded mock AS (serve --judge): a client run by hand".into(),
             ..Default::default()

@@ -35,7 +35,7 @@ pub(crate) async fn run_client_under_test(
         other_cert: Some((p("other-subject.pem"), p("other-subject.key"))),
     };
     let cwd = sc.file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    Ok(mtls_clientmode::run::run_client(cut, &env, cwd, cfg.client_cmd.as_deref()).await)
+    Ok(mtls_clientmode::run::run_client(cut, &env, cwd, cfg.client_cmd.as_deref(), target.secrets()).await)
 }
 
 /// What the client-mode checks judge, read from the mock after the client ran.

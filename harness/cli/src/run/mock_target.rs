@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mtls_client::target::{Clients, JwtClient, Kind, Parts, Secret, SecretMethod, Target, TargetError};
 use mtls_core::catalogue::Primary;
 use mtls_core::pki::TestPki;
+use mtls_core::redact::Secrets;
 use mtls_core::scenario::AuthMethod;
 use mtls_mock::{MockAs, MockConfig, MockError};
 
@@ -31,8 +32,16 @@ pub struct MockTarget {
 }
 
 /// Stand up the embedded mock AS for `cfg` and describe it as a target whose primary client is `primary`.
-pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Limits) -> Result<MockTarget, MockTargetError> {
-    let mock = MockAs::start(cfg, pki).await?;
+/// Everything either side registers — the mock's codes and tokens, the harness's requests — goes
+/// into `secrets`.
+pub async fn start(
+    cfg: &MockConfig,
+    primary: Primary,
+    pki: &TestPki,
+    limits: Limits,
+    secrets: &Secrets,
+) -> Result<MockTarget, MockTargetError> {
+    let mock = MockAs::start(cfg, pki, secrets.clone()).await?;
     let id = |m: AuthMethod| mock.client(m).map(|c| c.client_id.clone());
     let primary_method = match primary {
         Primary::TlsClientAuth => AuthMethod::TlsClientAuth,
@@ -49,7 +58,7 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         jwt: id(AuthMethod::PrivateKeyJwt).map(|client_id| JwtClient { client_id, key: Arc::new(pki.assertion_key.clone()) }),
         secret: secret.and_then(|c| {
             let value = c.secret.clone()?;
-            mtls_core::redact::register_credential(&c.client_id, &value);
+            secrets.register_credential(&c.client_id, &value);
             Some((c.client_id.clone(), Secret::new(value)))
         }),
         secret_method: match secret.map(|c| c.method) {
@@ -76,6 +85,7 @@ pub async fn start(cfg: &MockConfig, primary: Primary, pki: &TestPki, limits: Li
         no_proxy: true,
         par_request_object: false,
         insecure: false,
+        secrets: secrets.clone(),
     })?;
     Ok(MockTarget { mock, target })
 }

@@ -14,6 +14,7 @@ use mtls_client::http::Limits;
 use mtls_client::live::TargetFile;
 use mtls_core::catalogue as checks;
 use mtls_core::pki::TestPki;
+use mtls_core::redact::Secrets;
 use mtls_core::results::{verdict, CheckResult, Configuration, RunReport, ScenarioResult, Status, SCHEMA_VERSION};
 use mtls_core::scenario::Scenario;
 
@@ -79,8 +80,20 @@ impl Source {
     }
 }
 
-/// Run every scenario concurrently and assemble the report.
+/// `on_check` behind a scrubber: what it is shown has every secret of `secrets` scrubbed.
+pub(crate) fn scrubbing(on_check: Option<&OnCheck>, secrets: &Secrets) -> Option<OnCheck> {
+    on_check.map(|f| {
+        let (f, secrets) = (f.clone(), secrets.clone());
+        Arc::new(move |sc: &Scenario, c: &CheckResult| f(sc, &c.scrubbed(&secrets))) as OnCheck
+    })
+}
+
+/// Run every scenario concurrently and assemble the report. The run has its own secret
+/// registry: everything its scenarios send and receive is registered there, `on_check` sees
+/// results scrubbed of it, and the report carries it for its formats to scrub.
 pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, on_check: Option<OnCheck>) -> RunReport {
+    let secrets = Secrets::new();
+    let on_check = scrubbing(on_check.as_ref(), &secrets);
     let started_at = now_rfc3339();
     let t0 = Instant::now();
     let deadline = tokio::time::Instant::now() + cfg.run_timeout;
@@ -90,9 +103,10 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
         let source = source.clone();
         let cfg = cfg.clone();
         let on_check = on_check.clone();
+        let secrets = secrets.clone();
         tasks.push(tokio::spawn(async move {
             let done = Mutex::new(Vec::new());
-            let run = scenario::run_scenario_into(&sc, &source, &cfg, on_check.as_ref(), &done);
+            let run = scenario::run_scenario_into(&sc, &source, &cfg, &secrets, on_check.as_ref(), &done);
             match tokio::time::timeout_at(deadline, run).await {
                 Ok(r) => r,
                 Err(_) => {
@@ -117,11 +131,11 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
         results
             .push(task.await.unwrap_or_else(|e| ScenarioResult { error: Some(format!("scenario task failed: {e}")), ..empty_result(sc) }));
     }
-    assemble(results, started_at, t0)
+    assemble(results, started_at, t0, secrets)
 }
 
-/// The report of finished scenarios, with totals and verdict.
-pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -> RunReport {
+/// The report of finished scenarios, with totals and verdict, carrying the run's `secrets`.
+pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant, secrets: Secrets) -> RunReport {
     let totals = RunReport::totals(&results);
     let verdict = verdict(&results);
     let profiles = mtls_core::results::ProfileVerdict::over_run(&results);
@@ -137,6 +151,8 @@ pub fn assemble(results: Vec<ScenarioResult>, started_at: String, t0: Instant) -
         totals,
         configuration: Configuration::default(),
         scenarios: results,
+        redaction: Default::default(),
+        secrets,
     };
     report
 }
@@ -157,7 +173,8 @@ pub fn line(sc: &str, c: &CheckResult) -> String {
         (s, false) if c.expected_warn => format!("{} (expected warn!)", s.name()),
         (s, false) => s.name().to_string(),
     };
-    // Reasons quote what servers sent: one inert line of bounded length (the reports keep it whole).
-    let reason = mtls_core::text::cap(&mtls_core::text::inert(&mtls_core::redact::scrub(&c.reason)), 1_000);
+    // Reasons quote what servers sent: one inert line of bounded length (the reports keep it
+    // whole). `c` comes scrubbed ([`run_all`] shows `on_check` only scrubbed results).
+    let reason = mtls_core::text::cap(&mtls_core::text::inert(&c.reason), 1_000);
     format!("{status:<16} {:<50} {reason}", mtls_core::text::inert(&format!("{sc}::{}", c.id)))
 }

@@ -8,6 +8,7 @@ use mtls_client::checks::Ctx;
 use mtls_client::target::Target;
 use mtls_core::discovery::Metadata;
 use mtls_core::profile::Profile;
+use mtls_core::redact::Secrets;
 use mtls_core::results::{rfc_url, CheckResult, Level, ProfileVerdict, ScenarioResult, Status, TargetInfo};
 use mtls_core::scenario::{Mode, Scenario};
 use mtls_mock::{MockAs, MockConfig};
@@ -58,9 +59,12 @@ fn scenario_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// Run one scenario against its target.
+/// Run one scenario against its target, with a secret registry of its own (`on_check` sees
+/// scrubbed results).
 pub async fn run_scenario(sc: &Scenario, source: &Source, cfg: &RunConfig, on_check: Option<&OnCheck>) -> ScenarioResult {
-    run_scenario_into(sc, source, cfg, on_check, &Mutex::new(Vec::new())).await
+    let secrets = Secrets::new();
+    let on_check = super::scrubbing(on_check, &secrets);
+    run_scenario_into(sc, source, cfg, &secrets, on_check.as_ref(), &Mutex::new(Vec::new())).await
 }
 
 /// [`run_scenario`], publishing each finished check into `done` as it finishes, so that a run
@@ -69,6 +73,7 @@ pub(crate) async fn run_scenario_into(
     sc: &Scenario,
     source: &Source,
     cfg: &RunConfig,
+    secrets: &Secrets,
     on_check: Option<&OnCheck>,
     done: &Mutex<Vec<CheckResult>>,
 ) -> ScenarioResult {
@@ -76,7 +81,7 @@ pub(crate) async fn run_scenario_into(
     let started = Instant::now();
     let mut result = empty_result(sc);
     let outcome = match source {
-        Source::Mock(pki) => match mock_target::start(&MockConfig::from_scenario(sc), sc.primary, pki, cfg.limits).await {
+        Source::Mock(pki) => match mock_target::start(&MockConfig::from_scenario(sc), sc.primary, pki, cfg.limits, secrets).await {
             Ok(mt) => {
                 let target = Arc::new(mt.target);
                 match sc.mode {
@@ -96,7 +101,7 @@ pub(crate) async fn run_scenario_into(
                 profiles: cfg.profiles.clone(),
                 available_profiles: cfg.available_profiles.clone(),
             };
-            match target.target(*insecure) {
+            match target.target(*insecure, secrets) {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),
                 Err(e) => Err(mtls_core::error_chain(&e)),
             }
@@ -200,7 +205,8 @@ pub(crate) fn target_info(sc: &Scenario, target: &Target, resolution: Option<mtl
 pub async fn judge_hand_run_client(sc: &Scenario, mt: &mock_target::MockTarget, on_check: Option<&OnCheck>) -> ScenarioResult {
     let ctx = client::client_ctx(&mt.mock, &mt.target, None, sc);
     let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
-    let checks = run_graph(sc, &RunConfig::default(), on_check, &Mutex::new(Vec::new()), None, &[], runner).await;
+    let on_check = super::scrubbing(on_check, mt.target.secrets());
+    let checks = run_graph(sc, &RunConfig::default(), on_check.as_ref(), &Mutex::new(Vec::new()), None, &[], runner).await;
     let resolution = Metadata::from_json(mt.mock.state.discovery()).ok().map(|m| m.resolve());
     ScenarioResult { checks, target: Some(target_info(sc, &mt.target, resolution)), ..empty_result(sc) }
 }

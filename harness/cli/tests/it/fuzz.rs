@@ -120,7 +120,7 @@ proptest! {
     fn target_loader_never_panics(text in yamlish()) {
         if let Ok(t) = TargetFile::parse(&text, Path::new("/nonexistent/fuzz.yaml")) {
             // Building the target reads files that do not exist: an error, not a panic.
-            prop_assert!(t.parts(false).is_err());
+            prop_assert!(t.parts(false, &Default::default()).is_err());
         }
     }
 
@@ -163,9 +163,9 @@ proptest! {
 
     #[test]
     fn form_redaction_never_panics_and_never_keeps_a_secret(bytes in prop::collection::vec(any::<u8>(), 0..300), secret in "[a-zA-Z0-9]{8,20}") {
-        let _ = mtls_harness::redact::redacted_form(&bytes);
+        let _ = mtls_harness::redact::redacted_form(&bytes, &Default::default());
         let body = format!("grant_type=refresh_token&refresh_token={secret}&client_secret={secret}");
-        let form = mtls_harness::redact::redacted_form(body.as_bytes());
+        let form = mtls_harness::redact::redacted_form(body.as_bytes(), &Default::default());
         prop_assert!(form.iter().all(|(_, v)| v != &secret));
     }
 }

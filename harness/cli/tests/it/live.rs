@@ -29,7 +29,7 @@ fn target_yaml(issuer: &str, resource: &str, secret_env: &str, ca_bundle: &str, 
 async fn served_mock(dir: &Path, shape: Shape, ca_bundle: &str, extra: &str) -> (MockAs, PathBuf) {
     let pki = TestPki::generate().unwrap();
     pki.write_to(dir).unwrap();
-    let mock = MockAs::start(&MockConfig::new(shape), &pki).await.unwrap();
+    let mock = MockAs::start(&MockConfig::new(shape), &pki, Default::default()).await.unwrap();
     let secret = mock.state.clients.iter().find(|c| c.client_id == SECRET_CLIENT_ID).unwrap().secret.clone().unwrap();
     let var = format!("MTLS_TEST_SECRET_{}", dir.file_name().unwrap().to_string_lossy().replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
     std::env::set_var(&var, secret);
@@ -63,7 +63,7 @@ fn the_example_target_file_parses() {
     assert_eq!(tf.id, "example-sandbox");
     assert_eq!(tf.clients.secret.as_ref().unwrap().secret_env, "SANDBOX_CLIENT_SECRET");
     // Its certificate files do not exist here: building the target names the missing file.
-    let err = mtls_harness::error_chain(&tf.parts(false).err().unwrap());
+    let err = mtls_harness::error_chain(&tf.parts(false, &Default::default()).err().unwrap());
     assert!(err.contains("sandbox-ca-bundle.pem"), "{err}");
 }
 
@@ -80,7 +80,7 @@ fn target_file_errors_name_the_file_and_what_to_fix() {
     };
     let err = |f: &Path| match TargetFile::load(f) {
         Err(e) => e.to_string(),
-        Ok(t) => t.parts(false).err().map(|e| mtls_harness::error_chain(&e)).unwrap_or_else(|| "no error".into()),
+        Ok(t) => t.parts(false, &Default::default()).err().map(|e| mtls_harness::error_chain(&e)).unwrap_or_else(|| "no error".into()),
     };
     let f = write("unknown.yaml", &format!("{base}colour: blue\n"));
     assert!(err(&f).contains("unknown.yaml:") && err(&f).contains("unknown field `colour`"), "{}", err(&f));

@@ -22,7 +22,7 @@ struct Env {
 impl Env {
     async fn start(cfg: MockConfig) -> Env {
         let pki = TestPki::shared().unwrap();
-        let mock = MockAs::start(&cfg, &pki).await.expect("mock starts");
+        let mock = MockAs::start(&cfg, &pki, Default::default()).await.expect("mock starts");
         let mut clients = HashMap::new();
         let ca = Certificate::from_pem(pki.ca_cert_pem.as_bytes()).unwrap();
         for role in [None, Some(Role::Registered), Some(Role::OtherSubject), Some(Role::SelfSigned), Some(Role::SelfSignedOther)] {

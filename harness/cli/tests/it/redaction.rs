@@ -8,6 +8,7 @@ use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+use mtls_harness::redact::Secrets;
 use mtls_harness::report::{self, CheckResult, RunReport, ScenarioResult};
 use mtls_harness::results::{Evidence, Level, Status};
 
@@ -46,7 +47,7 @@ fn basic(client_id: &str, secret: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", form(client_id), form(secret)))
 }
 
-fn report_carrying(client_id: &str, secret: &str) -> RunReport {
+fn report_carrying(client_id: &str, secret: &str, secrets: Secrets) -> RunReport {
     let form = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
     let basic = basic(client_id, secret);
     let evidence = Evidence {
@@ -89,7 +90,7 @@ fn report_carrying(client_id: &str, secret: &str) -> RunReport {
         checks: vec![check],
         profiles: vec![],
     };
-    mtls_harness::run::assemble(vec![sc], "2026-01-01T00:00:00Z".into(), std::time::Instant::now())
+    mtls_harness::run::assemble(vec![sc], "2026-01-01T00:00:00Z".into(), std::time::Instant::now(), secrets)
 }
 
 proptest! {
@@ -98,10 +99,11 @@ proptest! {
     #[test]
     fn no_form_of_a_secret_reaches_any_report_and_every_report_parses(secret in secret()) {
         let client_id = "tpp client";
-        mtls_harness::redact::register_credential(client_id, &secret);
+        let secrets = Secrets::new();
+        secrets.register_credential(client_id, &secret);
         let dir = tempfile::tempdir().unwrap();
         let formats = [report::Format::Json, report::Format::Junit, report::Format::Html, report::Format::Markdown];
-        report::write_all(&report_carrying(client_id, &secret), dir.path(), &formats).unwrap();
+        report::write_all(&report_carrying(client_id, &secret, secrets), dir.path(), &formats).unwrap();
         let form = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
         let basic = basic(client_id, &secret);
         let json_escaped = serde_json::to_string(&secret).unwrap().trim_matches('"').to_string();

@@ -375,3 +375,57 @@ fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
         assert!(files[3].1.trim_end().ends_with("</html>"), "{secret:?}: report.html is whole");
     }
 }
+
+/// A server that issues a 5-character access token and echoes it: the token is scrubbed as a
+/// whole word from every report and the terminal, ordinary words that contain it survive, and
+/// every report (and the terminal) says a short secret was scrubbed only as a word.
+#[test]
+fn a_short_server_token_is_scrubbed_as_a_word_and_the_reports_say_so() {
+    use mtls_harness::mock::terminator::Listener;
+    use mtls_harness::pki::TestPki;
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    const SHORT: &str = "Zq7Yx";
+    let pki = TestPki::generate().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_wm, _listener, base) = rt.block_on(async {
+        let wm = wiremock::MockServer::start().await;
+        let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
+        let doc = json!({
+            "issuer": base, "token_endpoint": format!("{base}/token"),
+            "token_endpoint_auth_methods_supported": ["tls_client_auth", "client_secret_basic"],
+            "tls_client_certificate_bound_access_tokens": true,
+        });
+        Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
+        let token = json!({ "access_token": SHORT, "token_type": "Bearer", "expires_in": 60 });
+        Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(200).set_body_json(token)).mount(&wm).await;
+        let echo = json!({ "error": "invalid_token", "error_description": format!("token {SHORT} is unknown (xZq7Yxx is a word)") });
+        Mock::given(path("/resource")).respond_with(ResponseTemplate::new(401).set_body_json(echo)).mount(&wm).await;
+        (wm, l, base)
+    });
+    let target = tmp.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "issuer: {base}\nca_bundle: ca.pem\nresource: {base}/resource\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  secret: {{ client_id: c2, secret_env: MTLS_TEST_SHORT_TOKEN_SECRET }}\ntimeouts: {{ connect_ms: 1000, request_ms: 2000, check_ms: 5000 }}\n"
+        ),
+    )
+    .unwrap();
+    let files = run_and_collect(&target, &tmp.path().join("out"), ("MTLS_TEST_SHORT_TOKEN_SECRET", "a-long-enough-secret"));
+    let is_word = |text: &str| text.split(|c: char| !(c.is_ascii_alphanumeric() || "-._~+/=%".contains(c))).any(|w| w == SHORT);
+    for (name, body) in &files {
+        assert!(!is_word(body), "{name} carries the short token as a word");
+    }
+    let report: Value = serde_json::from_str(&files[1].1).unwrap();
+    assert!(report["redaction"]["short"].as_u64().unwrap_or(0) >= 1, "report.json counts it: {}", report["redaction"]);
+    assert!(files[1].1.contains("xZq7Yxx"), "a longer word containing it is kept");
+    assert!(files[0].1.contains("note: 1 secret shorter than 8 bytes"), "the terminal says so: {}", files[0].1);
+    assert!(files[3].1.contains("Redaction:</b> 1 secret shorter than 8 bytes"), "report.html says so");
+    assert!(files[4].1.contains("**Redaction:** 1 secret shorter than 8 bytes"), "summary.md says so");
+    let errors: Vec<String> = schema().iter_errors(&report).take(3).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

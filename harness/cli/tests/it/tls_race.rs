@@ -54,6 +54,7 @@ async fn a_certificate_refused_while_a_large_request_is_written_is_one_verdict_i
             Limits::default(),
             true,
             false,
+            Default::default(),
         )
         .unwrap();
         let ex = http.get(&format!("{base}/resource"), Some(&token)).await;

@@ -80,7 +80,7 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         == Some(&serde_json::Value::Bool(true));
     let signed = match (&t.clients.jwt, t.clients.primary) {
         (Some(j), mtls_core::catalogue::Primary::PrivateKeyJwt) if t.par_request_object || required => {
-            match crate::assertion::request_object(&j.key, &j.client_id, &t.issuer, &params) {
+            match crate::assertion::request_object(&j.key, &j.client_id, &t.issuer, &params, t.secrets()) {
                 Ok(jws) => Some(jws),
                 Err(e) => return Outcome::error(format!("cannot judge: {e}")),
             }

@@ -60,7 +60,7 @@ pub async fn bad_signature(ctx: &Ctx) -> Outcome {
     let Some(j) = ctx.target.clients.jwt.clone() else { return Outcome::skip(NO_JWT_CLIENT) };
     let kid = j.key.kid.clone().unwrap_or_else(|| "mtls-harness-unregistered".into());
     let auth = AssertionKey::generate(j.key.alg, &kid)
-        .and_then(|k| crate::assertion::signed(&k, &j.client_id, Value::String(ctx.target.issuer.clone())))
+        .and_then(|k| crate::assertion::signed(&k, &j.client_id, Value::String(ctx.target.issuer.clone()), ctx.target.secrets()))
         .map(|a| Auth { form: crate::assertion::form(&j.client_id, a), basic: None })
         .map_err(|e| Outcome::error(format!("cannot judge: {e}")));
     refused_with(ctx, auth, "an assertion signed by an unregistered key").await

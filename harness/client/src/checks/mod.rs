@@ -198,7 +198,7 @@ impl Ctx {
         let Some(j) = &self.target.clients.jwt else {
             return Err(Outcome::skip("the target registers no private_key_jwt client"));
         };
-        crate::assertion::signed(&j.key, &j.client_id, aud)
+        crate::assertion::signed(&j.key, &j.client_id, aud, self.target.secrets())
             .map(|a| Auth { form: crate::assertion::form(&j.client_id, a), basic: None })
             .map_err(|e| Outcome::error(format!("cannot judge: {e}")))
     }
@@ -227,8 +227,13 @@ impl Ctx {
                 Auth { form, basic: None }
             }
             crate::target::SecretMethod::ClientSecretJwt => {
-                let a = crate::assertion::maced(secret.expose(), &id, serde_json::Value::String(self.target.issuer.clone()))
-                    .map_err(|e| Outcome::error(format!("cannot judge: {e}")))?;
+                let a = crate::assertion::maced(
+                    secret.expose(),
+                    &id,
+                    serde_json::Value::String(self.target.issuer.clone()),
+                    self.target.secrets(),
+                )
+                .map_err(|e| Outcome::error(format!("cannot judge: {e}")))?;
                 Auth { form: crate::assertion::form(&id, a), basic: None }
             }
         })

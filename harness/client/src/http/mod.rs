@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mtls_core::redact::Secrets;
 use mtls_core::tls::{client_config, ServerTrust};
 use reqwest::Method;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -58,12 +59,13 @@ pub struct Http {
     client: reqwest::Client,
     asked: Arc<AtomicUsize>,
     limits: Limits,
+    secrets: Secrets,
 }
 
 impl Http {
     /// A client named `who` in evidence that verifies server certificates against `roots` (not
     /// at all when `insecure`), presents `cert` (chain and key) when asked, and is bounded by
-    /// `limits`.
+    /// `limits`. Every secret it sends or receives is registered in `secrets` (the run's).
     pub fn new(
         who: &str,
         roots: &[CertificateDer<'static>],
@@ -71,6 +73,7 @@ impl Http {
         limits: Limits,
         no_proxy: bool,
         insecure: bool,
+        secrets: Secrets,
     ) -> Result<Http, ClientError> {
         let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
         let tls = client_config(roots, cert, trust)?;
@@ -83,7 +86,12 @@ impl Http {
         if no_proxy {
             b = b.no_proxy();
         }
-        Ok(Http { who: who.to_string(), client: b.build()?, asked: tls.asked, limits })
+        Ok(Http { who: who.to_string(), client: b.build()?, asked: tls.asked, limits, secrets })
+    }
+
+    /// The registry this client registers secrets in.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// How many CertificateRequests this client has seen so far.
@@ -122,7 +130,7 @@ impl Http {
                 Auth::Basic(id, _) => Some(format!("Basic {id}:{REDACTED}")),
                 Auth::Cookie(_) => Some(format!("Cookie {REDACTED}")),
             },
-            form: form.map(|f| mtls_core::redact::redacted_form(serde_urlencoded_pairs(f).as_bytes())),
+            form: form.map(|f| mtls_core::redact::redacted_form(serde_urlencoded_pairs(f).as_bytes(), &self.secrets)),
             status: None,
             response: None,
             www_authenticate: None,
@@ -130,13 +138,13 @@ impl Http {
         };
         // Everything secret this request carries is remembered for scrubbing (crate::redact).
         match auth {
-            Auth::Bearer(t) | Auth::Cookie(t) => mtls_core::redact::register(t),
-            Auth::Basic(_, secret) => mtls_core::redact::register(secret),
+            Auth::Bearer(t) | Auth::Cookie(t) => self.secrets.register(t),
+            Auth::Basic(id, secret) => self.secrets.register_credential(id, secret),
             Auth::None => {}
         }
         for (k, v) in form.unwrap_or_default() {
             if mtls_core::redact::is_secret_param(k) {
-                mtls_core::redact::register(v);
+                self.secrets.register(v);
             }
         }
         let mut rb = self.client.request(method, url);
@@ -183,7 +191,7 @@ impl Http {
         if let Some(l) = location.as_deref().and_then(|l| url::Url::parse(l).ok()) {
             for (k, v) in l.query_pairs() {
                 if mtls_core::redact::is_secret_param(&k) {
-                    mtls_core::redact::register(&v);
+                    self.secrets.register(&v);
                 }
             }
         }
@@ -195,8 +203,10 @@ impl Http {
             .filter_map(|v| v.split(';').next().map(|c| c.trim().to_string()))
             .collect();
         for c in &set_cookies {
-            if let Some((_, v)) = c.split_once('=') {
-                mtls_core::redact::register(v);
+            // A cookie too short to be a session credential is not registered: it would scrub
+            // ordinary words (`lang=en`).
+            if let Some((_, v)) = c.split_once('=').filter(|(_, v)| v.len() >= mtls_core::redact::MIN_SECRET_LEN) {
+                self.secrets.register(v);
             }
         }
         // Several WWW-Authenticate fields are one challenge list (RFC 9110 §11.6.1, §5.3).
@@ -212,7 +222,7 @@ impl Http {
             }
         };
         let json = serde_json::from_slice::<Value>(&body).ok();
-        ev.response = json.as_ref().map(redact);
+        ev.response = json.as_ref().map(|j| redact(j, &self.secrets));
         Exchange { evidence: ev, location, set_cookies, outcome: Ok(Response { status, content_type, body, json }) }
     }
 }
@@ -319,25 +329,25 @@ pub struct Exchange {
     pub outcome: Result<Response, Failure>,
 }
 
-/// Replace credential values in a JSON response, recursively, registering each for scrubbing.
-pub fn redact(v: &Value) -> Value {
+/// Replace credential values in a JSON response, recursively, registering each in `secrets`.
+pub fn redact(v: &Value, secrets: &Secrets) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| {
                     let v = if SECRET_FIELDS.contains(&k.as_str()) && !v.is_null() {
                         if let Some(s) = v.as_str() {
-                            mtls_core::redact::register(s);
+                            secrets.register(s);
                         }
                         Value::String(REDACTED.into())
                     } else {
-                        redact(v)
+                        redact(v, secrets)
                     };
                     (k.clone(), v)
                 })
                 .collect::<Map<_, _>>(),
         ),
-        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|x| redact(x, secrets)).collect()),
         other => other.clone(),
     }
 }
@@ -350,7 +360,7 @@ mod tests {
     #[test]
     fn redacts_tokens_at_any_depth() {
         let v = json!({"access_token": "eyJ.a.b", "token_type": "Bearer", "nested": [{"refresh_token": "rt"}]});
-        let r = redact(&v);
+        let r = redact(&v, &Secrets::new());
         assert_eq!(r["access_token"], REDACTED);
         assert_eq!(r["token_type"], "Bearer");
         assert_eq!(r["nested"][0]["refresh_token"], REDACTED);

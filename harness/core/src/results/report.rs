@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{ClientRun, Evidence, Level, Status};
 use crate::discovery::Effective;
+use crate::redact::{Secrets, Tally};
 use crate::scenario::Defect;
 
 /// Whether a target is the embedded mock AS or a live one.
@@ -249,6 +250,14 @@ pub struct RunReport {
     pub configuration: Configuration,
     /// Every scenario, in the order they were given.
     pub scenarios: Vec<ScenarioResult>,
+    /// What the run's secret registry held — counts only; shown when a secret was short or
+    /// had to be dropped.
+    #[serde(skip_serializing_if = "Tally::is_quiet")]
+    pub redaction: Tally,
+    /// The run's secrets: what every report format is scrubbed of ([`RunReport::scrubbed`]).
+    /// Never serialised.
+    #[serde(skip)]
+    pub secrets: Secrets,
 }
 
 /// The run's configuration, as every report shows it.

@@ -112,6 +112,8 @@ mod tests {
                 totals: Totals::default(),
                 configuration: Configuration::default(),
                 scenarios: Vec::new(),
+                redaction: Default::default(),
+                secrets: Default::default(),
             };
             assert_eq!(r.exit_code(), code);
         }

@@ -18,6 +18,7 @@ use crate::defects::Defects;
 use crate::terminator::H_LISTENER;
 use crate::tokens::Store;
 use mtls_core::pki::TestPki;
+use mtls_core::redact::Secrets;
 use mtls_core::scenario::Defect;
 use mtls_core::tls::provider;
 
@@ -35,6 +36,7 @@ pub struct AsState {
     pub(super) decoding: DecodingKey,
     pub(super) jwks: Value,
     pub(crate) store: Store,
+    pub(crate) secrets: Secrets,
 }
 
 /// Why the shared state could not be built.
@@ -55,6 +57,7 @@ impl AsState {
         defects: Defects,
         clients: Vec<Registration>,
         pki: &TestPki,
+        secrets: Secrets,
     ) -> Result<AsState, StateError> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(pki.ca_cert_der.clone()).map_err(|e| StateError::Trust(e.to_string()))?;
@@ -78,6 +81,7 @@ impl AsState {
             encoding,
             decoding,
             jwks: json!({ "keys": [jwk] }),
+            secrets,
             store: Store::default(),
         })
     }

@@ -51,7 +51,7 @@ fn authorize(s: &AsState, req: &Request) -> Result<String, OAuthError> {
         return Err(OAuthError::new(400, "invalid_request", "code_challenge_method must be S256"));
     }
     let code = random_id();
-    mtls_core::redact::register(&code);
+    s.secrets.register(&code);
     s.store.put_code(
         &code,
         CodeRecord {

@@ -26,10 +26,10 @@ responder!(Token, TOKEN_PATH, |s, req| {
 
 fn token_response(s: &AsState, auth: &Authenticated<'_>, scope: &str, refresh: Option<String>) -> Result<Value, OAuthError> {
     let (token, _) = s.issue_access(auth, scope)?;
-    mtls_core::redact::register(&token);
+    s.secrets.register(&token);
     let mut body = json!({ "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL, "scope": scope });
     if let Some(r) = refresh {
-        mtls_core::redact::register(&r);
+        s.secrets.register(&r);
         body["refresh_token"] = json!(r);
     }
     Ok(body)
