@@ -6,8 +6,9 @@
 //!
 //! The registry belongs to one run (or one `serve`), is dropped with it, and is bounded: at most
 //! [`MAX_SECRETS`] secrets and [`MAX_BYTES`] bytes. Inserting is O(1) amortised plus an
-//! automaton rebuild whose cost doubles as rarely as the registry does (binary-counter levels);
-//! scanning takes a snapshot of the levels and runs without the lock.
+//! automaton rebuild whose cost doubles as rarely as the registry does (binary-counter levels of
+//! automata over each secret's last bytes, confirmed against the whole secret); scanning takes a
+//! snapshot of the levels and runs without the lock.
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -38,22 +39,41 @@ fn token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=' | '%')
 }
 
-/// Secrets matched anywhere, in levels of 1, 2, 4, … patterns; two levels of one size merge.
+/// How many trailing bytes of a secret its automaton searches for; a hit is then confirmed
+/// against the whole secret. Tokens are long (a JWT is hundreds of bytes) and random at the end:
+/// an automaton over whole tokens costs ~20 KB of memory per token, one over their tails a
+/// fraction of that.
+const ANCHOR: usize = 16;
+
+fn anchor(secret: &str) -> &[u8] {
+    &secret.as_bytes()[secret.len().saturating_sub(ANCHOR)..]
+}
+
+/// Secrets matched anywhere, in levels of 1, 2, 4, … secrets; two levels of one size merge.
 struct Level {
     patterns: Vec<Arc<str>>,
     matcher: AhoCorasick,
 }
 
 impl Level {
-    /// A contiguous NFA: its build is linear in the patterns' bytes (a DFA's is not — a 133 KB
-    /// token took seconds), and its scan is linear in the text.
+    /// A contiguous NFA over the secrets' anchors: built in time linear in their bytes, scanned in
+    /// time linear in the text.
     fn new(patterns: Vec<Arc<str>>) -> Option<Level> {
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(patterns.iter().map(|p| p.as_bytes()))
+            .build(patterns.iter().map(|p| anchor(p)))
             .ok()?;
         Some(Level { patterns, matcher })
+    }
+
+    /// Where whole secrets of this level occur in `text` (overlaps included).
+    fn spans<'a>(&'a self, text: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+        self.matcher.find_overlapping_iter(text).filter_map(move |m| {
+            let secret = self.patterns[m.pattern().as_usize()].as_bytes();
+            let start = m.end().checked_sub(secret.len())?;
+            (text.as_bytes().get(start..m.end()) == Some(secret)).then_some((start, m.end()))
+        })
     }
 }
 
@@ -208,7 +228,7 @@ impl Secrets {
         }
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for level in &levels {
-            spans.extend(level.matcher.find_overlapping_iter(text).map(|m| (m.start(), m.end())));
+            spans.extend(level.spans(text));
         }
         if !words.is_empty() || full {
             let mut start = None;
@@ -322,6 +342,18 @@ mod tests {
         assert_eq!(b.scrub("only-in-run-a-0001"), "only-in-run-a-0001");
         assert_eq!(a.scrub("only-in-run-a-0001"), REDACTED);
         assert_eq!(a.clone().scrub("only-in-run-a-0001"), REDACTED, "clones share the registry");
+    }
+
+    #[test]
+    fn secrets_sharing_their_last_bytes_are_each_confirmed_whole() {
+        let secrets = Secrets::new();
+        for p in ["AAAA", "BBBB", "CCCC"] {
+            secrets.register(&format!("{p}-shared-tail-0123456789abcdef"));
+        }
+        let out =
+            secrets.scrub("x BBBB-shared-tail-0123456789abcdef y CCCC-shared-tail-0123456789abcdef z DDDD-shared-tail-0123456789abcdef");
+        assert_eq!(out, "x [redacted] y [redacted] z DDDD-shared-tail-0123456789abcdef");
+        assert_eq!(secrets.scrub("0123456789abcdef"), "0123456789abcdef", "a tail alone is not the secret");
     }
 
     #[test]
