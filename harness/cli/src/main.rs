@@ -43,6 +43,10 @@ enum Command {
         /// scenario in an error; checks already judged are kept.
         #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         run_timeout: u64,
+        /// At most this many checks of one scenario in flight at once (1 to 64): a check starts
+        /// as soon as the checks it needs have results. Keep it modest against real sandboxes.
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=64))]
+        max_concurrency: u64,
         /// Where the reports are written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
@@ -141,7 +145,18 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
-        Command::Run { scenarios, target, insecure, client_cmd, run_timeout, report_dir, format, profiles, profiles_dir } => {
+        Command::Run {
+            scenarios,
+            target,
+            insecure,
+            client_cmd,
+            run_timeout,
+            max_concurrency,
+            report_dir,
+            format,
+            profiles,
+            profiles_dir,
+        } => {
             let client_cmd = match client_cmd {
                 None => None,
                 Some(c) => match shlex::split(&c) {
@@ -156,6 +171,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             let cfg = RunConfig {
                 client_cmd,
                 run_timeout: std::time::Duration::from_secs(run_timeout),
+                max_concurrency: max_concurrency as usize,
                 profiles,
                 available_profiles: std::sync::Arc::new(available),
                 ..RunConfig::default()

@@ -235,6 +235,10 @@ pub struct TargetFile {
     /// Request and check timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// At most this many checks in flight against this AS at once (1–64): the sandbox's own
+    /// limit. The run uses the lower of this and `--max-concurrency`.
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
     /// Check ids or globs to run.
     #[serde(default = "all_checks")]
     pub checks: Vec<String>,
@@ -277,6 +281,9 @@ impl TargetFile {
         }
         if let Some(r) = &self.resource {
             url::Url::parse(r).map_err(|e| format!("resource `{r}` is not a URL ({e})"))?;
+        }
+        if self.max_concurrency.is_some_and(|n| !(1..=64).contains(&n)) {
+            return Err("max_concurrency must be between 1 and 64".into());
         }
         if self.checks.is_empty() {
             return Err("`checks` is empty: name check ids or globs such as `auth.*`, or leave the key out to run every check".into());

@@ -54,7 +54,8 @@ impl Primary {
 }
 
 impl Need {
-    fn resolve(&self, primary: Primary) -> &'static str {
+    /// The check this need names, with `@primary` resolved to the primary client's accept check.
+    pub fn resolve(&self, primary: Primary) -> &'static str {
         if self.check == PRIMARY {
             primary.accept_check()
         } else {

@@ -1,6 +1,7 @@
 //! Running scenarios: scenario → PKI → target → check graph → results → verdict. Scenarios run
-//! concurrently; the checks of one scenario run in catalogue order (every check after the checks
-//! it needs), share its discovery and token, and a check whose prerequisite failed is `blocked`.
+//! concurrently; so do the checks of one scenario, each as soon as the checks it needs have
+//! results (at most `max_concurrency` at once). They share its discovery and token, a check whose
+//! prerequisite failed is `blocked`, and results are reported in catalogue order.
 
 mod client;
 mod graph;
@@ -37,7 +38,12 @@ pub struct RunConfig {
     pub profiles: Vec<String>,
     /// Every profile the run may name: built in, plus `--profiles-dir`.
     pub available_profiles: Arc<Vec<mtls_core::profile::Profile>>,
+    /// At most this many checks of one scenario in flight at once (`--max-concurrency`).
+    pub max_concurrency: usize,
 }
+
+/// The default of `--max-concurrency`: modest, for real sandboxes.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 6;
 
 impl Default for RunConfig {
     fn default() -> Self {
@@ -48,6 +54,7 @@ impl Default for RunConfig {
             run_timeout: Duration::from_secs(600),
             profiles: Vec::new(),
             available_profiles: Arc::new(mtls_core::profile::builtin().unwrap_or_default()),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
         }
     }
 }
@@ -111,8 +118,11 @@ pub async fn run_all(scenarios: &[Scenario], source: &Source, cfg: &RunConfig, o
                 Ok(r) => r,
                 Err(_) => {
                     // Keep what was judged; say what was not.
-                    let checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
-                    let planned = checks::plan(&sc.selected_checks(), sc.primary).len();
+                    let mut checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+                    let plan = checks::plan(&sc.selected_checks(), sc.primary);
+                    // Finished in whatever order; reported in catalogue order.
+                    checks.sort_by_key(|c| plan.iter().position(|p| p.id == c.id).unwrap_or(usize::MAX));
+                    let planned = plan.len();
                     ScenarioResult {
                         error: Some(format!(
                             "the run's deadline ({:?}) passed after {} of {planned} checks; the rest did not run",

@@ -100,6 +100,7 @@ pub(crate) async fn run_scenario_into(
                 run_timeout: cfg.run_timeout,
                 profiles: cfg.profiles.clone(),
                 available_profiles: cfg.available_profiles.clone(),
+                max_concurrency: target.max_concurrency.map_or(cfg.max_concurrency, |n| n.min(cfg.max_concurrency)),
             };
             match target.target(*insecure, secrets) {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),

@@ -17,6 +17,7 @@ mod common;
 mod bad_input;
 mod cli;
 mod client_mode;
+mod concurrency;
 mod fuzz;
 mod glewlwyd;
 mod live;

@@ -133,10 +133,12 @@ fn every_format_agrees_with_the_run() {
 }
 
 /// The terminal output of a run with its check lines in a stable order. Scenarios run
-/// concurrently, so their lines interleave differently each time, and the progress counter
-/// `[k/N]` of a line differs with them: each counter value must appear once (1, 2, … in some
-/// order), and is then shown as `k`. A scenario's own checks run one after another, so the
-/// lines are grouped by scenario (by id) in the order printed.
+/// concurrently, and so do the checks of one scenario (each as soon as its needs have results),
+/// so lines interleave differently each time and the progress counter `[k/N]` of a line differs
+/// with them: each counter value must appear once (1, 2, … in some order), and is then shown as
+/// `k`. The lines are grouped by scenario (by id) and put in catalogue order — the order every
+/// report lists them in — with the profile rows, which are judged one after another after the
+/// graph, in the order printed.
 fn terminal_in_scenario_order(stdout: &str) -> String {
     let (checks, rest): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with('['));
     let mut ks = Vec::new();
@@ -152,7 +154,11 @@ fn terminal_in_scenario_order(stdout: &str) -> String {
         .collect();
     ks.sort_unstable();
     assert_eq!(ks, (1..=checks.len()).collect::<Vec<_>>(), "each progress count once");
-    lines.sort_by_key(|(scenario, _)| *scenario);
+    let catalogue = |line: &str| {
+        let id = line.split_whitespace().find_map(|w| w.split_once("::")).map(|(_, id)| id).unwrap_or_default();
+        mtls_harness::catalogue::CATALOGUE.iter().position(|c| c.id == id).unwrap_or(usize::MAX)
+    };
+    lines.sort_by_key(|(scenario, line)| (*scenario, catalogue(line)));
     let mut out: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
     out.extend(rest.into_iter().map(str::to_string));
     out.join("\n")
