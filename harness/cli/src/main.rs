@@ -44,9 +44,11 @@ enum Command {
         #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         run_timeout: u64,
         /// At most this many checks of one scenario in flight at once (1 to 64): a check starts
-        /// as soon as the checks it needs have results. Keep it modest against real sandboxes.
-        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=64))]
-        max_concurrency: u64,
+        /// as soon as the checks it needs have results. Default: 6 against a live target (a target
+        /// file's `max_concurrency` can lower it), 1 against the embedded mock, whose scenarios
+        /// already run concurrently.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+        max_concurrency: Option<u64>,
         /// Where the reports are written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
@@ -171,7 +173,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             let cfg = RunConfig {
                 client_cmd,
                 run_timeout: std::time::Duration::from_secs(run_timeout),
-                max_concurrency: max_concurrency as usize,
+                max_concurrency: max_concurrency.map(|n| n as usize),
                 profiles,
                 available_profiles: std::sync::Arc::new(available),
                 ..RunConfig::default()

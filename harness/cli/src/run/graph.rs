@@ -45,7 +45,7 @@ pub(crate) async fn run_graph(
         }
     }
     let plan = checks::plan(&selected, sc.primary);
-    let limit = cfg.max_concurrency.max(1);
+    let limit = cfg.max_concurrency.unwrap_or(super::MOCK_MAX_CONCURRENCY).max(1);
     let mut started = vec![false; plan.len()];
     let mut in_flight = FuturesUnordered::new();
     loop {

@@ -100,7 +100,10 @@ pub(crate) async fn run_scenario_into(
                 run_timeout: cfg.run_timeout,
                 profiles: cfg.profiles.clone(),
                 available_profiles: cfg.available_profiles.clone(),
-                max_concurrency: target.max_concurrency.map_or(cfg.max_concurrency, |n| n.min(cfg.max_concurrency)),
+                max_concurrency: {
+                    let run_wide = cfg.max_concurrency.unwrap_or(super::DEFAULT_MAX_CONCURRENCY);
+                    Some(target.max_concurrency.map_or(run_wide, |n| n.min(run_wide)))
+                },
             };
             match target.target(*insecure, secrets) {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),

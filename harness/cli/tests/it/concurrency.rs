@@ -20,13 +20,13 @@ fn concurrent_checks_give_the_sequential_verdicts_in_catalogue_order_run_after_r
     let scenarios = load_dir(&scenarios_dir()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let source = Source::mock().unwrap();
-    let sequential = RunConfig { max_concurrency: 1, ..RunConfig::default() };
+    let sequential = RunConfig { max_concurrency: Some(1), ..RunConfig::default() };
     let reference = rt.block_on(run_all(&scenarios, &source, &sequential, None));
     assert_eq!(reference.exit_code(), 0);
     let expected = verdicts(&reference);
     let runs: usize = std::env::var("MTLS_TEST_CONCURRENCY_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
     for run in 0..runs {
-        let concurrent = RunConfig { max_concurrency: 64, ..RunConfig::default() };
+        let concurrent = RunConfig { max_concurrency: Some(64), ..RunConfig::default() };
         let r = rt.block_on(run_all(&scenarios, &source, &concurrent, None));
         for ((id, want), (_, got)) in expected.iter().zip(verdicts(&r)) {
             assert_eq!(want, &got, "run {run}, scenario {id}: the same checks, statuses and order as the sequential runner");
