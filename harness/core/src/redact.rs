@@ -153,6 +153,11 @@ impl Secrets {
         if secret.is_empty() || secret == REDACTED {
             return;
         }
+        // Most registrations repeat a known secret (a token sent with every request): a shared
+        // lock answers those without queueing behind writers.
+        if self.0.read().unwrap_or_else(|p| p.into_inner()).known.contains(secret) {
+            return;
+        }
         let mut reg = self.0.write().unwrap_or_else(|p| p.into_inner());
         if reg.known.contains(secret) {
             return;
@@ -168,16 +173,20 @@ impl Secrets {
             Arc::make_mut(&mut reg.words).insert(secret);
             return;
         }
+        // Merge the new secret with every trailing level of the same size (binary counter). The
+        // merged level is built before the old ones are dropped: if it cannot be built (beyond
+        // aho-corasick's limits), the old levels stay and only this secret counts as dropped.
         let mut patterns = vec![secret];
-        while reg.levels.last().is_some_and(|l| l.patterns.len() == patterns.len()) {
-            if let Some(l) = reg.levels.pop() {
-                patterns.extend(l.patterns.iter().cloned());
-            }
+        let mut keep = reg.levels.len();
+        while keep > 0 && reg.levels[keep - 1].patterns.len() == patterns.len() {
+            keep -= 1;
+            patterns.extend(reg.levels[keep].patterns.iter().cloned());
         }
         match Level::new(patterns) {
-            Some(level) => reg.levels.push(Arc::new(level)),
-            // An automaton that cannot be built (it would exceed aho-corasick's limits) is a
-            // full registry: fall back to scrubbing every long token-shaped word.
+            Some(level) => {
+                reg.levels.truncate(keep);
+                reg.levels.push(Arc::new(level));
+            }
             None => reg.dropped += 1,
         }
     }
