@@ -94,9 +94,11 @@ pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
     let ev = ex.evidence.clone();
     let o = match ex.outcome {
         Ok(r) if (200..300).contains(&r.status) => Outcome::pass(format!("{} with the certificate the token is bound to", r.status)),
-        Ok(r) if r.status >= 500 || matches!(r.status, 404 | 405 | 408 | 429) || (300..400).contains(&r.status) => {
-            Outcome::error(format!("cannot judge: the resource answered {}, which is not a judgement of the token", r.status))
-        }
+        Ok(r) if r.not_a_judgement().is_some() => Outcome::error(format!(
+            "cannot judge: the resource answered {} ({}), which is not a judgement of the token",
+            r.status,
+            r.not_a_judgement().unwrap_or_default()
+        )),
         Ok(r) => Outcome::fail(format!(
             "the resource refused the bound token with its own certificate: {}{}",
             r.status,

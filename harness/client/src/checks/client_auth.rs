@@ -26,9 +26,10 @@ pub(super) fn accepted(ex: &Exchange, what: &str) -> Outcome {
                 _ => Outcome::fail("200 without an access_token (RFC 6749 §5.1)").with(ev),
             }
         }
-        Ok(r) if r.status >= 500 || matches!(r.status, 404 | 405 | 408 | 429) || (300..400).contains(&r.status) => Outcome::error(format!(
-            "cannot judge: the token endpoint answered {} error={} for {what}, which is not a judgement of the credential",
+        Ok(r) if r.not_a_judgement().is_some() => Outcome::error(format!(
+            "cannot judge: the token endpoint answered {} ({}) error={} for {what}, which is not a judgement of the credential",
             r.status,
+            r.not_a_judgement().unwrap_or_default(),
             r.str_field("error").unwrap_or("(none)")
         ))
         .with(ev),

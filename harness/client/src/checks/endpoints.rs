@@ -109,7 +109,9 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
                 _ => Outcome::fail(format!("{} without request_uri and expires_in (RFC 9126 §2.2)", r.status)),
             }
         }
-        Ok(r) if not_a_judgement(r.status) => Outcome::error(format!("cannot judge: the PAR endpoint answered {}", r.status)),
+        Ok(r) if r.not_a_judgement().is_some() => {
+            Outcome::error(format!("cannot judge: the PAR endpoint answered {} ({})", r.status, r.not_a_judgement().unwrap_or_default()))
+        }
         // A refusal of the request's content, not of the client: what this AS wants beyond RFC
         // 9126 (a signed request object, other scopes) says nothing about the alias or mTLS.
         Ok(r) if r.status == 400 && r.str_field("error") != Some("invalid_client") => Outcome::error(format!(
@@ -131,12 +133,6 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         Err(f) => Outcome::error(format!("cannot judge: PAR request failed: {f}")),
     };
     o.with(ev)
-}
-
-/// Statuses that answer nothing about the request's credential: redirects, not found, method
-/// not allowed, request timeout, rate limiting, server errors.
-fn not_a_judgement(status: u16) -> bool {
-    (300..400).contains(&status) || matches!(status, 404 | 405 | 408 | 429) || status >= 500
 }
 
 /// Who can tell whether a token is active: introspection (RFC 7662) by its own client, and the
@@ -226,8 +222,13 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
             )
             .with_all(evidence)
         }
-        Ok(r) if not_a_judgement(r.status) => {
-            return Outcome::error(format!("cannot judge: the revocation endpoint answered {}", r.status)).with_all(evidence)
+        Ok(r) if r.not_a_judgement().is_some() => {
+            return Outcome::error(format!(
+                "cannot judge: the revocation endpoint answered {} ({})",
+                r.status,
+                r.not_a_judgement().unwrap_or_default()
+            ))
+            .with_all(evidence)
         }
         Ok(r) => {
             return Outcome::fail(format!(

@@ -90,15 +90,7 @@ pub fn judge_refusal(r: &Response, what: &str, code: &str, statuses: &[u16], rfc
             statuses.iter().map(u16::to_string).collect::<Vec<_>>().join("/"),
         ));
     }
-    let kind = match r.status {
-        300..=399 => "a redirect",
-        404 => "not found",
-        405 => "method not allowed",
-        408 => "a request timeout",
-        429 => "rate limiting",
-        500..=599 => "a server error",
-        _ => "an unexpected status",
-    };
+    let kind = r.not_a_judgement().unwrap_or_else(|| "an unexpected status".into());
     Outcome::error(format!("cannot judge {what}: the server answered {} ({kind}), which is not a refusal of the credential", r.status))
 }
 
@@ -150,7 +142,13 @@ mod tests {
     use crate::checks::Status;
 
     fn resp(status: u16, body: &str) -> Response {
-        Response { status, content_type: "application/json".into(), body: body.as_bytes().to_vec(), json: serde_json::from_str(body).ok() }
+        Response {
+            status,
+            content_type: "application/json".into(),
+            body: body.as_bytes().to_vec(),
+            json: serde_json::from_str(body).ok(),
+            retry_after: None,
+        }
     }
 
     #[test]
@@ -189,5 +187,20 @@ mod tests {
         for s in [302, 404, 405, 408, 429, 500, 502, 503] {
             assert_eq!(j(s, r#"{"error":"invalid_client"}"#), Status::Error, "{s}");
         }
+    }
+
+    #[test]
+    fn a_throttled_answer_is_an_error_that_says_rate_limited_with_its_retry_after() {
+        for (status, kind) in [(429, "rate limited"), (503, "unavailable")] {
+            let r = Response { retry_after: Some("7".into()), ..resp(status, r#"{"error":"invalid_client"}"#) };
+            let o = judge_refusal(&r, "x", "invalid_client", &[400, 401], "RFC 6749 §5.2");
+            assert_eq!(o.status, Status::Error);
+            assert!(o.reason.contains(&format!("{status} ({kind}; Retry-After: 7)")), "{}", o.reason);
+        }
+        let r = Response { retry_after: Some("120".into()), ..resp(429, "") };
+        let ex = crate::http::Exchange { evidence: Default::default(), location: None, set_cookies: Vec::new(), outcome: Ok(r) };
+        let o = crate::checks::client_auth::accepted(&ex, "the registered client");
+        assert_eq!(o.status, Status::Error, "a throttled positive control is not a failure: {}", o.reason);
+        assert!(o.reason.contains("rate limited; Retry-After: 120"), "{}", o.reason);
     }
 }

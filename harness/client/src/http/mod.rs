@@ -209,6 +209,10 @@ impl Http {
                 self.secrets.register(v);
             }
         }
+        // How long a rate-limited or unavailable server asks to be left alone (RFC 9110 §10.2.3),
+        // bounded: it is quoted in reasons.
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(|v| mtls_core::text::cap(v.trim(), 64));
         // Several WWW-Authenticate fields are one challenge list (RFC 9110 §11.6.1, §5.3).
         let challenges: Vec<&str> =
             resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
@@ -223,7 +227,7 @@ impl Http {
         };
         let json = serde_json::from_slice::<Value>(&body).ok();
         ev.response = json.as_ref().map(|j| redact(j, &self.secrets));
-        Exchange { evidence: ev, location, set_cookies, outcome: Ok(Response { status, content_type, body, json }) }
+        Exchange { evidence: ev, location, set_cookies, outcome: Ok(Response { status, content_type, body, json, retry_after }) }
     }
 }
 
@@ -264,9 +268,30 @@ pub struct Response {
     pub(crate) body: Vec<u8>,
     /// The body, when it parses as JSON.
     pub json: Option<Value>,
+    /// The `Retry-After` header, if any (bounded).
+    pub retry_after: Option<String>,
 }
 
 impl Response {
+    /// Why this status answers nothing about the request's credential, or `None` when it is a
+    /// judgement: a redirect, not found, method not allowed, a request timeout, rate limiting
+    /// (429, RFC 6585 §4) or unavailability (503), quoting `Retry-After` (RFC 9110 §10.2.3), a
+    /// server error. Never a refusal: a sandbox that throttles the harness has judged nothing.
+    pub fn not_a_judgement(&self) -> Option<String> {
+        let kind = match self.status {
+            300..=399 => "a redirect",
+            404 => "not found",
+            405 => "method not allowed",
+            408 => "a request timeout",
+            429 => "rate limited",
+            503 => "unavailable",
+            500..=599 => "a server error",
+            _ => return None,
+        };
+        let wait = self.retry_after.as_deref().map(|w| format!("; Retry-After: {w}")).unwrap_or_default();
+        Some(format!("{kind}{wait}"))
+    }
+
     /// Why an answer from an OAuth endpoint (token, PAR, introspection) cannot be judged: a
     /// success or server error that is not JSON is an error page of the server or of a proxy in
     /// front of it, not an OAuth answer (RFC 6749 §5.1, §5.2 answer in JSON).

@@ -114,7 +114,7 @@ impl Outcome {
 }
 
 /// What a report shows of one exchange. Tokens, secrets and keys never appear in it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Evidence {
     /// Method and URL (`POST https://…/token`), or for a journalled request its listener, method
     /// and path.
