@@ -281,6 +281,12 @@ fn what_bad_input_gets() {
     }
     target_case(&mut rows, "target: issuer with a query", &target_yaml("https://127.0.0.1:9/?tenant=a", ""), "query or fragment");
     target_case(&mut rows, "target: `checks: []`", &format!("{}checks: []\n", t("")), "`checks` is empty");
+    target_case(
+        &mut rows,
+        "target: `max_concurrency: 0`",
+        &format!("{}max_concurrency: 0\n", t("")),
+        "max_concurrency must be between 1 and 64",
+    );
     target_case_with(
         &mut rows,
         "target: encrypted private key",
