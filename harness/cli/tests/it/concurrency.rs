@@ -6,7 +6,7 @@
 use mtls_harness::run::{run_all, RunConfig, Source};
 use mtls_harness::scenario::load_dir;
 
-use crate::common::scenarios_dir;
+use crate::common::{alone, scenarios_dir};
 
 type Verdicts = Vec<(String, Vec<(&'static str, &'static str)>)>;
 
@@ -16,6 +16,11 @@ fn verdicts(r: &mtls_harness::results::RunReport) -> Verdicts {
 
 #[test]
 fn concurrent_checks_give_the_sequential_verdicts_in_catalogue_order_run_after_run() {
+    // It sets `MTLS_HARNESS_BIN` (`{harness}` in client commands: this package's binary, not this
+    // test binary), so it runs alone in a child process, as `stress` does.
+    if !alone("concurrency::concurrent_checks_give_the_sequential_verdicts_in_catalogue_order_run_after_run") {
+        return;
+    }
     std::env::set_var("MTLS_HARNESS_BIN", env!("CARGO_BIN_EXE_mtls-harness"));
     let scenarios = load_dir(&scenarios_dir()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

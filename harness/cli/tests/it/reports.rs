@@ -223,9 +223,22 @@ fn run_and_collect(target: &Path, out_dir: &Path, env: (&str, &str)) -> Vec<(Str
     files
 }
 
+/// A target file in `dir` for the fake AS at `base`: a tls_client_auth client and a secret client
+/// whose secret is read from `secret_env`, with short timeouts.
+fn tls_and_secret_target(dir: &Path, base: &str, secret_env: &str) -> std::path::PathBuf {
+    let target = dir.join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "issuer: {base}\nca_bundle: ca.pem\nresource: {base}/resource\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  secret: {{ client_id: c2, secret_env: {secret_env} }}\ntimeouts: {{ connect_ms: 1000, request_ms: 2000, check_ms: 5000 }}\n"
+        ),
+    )
+    .unwrap();
+    target
+}
+
 #[test]
 fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
-    use mtls_harness::mock::terminator::Listener;
     use mtls_harness::pki::TestPki;
     use serde_json::json;
     use wiremock::matchers::{method, path};
@@ -242,8 +255,7 @@ fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
     pki.write_to(tmp.path()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (_wm, _listener, base) = rt.block_on(async {
-        let wm = wiremock::MockServer::start().await;
-        let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
+        let (wm, l, base) = crate::common::edge(&pki, "127.0.0.1").await;
         let doc = json!({
             "issuer": base, "token_endpoint": format!("{base}/token"), "introspection_endpoint": format!("{base}/introspect"),
             "revocation_endpoint": format!("{base}/revoke"), "authorization_endpoint": format!("{base}/authorize"),
@@ -296,7 +308,6 @@ fn secrets_in_responses_and_configuration_never_reach_reports_or_logs() {
 #[test]
 fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
     use base64::Engine;
-    use mtls_harness::mock::terminator::Listener;
     use mtls_harness::pki::TestPki;
     use serde_json::json;
     use wiremock::matchers::{method, path};
@@ -320,8 +331,7 @@ fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
         let forms = [secret.trim().to_string(), form(secret.trim()), basic.clone(), json_escaped, html_escaped];
         let rt = tokio::runtime::Runtime::new().unwrap();
         let (_wm, _listener, base) = rt.block_on(async {
-            let wm = wiremock::MockServer::start().await;
-            let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
+            let (wm, l, base) = crate::common::edge(&pki, "127.0.0.1").await;
             let doc = json!({
                 "issuer": base, "token_endpoint": format!("{base}/token"), "introspection_endpoint": format!("{base}/introspect"),
                 "token_endpoint_auth_methods_supported": ["tls_client_auth", "client_secret_basic"],
@@ -342,14 +352,7 @@ fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
             Mock::given(path("/resource")).respond_with(ResponseTemplate::new(401).set_body_json(echo)).mount(&wm).await;
             (wm, l, base)
         });
-        let target = tmp.path().join("t.yaml");
-        std::fs::write(
-            &target,
-            format!(
-                "issuer: {base}\nca_bundle: ca.pem\nresource: {base}/resource\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  secret: {{ client_id: c2, secret_env: MTLS_TEST_SHAPED_SECRET }}\ntimeouts: {{ connect_ms: 1000, request_ms: 2000, check_ms: 5000 }}\n"
-            ),
-        )
-        .unwrap();
+        let target = tls_and_secret_target(tmp.path(), &base, "MTLS_TEST_SHAPED_SECRET");
         let files = run_and_collect(&target, &tmp.path().join("out"), ("MTLS_TEST_SHAPED_SECRET", secret));
         let report: Value = serde_json::from_str(&files[1].1).unwrap_or_else(|e| panic!("{secret:?}: report.json does not parse: {e}"));
         // report.json is judged on its data (a secret may spell JSON syntax, as the first does);
@@ -387,7 +390,6 @@ fn secrets_of_every_shape_never_reach_reports_and_every_report_still_parses() {
 /// every report (and the terminal) says a short secret was scrubbed only as a word.
 #[test]
 fn a_short_server_token_is_scrubbed_as_a_word_and_the_reports_say_so() {
-    use mtls_harness::mock::terminator::Listener;
     use mtls_harness::pki::TestPki;
     use serde_json::json;
     use wiremock::matchers::{method, path};
@@ -399,8 +401,7 @@ fn a_short_server_token_is_scrubbed_as_a_word_and_the_reports_say_so() {
     pki.write_to(tmp.path()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (_wm, _listener, base) = rt.block_on(async {
-        let wm = wiremock::MockServer::start().await;
-        let (l, base) = Listener::front(&pki.server, "127.0.0.1", true, wm.uri()).await.unwrap();
+        let (wm, l, base) = crate::common::edge(&pki, "127.0.0.1").await;
         let doc = json!({
             "issuer": base, "token_endpoint": format!("{base}/token"),
             "token_endpoint_auth_methods_supported": ["tls_client_auth", "client_secret_basic"],
@@ -413,14 +414,7 @@ fn a_short_server_token_is_scrubbed_as_a_word_and_the_reports_say_so() {
         Mock::given(path("/resource")).respond_with(ResponseTemplate::new(401).set_body_json(echo)).mount(&wm).await;
         (wm, l, base)
     });
-    let target = tmp.path().join("t.yaml");
-    std::fs::write(
-        &target,
-        format!(
-            "issuer: {base}\nca_bundle: ca.pem\nresource: {base}/resource\nclients:\n  tls_client_auth: {{ client_id: c1, cert: registered.pem, key: registered.key }}\n  secret: {{ client_id: c2, secret_env: MTLS_TEST_SHORT_TOKEN_SECRET }}\ntimeouts: {{ connect_ms: 1000, request_ms: 2000, check_ms: 5000 }}\n"
-        ),
-    )
-    .unwrap();
+    let target = tls_and_secret_target(tmp.path(), &base, "MTLS_TEST_SHORT_TOKEN_SECRET");
     let files = run_and_collect(&target, &tmp.path().join("out"), ("MTLS_TEST_SHORT_TOKEN_SECRET", "a-long-enough-secret"));
     let is_word = |text: &str| text.split(|c: char| !(c.is_ascii_alphanumeric() || "-._~+/=%".contains(c))).any(|w| w == SHORT);
     for (name, body) in &files {
