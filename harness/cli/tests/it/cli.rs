@@ -326,3 +326,39 @@ fn an_empty_client_command_and_an_endless_run_timeout_are_refused() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// `pki --out` into a fresh directory writes every file of the PKI once, under distinct names
+/// (the untrusted CA and the identity it issues once shared `rogue-ca.pem`), keys mode 0600;
+/// the certificates are what their names say.
+#[test]
+fn pki_out_writes_a_complete_pki_into_a_fresh_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bin().args(["pki", "--out"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listed: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    let unique: std::collections::BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len(), "every file written once: {listed:?}");
+    let on_disk = std::fs::read_dir(tmp.path()).unwrap().count();
+    assert_eq!(on_disk, listed.len(), "{listed:?}");
+    for name in ["ca.pem", "rogue-root-ca.pem", "rogue-ca.pem", "registered.pem", "expired.pem", "jwt-client.key"] {
+        assert!(tmp.path().join(name).is_file(), "{name} written: {listed:?}");
+    }
+    for f in listed.iter().filter(|f| f.ends_with(".key")) {
+        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+    }
+    let subject_and_issuer = |name: &str| {
+        let pem = std::fs::read(tmp.path().join(name)).unwrap();
+        let (_, p) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let c = p.parse_x509().unwrap();
+        (c.subject().to_string(), c.issuer().to_string())
+    };
+    let (root_subject, root_issuer) = subject_and_issuer("rogue-root-ca.pem");
+    assert_eq!(root_subject, root_issuer, "the rogue root is self-issued");
+    let (leaf_subject, leaf_issuer) = subject_and_issuer("rogue-ca.pem");
+    assert_eq!(leaf_issuer, root_subject, "rogue-ca.pem is issued by the rogue root");
+    assert_eq!(leaf_subject, subject_and_issuer("registered.pem").0, "with the registered subject");
+    // Run twice: refused without --force, nothing changed.
+    let again = bin().args(["pki", "--out"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}

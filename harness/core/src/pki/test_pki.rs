@@ -195,7 +195,8 @@ impl TestPki {
         let mut files: Vec<(String, &str, bool)> = vec![
             ("ca.pem".into(), &self.ca_cert_pem, false),
             ("ca.key".into(), &self.ca_key_pem, true),
-            ("rogue-ca.pem".into(), &self.rogue_ca_cert_pem, false),
+            // The untrusted CA itself; `rogue-ca.pem` is the identity it issues (registered subject).
+            ("rogue-root-ca.pem".into(), &self.rogue_ca_cert_pem, false),
             ("server.pem".into(), &self.server.cert_pem, false),
             ("server.key".into(), self.server.key_pem(), true),
         ];
