@@ -74,6 +74,11 @@ enum Command {
         /// Generated suite sizes for the scale curve, comma-separated.
         #[arg(long, default_value = "10,50,200")]
         scale: String,
+        /// Instead: round-trip times in ms, comma-separated (e.g. 0,20,50,150). The AS catalogue
+        /// against a real node-oidc-provider in each alias layout, by the harness and by the
+        /// curl/openssl baseline, both through an in-process proxy adding that RTT.
+        #[arg(long)]
+        rtt: Option<String>,
     },
     /// List scenarios and the check catalogue (or, with --profiles, the profiles and their rules).
     List {
@@ -184,7 +189,8 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         Command::Client { misbehave } => commands::client::reference(&misbehave),
         Command::List { profiles: true, profiles_dir, .. } => commands::list::profiles(profiles_dir.as_deref()),
         Command::List { scenarios, .. } => commands::list::list(&scenarios),
-        Command::Bench { scenarios, runs, scale } => commands::bench::bench(&scenarios, runs, &scale),
+        Command::Bench { rtt: Some(rtts), runs, .. } => commands::bench::rtt(&rtts, runs),
+        Command::Bench { scenarios, runs, scale, rtt: None } => commands::bench::bench(&scenarios, runs, &scale),
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))

@@ -38,3 +38,54 @@ pub(crate) fn bench(dir: &std::path::Path, runs: usize, scale: &str) -> anyhow::
     println!("bench-values pki_ms={:.1} suite_ms={:.1} speedup={speedup:.2}", r.pki.median, r.suite.median);
     Ok(0)
 }
+
+/// `mtls-harness bench --rtt 0,20,50,150`: the harness and the curl baseline against a real
+/// node-oidc-provider through a delay proxy; one line per RTT and layout, then a table.
+pub(crate) fn rtt(rtts: &str, runs: usize) -> anyhow::Result<u8> {
+    use mtls_harness::bench::rtt::{measure, Options, Row};
+    let rtts: Vec<u64> = rtts
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<u64>().ok().filter(|&ms| ms <= 2000))
+        .collect::<Option<_>>()
+        .context("--rtt takes comma-separated round-trip times in milliseconds, 0 to 2000")?;
+    anyhow::ensure!(!rtts.is_empty(), "--rtt is empty: give round-trip times in milliseconds, e.g. 0,20,50,150");
+    let repo = std::env::current_dir().context("the current directory")?;
+    let bin = std::env::current_exe().context("locating this binary")?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("at real round-trip times ({runs} runs each side, after a warm-up; {cores} cores): node-oidc-provider behind a delay proxy");
+    let rtts_of = |r: &Row, ms: f64| r.in_rtts(ms).map_or("-".to_string(), |n| format!("{n:.1}"));
+    let rows = measure(&Options { rtts, runs, repo, bin }, |r| {
+        println!(
+            "  RTT {:>3} ms  {:<9}  harness {:>7.0} ms ({:>5} RTT)  curl {:>7.0} ms ({:>5} RTT)  {:>5.1}x   harness: {}; curl: {}",
+            r.rtt_ms,
+            r.layout,
+            r.harness.median,
+            rtts_of(r, r.harness.median),
+            r.baseline.median,
+            rtts_of(r, r.baseline.median),
+            r.ratio(),
+            r.harness_summary,
+            r.baseline_summary
+        );
+    })?;
+    println!();
+    println!("| RTT | layout | harness | in RTTs | curl baseline | in RTTs | harness faster |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        println!(
+            "| {} ms | {} | {:.0} ms | {} | {:.0} ms | {} | {:.1}x |",
+            r.rtt_ms,
+            r.layout,
+            r.harness.median,
+            rtts_of(r, r.harness.median),
+            r.baseline.median,
+            rtts_of(r, r.baseline.median),
+            r.ratio()
+        );
+    }
+    for r in &rows {
+        println!("rtt-values rtt={} layout={} harness_ms={:.0} curl_ms={:.0}", r.rtt_ms, r.layout, r.harness.median, r.baseline.median);
+    }
+    Ok(0)
+}
