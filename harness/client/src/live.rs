@@ -457,6 +457,8 @@ impl TargetFile {
             limits: self.limits(),
             token_params,
             no_proxy: loopback,
+            // The target file's bound; a run may lower it (`--max-concurrency`).
+            max_in_flight: self.max_concurrency,
             par_request_object: self.par_request_object,
             insecure,
         })

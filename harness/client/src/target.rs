@@ -7,22 +7,27 @@ use std::path::PathBuf;
 
 use rustls::pki_types::CertificateDer;
 
-use crate::http::{ClientError, Http, Limits};
+use crate::http::{ClientError, Http, Limits, Reuse, Throttle};
 use mtls_core::pki::{Identity, PkiError, Role};
 use mtls_core::redact::Secrets;
 pub use mtls_core::results::Kind;
 
 /// Which certificate a request is sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Who {
+pub enum Who {
+    /// No certificate, pooled connections: discovery and the browser-side authorization steps.
     NoCert,
+    /// No certificate, a fresh connection per request: the refusals of a certificate-less client.
+    NoCertFresh,
+    /// A certificate of this role.
     Cert(Role),
 }
 
 impl Who {
-    pub(crate) fn name(self) -> &'static str {
+    /// The name evidence gives it (`no-cert`, `other-subject`).
+    pub fn name(self) -> &'static str {
         match self {
-            Who::NoCert => "no-cert",
+            Who::NoCert | Who::NoCertFresh => "no-cert",
             Who::Cert(r) => r.name(),
         }
     }
@@ -235,6 +240,22 @@ pub struct Parts {
     pub insecure: bool,
     /// The run's secret registry: every HTTP client registers what it sends and receives there.
     pub secrets: Secrets,
+    /// At most this many requests in flight to one origin, across all identities (`None`: no
+    /// bound; the embedded mock).
+    pub max_in_flight: Option<usize>,
+}
+
+/// How an identity's client treats connections. The identities whose refusal may be judged at
+/// TLS (a certificate from an untrusted issuer, expired, or self-signed and registered nowhere)
+/// get a fresh connection and a full handshake for every request: that refusal is judged on a
+/// handshake of its own, never on a connection or session an earlier request set up. The others
+/// (accepted identities, and the trusted-CA certificate of another subject, which TLS accepts and
+/// only the application refuses) pool theirs, each within its own client.
+fn reuse_of(role: Role) -> Reuse {
+    match role {
+        Role::Registered | Role::SelfSigned | Role::OtherSubject => Reuse::Pooled,
+        Role::RogueCa | Role::Expired | Role::SelfSignedOther => Reuse::Fresh,
+    }
 }
 
 /// An AS the AS-mode checks run against, with one HTTP client per certificate identity.
@@ -274,11 +295,22 @@ impl Target {
         if p.clients.primary_id().is_none() || !identities.contains_key(&p.clients.primary_role()) {
             return Err(TargetError::NoPrimary(p.clients.primary.name()));
         }
+        // One client per identity, each with connections and TLS sessions of its own; requests
+        // of all of them count against one per-origin throttle.
+        let throttle = Throttle::per_origin(p.max_in_flight);
         let mut http = HashMap::new();
-        http.insert(Who::NoCert, Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure, p.secrets.clone())?);
+        let no_cert =
+            Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure, p.secrets.clone())?.throttled(throttle.clone());
+        http.insert(Who::NoCertFresh, no_cert.clone().fresh()?);
+        http.insert(Who::NoCert, no_cert);
         for (role, id) in &identities {
             let client =
-                Http::new(role.name(), &p.roots, Some((id.chain(), id.key_der())), p.limits, p.no_proxy, p.insecure, p.secrets.clone())?;
+                Http::new(role.name(), &p.roots, Some((id.chain(), id.key_der())), p.limits, p.no_proxy, p.insecure, p.secrets.clone())?
+                    .throttled(throttle.clone());
+            let client = match reuse_of(*role) {
+                Reuse::Pooled => client,
+                Reuse::Fresh => client.fresh()?,
+            };
             http.insert(Who::Cert(*role), client);
         }
         Ok(Target {
@@ -301,8 +333,28 @@ impl Target {
     }
 
     /// The HTTP client for an identity, if the target has that identity.
-    pub(crate) fn http(&self, who: Who) -> Option<&Http> {
+    pub fn http(&self, who: Who) -> Option<&Http> {
         self.http.get(&who)
+    }
+
+    /// Against a live target, open a connection (and TLS session) for each pooled certificate
+    /// identity at the issuer's origin, in the background, while discovery is fetched: their
+    /// first requests then skip the TCP and TLS handshakes, a round trip or two each at a
+    /// distance. Each identity warms its own pool (a discovery GET, whose answer is dropped);
+    /// nothing is shared across identities. The embedded mock is on loopback: nothing to gain.
+    pub(crate) fn warm_up(&self) {
+        if self.kind != Kind::Live {
+            return;
+        }
+        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        for (who, http) in &self.http {
+            if matches!(who, Who::Cert(_)) && http.reuse() == Reuse::Pooled {
+                let (http, url) = (http.clone(), url.clone());
+                tokio::spawn(async move {
+                    let _ = http.get(&url, None).await;
+                });
+            }
+        }
     }
 
     /// The run's secret registry (shared by every HTTP client of this target).

@@ -86,6 +86,8 @@ pub async fn start(
         par_request_object: false,
         insecure: false,
         secrets: secrets.clone(),
+        // The embedded mock is the harness's own: its scenarios are bounded by checks in flight.
+        max_in_flight: None,
     })?;
     Ok(MockTarget { mock, target })
 }

@@ -38,15 +38,22 @@ pub struct RunConfig {
     pub profiles: Vec<String>,
     /// Every profile the run may name: built in, plus `--profiles-dir`.
     pub available_profiles: Arc<Vec<mtls_core::profile::Profile>>,
-    /// At most this many checks of one scenario in flight at once (`--max-concurrency`); `None`:
-    /// [`DEFAULT_MAX_CONCURRENCY`] against a live target, one at a time against the embedded
-    /// mock.
+    /// `--max-concurrency`. Against a live target: at most this many requests in flight to one
+    /// origin, whichever identity sends them (`None`: [`DEFAULT_MAX_CONCURRENCY`], or the target
+    /// file's lower `max_concurrency`), while every check starts as soon as its needs are met.
+    /// Against the embedded mock: at most this many checks of one scenario in flight (`None`: one
+    /// at a time, [`MOCK_MAX_CONCURRENCY`]).
     pub max_concurrency: Option<usize>,
 }
 
-/// Checks in flight at once against a live target unless `--max-concurrency` says otherwise:
-/// modest, for real sandboxes, and enough to overlap the round trips of independent checks.
+/// Requests in flight at once to one origin of a live target unless `--max-concurrency` says
+/// otherwise: modest, for real sandboxes, and enough to overlap the round trips of independent
+/// checks.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 6;
+
+/// Checks of a live scenario in flight at once: every check whose needs are met (the catalogue
+/// is smaller); the per-origin throttle bounds what the target sees.
+pub(crate) const LIVE_CHECKS_AT_ONCE: usize = 64;
 
 /// Checks in flight at once per scenario against the embedded mock unless `--max-concurrency`
 /// says otherwise. Its scenarios already run concurrently on loopback, where the cores, not round

@@ -100,12 +100,17 @@ pub(crate) async fn run_scenario_into(
                 run_timeout: cfg.run_timeout,
                 profiles: cfg.profiles.clone(),
                 available_profiles: cfg.available_profiles.clone(),
-                max_concurrency: {
-                    let run_wide = cfg.max_concurrency.unwrap_or(super::DEFAULT_MAX_CONCURRENCY);
-                    Some(target.max_concurrency.map_or(run_wide, |n| n.min(run_wide)))
-                },
+                // Every check starts once its needs are met; what bounds the load on the
+                // target is the per-origin throttle of its requests, below.
+                max_concurrency: Some(super::LIVE_CHECKS_AT_ONCE),
             };
-            match target.target(*insecure, secrets) {
+            let run_wide = cfg.max_concurrency.unwrap_or(super::DEFAULT_MAX_CONCURRENCY);
+            let per_origin = target.max_concurrency.map_or(run_wide, |n| n.min(run_wide));
+            let built = target.parts(*insecure, secrets).and_then(|mut parts| {
+                parts.max_in_flight = Some(per_origin);
+                Target::build(parts)
+            });
+            match built {
                 Ok(t) => Ok(run_as(sc, Arc::new(t), &cfg, on_check, done).await),
                 Err(e) => Err(mtls_core::error_chain(&e)),
             }

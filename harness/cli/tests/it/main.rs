@@ -18,6 +18,7 @@ mod bad_input;
 mod cli;
 mod client_mode;
 mod concurrency;
+mod connections;
 mod fuzz;
 mod glewlwyd;
 mod live;

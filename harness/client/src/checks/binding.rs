@@ -128,7 +128,7 @@ pub async fn rs_other_cert(ctx: &Ctx) -> Outcome {
 /// RFC 8705 §3 (MUST obtain the certificate and reject on mismatch): the bound token presented
 /// without any certificate is refused with 401.
 pub async fn rs_no_cert(ctx: &Ctx) -> Outcome {
-    match resource_with(ctx, Who::NoCert).await {
+    match resource_with(ctx, Who::NoCertFresh).await {
         Ok((ex, token_ev)) => expect_invalid_token(ex, "bound token without a certificate", TlsRefusal::NoCertificate).with(token_ev),
         Err(o) => o,
     }

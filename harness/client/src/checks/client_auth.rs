@@ -70,7 +70,7 @@ async fn refused(ctx: &Ctx, who: Who, what: &str, kind: TlsRefusal) -> Outcome {
 
 /// RFC 8705 §2 (MUST): a request with the client's `client_id` but no certificate is refused.
 pub async fn pki_no_cert(ctx: &Ctx) -> Outcome {
-    refused(ctx, Who::NoCert, "token request with client_id and no certificate", TlsRefusal::NoCertificate).await
+    refused(ctx, Who::NoCertFresh, "token request with client_id and no certificate", TlsRefusal::NoCertificate).await
 }
 
 /// RFC 8705 §2.1 (MUST: the subject must match the registered one): a certificate from the

@@ -121,7 +121,7 @@ pub async fn no_cert(ctx: &Ctx) -> Outcome {
         Ok(a) => a,
         Err(o) => return o,
     };
-    let ex = match ctx.token_request_with(Who::NoCert, &auth).await {
+    let ex = match ctx.token_request_with(Who::NoCertFresh, &auth).await {
         Ok(ex) => ex,
         Err(o) => return o,
     };

@@ -119,7 +119,12 @@ impl Ctx {
 
     /// Discovery (RFC 8414 §3), fetched on first use.
     pub async fn discovery(&self) -> Result<&Discovered, (String, Option<Evidence>)> {
-        self.discovery.get_or_init(|| discovery::fetch_metadata(self)).await.as_ref().map_err(Clone::clone)
+        let fetch = || {
+            // While discovery is in flight, the clients that will need connections open theirs.
+            self.target.warm_up();
+            discovery::fetch_metadata(self)
+        };
+        self.discovery.get_or_init(fetch).await.as_ref().map_err(Clone::clone)
     }
 
     /// Whether the server at `url`'s origin asks for a client certificate in a fresh handshake
@@ -131,6 +136,7 @@ impl Ctx {
             return r.clone();
         }
         let t = &self.target;
+        let _slot = t.no_cert().throttle().slot(url.as_str()).await;
         let r = crate::http::cert_request_probe(url, &t.roots, t.limits, t.insecure).await;
         probes.insert(origin, r.clone());
         r

@@ -71,36 +71,40 @@ pub async fn refresh_public(ctx: &Ctx) -> Outcome {
     let Some(client_id) = ctx.target.clients.public.clone() else {
         return Outcome::skip("the target registers no public client");
     };
-    if let Err(blocked) = ctx.token_endpoint_takes_certificates().await {
-        return blocked;
-    }
-
-    let authz = match ctx.discovered().await {
-        Ok(d) => match d.metadata.raw.get("authorization_endpoint").and_then(Value::as_str) {
-            Some(a) => a.to_string(),
-            None => return Outcome::skip("the AS publishes no authorization_endpoint"),
-        },
-        Err(o) => return o,
-    };
-    let token_url = match ctx.endpoint(Operation::Token).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
     let redirect = ctx.target.clients.redirect_uri.clone();
     let (verifier, challenge) = pkce_pair();
-    let Ok(mut url) = url::Url::parse(&authz) else {
-        return Outcome::error(format!("cannot judge: authorization_endpoint `{authz}` is not a URL"));
+    // Whether the token endpoint can see a certificate at all is probed while the (browser-side,
+    // certificate-less) authorization runs: neither needs the other, and at a distance each is
+    // several round trips. Its answer still comes first.
+    let authorization = async {
+        let authz = match ctx.discovered().await {
+            Ok(d) => match d.metadata.raw.get("authorization_endpoint").and_then(Value::as_str) {
+                Some(a) => a.to_string(),
+                None => return Err(Outcome::skip("the AS publishes no authorization_endpoint")),
+            },
+            Err(o) => return Err(o),
+        };
+        let token_url = ctx.endpoint(Operation::Token).await?;
+        let Ok(mut url) = url::Url::parse(&authz) else {
+            return Err(Outcome::error(format!("cannot judge: authorization_endpoint `{authz}` is not a URL")));
+        };
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &client_id)
+            .append_pair("redirect_uri", &redirect)
+            .append_pair("scope", "openid offline_access")
+            .append_pair("state", "mtls-harness")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        // Authorization is browser-driven: no client certificate (RFC 8705 §5).
+        let (code, evidence) = authorize_headless(ctx, url, &redirect).await?;
+        Ok((token_url, code, evidence))
     };
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client_id)
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid offline_access")
-        .append_pair("state", "mtls-harness")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    // Authorization is browser-driven: no client certificate (RFC 8705 §5).
-    let (code, mut evidence) = match authorize_headless(ctx, url, &redirect).await {
+    let (takes_certificates, authorized) = tokio::join!(ctx.token_endpoint_takes_certificates(), authorization);
+    if let Err(blocked) = takes_certificates {
+        return blocked;
+    }
+    let (token_url, code, mut evidence) = match authorized {
         Ok(x) => x,
         Err(o) => return o,
     };

@@ -52,7 +52,66 @@ pub enum ClientError {
     Http(#[from] reqwest::Error),
 }
 
-/// An HTTP client holding one certificate identity (or none).
+/// At most so many requests in flight to one origin (scheme, host, port), whichever client
+/// (identity) sends them: what a real sandbox sees of the harness. Clones share the count.
+#[derive(Clone, Default)]
+pub struct Throttle {
+    limit: Option<usize>,
+    origins: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+}
+
+impl Throttle {
+    /// At most `limit` requests in flight per origin (`None`: no bound).
+    pub fn per_origin(limit: Option<usize>) -> Throttle {
+        Throttle { limit: limit.map(|n| n.max(1)), origins: Arc::default() }
+    }
+
+    /// Wait for a slot at the origin of `url`; the slot is held until the permit is dropped.
+    pub async fn slot(&self, url: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let limit = self.limit?;
+        let origin = url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let sem = {
+            let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+            origins.entry(origin).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit))).clone()
+        };
+        sem.acquire_owned().await.ok()
+    }
+}
+
+/// The reqwest client over `config`: no redirects followed, bounded by `limits`; with
+/// [`Reuse::Fresh`], no idle connections kept and no TLS session resumed.
+fn reqwest_client(mut config: rustls::ClientConfig, limits: Limits, no_proxy: bool, reuse: Reuse) -> Result<reqwest::Client, ClientError> {
+    if reuse == Reuse::Fresh {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
+    let mut b = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .connect_timeout(limits.connect)
+        .timeout(limits.request)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("mtls-harness/", env!("CARGO_PKG_VERSION")));
+    if reuse == Reuse::Fresh {
+        b = b.pool_max_idle_per_host(0);
+    }
+    if no_proxy {
+        b = b.no_proxy();
+    }
+    Ok(b.build()?)
+}
+
+/// Whether a client keeps connections (and TLS sessions) for later requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Pooled connections and TLS session resumption, within this client only: the identities
+    /// whose requests are meant to be accepted.
+    Pooled,
+    /// A fresh TCP connection and a full handshake for every request (no idle pool, no session
+    /// resumption): refusals, which must be judged on a handshake of their own.
+    Fresh,
+}
+
+/// An HTTP client holding one certificate identity (or none). Its connections and TLS sessions
+/// are its own: never shared with another identity's client.
 #[derive(Clone)]
 pub struct Http {
     pub(crate) who: String,
@@ -60,6 +119,9 @@ pub struct Http {
     asked: Arc<AtomicUsize>,
     limits: Limits,
     secrets: Secrets,
+    throttle: Throttle,
+    reuse: Reuse,
+    config: (rustls::ClientConfig, bool),
 }
 
 impl Http {
@@ -77,16 +139,42 @@ impl Http {
     ) -> Result<Http, ClientError> {
         let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
         let tls = client_config(roots, cert, trust)?;
-        let mut b = reqwest::Client::builder()
-            .use_preconfigured_tls(tls.config)
-            .connect_timeout(limits.connect)
-            .timeout(limits.request)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("mtls-harness/", env!("CARGO_PKG_VERSION")));
-        if no_proxy {
-            b = b.no_proxy();
-        }
-        Ok(Http { who: who.to_string(), client: b.build()?, asked: tls.asked, limits, secrets })
+        let client = reqwest_client(tls.config.clone(), limits, no_proxy, Reuse::Pooled)?;
+        Ok(Http {
+            who: who.to_string(),
+            client,
+            asked: tls.asked,
+            limits,
+            secrets,
+            throttle: Throttle::default(),
+            reuse: Reuse::Pooled,
+            config: (tls.config, no_proxy),
+        })
+    }
+
+    /// This client with its requests counted against `throttle` (shared with the target's other
+    /// clients).
+    pub fn throttled(mut self, throttle: Throttle) -> Http {
+        self.throttle = throttle;
+        self
+    }
+
+    /// This client opening a fresh connection, with a full handshake, for every request.
+    pub fn fresh(mut self) -> Result<Http, ClientError> {
+        let (config, no_proxy) = self.config.clone();
+        self.client = reqwest_client(config, self.limits, no_proxy, Reuse::Fresh)?;
+        self.reuse = Reuse::Fresh;
+        Ok(self)
+    }
+
+    /// Whether this client reuses connections.
+    pub fn reuse(&self) -> Reuse {
+        self.reuse
+    }
+
+    /// The throttle its requests count against.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
     }
 
     /// The registry this client registers secrets in.
@@ -162,6 +250,8 @@ impl Http {
         if let Some(f) = form {
             rb = rb.form(f);
         }
+        // Held until the response is read (or the request failed): the origin's slot.
+        let _slot = self.throttle.slot(url).await;
         let resp = match rb.send().await {
             Ok(r) => r,
             Err(e) => {
