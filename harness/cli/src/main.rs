@@ -43,12 +43,18 @@ enum Command {
         /// scenario in an error; checks already judged are kept.
         #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         run_timeout: u64,
-        /// At most this many checks of one scenario in flight at once (1 to 64): a check starts
-        /// as soon as the checks it needs have results. Default: 6 against a live target (a target
-        /// file's `max_concurrency` can lower it), 1 against the embedded mock, whose scenarios
-        /// already run concurrently.
+        /// Against a live target: at most this many requests in flight to one origin, whichever
+        /// certificate identity sends them (1 to 64; default 6; a target file's `max_concurrency`
+        /// can lower it), while every check starts as soon as the checks it needs have results.
+        /// Against the embedded mock: at most this many checks of one scenario in flight (default
+        /// 1: its scenarios already run concurrently).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
         max_concurrency: Option<u64>,
+        /// Send a request answered 429 (rate limited) or 503 (unavailable) again, up to N times
+        /// (0 to 10), each after the wait its Retry-After asks for (at most 30 s; without one 1,
+        /// 2, 4 s…). Default 0: such an answer ends the check in an `error` quoting Retry-After.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+        retry_rate_limited: u32,
         /// Where the reports are written.
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
@@ -159,6 +165,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             client_cmd,
             run_timeout,
             max_concurrency,
+            retry_rate_limited,
             report_dir,
             format,
             profiles,
@@ -179,6 +186,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
                 client_cmd,
                 run_timeout: std::time::Duration::from_secs(run_timeout),
                 max_concurrency: max_concurrency.map(|n| n as usize),
+                limits: mtls_harness::http::Limits::default().retrying(retry_rate_limited),
                 profiles,
                 available_profiles: std::sync::Arc::new(available),
                 ..RunConfig::default()

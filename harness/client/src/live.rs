@@ -235,8 +235,8 @@ pub struct TargetFile {
     /// Request and check timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
-    /// At most this many checks in flight against this AS at once (1–64): the sandbox's own
-    /// limit. The run uses the lower of this and `--max-concurrency`.
+    /// At most this many requests in flight to one origin of this AS at once (1–64): the
+    /// sandbox's own limit. The run uses the lower of this and `--max-concurrency`.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
     /// Check ids or globs to run.

@@ -94,7 +94,7 @@ pub(crate) async fn run_scenario_into(
         Source::Live { .. } if sc.mode == Mode::Client => Err("client mode runs against the embedded mock AS, not a live target".into()),
         Source::Live { target, insecure } => {
             let cfg = RunConfig {
-                limits: target.limits(),
+                limits: target.limits().retrying(cfg.limits.retry_rate_limited),
                 check_timeout: target.check_timeout(),
                 client_cmd: None,
                 run_timeout: cfg.run_timeout,
@@ -108,6 +108,7 @@ pub(crate) async fn run_scenario_into(
             let per_origin = target.max_concurrency.map_or(run_wide, |n| n.min(run_wide));
             let built = target.parts(*insecure, secrets).and_then(|mut parts| {
                 parts.max_in_flight = Some(per_origin);
+                parts.limits.retry_rate_limited = cfg.limits.retry_rate_limited;
                 Target::build(parts)
             });
             match built {

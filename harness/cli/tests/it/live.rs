@@ -98,6 +98,10 @@ fn target_file_errors_name_the_file_and_what_to_fix() {
 
 /// Run the CLI against a target file; return exit code, elapsed time and the report.
 fn cli_run(file: &Path, report_dir: &Path) -> (Option<i32>, Duration, Value, String) {
+    cli_run_with(file, report_dir, &[])
+}
+
+fn cli_run_with(file: &Path, report_dir: &Path, extra: &[&str]) -> (Option<i32>, Duration, Value, String) {
     let t0 = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
         .env_remove("MTLS_HARNESS_TARGET")
@@ -105,6 +109,7 @@ fn cli_run(file: &Path, report_dir: &Path) -> (Option<i32>, Duration, Value, Str
         .arg(file)
         .arg("--report-dir")
         .arg(report_dir)
+        .args(extra)
         .output()
         .unwrap();
     let elapsed = t0.elapsed();
@@ -214,6 +219,69 @@ impl HangingTokenEndpoint {
             Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
         });
         HangingTokenEndpoint { base, _server: (wm, l), _rt: rt }
+    }
+}
+
+/// A token endpoint that rate-limits its first request (429, `Retry-After: 1`) and then answers:
+/// by default the check is an `error` quoting the header, never a refusal; with
+/// `--retry-rate-limited 2` the harness waits the second and sends again, the check is judged on
+/// the answer, and its evidence says it was sent twice.
+#[test]
+fn a_rate_limited_request_is_an_error_quoting_retry_after_or_with_retry_rate_limited_is_sent_again() {
+    use wiremock::{matchers::path, Mock, ResponseTemplate};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for retries in [None, Some("2")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let pki = TestPki::generate().unwrap();
+        pki.write_to(tmp.path()).unwrap();
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        let doc = serde_json::json!({
+            "issuer": base, "token_endpoint": format!("{base}/token"),
+            "token_endpoint_auth_methods_supported": ["tls_client_auth"],
+            "tls_client_certificate_bound_access_tokens": true,
+        });
+        rt.block_on(async {
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+                .mount(&wm)
+                .await;
+            Mock::given(path("/token"))
+                .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(&wm)
+                .await;
+            Mock::given(path("/token"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({"access_token": "opaque-token-0123456789", "token_type": "Bearer"})),
+                )
+                .with_priority(2)
+                .mount(&wm)
+                .await;
+        });
+        std::env::set_var("MTLS_TEST_SECRET_RATE", "not-a-real-secret-x");
+        let f = tmp.path().join("t.yaml");
+        let body = target_yaml(&base, &format!("{base}/r"), "MTLS_TEST_SECRET_RATE", "ca.pem", "checks: [auth.pki.accept]\n");
+        std::fs::write(&f, body).unwrap();
+        let extra: Vec<&str> = retries.map(|n| vec!["--retry-rate-limited", n]).unwrap_or_default();
+        let (code, elapsed, report, _) = cli_run_with(&f, &tmp.path().join("out"), &extra);
+        let accept = check(&report, "auth.pki.accept");
+        let request = accept["evidence"][0]["request"].as_str().unwrap_or_default().to_string();
+        match retries {
+            None => {
+                assert_eq!(code, Some(2), "{accept}");
+                assert_eq!(accept["status"], "error", "{accept}");
+                assert!(accept["reason"].as_str().unwrap().contains("rate limited; Retry-After: 1"), "{}", accept["reason"]);
+                assert!(!request.contains("sent 2 times"), "{request}");
+            }
+            Some(_) => {
+                assert_eq!(accept["status"], "pass", "{accept}");
+                assert_eq!(code, Some(0), "{accept}");
+                assert!(request.contains("(sent 2 times: 429, waited 1 s)"), "{request}");
+                assert!(elapsed >= Duration::from_secs(1), "it waited what Retry-After asked: {elapsed:?}");
+            }
+        }
     }
 }
 

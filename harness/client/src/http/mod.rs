@@ -25,6 +25,24 @@ pub use probe::cert_request_probe;
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "code", "device_code"];
 pub use mtls_core::redact::REDACTED;
 
+/// The longest `Retry-After` the harness waits for before sending a rate-limited request again.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// How long to wait before sending again after a 429/503 whose `Retry-After` is `header` (the
+/// `attempt`-th retry): its delta-seconds, or the time until its HTTP-date (RFC 9110 §10.2.3);
+/// without a readable one, 1, 2, 4 s… `None` when that is longer than [`MAX_RETRY_WAIT`].
+pub fn retry_wait(header: Option<&str>, attempt: u32, now: std::time::SystemTime) -> Option<Duration> {
+    let asked = match header.map(str::trim) {
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX)),
+        Some(v) => match httpdate::parse_http_date(v) {
+            Ok(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+            Err(_) => Duration::from_secs(1 << attempt.min(5)),
+        },
+        None => Duration::from_secs(1 << attempt.min(5)),
+    };
+    (asked <= MAX_RETRY_WAIT).then_some(asked)
+}
+
 /// Bounds on every exchange.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -33,11 +51,22 @@ pub struct Limits {
     /// Timeout of the whole request, body included (default 10 s).
     pub request: Duration,
     pub(crate) max_body: usize,
+    /// How many times a request answered 429 or 503 is sent again (`--retry-rate-limited`,
+    /// default 0): each after the wait its `Retry-After` asks for.
+    pub retry_rate_limited: u32,
+}
+
+impl Limits {
+    /// These limits, sending a rate-limited request again up to `n` times.
+    pub fn retrying(mut self, n: u32) -> Limits {
+        self.retry_rate_limited = n;
+        self
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { connect: Duration::from_secs(5), request: Duration::from_secs(10), max_body: 1 << 20 }
+        Limits { connect: Duration::from_secs(5), request: Duration::from_secs(10), max_body: 1 << 20, retry_rate_limited: 0 }
     }
 }
 
@@ -172,6 +201,34 @@ impl Http {
         self.reuse
     }
 
+    /// Send `rb`; a 429 or 503 is sent again, up to `limits.retry_rate_limited` times, after the
+    /// wait its `Retry-After` asks for (RFC 6585 §4, RFC 9110 §10.2.3; without one 1, 2, 4 s…),
+    /// unless that wait is over [`MAX_RETRY_WAIT`]. Says how often it retried, for the evidence.
+    async fn send_retrying(&self, mut rb: reqwest::RequestBuilder) -> (reqwest::Result<reqwest::Response>, Option<String>) {
+        let mut waits = Vec::new();
+        loop {
+            let again = rb.try_clone();
+            let sent = rb.send().await;
+            let retry = match (&sent, again) {
+                (Ok(r), Some(again))
+                    if waits.len() < self.limits.retry_rate_limited as usize && matches!(r.status().as_u16(), 429 | 503) =>
+                {
+                    let header = r.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+                    retry_wait(header, waits.len() as u32, std::time::SystemTime::now()).map(|w| (w, r.status().as_u16(), again))
+                }
+                _ => None,
+            };
+            let Some((wait, status, again)) = retry else {
+                let note = (!waits.is_empty()).then(|| format!("sent {} times: {}", waits.len() + 1, waits.join(", ")));
+                return (sent, note);
+            };
+            waits.push(format!("{status}, waited {} s", wait.as_secs_f64()));
+            drop(sent);
+            tokio::time::sleep(wait).await;
+            rb = again;
+        }
+    }
+
     /// The throttle its requests count against.
     pub fn throttle(&self) -> &Throttle {
         &self.throttle
@@ -252,7 +309,11 @@ impl Http {
         }
         // Held until the response is read (or the request failed): the origin's slot.
         let _slot = self.throttle.slot(url).await;
-        let resp = match rb.send().await {
+        let (sent, retried) = self.send_retrying(rb).await;
+        if let Some(note) = retried {
+            ev.request = format!("{} ({note})", ev.request);
+        }
+        let resp = match sent {
             Ok(r) => r,
             Err(e) => {
                 let mut failure = classify(&e);
@@ -471,6 +532,22 @@ pub fn redact(v: &Value, secrets: &Secrets) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// RFC 9110 §10.2.3: Retry-After is delta-seconds or an HTTP-date; either is waited for, up to
+    /// MAX_RETRY_WAIT; an unreadable or missing one backs off 1, 2, 4 s.
+    #[test]
+    fn retry_wait_reads_seconds_and_dates_and_refuses_long_waits() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(retry_wait(Some("2"), 0, now), Some(Duration::from_secs(2)));
+        assert_eq!(retry_wait(Some(" 0 "), 0, now), Some(Duration::ZERO));
+        assert_eq!(retry_wait(Some("Sun, 06 Nov 1994 08:49:47 GMT"), 0, now), Some(Duration::from_secs(10)));
+        assert_eq!(retry_wait(Some("Sun, 06 Nov 1994 08:49:00 GMT"), 0, now), Some(Duration::ZERO), "a date past: at once");
+        assert_eq!(retry_wait(Some("120"), 0, now), None, "longer than the harness waits");
+        assert_eq!(retry_wait(Some("99999999999999999999999"), 0, now), None);
+        assert_eq!(retry_wait(Some("soon"), 0, now), Some(Duration::from_secs(1)));
+        assert_eq!(retry_wait(None, 2, now), Some(Duration::from_secs(4)));
+        assert_eq!(retry_wait(None, 9, now), None, "backing off past the cap: give up");
+    }
 
     #[test]
     fn redacts_tokens_at_any_depth() {
