@@ -352,14 +352,22 @@ impl Target {
         if self.kind != Kind::Live {
             return;
         }
+        // Discovery keeps a slot of the origin's throttle: under `--max-concurrency 1` nothing
+        // is warmed, and it never waits behind a warm-up.
+        let room = self.no_cert().throttle().limit().map_or(usize::MAX, |n| n.saturating_sub(1));
         let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
-        for (who, http) in &self.http {
-            if matches!(who, Who::Cert(_)) && http.reuse() == Reuse::Pooled {
-                let (http, url) = (http.clone(), url.clone());
-                tokio::spawn(async move {
-                    let _ = http.get(&url, None).await;
-                });
+        let order = [self.clients.primary_role(), Role::Registered, Role::SelfSigned, Role::OtherSubject];
+        let mut warmed: Vec<Role> = Vec::new();
+        for role in order {
+            if warmed.len() >= room || warmed.contains(&role) {
+                continue;
             }
+            let Some(http) = self.http.get(&Who::Cert(role)).filter(|h| h.reuse() == Reuse::Pooled) else { continue };
+            warmed.push(role);
+            let (http, url) = (http.clone(), url.clone());
+            tokio::spawn(async move {
+                let _ = http.get(&url, None).await;
+            });
         }
     }
 

@@ -95,6 +95,11 @@ impl Throttle {
         Throttle { limit: limit.map(|n| n.max(1)), origins: Arc::default() }
     }
 
+    /// The bound, if any.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
     /// Wait for a slot at the origin of `url`; the slot is held until the permit is dropped.
     pub async fn slot(&self, url: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let limit = self.limit?;
