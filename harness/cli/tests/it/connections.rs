@@ -22,6 +22,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Default)]
 struct Seen {
     connections: AtomicU64,
+    /// The certificate (`x5t#S256`) of each connection, in accept order.
+    certs: std::sync::Mutex<Vec<Option<String>>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -43,6 +45,7 @@ async fn echo(pki: &TestPki, delay: Duration) -> (String, Arc<Seen>) {
                 let (_, conn) = tls.get_ref();
                 let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
                 let x5t = conn.peer_certificates().and_then(|c| c.first()).map(|c| x5t_s256(c));
+                seen.certs.lock().unwrap().push(x5t.clone());
                 let mut buf = Vec::new();
                 loop {
                     // One request head at a time (GETs: no body).
@@ -199,4 +202,28 @@ async fn requests_in_flight_to_one_origin_never_exceed_the_bound() {
     });
     assert!(futures_util::future::join_all(sends).await.iter().all(|o| *o));
     assert!(seen.max_in_flight.load(Ordering::SeqCst) > 6, "no bound: {} at once", seen.max_in_flight.load(Ordering::SeqCst));
+}
+
+/// While discovery is fetched from a live target, the accepted identities open their connections
+/// (the primary's first), each with its own certificate; the refusal identities open none; and
+/// discovery keeps a slot of the origin's bound: at `max_in_flight: 1` nothing is warmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_identities_open_their_connections_while_discovery_is_in_flight() {
+    let x5t = |pki: &TestPki, r: Role| pki.identities().iter().find(|i| i.role == r).map(|i| i.x5t_s256.clone());
+    for (bound, want) in
+        [(6, vec![Role::Registered, Role::SelfSigned, Role::OtherSubject]), (3, vec![Role::Registered, Role::SelfSigned]), (1, vec![])]
+    {
+        let pki = TestPki::generate().unwrap();
+        let (base, seen) = echo(&pki, Duration::from_millis(30)).await;
+        let ctx = mtls_harness::checks::Ctx::new(Arc::new(target(&pki, &base, Some(bound))));
+        // The echo is no discovery document: what matters is who connected meanwhile.
+        let _ = ctx.discovery().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let certs = seen.certs.lock().unwrap().clone();
+        let warmed: BTreeSet<Option<String>> = certs.iter().filter(|c| c.is_some()).cloned().collect();
+        let expected: BTreeSet<Option<String>> = want.iter().map(|r| x5t(&pki, *r)).collect();
+        assert_eq!(warmed, expected, "bound {bound}: the connections opened beside discovery");
+        assert_eq!(certs.iter().filter(|c| c.is_none()).count(), 1, "bound {bound}: discovery's own, without a certificate");
+        assert_eq!(certs.len(), want.len() + 1, "bound {bound}: one connection each");
+    }
 }
