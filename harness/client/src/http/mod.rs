@@ -227,7 +227,7 @@ impl Http {
                 let note = (!waits.is_empty()).then(|| format!("sent {} times: {}", waits.len() + 1, waits.join(", ")));
                 return (sent, note);
             };
-            waits.push(format!("{status}, waited {} s", wait.as_secs_f64()));
+            waits.push(format!("{status}, waited {} s", wait.as_millis() as f64 / 1000.0));
             drop(sent);
             tokio::time::sleep(wait).await;
             rb = again;
