@@ -88,8 +88,14 @@ pub fn measure(opts: &Options, mut on_row: impl FnMut(&Row)) -> Result<Vec<Row>,
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(io("tokio runtime"))?;
     let peer = opts.repo.join("fixtures/peers/oidc-provider/start.mjs");
     let baseline = opts.repo.join("bench/curl-baseline-node.sh");
-    if !opts.repo.join("fixtures/peers/node_modules/oidc-provider").is_dir() {
-        return Err(RttError::Peer("fixtures/peers/node_modules is missing: run `npm ci` in fixtures/peers".into()));
+    let modules = opts.repo.join("fixtures/peers/node_modules/oidc-provider");
+    if !peer.is_file() || !baseline.is_file() || !modules.is_dir() {
+        return Err(RttError::Peer(format!(
+            "{} or {} or {} is missing: run from the repository root, after `npm ci` in fixtures/peers",
+            peer.display(),
+            baseline.display(),
+            modules.display()
+        )));
     }
     let mut rows = Vec::new();
     for &rtt in &opts.rtts {
