@@ -42,7 +42,7 @@ pub(crate) fn bench(dir: &std::path::Path, runs: usize, scale: &str) -> anyhow::
 /// `mtls-harness bench --rtt 0,20,50,150`: the harness and the curl baseline against a real
 /// node-oidc-provider through a delay proxy; one line per RTT and layout, then a table.
 pub(crate) fn rtt(rtts: &str, runs: usize) -> anyhow::Result<u8> {
-    use mtls_harness::bench::rtt::{measure, Options, Row};
+    use mtls_harness::bench::rtt::{measure, Options, Row, WIDE};
     let rtts: Vec<u64> = rtts
         .split(',')
         .filter(|s| !s.trim().is_empty())
@@ -57,35 +57,44 @@ pub(crate) fn rtt(rtts: &str, runs: usize) -> anyhow::Result<u8> {
     let rtts_of = |r: &Row, ms: f64| r.in_rtts(ms).map_or("-".to_string(), |n| format!("{n:.1}"));
     let rows = measure(&Options { rtts, runs, repo, bin }, |r| {
         println!(
-            "  RTT {:>3} ms  {:<9}  harness {:>7.0} ms ({:>5} RTT)  curl {:>7.0} ms ({:>5} RTT)  {:>5.1}x   harness: {}; curl: {}",
+            "  RTT {:>3} ms  {:<9}  harness {:>6.0} ms ({:>5} RTT), at {WIDE} per origin {:>6.0} ms ({:>5} RTT)  curl {:>6.0} ms ({:>5} RTT)  {:>5.1}x / {:>5.1}x   harness: {}; curl: {}",
             r.rtt_ms,
             r.layout,
             r.harness.median,
             rtts_of(r, r.harness.median),
+            r.harness_wide.median,
+            rtts_of(r, r.harness_wide.median),
             r.baseline.median,
             rtts_of(r, r.baseline.median),
-            r.ratio(),
+            r.ratio(r.harness.median),
+            r.ratio(r.harness_wide.median),
             r.harness_summary,
             r.baseline_summary
         );
     })?;
     println!();
-    println!("| RTT | layout | harness | in RTTs | curl baseline | in RTTs | harness faster |");
-    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!("| RTT | layout | harness (default: 6 per origin) | in RTTs | harness, `--max-concurrency {WIDE}` | in RTTs | curl baseline | in RTTs | harness faster |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
         println!(
-            "| {} ms | {} | {:.0} ms | {} | {:.0} ms | {} | {:.1}x |",
+            "| {} ms | {} | {:.0} ms | {} | {:.0} ms | {} | {:.0} ms | {} | {:.1}x / {:.1}x |",
             r.rtt_ms,
             r.layout,
             r.harness.median,
             rtts_of(r, r.harness.median),
+            r.harness_wide.median,
+            rtts_of(r, r.harness_wide.median),
             r.baseline.median,
             rtts_of(r, r.baseline.median),
-            r.ratio()
+            r.ratio(r.harness.median),
+            r.ratio(r.harness_wide.median)
         );
     }
     for r in &rows {
-        println!("rtt-values rtt={} layout={} harness_ms={:.0} curl_ms={:.0}", r.rtt_ms, r.layout, r.harness.median, r.baseline.median);
+        println!(
+            "rtt-values rtt={} layout={} harness_ms={:.0} wide_ms={:.0} curl_ms={:.0}",
+            r.rtt_ms, r.layout, r.harness.median, r.harness_wide.median, r.baseline.median
+        );
     }
     Ok(0)
 }

@@ -93,22 +93,10 @@ pub(crate) async fn run_scenario_into(
         },
         Source::Live { .. } if sc.mode == Mode::Client => Err("client mode runs against the embedded mock AS, not a live target".into()),
         Source::Live { target, insecure } => {
-            let cfg = RunConfig {
-                limits: target.limits().retrying(cfg.limits.retry_rate_limited),
-                check_timeout: target.check_timeout(),
-                client_cmd: None,
-                run_timeout: cfg.run_timeout,
-                profiles: cfg.profiles.clone(),
-                available_profiles: cfg.available_profiles.clone(),
-                // Every check starts once its needs are met; what bounds the load on the
-                // target is the per-origin throttle of its requests, below.
-                max_concurrency: Some(super::LIVE_CHECKS_AT_ONCE),
-            };
-            let run_wide = cfg.max_concurrency.unwrap_or(super::DEFAULT_MAX_CONCURRENCY);
-            let per_origin = target.max_concurrency.map_or(run_wide, |n| n.min(run_wide));
+            let (cfg, per_origin) = live_config(cfg, target);
             let built = target.parts(*insecure, secrets).and_then(|mut parts| {
                 parts.max_in_flight = Some(per_origin);
-                parts.limits.retry_rate_limited = cfg.limits.retry_rate_limited;
+                parts.limits = cfg.limits;
                 Target::build(parts)
             });
             match built {
@@ -123,6 +111,26 @@ pub(crate) async fn run_scenario_into(
     }
     result.duration_ms = ms(started.elapsed());
     result
+}
+
+/// The run's configuration as it applies to a live target file, and the per-origin bound of
+/// its requests: `--max-concurrency` (default [`super::DEFAULT_MAX_CONCURRENCY`]) or the target
+/// file's `max_concurrency`, whichever is lower. Every check starts once its needs are met
+/// ([`super::LIVE_CHECKS_AT_ONCE`]): the per-origin bound is what the target sees. Timeouts are
+/// the target file's; retries of rate-limited requests the run's.
+pub(crate) fn live_config(cfg: &RunConfig, target: &mtls_client::live::TargetFile) -> (RunConfig, usize) {
+    let run_wide = cfg.max_concurrency.unwrap_or(super::DEFAULT_MAX_CONCURRENCY);
+    let per_origin = target.max_concurrency.map_or(run_wide, |n| n.min(run_wide));
+    let live = RunConfig {
+        limits: target.limits().retrying(cfg.limits.retry_rate_limited),
+        check_timeout: target.check_timeout(),
+        client_cmd: None,
+        run_timeout: cfg.run_timeout,
+        profiles: cfg.profiles.clone(),
+        available_profiles: cfg.available_profiles.clone(),
+        max_concurrency: Some(super::LIVE_CHECKS_AT_ONCE),
+    };
+    (live, per_origin)
 }
 
 /// AS mode: the check graph against the target, then the selected profiles' rules, then what
@@ -219,4 +227,40 @@ pub async fn judge_hand_run_client(sc: &Scenario, mt: &mock_target::MockTarget, 
     let checks = run_graph(sc, &RunConfig::default(), on_check.as_ref(), &Mutex::new(Vec::new()), None, &[], runner).await;
     let resolution = Metadata::from_json(mt.mock.state.discovery()).ok().map(|m| m.resolve());
     ScenarioResult { checks, target: Some(target_info(sc, &mt.target, resolution)), ..empty_result(sc) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(extra: &str) -> mtls_client::live::TargetFile {
+        let yaml = format!(
+            "issuer: https://as.example\nca_bundle: ca.pem\nclients:\n  tls_client_auth: {{ client_id: c, cert: c.pem, key: c.key }}\n{extra}"
+        );
+        mtls_client::live::TargetFile::parse(&yaml, std::path::Path::new("t.yaml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `--max-concurrency` reaches the per-origin bound of a live target (the lower of it and
+    /// the target file's), default 6; every check may start; `--retry-rate-limited` is kept.
+    #[test]
+    fn the_run_and_the_target_file_set_the_per_origin_bound_of_a_live_target() {
+        let run = |n: Option<usize>| RunConfig {
+            max_concurrency: n,
+            limits: mtls_client::http::Limits::default().retrying(3),
+            ..RunConfig::default()
+        };
+        for (cli, file, want) in [
+            (None, "", super::super::DEFAULT_MAX_CONCURRENCY),
+            (Some(1), "", 1),
+            (Some(20), "", 20),
+            (None, "max_concurrency: 3\n", 3),
+            (Some(8), "max_concurrency: 3\n", 3),
+            (Some(2), "max_concurrency: 3\n", 2),
+        ] {
+            let (cfg, per_origin) = live_config(&run(cli), &target(file));
+            assert_eq!(per_origin, want, "--max-concurrency {cli:?}, file `{file}`");
+            assert_eq!(cfg.max_concurrency, Some(super::super::LIVE_CHECKS_AT_ONCE));
+            assert_eq!(cfg.limits.retry_rate_limited, 3);
+        }
+    }
 }
