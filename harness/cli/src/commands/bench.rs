@@ -42,7 +42,7 @@ pub(crate) fn bench(dir: &std::path::Path, runs: usize, scale: &str) -> anyhow::
 /// `mtls-harness bench --rtt 0,20,50,150`: the harness and the curl baseline against a real
 /// node-oidc-provider through a delay proxy; one line per RTT and layout, then a table.
 pub(crate) fn rtt(rtts: &str, runs: usize) -> anyhow::Result<u8> {
-    use mtls_harness::bench::rtt::{measure, Options, Row, WIDE};
+    use mtls_harness::bench::rtt::{measure, Options, WIDE};
     let rtts: Vec<u64> = rtts
         .split(',')
         .filter(|s| !s.trim().is_empty())
@@ -54,41 +54,19 @@ pub(crate) fn rtt(rtts: &str, runs: usize) -> anyhow::Result<u8> {
     let bin = std::env::current_exe().context("locating this binary")?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("at real round-trip times ({runs} runs each side, after a warm-up; {cores} cores): node-oidc-provider behind a delay proxy");
-    let rtts_of = |r: &Row, ms: f64| r.in_rtts(ms).map_or("-".to_string(), |n| format!("{n:.1}"));
     let rows = measure(&Options { rtts, runs, repo, bin }, |r| {
+        let [h, h_rtts, w, w_rtts, c, c_rtts, ratio, ratio_w] = figures(r);
         println!(
-            "  RTT {:>3} ms  {:<9}  harness {:>6.0} ms ({:>5} RTT), at {WIDE} per origin {:>6.0} ms ({:>5} RTT)  curl {:>6.0} ms ({:>5} RTT)  {:>5.1}x / {:>5.1}x   harness: {}; curl: {}",
-            r.rtt_ms,
-            r.layout,
-            r.harness.median,
-            rtts_of(r, r.harness.median),
-            r.harness_wide.median,
-            rtts_of(r, r.harness_wide.median),
-            r.baseline.median,
-            rtts_of(r, r.baseline.median),
-            r.ratio(r.harness.median),
-            r.ratio(r.harness_wide.median),
-            r.harness_summary,
-            r.baseline_summary
+            "  RTT {:>3} ms  {:<9}  harness {h:>9} ({h_rtts:>5} RTT), at {WIDE} per origin {w:>9} ({w_rtts:>5} RTT)  curl {c:>9} ({c_rtts:>5} RTT)  {ratio:>6} / {ratio_w:>6}   harness: {}; curl: {}",
+            r.rtt_ms, r.layout, r.harness_summary, r.baseline_summary
         );
     })?;
     println!();
     println!("| RTT | layout | harness (default: 6 per origin) | in RTTs | harness, `--max-concurrency {WIDE}` | in RTTs | curl baseline | in RTTs | harness faster |");
     println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
-        println!(
-            "| {} ms | {} | {:.0} ms | {} | {:.0} ms | {} | {:.0} ms | {} | {:.1}x / {:.1}x |",
-            r.rtt_ms,
-            r.layout,
-            r.harness.median,
-            rtts_of(r, r.harness.median),
-            r.harness_wide.median,
-            rtts_of(r, r.harness_wide.median),
-            r.baseline.median,
-            rtts_of(r, r.baseline.median),
-            r.ratio(r.harness.median),
-            r.ratio(r.harness_wide.median)
-        );
+        let [h, h_rtts, w, w_rtts, c, c_rtts, ratio, ratio_w] = figures(r);
+        println!("| {} ms | {} | {h} | {h_rtts} | {w} | {w_rtts} | {c} | {c_rtts} | {ratio} / {ratio_w} |", r.rtt_ms, r.layout);
     }
     for r in &rows {
         println!(
@@ -97,4 +75,14 @@ pub(crate) fn rtt(rtts: &str, runs: usize) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// A row's figures as both outputs print them: the harness at the default bound and at
+/// [`WIDE`](mtls_harness::bench::rtt::WIDE), the curl baseline (median ms, and in RTTs), and the
+/// two ratios to the baseline.
+fn figures(r: &mtls_harness::bench::rtt::Row) -> [String; 8] {
+    let ms = |v: f64| format!("{v:.0} ms");
+    let rtts = |v: f64| r.in_rtts(v).map_or("-".to_string(), |n| format!("{n:.1}"));
+    let (h, w, c) = (r.harness.median, r.harness_wide.median, r.baseline.median);
+    [ms(h), rtts(h), ms(w), rtts(w), ms(c), rtts(c), format!("{:.1}x", r.ratio(h)), format!("{:.1}x", r.ratio(w))]
 }
