@@ -191,6 +191,20 @@ fn non_json_discovery_is_an_error_and_exit_2() {
     assert!(statuses(&report).iter().all(|s| s != "pass"), "{:?}", statuses(&report));
 }
 
+/// A wiremock AS behind the TLS edge whose discovery names its `/token` endpoint, the given
+/// authentication methods and bound tokens; the test mounts what `/token` does.
+async fn token_endpoint_as(pki: &TestPki, methods: &[&str]) -> (wiremock::MockServer, mtls_harness::mock::terminator::Listener, String) {
+    use wiremock::{matchers::path, Mock, ResponseTemplate};
+    let (wm, l, base) = edge(pki, "127.0.0.1").await;
+    let doc = serde_json::json!({
+        "issuer": base, "token_endpoint": format!("{base}/token"),
+        "token_endpoint_auth_methods_supported": methods,
+        "tls_client_certificate_bound_access_tokens": true,
+    });
+    Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
+    (wm, l, base)
+}
+
 /// An AS whose discovery is fine and whose token endpoint never answers (its PKI written to
 /// `dir`); stopped when dropped.
 struct HangingTokenEndpoint {
@@ -205,19 +219,8 @@ impl HangingTokenEndpoint {
         let pki = TestPki::generate().unwrap();
         pki.write_to(dir).unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let (wm, l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-        let doc = serde_json::json!({
-            "issuer": base, "token_endpoint": format!("{base}/token"),
-            "token_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt"],
-            "tls_client_certificate_bound_access_tokens": true,
-        });
-        rt.block_on(async {
-            Mock::given(path("/.well-known/openid-configuration"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(doc))
-                .mount(&wm)
-                .await;
-            Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm).await;
-        });
+        let (wm, l, base) = rt.block_on(token_endpoint_as(&pki, &["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt"]));
+        rt.block_on(Mock::given(path("/token")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120))).mount(&wm));
         HangingTokenEndpoint { base, _server: (wm, l), _rt: rt }
     }
 }
@@ -234,17 +237,8 @@ fn a_rate_limited_request_is_an_error_quoting_retry_after_or_with_retry_rate_lim
         let tmp = tempfile::tempdir().unwrap();
         let pki = TestPki::generate().unwrap();
         pki.write_to(tmp.path()).unwrap();
-        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
-        let doc = serde_json::json!({
-            "issuer": base, "token_endpoint": format!("{base}/token"),
-            "token_endpoint_auth_methods_supported": ["tls_client_auth"],
-            "tls_client_certificate_bound_access_tokens": true,
-        });
+        let (wm, _l, base) = rt.block_on(token_endpoint_as(&pki, &["tls_client_auth"]));
         rt.block_on(async {
-            Mock::given(path("/.well-known/openid-configuration"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(doc))
-                .mount(&wm)
-                .await;
             Mock::given(path("/token"))
                 .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
                 .up_to_n_times(1)
