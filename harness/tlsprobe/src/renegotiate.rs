@@ -1,0 +1,364 @@
+//! Does a server accept a client-initiated renegotiation? One full TLS 1.2 handshake (ECDHE,
+//! AES-GCM, RFC 5246 §7.3 and RFC 5288), then a second ClientHello inside the encrypted
+//! connection carrying the RFC 5746 §3.5 `renegotiation_info`, and the server's answer: a
+//! ServerHello (accepted), or an alert, a close or silence (refused).
+//!
+//! This is a probe, not a TLS client: it authenticates nothing (the server's signature is not
+//! checked) and sends nothing of value — an empty client Certificate if asked, a Finished, a
+//! ClientHello. Only what a renegotiation answer needs is implemented.
+
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
+use ring::digest;
+use ring::hmac;
+use ring::rand::SystemRandom;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::hello::{record, u24};
+use crate::{alert_name, ClientHello, ProbeError, Timeouts, Version};
+
+/// The suites offered: ECDHE with AES-GCM (RFC 5289), the ones Open Finance servers accept.
+const SUITES: [u16; 4] = [0xc02f, 0xc02b, 0xc030, 0xc02c];
+/// Groups ring can agree on: X25519, P-256, P-384.
+const GROUPS: [u16; 3] = [0x001d, 0x0017, 0x0018];
+
+/// How the server answered the renegotiation ClientHello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renegotiation {
+    /// It answered with a ServerHello: renegotiation goes ahead.
+    Accepted,
+    /// It refused: the alert, close or silence that said so.
+    Refused(String),
+}
+
+impl Renegotiation {
+    /// Whether it refused.
+    pub fn refused(&self) -> bool {
+        matches!(self, Renegotiation::Refused(_))
+    }
+
+    /// One line for a report.
+    pub fn describe(&self) -> String {
+        match self {
+            Renegotiation::Accepted => "answered the renegotiation ClientHello with a ServerHello".into(),
+            Renegotiation::Refused(how) => format!("refused: {how}"),
+        }
+    }
+}
+
+/// Complete a TLS 1.2 handshake with `host:port`, then try to renegotiate.
+pub async fn renegotiate(host: &str, port: u16, t: Timeouts) -> Result<Renegotiation, ProbeError> {
+    let addr = format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']'));
+    let tcp = match tokio::time::timeout(t.connect, TcpStream::connect(&addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(source)) => return Err(ProbeError::Connect { addr, source }),
+        Err(_) => return Err(ProbeError::Timeout(format!("connecting to {addr} took longer than {:?}", t.connect))),
+    };
+    let mut c = Conn { tcp, addr: addr.clone(), buf: Vec::new(), hs: Vec::new() };
+    let session = match tokio::time::timeout(t.read, handshake(&mut c, host)).await {
+        Ok(r) => r?,
+        Err(_) => return Err(ProbeError::Timeout(format!("the TLS 1.2 handshake with {addr} took longer than {:?}", t.read))),
+    };
+    let mut s = session;
+    let mut hello = ClientHello::new(&[Version::Tls12], SUITES.to_vec(), host);
+    hello.groups = GROUPS.to_vec();
+    hello.renegotiated_connection = s.client_verify.clone();
+    let msg = hello.handshake(random()?);
+    let rec = s.seal(22, &msg)?;
+    c.tcp.write_all(&rec).await.map_err(|source| ProbeError::Io { addr: addr.clone(), source })?;
+    // A server that ignores the request sends nothing: wait at most the read bound, then call it
+    // a refusal — renegotiation did not happen.
+    match tokio::time::timeout(t.read, answer(&mut c, &mut s)).await {
+        Ok(r) => r,
+        Err(_) => Ok(Renegotiation::Refused(format!("no answer within {:?}", t.read))),
+    }
+}
+
+fn random() -> Result<[u8; 32], ProbeError> {
+    let mut r = [0u8; 32];
+    getrandom::fill(&mut r).map_err(|e| ProbeError::Protocol(format!("no randomness: {e}")))?;
+    Ok(r)
+}
+
+struct Conn {
+    tcp: TcpStream,
+    addr: String,
+    buf: Vec<u8>,
+    /// Handshake bytes received and not yet split into messages.
+    hs: Vec<u8>,
+}
+
+impl Conn {
+    /// The next record, `None` at end of stream.
+    async fn record(&mut self) -> Result<Option<(u8, Vec<u8>)>, ProbeError> {
+        loop {
+            if self.buf.len() >= 5 {
+                let len = usize::from(u16::from_be_bytes([self.buf[3], self.buf[4]]));
+                if len > (1 << 14) + 2048 {
+                    return Err(ProbeError::Protocol(format!("{}: a record of {len} bytes", self.addr)));
+                }
+                if self.buf.len() >= 5 + len {
+                    let kind = self.buf[0];
+                    let payload = self.buf.drain(..5 + len).skip(5).collect();
+                    return Ok(Some((kind, payload)));
+                }
+            }
+            let mut chunk = [0u8; 8192];
+            let n = match self.tcp.read(&mut chunk).await {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => 0,
+                Err(source) => return Err(ProbeError::Io { addr: self.addr.clone(), source }),
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// The next plaintext handshake message (type, whole message with header) of the first
+    /// handshake.
+    async fn message(&mut self) -> Result<(u8, Vec<u8>), ProbeError> {
+        loop {
+            if self.hs.len() >= 4 {
+                let len = (usize::from(self.hs[1]) << 16) | (usize::from(self.hs[2]) << 8) | usize::from(self.hs[3]);
+                if self.hs.len() >= 4 + len {
+                    let m: Vec<u8> = self.hs.drain(..4 + len).collect();
+                    return Ok((m[0], m));
+                }
+            }
+            match self.record().await? {
+                Some((22, p)) => self.hs.extend_from_slice(&p),
+                Some((21, p)) => return Err(alert_error("during the TLS 1.2 handshake", &p)),
+                Some((k, _)) => return Err(ProbeError::Protocol(format!("unexpected record type {k} in the handshake"))),
+                None => return Err(ProbeError::Protocol("the server closed the connection during the TLS 1.2 handshake".into())),
+            }
+        }
+    }
+}
+
+fn alert_error(when: &str, p: &[u8]) -> ProbeError {
+    ProbeError::Protocol(format!("alert {} {when}", p.get(1).map_or_else(|| "?".into(), |d| alert_name(*d))))
+}
+
+/// The negotiated keys of the first handshake.
+struct Session {
+    client: LessSafeKey,
+    client_iv: [u8; 4],
+    client_seq: u64,
+    server: LessSafeKey,
+    server_iv: [u8; 4],
+    server_seq: u64,
+    client_verify: Vec<u8>,
+}
+
+impl Session {
+    fn seal(&mut self, kind: u8, plain: &[u8]) -> Result<Vec<u8>, ProbeError> {
+        let explicit = self.client_seq.to_be_bytes();
+        let mut nonce = [0u8; 12];
+        nonce[..4].copy_from_slice(&self.client_iv);
+        nonce[4..].copy_from_slice(&explicit);
+        let aad = additional(self.client_seq, kind, plain.len());
+        let mut body = plain.to_vec();
+        self.client
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body)
+            .map_err(|_| ProbeError::Protocol("cannot encrypt".into()))?;
+        self.client_seq += 1;
+        let mut payload = explicit.to_vec();
+        payload.extend_from_slice(&body);
+        Ok(record(kind, Version::Tls12, &payload))
+    }
+
+    fn open(&mut self, kind: u8, payload: &[u8]) -> Result<Vec<u8>, ProbeError> {
+        let bad = || ProbeError::Protocol("a record the server encrypted does not decrypt with the negotiated keys".into());
+        if payload.len() < 8 + 16 {
+            return Err(bad());
+        }
+        let mut nonce = [0u8; 12];
+        nonce[..4].copy_from_slice(&self.server_iv);
+        nonce[4..].copy_from_slice(&payload[..8]);
+        let aad = additional(self.server_seq, kind, payload.len() - 8 - 16);
+        let mut body = payload[8..].to_vec();
+        let plain = self.server.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body).map_err(|_| bad())?;
+        self.server_seq += 1;
+        Ok(plain.to_vec())
+    }
+}
+
+/// RFC 5246 §6.2.3.3: seq_num + type + version + length.
+fn additional(seq: u64, kind: u8, len: usize) -> [u8; 13] {
+    let mut a = [0u8; 13];
+    a[..8].copy_from_slice(&seq.to_be_bytes());
+    a[8] = kind;
+    a[9..11].copy_from_slice(&Version::Tls12.wire().to_be_bytes());
+    a[11..].copy_from_slice(&(len as u16).to_be_bytes());
+    a
+}
+
+/// RFC 5246 §5: PRF(secret, label, seed) = P_hash(secret, label + seed).
+fn prf(hash: &'static digest::Algorithm, secret: &[u8], label: &str, seed: &[u8], len: usize) -> Vec<u8> {
+    let alg = if hash == &digest::SHA384 { hmac::HMAC_SHA384 } else { hmac::HMAC_SHA256 };
+    let key = hmac::Key::new(alg, secret);
+    let mut ls = label.as_bytes().to_vec();
+    ls.extend_from_slice(seed);
+    let mut a = hmac::sign(&key, &ls).as_ref().to_vec();
+    let mut out = Vec::with_capacity(len + 48);
+    while out.len() < len {
+        let mut input = a.clone();
+        input.extend_from_slice(&ls);
+        out.extend_from_slice(hmac::sign(&key, &input).as_ref());
+        a = hmac::sign(&key, &a).as_ref().to_vec();
+    }
+    out.truncate(len);
+    out
+}
+
+/// The first handshake, up to the server's Finished.
+async fn handshake(c: &mut Conn, host: &str) -> Result<Session, ProbeError> {
+    let client_random = random()?;
+    let mut hello = ClientHello::new(&[Version::Tls12], SUITES.to_vec(), host);
+    hello.groups = GROUPS.to_vec();
+    let ch = hello.handshake(client_random);
+    let mut transcript = ch.clone();
+    c.tcp.write_all(&record(22, Version::Tls10, &ch)).await.map_err(|source| ProbeError::Io { addr: c.addr.clone(), source })?;
+    let (mut server_random, mut suite, mut ems, mut point, mut group, mut asked) = ([0u8; 32], 0u16, false, Vec::new(), 0u16, false);
+    loop {
+        let (kind, m) = c.message().await?;
+        transcript.extend_from_slice(&m);
+        let body = &m[4..];
+        match kind {
+            2 => {
+                let sh = crate::flight::parse_server_hello(&m)?;
+                if sh.version != Version::Tls12 {
+                    return Err(ProbeError::Protocol(format!("the server answered {} to a TLS 1.2 ClientHello", sh.version)));
+                }
+                server_random.copy_from_slice(body.get(2..34).ok_or_else(|| ProbeError::Protocol("short ServerHello".into()))?);
+                suite = sh.suite;
+                ems = sh.extended_master_secret();
+            }
+            12 => {
+                // ECParameters: curve_type 3 (named_curve), the group, then the point.
+                let [3, g1, g2, n, rest @ ..] = body else {
+                    return Err(ProbeError::Protocol("ServerKeyExchange is not named-curve ECDHE".into()));
+                };
+                group = u16::from_be_bytes([*g1, *g2]);
+                point = rest.get(..usize::from(*n)).ok_or_else(|| ProbeError::Protocol("short ServerKeyExchange".into()))?.to_vec();
+            }
+            13 => asked = true,
+            14 => break,
+            _ => {}
+        }
+    }
+    let alg = match group {
+        0x001d => &agreement::X25519,
+        0x0017 => &agreement::ECDH_P256,
+        0x0018 => &agreement::ECDH_P384,
+        g => return Err(ProbeError::Protocol(format!("the server chose group {g:#06x}, which this probe cannot agree on"))),
+    };
+    let rng = SystemRandom::new();
+    let private = EphemeralPrivateKey::generate(alg, &rng).map_err(|_| ProbeError::Protocol("key generation failed".into()))?;
+    let public = private.compute_public_key().map_err(|_| ProbeError::Protocol("key generation failed".into()))?;
+    let pms = agreement::agree_ephemeral(private, &UnparsedPublicKey::new(alg, &point), |k| k.to_vec())
+        .map_err(|_| ProbeError::Protocol("the server's ECDHE public key is invalid".into()))?;
+    let mut flight = Vec::new();
+    if asked {
+        // An empty Certificate (RFC 5246 §7.4.6): no client certificate is presented.
+        let cert = [11, 0, 0, 3, 0, 0, 0];
+        transcript.extend_from_slice(&cert);
+        flight.extend_from_slice(&record(22, Version::Tls12, &cert));
+    }
+    let mut cke = vec![16];
+    cke.extend_from_slice(&u24(public.as_ref().len() + 1));
+    cke.push(public.as_ref().len() as u8);
+    cke.extend_from_slice(public.as_ref());
+    transcript.extend_from_slice(&cke);
+    flight.extend_from_slice(&record(22, Version::Tls12, &cke));
+    flight.extend_from_slice(&record(20, Version::Tls12, &[1]));
+    let (hash, key_alg, key_len) = match suite {
+        0xc02f | 0xc02b => (&digest::SHA256, &aead::AES_128_GCM, 16),
+        0xc030 | 0xc02c => (&digest::SHA384, &aead::AES_256_GCM, 32),
+        s => return Err(ProbeError::Protocol(format!("the server chose {s:#06x}, not offered"))),
+    };
+    let master = if ems {
+        prf(hash, &pms, "extended master secret", digest::digest(hash, &transcript).as_ref(), 48)
+    } else {
+        prf(hash, &pms, "master secret", &[client_random, server_random].concat(), 48)
+    };
+    let block = prf(hash, &master, "key expansion", &[server_random, client_random].concat(), 2 * key_len + 8);
+    let key = |k: &[u8]| UnboundKey::new(key_alg, k).map(LessSafeKey::new).map_err(|_| ProbeError::Protocol("bad key".into()));
+    let mut s = Session {
+        client: key(&block[..key_len])?,
+        server: key(&block[key_len..2 * key_len])?,
+        client_iv: block[2 * key_len..2 * key_len + 4].try_into().unwrap_or_default(),
+        server_iv: block[2 * key_len + 4..2 * key_len + 8].try_into().unwrap_or_default(),
+        client_seq: 0,
+        server_seq: 0,
+        client_verify: prf(hash, &master, "client finished", digest::digest(hash, &transcript).as_ref(), 12),
+    };
+    let mut fin = vec![20, 0, 0, 12];
+    fin.extend_from_slice(&s.client_verify);
+    flight.extend_from_slice(&s.seal(22, &fin)?);
+    c.tcp.write_all(&flight).await.map_err(|source| ProbeError::Io { addr: c.addr.clone(), source })?;
+    // The server's ChangeCipherSpec and Finished (a NewSessionTicket may come first).
+    let mut changed = false;
+    loop {
+        match c.record().await? {
+            Some((20, _)) => changed = true,
+            Some((22, p)) if changed => {
+                let m = s.open(22, &p)?;
+                if m.first() == Some(&20) {
+                    return Ok(s);
+                }
+            }
+            Some((22, _)) => {}
+            Some((21, p)) if changed => return Err(alert_error("after the client Finished", &s.open(21, &p)?)),
+            Some((21, p)) => return Err(alert_error("after the client Finished", &p)),
+            Some((k, _)) => return Err(ProbeError::Protocol(format!("unexpected record type {k} before the server Finished"))),
+            None => return Err(ProbeError::Protocol("the server closed the connection before its Finished".into())),
+        }
+    }
+}
+
+/// The server's answer to the renegotiation ClientHello.
+async fn answer(c: &mut Conn, s: &mut Session) -> Result<Renegotiation, ProbeError> {
+    loop {
+        match c.record().await? {
+            None => return Ok(Renegotiation::Refused("closed the connection".into())),
+            Some((21, p)) => {
+                let a = s.open(21, &p)?;
+                let name = a.get(1).map_or_else(|| "?".into(), |d| alert_name(*d));
+                let level = if a.first() == Some(&1) { "warning" } else { "fatal" };
+                return Ok(Renegotiation::Refused(format!("alert {name} ({level})")));
+            }
+            Some((22, p)) => {
+                let m = s.open(22, &p)?;
+                match m.first() {
+                    Some(2) => return Ok(Renegotiation::Accepted),
+                    // A HelloRequest or a NewSessionTicket: keep reading.
+                    _ => continue,
+                }
+            }
+            Some((23, p)) => {
+                // Application data (e.g. an HTTP 400 to bytes it took for a request): skip.
+                s.open(23, &p)?;
+            }
+            Some((k, _)) => return Err(ProbeError::Protocol(format!("unexpected record type {k} after the renegotiation ClientHello"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 5246's PRF with SHA-256 against a published test vector (the IETF TLS WG's
+    /// "TLS 1.2 PRF test vectors", SHA-256, first 16 bytes).
+    #[test]
+    fn prf_sha256_matches_the_test_vector() {
+        let secret = [0x9b, 0xbe, 0x43, 0x6b, 0xa9, 0x40, 0xf0, 0x17, 0xb1, 0x76, 0x52, 0x84, 0x9a, 0x71, 0xdb, 0x35];
+        let seed = [0xa0, 0xba, 0x9f, 0x93, 0x6c, 0xda, 0x31, 0x18, 0x27, 0xa6, 0xf7, 0x96, 0xff, 0xd5, 0x19, 0x8c];
+        let out = prf(&digest::SHA256, &secret, "test label", &seed, 16);
+        assert_eq!(out, [0xe3, 0xf2, 0x29, 0xba, 0x72, 0x7b, 0xe1, 0x7b, 0x8d, 0x12, 0x26, 0x20, 0x55, 0x7c, 0xd4, 0x53]);
+    }
+}
