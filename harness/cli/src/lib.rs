@@ -11,7 +11,7 @@ pub mod run;
 
 pub use mtls_client::{http, live, target};
 pub use mtls_clientmode::reference as reference_client;
-pub use mtls_core::{catalogue, discovery, dn, error_chain, pki, profile, redact, results, scenario, text};
+pub use mtls_core::{catalogue, discovery, dn, error_chain, pki, profile, redact, results, scenario, text, tls_policy};
 pub use mtls_mock as mock;
 pub use mtls_report as report;
 

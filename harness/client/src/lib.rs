@@ -10,3 +10,4 @@ pub mod http;
 pub mod live;
 pub mod profile;
 pub mod target;
+pub mod tls_survey;

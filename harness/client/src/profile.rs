@@ -269,7 +269,7 @@ fn aliases(raw: &serde_json::Map<String, Value>, t: &AliasTest) -> Outcome {
 
 /// Whether each endpoint's TLS server sends a CertificateRequest, against `requested`.
 /// `requested: true` probes the effective (alias) endpoint; `false` the top-level one.
-async fn cert_requests(ctx: &Ctx, endpoints: &[String], requested: bool) -> Outcome {
+pub(crate) async fn cert_requests(ctx: &Ctx, endpoints: &[String], requested: bool) -> Outcome {
     let d = match ctx.discovered().await {
         Ok(d) => d,
         Err(o) => return o,

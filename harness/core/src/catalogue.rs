@@ -109,7 +109,13 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "disc.bound-flag", "§3.3", Must, "tls_client_certificate_bound_access_tokens is a boolean, true where the profile requires", "disc.fetch" => NO_DISCOVERY),
     check!(As, "disc.auth-methods", "§2.1.1, §2.2.1", Must, "token_endpoint_auth_methods_supported lists the mTLS methods under test", "disc.fetch" => NO_DISCOVERY),
     check!(As, "endpoints.resolve", "§5", Must, "Effective endpoint per operation resolves (alias, else top level)", "disc.fetch" => NO_DISCOVERY),
-    check!(As, "tls.cert-requested", "§5, §6", Must, "Every effective mTLS endpoint asks for a client certificate in the handshake", "endpoints.resolve" => NO_ENDPOINTS),
+    check!(As, "tls.cert-request.required", "§5, §6", Must, "Every effective mTLS endpoint (and every endpoint a profile puts under mTLS) asks for a client certificate in the handshake", "endpoints.resolve" => NO_ENDPOINTS),
+    check!(As, "tls.cert-request.forbidden", "§5, §6", Must, "No endpoint a profile keeps off mTLS (CDR: discovery, authorisation, JWKS) asks for a client certificate", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.version.floor", "RFC 9325 §3.1.1", Should, "Every origin refuses TLS 1.0 and TLS 1.1", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.version.prefers-13", "RFC 9325 §3.1.1", Info, "Offered TLS 1.2 and 1.3, every origin that supports TLS 1.3 picks it", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.ciphers.tls12", "RFC 9325 §4.2, §4.1", Info, "Every TLS 1.2 suite each origin accepts, enumerated, is on the profile's allow-list", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.renegotiation", "RFC 9325 §3.5; RFC 5746 §3.6", Info, "Every TLS 1.2 origin sends the secure renegotiation indication (and refuses renegotiation where the profile says so)", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.ems", "RFC 9325 §3.5; RFC 7627 §5.2", Info, "Every TLS 1.2 origin agrees to the extended master secret", "disc.fetch" => NO_DISCOVERY),
     check!(As, "auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", "endpoints.resolve" => "no token endpoint to call"),
     check!(As, "auth.pki.no-cert", "§2", Must, "No client certificate: invalid_client", "auth.pki.accept" => NO_CONTROL),
     check!(As, "auth.pki.other-subject", "§2.1", Must, "Trusted-CA certificate with another subject: invalid_client", "auth.pki.accept" => NO_CONTROL),
@@ -154,13 +160,23 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(Client, "client.rs.same-cert", "§3", Must, "The resource call presents the certificate the token is bound to"),
 ];
 
+/// Checks renamed since a release, old id first: scenario files, profiles and `--checks` that
+/// name the old id keep working.
+pub const RENAMED: &[(&str, &str)] = &[("tls.cert-requested", "tls.cert-request.required")];
+
+/// The current id of `id` (itself unless renamed).
+pub fn canonical(id: &str) -> &str {
+    RENAMED.iter().find(|(old, _)| *old == id).map_or(id, |(_, new)| new)
+}
+
 pub(crate) fn find(id: &str) -> Option<&'static CheckInfo> {
+    let id = canonical(id);
     CATALOGUE.iter().find(|c| c.id == id)
 }
 
 /// Ids of one mode selected by ids or globs (`*` matches any run of characters), in catalogue order.
 pub fn select(patterns: &[String], mode: Mode) -> Vec<&'static str> {
-    CATALOGUE.iter().filter(|c| c.mode == mode && patterns.iter().any(|p| glob_match(p, c.id))).map(|c| c.id).collect()
+    CATALOGUE.iter().filter(|c| c.mode == mode && patterns.iter().any(|p| glob_match(canonical(p), c.id))).map(|c| c.id).collect()
 }
 
 /// What a run performs for `selected`: those checks and, transitively, every check they need, in
@@ -231,5 +247,16 @@ mod tests {
             vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]
         );
         assert!(select(&["auth".into()], As).is_empty(), "a bare prefix is not a glob");
+        assert_eq!(select(&["tls.*".into()], As).len(), 7);
+    }
+
+    #[test]
+    fn a_renamed_check_is_still_found_by_its_old_id() {
+        assert_eq!(select(&["tls.cert-requested".into()], Mode::As), vec!["tls.cert-request.required"]);
+        assert_eq!(find("tls.cert-requested").map(|c| c.id), Some("tls.cert-request.required"));
+        assert_eq!(canonical("disc.fetch"), "disc.fetch");
+        for (old, new) in RENAMED {
+            assert!(find(old).is_some_and(|c| c.id == *new) && !CATALOGUE.iter().any(|c| c.id == *old), "{old} → {new}");
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod stats;
 pub mod text;
 pub mod tls;
+pub mod tls_policy;
 
 /// An error and its sources on one line, `outer: inner: innermost` (what the command line
 /// prints; reports use it where an error ends a scenario).

@@ -30,9 +30,10 @@ pub struct CheckId(pub &'static str);
 impl<'de> Deserialize<'de> for CheckId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
+        let id = crate::catalogue::canonical(&s);
         crate::catalogue::CATALOGUE
             .iter()
-            .find(|c| c.id == s && c.mode == Mode::As)
+            .find(|c| c.id == id && c.mode == Mode::As)
             .map(|c| CheckId(c.id))
             .ok_or_else(|| serde::de::Error::custom(format!("unknown check id `{s}` (see `mtls-harness list`)")))
     }
@@ -97,6 +98,8 @@ pub enum RuleLevel {
     Fail,
     /// A SHOULD, or informational.
     Warn,
+    /// Informational: recorded, never failing or warning.
+    Info,
     /// Not applicable under this profile (e.g. CDR forbids access-token introspection).
     Off,
 }
@@ -107,6 +110,7 @@ impl RuleLevel {
         match self {
             RuleLevel::Fail => Level::Must,
             RuleLevel::Warn | RuleLevel::Off => Level::Should,
+            RuleLevel::Info => Level::Info,
         }
     }
 }
@@ -436,6 +440,9 @@ pub struct Profile {
     /// Rules checkable from outside.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// TLS-layer rules the `tls.*` checks judge.
+    #[serde(default)]
+    pub tls: Option<crate::tls_policy::TlsPolicy>,
     /// Where it was loaded from (`builtin:` for built-in profiles).
     #[serde(skip)]
     pub file: PathBuf,
@@ -462,8 +469,11 @@ impl Profile {
         for s in &self.sources {
             url::Url::parse(&s.url).map_err(|e| format!("sources: `{}` is not a URL ({e})", s.url))?;
         }
-        if let Some(r) = self.rules.iter().find(|r| r.level == RuleLevel::Off) {
-            return Err(format!("rule `{}`: level `off` only applies to `levels:` (a rule is fail or warn)", r.id.0));
+        if let Some(r) = self.rules.iter().find(|r| matches!(r.level, RuleLevel::Off | RuleLevel::Info)) {
+            return Err(format!("rule `{}`: levels `off` and `info` only apply to `levels:` (a rule is fail or warn)", r.id.0));
+        }
+        if let Some(t) = &self.tls {
+            t.validate(|n| mtls_tlsprobe::suites::by_name(n).is_some())?;
         }
         let mut seen = HashSet::new();
         if let Some(r) = self.rules.iter().find(|r| !seen.insert(r.id.0.as_str())) {
@@ -584,7 +594,7 @@ mod tests {
             "{HEAD}rules:\n  - {{ id: r, title: R, level: off, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
         ))
         .unwrap_err();
-        assert!(e.contains("only applies to `levels:`"), "{e}");
+        assert!(e.contains("only apply to `levels:`"), "{e}");
     }
 
     #[test]

@@ -169,6 +169,8 @@ impl MockAs {
         };
         let specs = cfg.clients.clone().unwrap_or_else(mtls_core::scenario::default_specs);
         let registrations = specs.iter().map(|s| clients::register(s, pki)).collect::<Result<Vec<_>, _>>().map_err(MockError::Config)?;
+        let plant =
+            terminator::TlsPlant { tls12_chacha20: defects.has(Defect::Tls12Chacha20), prefer_tls12: defects.has(Defect::PrefersTls12) };
         let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki, secrets.clone())?);
 
         // The journal is the record of requests; wiremock keeping its own would grow without
@@ -178,7 +180,7 @@ impl MockAs {
         let journal = Journal::new(secrets);
         let mut running = Vec::new();
         for (info, socket) in listeners.iter().zip(sockets) {
-            let tls = terminator::server_config(&pki.server, info.request_cert)?;
+            let tls = terminator::edge_tls(&pki.server, info.request_cert, plant)?;
             running.push(
                 terminator::Listener::spawn(info.name, socket, tls, info.request_cert, wm.uri(), journal.clone())
                     .map_err(MockError::Bind)?,

@@ -82,10 +82,55 @@ impl ClientCertVerifier for AnyClientCert {
     }
 }
 
-/// TLS server config for one listener: `request_cert` decides whether a CertificateRequest is sent.
+/// TLS server config for one listener: `request_cert` decides whether a CertificateRequest is
+/// sent; TLS 1.2 and 1.3 with only the RFC 9325 §4.2 TLS 1.2 suites (ECDHE with AES-GCM).
 pub fn server_config(server: &Identity, request_cert: bool) -> Result<Arc<ServerConfig>, rustls::Error> {
-    let provider = provider();
-    let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    Ok(edge_tls(server, request_cert, TlsPlant::default())?.config)
+}
+
+/// What a listener's TLS does wrong, planted (rustls can express no more than these: it has no
+/// TLS 1.0/1.1, CBC, DHE or static-RSA suites to plant).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TlsPlant {
+    /// Also accept TLS_ECDHE_*_WITH_CHACHA20_POLY1305_SHA256 in TLS 1.2 (outside RFC 9325 §4.2).
+    pub tls12_chacha20: bool,
+    /// Pick TLS 1.2 whenever the ClientHello offers it, though TLS 1.3 is supported.
+    pub prefer_tls12: bool,
+}
+
+/// A listener's TLS: its configuration, and the TLS 1.2-only one a `prefer_tls12` listener
+/// switches to when a ClientHello offers TLS 1.2.
+#[derive(Clone)]
+pub struct EdgeTls {
+    /// The configuration.
+    pub config: Arc<ServerConfig>,
+    /// Planted `prefer_tls12`: used whenever the ClientHello offers a TLS 1.2 suite.
+    pub tls12_only: Option<Arc<ServerConfig>>,
+}
+
+impl From<Arc<ServerConfig>> for EdgeTls {
+    fn from(config: Arc<ServerConfig>) -> EdgeTls {
+        EdgeTls { config, tls12_only: None }
+    }
+}
+
+/// A listener's TLS with `plant` planted.
+pub fn edge_tls(server: &Identity, request_cert: bool, plant: TlsPlant) -> Result<EdgeTls, rustls::Error> {
+    let config = config_for(server, request_cert, plant, &[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let tls12_only = if plant.prefer_tls12 { Some(config_for(server, request_cert, plant, &[&rustls::version::TLS12])?) } else { None };
+    Ok(EdgeTls { config, tls12_only })
+}
+
+fn config_for(
+    server: &Identity,
+    request_cert: bool,
+    plant: TlsPlant,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let mut p = (*provider()).clone();
+    p.cipher_suites.retain(|s| s.tls13().is_some() || plant.tls12_chacha20 || !format!("{:?}", s.suite()).contains("CHACHA20"));
+    let provider = Arc::new(p);
+    let builder = ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(versions)?;
     let builder = if request_cert {
         builder.with_client_cert_verifier(Arc::new(AnyClientCert { algorithms: provider.signature_verification_algorithms }))
     } else {
@@ -135,7 +180,7 @@ impl Listener {
     pub fn spawn(
         name: &'static str,
         socket: TcpListener,
-        tls: Arc<ServerConfig>,
+        tls: impl Into<EdgeTls>,
         request_cert: bool,
         upstream: String,
         journal: Journal,
@@ -153,16 +198,16 @@ impl Listener {
             .build()
             .map_err(std::io::Error::other)?;
         let edge = Arc::new(Edge { name, request_cert, upstream, journal, http });
-        let acceptor = TlsAcceptor::from(tls);
+        let tls: EdgeTls = tls.into();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _peer)) = socket.accept().await else { continue };
                 // Small handshake and response writes must not wait for delayed ACKs.
                 let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
+                let tls = tls.clone();
                 let edge = edge.clone();
                 tokio::spawn(async move {
-                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
+                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept(&tls, tcp)).await else {
                         return; // handshake failed or timed out: nothing to forward
                     };
                     mtls_core::stats::handshake();
@@ -182,6 +227,17 @@ impl Listener {
         });
         Ok(Listener { name, addr, request_cert, task })
     }
+}
+
+/// The handshake: with the listener's configuration, or — planted `prefer_tls12` — its TLS
+/// 1.2-only one when the ClientHello offers a TLS 1.2 suite.
+async fn accept(tls: &EdgeTls, tcp: tokio::net::TcpStream) -> std::io::Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    let Some(tls12) = &tls.tls12_only else {
+        return TlsAcceptor::from(tls.config.clone()).accept(tcp).await;
+    };
+    let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+    let offers12 = start.client_hello().cipher_suites().iter().any(|s| !format!("{s:?}").starts_with("TLS13_"));
+    start.into_stream(if offers12 { tls12.clone() } else { tls.config.clone() }).await
 }
 
 fn plain(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {

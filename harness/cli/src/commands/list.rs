@@ -27,6 +27,33 @@ pub(crate) fn list(dir: &std::path::Path) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// A profile's `tls:` rules, one line each.
+fn tls_lines(t: &mtls_harness::tls_policy::TlsPolicy) {
+    if let Some(c) = &t.prefer_tls13 {
+        println!("  tls      {:<28} {}", "prefer_tls13", c.citation);
+    }
+    if let Some(s) = &t.tls12_suites {
+        let except = if s.except.is_empty() { String::new() } else { format!(" (except {})", s.except.join(", ")) };
+        println!("  tls      {:<28} {}{except} — {}", "tls12_suites", s.only.join(", "), s.citation);
+    }
+    if let Some(r) = &t.renegotiation {
+        let what = if r.refused { "indication, and refused" } else { "indication" };
+        println!("  tls      {:<28} {what} — {}", "renegotiation", r.citation);
+    }
+    if let Some(c) = &t.extended_master_secret {
+        println!("  tls      {:<28} {}", "extended_master_secret", c.citation);
+    }
+    if let Some(c) = &t.cert_request {
+        println!(
+            "  tls      {:<28} required: {}; forbidden: {} — {}",
+            "cert_request",
+            c.required.join(", "),
+            c.forbidden.join(", "),
+            c.citation
+        );
+    }
+}
+
 /// `list --profiles`: every profile with its sources, required checks, levels and rules.
 pub(crate) fn profiles(extra: Option<&std::path::Path>) -> anyhow::Result<u8> {
     for p in mtls_harness::profile::available(extra)? {
@@ -48,6 +75,9 @@ pub(crate) fn profiles(extra: Option<&std::path::Path>) -> anyhow::Result<u8> {
                 (None, None) => String::new(),
             };
             println!("  rule     {:<28} {:<5} {} — {}{dates}", r.id.0, format!("{:?}", r.level).to_lowercase(), r.title, r.citation.0);
+        }
+        if let Some(t) = &p.tls {
+            tls_lines(t);
         }
         println!();
     }

@@ -116,7 +116,12 @@ fn finish(
     // A selected profile sets the level where it says so (the strictest, if several do); a
     // check every profile that mentions it turns `off` does not apply.
     let set: Vec<(&Profile, &LevelOverride)> = profiles.iter().filter_map(|p| p.level_of(check.id).map(|l| (p, l))).collect();
-    let profile_level = set.iter().map(|(_, l)| l.level).filter(|l| *l != RuleLevel::Off).max_by_key(|l| *l == RuleLevel::Fail);
+    let strictness = |l: &RuleLevel| match l {
+        RuleLevel::Fail => 3,
+        RuleLevel::Warn => 2,
+        RuleLevel::Info | RuleLevel::Off => 1,
+    };
+    let profile_level = set.iter().map(|(_, l)| l.level).filter(|l| *l != RuleLevel::Off).max_by_key(strictness);
     if profile_level.is_none() && outcome.status != Status::Blocked {
         if let Some((p, l)) = set.first() {
             let was = format!("{}: {}", outcome.status.name(), outcome.reason);
@@ -128,6 +133,14 @@ fn finish(
     if level == Level::Should && outcome.status == Status::Fail {
         outcome.status = Status::Warn;
         outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);
+    }
+    if level == Level::Info && matches!(outcome.status, Status::Fail | Status::Warn) {
+        let under = match set.iter().find(|(_, l)| l.level == RuleLevel::Info) {
+            Some((p, l)) => format!("under {} ({})", p.id.0, l.citation.0),
+            None => "no selected profile makes it a rule; --profile bcp195 does".into(),
+        };
+        outcome.reason = format!("informational ({under}) — would {}: {}", outcome.status.name(), outcome.reason);
+        outcome.status = Status::Pass;
     }
     done.insert(check.id, (outcome.status, outcome.reason.clone()));
     result(sc, check, level, outcome, t0)

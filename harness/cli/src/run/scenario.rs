@@ -146,7 +146,7 @@ async fn run_as(
         Ok(p) => p,
         Err(e) => return ScenarioResult { error: Some(e), ..empty_result(sc) },
     };
-    let ctx = Ctx::new(target.clone());
+    let ctx = Ctx::new(target.clone()).with_profiles(&profiles);
     let runner: &Runner<'_> = &|id: &str| mtls_client::checks::implementation(id).map(|f| f(&ctx));
     let checks = run_graph(sc, cfg, on_check, done, None, &profiles, runner).await;
     // Back into the sink while the rules are judged: a run cut short by its deadline keeps them.
@@ -176,7 +176,13 @@ async fn run_as(
         super::graph::publish(sc, cr, on_check, done);
     }
     let checks = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
-    let verdicts = profiles.iter().map(|p| ProfileVerdict::of(&p.id.0, &p.title, &p.version, &checks)).collect();
+    // A planted defect is no verdict on a profile: a self-test judges its profiles' rules and
+    // levels, and names the rows it expects to fail, but reports no profile verdict.
+    let verdicts = if sc.is_self_test() {
+        Vec::new()
+    } else {
+        profiles.iter().map(|p| ProfileVerdict::of(&p.id.0, &p.title, &p.version, &checks)).collect()
+    };
     let resolution = ctx.discovery().await.ok().map(|d| d.resolution.clone());
     ScenarioResult { checks, profiles: verdicts, target: Some(target_info(sc, &target, resolution)), ..empty_result(sc) }
 }

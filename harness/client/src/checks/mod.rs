@@ -11,6 +11,9 @@ pub mod jwt_auth;
 pub mod refresh;
 pub mod refusal;
 pub mod tls;
+pub mod tls_extensions;
+pub mod tls_suites;
+pub mod tls_version;
 
 pub use refusal::{expect_invalid_client, expect_invalid_token, judge_refusal, TlsRefusal};
 
@@ -39,7 +42,13 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "disc.bound-flag" => |ctx| Box::pin(discovery::bound_flag(ctx)),
         "disc.auth-methods" => |ctx| Box::pin(discovery::auth_methods(ctx)),
         "endpoints.resolve" => |ctx| Box::pin(endpoints::resolve(ctx)),
-        "tls.cert-requested" => |ctx| Box::pin(tls::cert_requested(ctx)),
+        "tls.cert-request.required" => |ctx| Box::pin(tls::cert_request_required(ctx)),
+        "tls.cert-request.forbidden" => |ctx| Box::pin(tls::cert_request_forbidden(ctx)),
+        "tls.version.floor" => |ctx| Box::pin(tls_version::floor(ctx)),
+        "tls.version.prefers-13" => |ctx| Box::pin(tls_version::prefers_13(ctx)),
+        "tls.ciphers.tls12" => |ctx| Box::pin(tls_suites::tls12(ctx)),
+        "tls.renegotiation" => |ctx| Box::pin(tls_extensions::renegotiation(ctx)),
+        "tls.ems" => |ctx| Box::pin(tls_extensions::ems(ctx)),
         "auth.pki.accept" => |ctx| Box::pin(client_auth::pki_accept(ctx)),
         "auth.pki.no-cert" => |ctx| Box::pin(client_auth::pki_no_cert(ctx)),
         "auth.pki.other-subject" => |ctx| Box::pin(client_auth::pki_other_subject(ctx)),
@@ -91,11 +100,16 @@ pub struct Ctx {
     par_seen: std::sync::Mutex<Option<(Option<u64>, u16)>>,
     /// Whether each origin's server sends a CertificateRequest, probed once per origin.
     cert_requests: tokio::sync::Mutex<std::collections::HashMap<String, Result<bool, crate::http::Failure>>>,
+    /// What each origin's TLS server accepts (the `tls.*` checks), asked once per origin.
+    pub(crate) survey: crate::tls_survey::Survey,
+    /// The selected profiles' TLS rules (BCP 195 where none sets one).
+    pub(crate) tls_rules: mtls_core::tls_policy::TlsRules,
 }
 
 impl Ctx {
     /// A fresh context for one scenario's checks against `target`.
     pub fn new(target: Arc<Target>) -> Ctx {
+        let survey = crate::tls_survey::Survey::new(target.limits, target.no_cert().throttle().clone());
         Ctx {
             target,
             discovery: OnceCell::new(),
@@ -104,7 +118,15 @@ impl Ctx {
             introspection: OnceCell::new(),
             par_seen: std::sync::Mutex::new(None),
             cert_requests: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+            survey,
+            tls_rules: mtls_core::tls_policy::TlsRules::of(&[]),
         }
+    }
+
+    /// This context judging the TLS rules of `profiles` (the `tls.*` checks).
+    pub fn with_profiles(mut self, profiles: &[mtls_core::profile::Profile]) -> Ctx {
+        self.tls_rules = mtls_core::tls_policy::TlsRules::of(profiles);
+        self
     }
 
     /// Record what the PAR endpoint answered (RFC 9126 §2.2 `expires_in`).
@@ -149,7 +171,7 @@ impl Ctx {
         let Ok(parsed) = url::Url::parse(&url) else { return Ok(()) };
         match self.cert_requested(&parsed).await {
             Ok(false) => Err(Outcome::blocked(format!(
-                "blocked: tls.cert-requested — the token endpoint's server ({}) sends no CertificateRequest, so no certificate can be presented to bind a token to",
+                "blocked: tls.cert-request.required — the token endpoint's server ({}) sends no CertificateRequest, so no certificate can be presented to bind a token to",
                 parsed.origin().ascii_serialization()
             ))),
             _ => Ok(()),

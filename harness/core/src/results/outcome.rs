@@ -43,6 +43,9 @@ pub enum Level {
     Must,
     /// SHOULD / MAY: a violation warns.
     Should,
+    /// Informational: what the check found is recorded and passes; a profile that makes the
+    /// rule its own raises the level.
+    Info,
 }
 
 /// What a check concluded, why, and what it saw.

@@ -77,6 +77,10 @@ pub enum Defect {
     JwtAudTokenEndpointOnly,
     /// A client assertion is accepted again with the same `jti`.
     JwtReplayAccepted,
+    /// Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2.
+    Tls12Chacha20,
+    /// Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.
+    PrefersTls12,
 }
 
 impl Defect {
@@ -124,6 +128,8 @@ impl Defect {
             Defect::JwtNoCertUnbound => "A private_key_jwt client registered for bound tokens that presents no certificate gets an unbound token.",
             Defect::JwtAudTokenEndpointOnly => "private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer (FAPI 2.0 SP requires the issuer).",
             Defect::JwtReplayAccepted => "A client assertion is accepted again with the same `jti` (no replay detection).",
+            Defect::Tls12Chacha20 => "Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2's recommended four.",
+            Defect::PrefersTls12 => "Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.",
         }
     }
 
@@ -134,8 +140,8 @@ impl Defect {
             Defect::NoTokenEndpoint => &["endpoints.resolve"],
             Defect::BoundFlagString => &["disc.bound-flag"],
             Defect::AuthMethodsMissingTls => &["disc.auth-methods"],
-            Defect::AliasNoClientCert => &["tls.cert-requested", "auth.pki.accept", "auth.self.accept"],
-            Defect::ParOnPlainListener => &["tls.cert-requested", "par.alias"],
+            Defect::AliasNoClientCert => &["tls.cert-request.required", "auth.pki.accept", "auth.self.accept"],
+            Defect::ParOnPlainListener => &["tls.cert-request.required", "par.alias"],
             Defect::DnStringCompare => &["auth.pki.accept"],
             Defect::AcceptNoCert => &["auth.pki.no-cert"],
             Defect::AcceptAnyCert => &["auth.pki.other-subject", "auth.pki.rogue-ca", "auth.pki.expired"],
@@ -163,6 +169,8 @@ impl Defect {
             Defect::JwtNoCertUnbound => &["auth.jwt.no-cert"],
             Defect::JwtAudTokenEndpointOnly => &["auth.jwt.accept"],
             Defect::JwtReplayAccepted => &["auth.jwt.replay"],
+            Defect::Tls12Chacha20 => &["tls.ciphers.tls12"],
+            Defect::PrefersTls12 => &["tls.version.prefers-13"],
         }
     }
 }

@@ -217,6 +217,7 @@ impl Scenario {
         let name = file.display().to_string();
         let mut sc: Scenario = serde_yaml::from_str(text).map_err(|e| syntax_error(&name, &e))?;
         sc.file = file.to_path_buf();
+        sc.canonicalise();
         sc.validate().map_err(|msg| ScenarioError::Invalid { file: name, msg })?;
         Ok(sc)
     }
@@ -225,6 +226,15 @@ impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io { path: path.display().to_string(), msg: e.to_string() })?;
         Scenario::parse(&text, path)
+    }
+
+    /// Old check ids (`catalogue::RENAMED`) in `expect` replaced by their current ones.
+    fn canonicalise(&mut self) {
+        for list in [&mut self.expect.fail, &mut self.expect.warn, &mut self.expect.blocked] {
+            for id in list.iter_mut() {
+                *id = checks::canonical(id).to_string();
+            }
+        }
     }
 
     fn validate(&self) -> Result<(), String> {

@@ -1,0 +1,261 @@
+//! What each origin's TLS server accepts, asked with hand-written ClientHellos
+//! (`mtls_tlsprobe`): every distinct origin of the effective endpoints, of their top-level
+//! twins, of discovery, the JWKS and the authorization endpoint. Each question is asked once per
+//! origin per scenario and shared by the `tls.*` checks; every probe takes a slot of the
+//! target's per-origin throttle and is bounded by its connect and request timeouts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use mtls_core::discovery::Source;
+use mtls_tlsprobe::{suites, Answer, ClientHello, Renegotiation, Timeouts, Until, Version};
+
+use crate::checks::Discovered;
+use crate::http::{Limits, Throttle};
+
+/// One origin and the endpoints it serves.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `https://host:port`.
+    pub origin: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// `(metadata key, label)`: `token_endpoint` / `token_endpoint (mTLS alias)`, `discovery`.
+    pub endpoints: Vec<(String, String)>,
+}
+
+impl Site {
+    /// The labels, comma-separated.
+    pub fn labels(&self) -> String {
+        self.endpoints.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The labels for a one-line reason: the first three, then how many more (the details list
+    /// them all).
+    pub fn short_labels(&self) -> String {
+        match self.endpoints.len() {
+            0..=3 => self.labels(),
+            n => {
+                let first: Vec<&str> = self.endpoints.iter().take(2).map(|(_, l)| l.as_str()).collect();
+                format!("{} and {} more", first.join(", "), n - 2)
+            }
+        }
+    }
+
+    /// Every endpoint it serves is one of `keys`.
+    pub fn only(&self, keys: &[String]) -> bool {
+        !self.endpoints.is_empty() && self.endpoints.iter().all(|(k, _)| keys.contains(k))
+    }
+}
+
+/// The origins to probe, in order: discovery's first.
+pub fn sites(d: &Discovered) -> Vec<Site> {
+    let mut urls: Vec<(String, String, String)> = vec![(d.url.clone(), "discovery".into(), "discovery".into())];
+    for e in &d.resolution.endpoints {
+        match e.source {
+            Source::Alias => {
+                urls.push((e.url.to_string(), e.key.into(), format!("{} (mTLS alias)", e.key)));
+                if let Some(top) = &e.top_level {
+                    urls.push((top.clone(), e.key.into(), e.key.into()));
+                }
+            }
+            Source::TopLevel => urls.push((e.url.to_string(), e.key.into(), e.key.into())),
+        }
+    }
+    for key in ["jwks_uri", "authorization_endpoint", "registration_endpoint"] {
+        if let Some(u) = d.metadata.raw.get(key).and_then(|v| v.as_str()) {
+            urls.push((u.to_string(), key.into(), key.into()));
+        }
+    }
+    let mut by_origin: BTreeMap<String, Site> = BTreeMap::new();
+    let mut order = Vec::new();
+    for (u, key, label) in urls {
+        let Ok(url) = url::Url::parse(&u) else { continue };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { continue };
+        if url.scheme() != "https" {
+            continue;
+        }
+        let origin = url.origin().ascii_serialization();
+        let site = by_origin.entry(origin.clone()).or_insert_with(|| {
+            order.push(origin.clone());
+            Site { origin, host: host.to_string(), port, endpoints: Vec::new() }
+        });
+        if !site.endpoints.iter().any(|(_, l)| *l == label) {
+            site.endpoints.push((key, label));
+        }
+    }
+    order.into_iter().filter_map(|o| by_origin.remove(&o)).collect()
+}
+
+/// A probe's answer, or why there is none.
+pub type Probed = Result<Answer, String>;
+
+/// The TLS 1.2 suites an origin accepts, found by offering every registered suite and removing
+/// the one chosen until the server refuses.
+#[derive(Debug, Clone)]
+pub struct Enumeration {
+    /// Accepted suites, in the order the server chose them (its preference, if it has one).
+    pub accepted: Vec<u16>,
+    /// ClientHellos sent.
+    pub requests: usize,
+    /// How the server answered the last one (`handshake_failure`, closed, …).
+    pub end: String,
+}
+
+/// The answers one origin gave, each asked on first use.
+#[derive(Default)]
+struct Answers {
+    both: OnceCell<Probed>,
+    tls12: OnceCell<Probed>,
+    tls13: OnceCell<Probed>,
+    tls11: OnceCell<Probed>,
+    tls10: OnceCell<Probed>,
+    suites: OnceCell<Result<Enumeration, String>>,
+    renegotiation: OnceCell<Result<Renegotiation, String>>,
+}
+
+/// Per-scenario cache of TLS answers, by origin.
+pub struct Survey {
+    limits: Limits,
+    throttle: Throttle,
+    origins: std::sync::Mutex<HashMap<String, Arc<Answers>>>,
+}
+
+impl Survey {
+    /// An empty survey probing within `limits`, each probe holding a slot of `throttle`.
+    pub fn new(limits: Limits, throttle: Throttle) -> Survey {
+        Survey { limits, throttle, origins: std::sync::Mutex::new(HashMap::new()) }
+    }
+
+    fn answers(&self, site: &Site) -> Arc<Answers> {
+        let mut m = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(site.origin.clone()).or_default().clone()
+    }
+
+    async fn ask(&self, site: &Site, hello: ClientHello, until: Until) -> Probed {
+        let _slot = self.throttle.slot(&site.origin).await;
+        let t = Timeouts { connect: self.limits.connect, read: self.limits.request };
+        mtls_tlsprobe::probe(&site.host, site.port, &hello, until, t).await.map_err(|e| e.to_string())
+    }
+
+    /// Offered TLS 1.3 and 1.2 with every suite: the positive control of every refusal.
+    pub async fn both(&self, site: &Site) -> Probed {
+        let all: Vec<u16> = suites::TLS13.iter().copied().chain(suites::tls12()).collect();
+        let hello = ClientHello::new(&[Version::Tls13, Version::Tls12], all, &site.host);
+        self.answers(site).both.get_or_init(|| self.ask(site, hello, Until::ServerHello)).await.clone()
+    }
+
+    /// Offered TLS 1.2 only, every suite, read to ServerHelloDone (extensions, CertificateRequest).
+    pub async fn tls12(&self, site: &Site) -> Probed {
+        let hello = ClientHello::new(&[Version::Tls12], suites::tls12(), &site.host);
+        self.answers(site).tls12.get_or_init(|| self.ask(site, hello, Until::ServerHelloDone)).await.clone()
+    }
+
+    /// Offered TLS 1.3 only.
+    pub async fn tls13(&self, site: &Site) -> Probed {
+        let hello = ClientHello::new(&[Version::Tls13], suites::TLS13.to_vec(), &site.host);
+        self.answers(site).tls13.get_or_init(|| self.ask(site, hello, Until::ServerHello)).await.clone()
+    }
+
+    /// Offered only `v` (TLS 1.0 or 1.1) with every suite that version can use.
+    pub async fn legacy(&self, site: &Site, v: Version) -> Probed {
+        let hello = ClientHello::new(&[v], suites::pre_tls12(), &site.host);
+        let a = self.answers(site);
+        let cell = if v == Version::Tls10 { &a.tls10 } else { &a.tls11 };
+        cell.get_or_init(|| self.ask(site, hello, Until::ServerHello)).await.clone()
+    }
+
+    /// Every TLS 1.2 suite the origin accepts (RFC 5246 §7.4.1.3: the server picks one of those
+    /// offered): offer all, remove the chosen one, repeat until refused.
+    pub async fn suites(&self, site: &Site) -> Result<Enumeration, String> {
+        let a = self.answers(site);
+        a.suites.get_or_init(|| self.enumerate(site)).await.clone()
+    }
+
+    /// A client-initiated renegotiation tried after a full TLS 1.2 handshake (RFC 5746 §3.5).
+    pub async fn renegotiation(&self, site: &Site) -> Result<Renegotiation, String> {
+        let a = self.answers(site);
+        a.renegotiation
+            .get_or_init(|| async {
+                let _slot = self.throttle.slot(&site.origin).await;
+                let t = Timeouts { connect: self.limits.connect, read: self.limits.request };
+                mtls_tlsprobe::renegotiate(&site.host, site.port, t).await.map_err(|e| e.to_string())
+            })
+            .await
+            .clone()
+    }
+
+    async fn enumerate(&self, site: &Site) -> Result<Enumeration, String> {
+        let mut offered = suites::tls12();
+        let mut accepted = Vec::new();
+        let mut answer = self.tls12(site).await?;
+        let mut requests = 1;
+        loop {
+            let chosen = match &answer {
+                Answer::Hello { hello, .. } => hello.suite,
+                refused => return Ok(Enumeration { accepted, requests, end: describe(refused) }),
+            };
+            if !offered.contains(&chosen) {
+                return Err(format!(
+                    "{} chose {} ({chosen:#06x}), which was not offered (RFC 5246 §7.4.1.3 forbids it)",
+                    site.origin,
+                    suites::name(chosen)
+                ));
+            }
+            accepted.push(chosen);
+            offered.retain(|s| *s != chosen);
+            if offered.is_empty() {
+                return Ok(Enumeration { accepted, requests, end: "every registered suite accepted".into() });
+            }
+            let hello = ClientHello::new(&[Version::Tls12], offered.clone(), &site.host);
+            answer = self.ask(site, hello, Until::ServerHello).await?;
+            requests += 1;
+        }
+    }
+}
+
+/// `TLS 1.2 TLS_ECDHE_…`, `alert handshake_failure (fatal)`, `closed`.
+pub fn describe(a: &Answer) -> String {
+    match a {
+        Answer::Hello { hello, .. } if hello.retry => format!("{} (HelloRetryRequest)", hello.version),
+        Answer::Hello { hello, .. } => format!("{} {}", hello.version, suites::name(hello.suite)),
+        Answer::Alert { level, description } => {
+            format!("alert {} ({})", mtls_tlsprobe::alert_name(*description), if *level == 1 { "warning" } else { "fatal" })
+        }
+        Answer::Closed => "connection closed without an answer".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mtls_core::discovery::Metadata;
+
+    #[test]
+    fn sites_group_endpoints_and_twins_by_origin() {
+        let raw = serde_json::json!({
+            "issuer": "https://as.example",
+            "token_endpoint": "https://as.example/token",
+            "authorization_endpoint": "https://login.example/authorize",
+            "jwks_uri": "https://as.example/jwks",
+            "mtls_endpoint_aliases": { "token_endpoint": "https://mtls.as.example:8443/token" }
+        });
+        let metadata = Metadata::from_json(raw).expect("metadata");
+        let resolution = metadata.resolve();
+        let d = Discovered {
+            url: "https://as.example/.well-known/openid-configuration".into(),
+            metadata,
+            resolution,
+            evidence: crate::http::Evidence::default(),
+        };
+        let s = sites(&d);
+        let origins: Vec<&str> = s.iter().map(|s| s.origin.as_str()).collect();
+        assert_eq!(origins, ["https://as.example", "https://mtls.as.example:8443", "https://login.example"]);
+        assert_eq!(s[0].labels(), "discovery, token_endpoint, jwks_uri", "the alias's top-level twin is probed too");
+        assert_eq!(s[1].labels(), "token_endpoint (mTLS alias)");
+        assert!(s[2].only(&["authorization_endpoint".into()]));
+        assert!(!s[0].only(&["authorization_endpoint".into()]));
+    }
+}

@@ -1,0 +1,229 @@
+//! A profile's TLS-layer rules (the `tls:` section of `profiles/*.yaml`): the TLS 1.2 suite
+//! allow-list and the endpoints exempt from it, TLS 1.3 preference, the secure renegotiation
+//! indication or renegotiation refused, the extended master secret, and which endpoints must or
+//! must not ask for a client certificate. The `tls.*` checks judge them; where no selected
+//! profile sets a rule, they judge BCP 195 (RFC 9325) at the catalogue's informational level.
+
+use serde::Deserialize;
+
+use crate::profile::Profile;
+
+/// RFC 9325 §4.2: the four RECOMMENDED TLS 1.2 suites.
+pub const BCP195_SUITES: [&str; 4] = [
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+];
+
+/// A rule that only needs its source.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cited {
+    /// Specification and section.
+    pub citation: String,
+}
+
+/// The TLS 1.2 suites a server may accept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteRule {
+    /// IANA names of the only TLS 1.2 suites allowed.
+    pub only: Vec<String>,
+    /// Endpoints (discovery metadata keys, or `discovery`) exempt from the list: browser-facing
+    /// ones, where only RFC 9325 §4.1's MUST NOTs apply.
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// Specification and section.
+    pub citation: String,
+}
+
+/// What a server must do about renegotiation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenegotiationRule {
+    /// `true`: a client-initiated renegotiation must be refused, besides the RFC 5746 indication.
+    #[serde(default)]
+    pub refused: bool,
+    /// Specification and section.
+    pub citation: String,
+}
+
+/// Which endpoints must, and which must not, send a CertificateRequest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertRequestRule {
+    /// Endpoints (metadata keys; the effective, aliased URL is probed) that must ask.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// Endpoints (`discovery` or metadata keys; the top-level URL is probed) that must not ask.
+    #[serde(default)]
+    pub forbidden: Vec<String>,
+    /// Specification and section.
+    pub citation: String,
+}
+
+/// A profile's `tls:` section; every member optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPolicy {
+    /// A server that supports TLS 1.3 must pick it over TLS 1.2 (RFC 9325 §3.1.1).
+    #[serde(default)]
+    pub prefer_tls13: Option<Cited>,
+    /// The TLS 1.2 suite allow-list.
+    #[serde(default)]
+    pub tls12_suites: Option<SuiteRule>,
+    /// Renegotiation.
+    #[serde(default)]
+    pub renegotiation: Option<RenegotiationRule>,
+    /// The extended master secret must be agreed (RFC 7627 §5.2).
+    #[serde(default)]
+    pub extended_master_secret: Option<Cited>,
+    /// Certificate requests per endpoint.
+    #[serde(default)]
+    pub cert_request: Option<CertRequestRule>,
+}
+
+impl TlsPolicy {
+    /// Errors in the section: unknown suite names (checked by `known_suite`), empty lists.
+    pub fn validate(&self, known_suite: impl Fn(&str) -> bool) -> Result<(), String> {
+        if let Some(s) = &self.tls12_suites {
+            if s.only.is_empty() {
+                return Err("tls.tls12_suites.only: name at least one suite".into());
+            }
+            if let Some(bad) = s.only.iter().find(|n| !known_suite(n)) {
+                return Err(format!("tls.tls12_suites.only: `{bad}` is not an IANA TLS cipher suite name"));
+            }
+        }
+        if let Some(c) = &self.cert_request {
+            if c.required.is_empty() && c.forbidden.is_empty() {
+                return Err("tls.cert_request: give `required`, `forbidden` or both".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One rule in force for a run, and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InForce<T> {
+    /// The profile that sets it; `None` for the BCP 195 default.
+    pub profile: Option<String>,
+    /// The rule.
+    pub rule: T,
+}
+
+impl<T> InForce<T> {
+    /// `fapi2-sp-mtls (FAPI 2.0 SP §5.2.2-1)`, or the default's citation.
+    pub fn source(&self, citation: &str) -> String {
+        match &self.profile {
+            Some(p) => format!("{p} ({citation})"),
+            None => format!("BCP 195 ({citation})"),
+        }
+    }
+}
+
+/// The TLS rules of the selected profiles, each aspect from every profile that sets it; BCP 195
+/// (RFC 9325) where none does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsRules {
+    /// TLS 1.2 suite allow-lists.
+    pub suites: Vec<InForce<SuiteRule>>,
+    /// Renegotiation rules.
+    pub renegotiation: Vec<InForce<RenegotiationRule>>,
+    /// Certificate-request rules (no default: only profiles forbid certificate requests).
+    pub cert_request: Vec<InForce<CertRequestRule>>,
+    /// TLS 1.3 preference rules.
+    pub prefer_tls13: Vec<InForce<Cited>>,
+    /// Extended master secret rules.
+    pub extended_master_secret: Vec<InForce<Cited>>,
+}
+
+impl TlsRules {
+    /// The rules of `profiles`, with the BCP 195 defaults where none sets an aspect.
+    pub fn of(profiles: &[Profile]) -> TlsRules {
+        fn collect<T: Clone>(profiles: &[Profile], get: impl Fn(&TlsPolicy) -> Option<&T>) -> Vec<InForce<T>> {
+            profiles
+                .iter()
+                .filter_map(|p| p.tls.as_ref().and_then(&get).map(|r| InForce { profile: Some(p.id.0.clone()), rule: r.clone() }))
+                .collect()
+        }
+        fn or_default<T>(mut v: Vec<InForce<T>>, d: T) -> Vec<InForce<T>> {
+            if v.is_empty() {
+                v.push(InForce { profile: None, rule: d });
+            }
+            v
+        }
+        TlsRules {
+            suites: or_default(
+                collect(profiles, |t| t.tls12_suites.as_ref()),
+                SuiteRule {
+                    only: BCP195_SUITES.iter().map(|s| s.to_string()).collect(),
+                    except: vec!["authorization_endpoint".into()],
+                    citation: "RFC 9325 §4.2; browser-facing endpoints: §4.1".into(),
+                },
+            ),
+            renegotiation: or_default(
+                collect(profiles, |t| t.renegotiation.as_ref()),
+                RenegotiationRule { refused: false, citation: "RFC 9325 §3.5; RFC 5746 §3.6".into() },
+            ),
+            cert_request: collect(profiles, |t| t.cert_request.as_ref()),
+            prefer_tls13: or_default(collect(profiles, |t| t.prefer_tls13.as_ref()), Cited { citation: "RFC 9325 §3.1.1".into() }),
+            extended_master_secret: or_default(
+                collect(profiles, |t| t.extended_master_secret.as_ref()),
+                Cited { citation: "RFC 9325 §3.5; RFC 7627 §5.2".into() },
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const HEAD: &str = "id: t\ntitle: T\nversion: '1'\nsources: [{ name: S, url: 'https://example.com' }]\n";
+
+    fn parse(text: &str) -> Result<Profile, String> {
+        Profile::parse(text, Path::new("profiles/t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_tls_section_is_validated_at_load() {
+        let e = parse(&format!(
+            "{HEAD}tls:\n  tls12_suites: {{ only: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_999], citation: X }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("`TLS_RSA_WITH_AES_999` is not an IANA TLS cipher suite name"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refuse: true, citation: X }}\n")).unwrap_err();
+        assert!(e.contains("unknown field `refuse`") && e.contains("profiles/t.yaml:"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  cert_request: {{ citation: X }}\n")).unwrap_err();
+        assert!(e.contains("give `required`, `forbidden` or both"), "{e}");
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: r, title: R, level: info, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("only apply to `levels:`"), "{e}");
+    }
+
+    #[test]
+    fn rules_come_from_every_profile_that_sets_them_else_bcp195() {
+        let none = TlsRules::of(&[]);
+        assert_eq!(none.suites.len(), 1);
+        assert_eq!(none.suites[0].profile, None);
+        assert_eq!(none.suites[0].rule.only, BCP195_SUITES.map(str::to_string).to_vec());
+        assert!(none.cert_request.is_empty(), "no default keeps endpoints off mTLS");
+        assert!(!none.renegotiation[0].rule.refused);
+        let br = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refused: true, citation: 'OFB §6.2.2-3' }}\n")).unwrap();
+        let rules = TlsRules::of(&[br]);
+        assert_eq!(rules.renegotiation.len(), 1);
+        assert!(rules.renegotiation[0].rule.refused);
+        assert_eq!(rules.renegotiation[0].source(&rules.renegotiation[0].rule.citation), "t (OFB §6.2.2-3)");
+        assert_eq!(rules.suites[0].profile, None, "aspects the profile leaves out keep the default");
+        let built_in = crate::profile::builtin().unwrap();
+        let fapi: Vec<Profile> = built_in.into_iter().filter(|p| p.id.0 == "fapi2-sp-mtls" || p.id.0 == "fapi1-advanced").collect();
+        let both = TlsRules::of(&fapi);
+        assert_eq!(both.suites.len(), 2, "each profile's list is judged");
+        assert!(both.suites.iter().all(|s| s.profile.is_some() && s.rule.except == ["authorization_endpoint"]));
+    }
+}
