@@ -163,7 +163,8 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
 }
 
 /// The CDR rule no other suite checks — discovery, authorization and JWKS must NOT ask for a
-/// client certificate, the back-channel endpoints must — judged from the handshakes: node with
+/// client certificate, the back-channel endpoints must (au-cdr's `tls.cert_request`, judged by
+/// `tls.cert-request.forbidden` and `tls.cert-request.required`) — judged from the handshakes: node with
 /// one listener that asks for certificates everywhere breaks it; node with the mTLS endpoints on
 /// their own listener (split aliases) keeps it. And Open Finance Brasil's DCR rule that the
 /// aliases carry token, registration, userinfo and PAR: node aliases no registration endpoint.
@@ -174,14 +175,14 @@ async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server()
         let peer = start_in(tmp.path(), "none", mode);
         let r = run_with(tmp.path(), &peer, &format!("cdr-{mode}"), "[au-cdr, br-openfinance]", "jwt-client.key").await;
         let got = outcomes(&r);
-        let public = &got["profile.au-cdr.no-cert-on-public-endpoints"];
+        let public = &got["tls.cert-request.forbidden"];
         if public_ok {
             assert_eq!(public.0, Status::Pass, "{mode}: {}", public.1);
         } else {
             assert_eq!(public.0, Status::Fail, "{mode}: {}", public.1);
             assert!(public.1.contains("discovery") && public.1.contains("asks"), "{mode}: {}", public.1);
         }
-        let back = &got["profile.au-cdr.cert-on-back-channel"];
+        let back = &got["tls.cert-request.required"];
         assert_eq!(back.0, Status::Pass, "{mode}: {}", back.1);
         // CDR forbids access-token introspection: under au-cdr the introspection checks do not apply.
         for id in ["introspect.active", "bind.introspection-cnf"] {

@@ -15,11 +15,29 @@ fn scenarios() -> Vec<Scenario> {
     load_dir(&scenarios_dir()).expect("built-in scenarios load")
 }
 
+/// Checks whose defect rustls cannot plant in the mock (it has no TLS 1.0/1.1, no renegotiation,
+/// no way to leave out the extended master secret, and the mock's listeners keep discovery off
+/// mTLS only in the split shape): their negative self-test is a real server configured to break
+/// exactly them, in `tls_probes.rs` — `(check, test function)`.
+const ON_REAL_SERVERS: &[(&str, &str)] = &[
+    ("tls.version.floor", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
+    ("tls.ems", "nginx_without_the_extended_master_secret_fails_exactly_tls_ems"),
+    ("tls.renegotiation", "node_oidc_provider_defaults"),
+    ("tls.cert-request.forbidden", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
+];
+
 #[test]
 fn every_check_has_a_negative_self_test() {
     // A MUST-level check proves it can fail; a SHOULD-level one (or another RFC's rule) that it can warn.
     let expected: BTreeSet<String> = scenarios().iter().flat_map(|s| s.expect.fail.iter().chain(&s.expect.warn).cloned()).collect();
-    let missing: Vec<&str> = CATALOGUE.iter().map(|c| c.id).filter(|id| !expected.contains(*id)).collect();
+    let real = include_str!("tls_probes.rs");
+    for (id, test) in ON_REAL_SERVERS {
+        let body = real.split(&format!("async fn {test}()")).nth(1).unwrap_or_else(|| panic!("tls_probes.rs has no test {test}"));
+        let body = body.split("\n}\n").next().unwrap_or_default();
+        assert!(body.contains(&format!("(\"{id}\", Fail)")), "{test} does not expect {id} to fail");
+    }
+    let missing: Vec<&str> =
+        CATALOGUE.iter().map(|c| c.id).filter(|id| !expected.contains(*id) && !ON_REAL_SERVERS.iter().any(|(r, _)| r == id)).collect();
     assert!(missing.is_empty(), "checks no self-test proves able to fail: {missing:?}");
 }
 
@@ -29,9 +47,15 @@ fn every_defect_has_a_self_test_expecting_exactly_its_catching_checks() {
     for &d in Defect::ALL {
         let found = all.iter().find(|s| s.mock.defects == [d] && s.primary == Default::default());
         let sc = found.unwrap_or_else(|| panic!("no self-test scenario plants only `{}`", d.name()));
-        let expected: BTreeSet<&str> = sc.expect.fail.iter().chain(&sc.expect.warn).map(String::as_str).collect();
+        // The checks; a profile the scenario judges adds its rows (`profile.<id>.requires.<check>`).
+        let expected: BTreeSet<&str> =
+            sc.expect.fail.iter().chain(&sc.expect.warn).map(String::as_str).filter(|id| !id.starts_with("profile.")).collect();
         let caught_by: BTreeSet<&str> = d.caught_by().iter().copied().collect();
         assert_eq!(expected, caught_by, "{}: expect.fail and expect.warn differ from Defect::caught_by", sc.id);
+        for id in sc.expect.fail.iter().filter(|id| id.starts_with("profile.")) {
+            let check = id.rsplit_once(".requires.").map(|(_, c)| c).unwrap_or_default();
+            assert!(d.caught_by().contains(&check), "{}: {id} is not the profile row of a catching check", sc.id);
+        }
     }
 }
 
@@ -79,9 +103,13 @@ async fn the_conformant_mock_passes_every_check_in_each_served_shape() {
             // Only the alias-key check has nothing to judge where no aliases are published, and
             // bind.jwt-client leaves a private_key_jwt primary client to bind.token-cnf.
             let allowed_skip = (sc.discovery.shape == mtls_harness::discovery::Shape::Missing && c.id == "disc.aliases.keys")
-                || (sc.primary == mtls_harness::catalogue::Primary::PrivateKeyJwt && c.id == "bind.jwt-client");
+                || (sc.primary == mtls_harness::catalogue::Primary::PrivateKeyJwt && c.id == "bind.jwt-client")
+                // No profile keeps an endpoint off mTLS here (au-cdr does).
+                || c.id == "tls.cert-request.forbidden";
             let expected = if allowed_skip { Status::Skip } else { Status::Pass };
             assert_eq!(c.status, expected, "{}::{}: {}", sc.id, c.id, c.reason);
+            // An informational check passes whatever it found: the mock must not need that.
+            assert!(!c.reason.starts_with("informational"), "{}::{}: {}", sc.id, c.id, c.reason);
         }
         let as_checks = CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count();
         assert_eq!(r.checks.len(), as_checks, "{} runs the whole AS catalogue", sc.id);

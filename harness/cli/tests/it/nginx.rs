@@ -1,0 +1,339 @@
+//! nginx (Debian package, OpenSSL) as a TLS-terminating reverse proxy on 127.0.0.1 in front of
+//! the node-oidc-provider fixture: a real-world TLS edge whose protocol versions and cipher suites
+//! the tests choose ([`TlsConfig`]), where the node fixture itself only speaks what Node allows.
+//!
+//! [`start`] picks nginx's port P first, starts node-oidc-provider (`ALIAS_MODE=identical`, one
+//! listener on a port of its own) with `PUBLIC_PORT=P`, so that its issuer and discovery name
+//! nginx's URLs, then starts nginx on P proxying to node. Both are child processes of the test
+//! with everything in a temporary directory of their own (configuration, pid file, logs, temp
+//! paths, the PKI), so instances run in parallel; both are killed when the [`Edge`] is dropped.
+//!
+//! nginx requests a client certificate (`ssl_verify_client optional_no_ca`: a CertificateRequest,
+//! any certificate or none accepted) and serves two certificates for `localhost`/`127.0.0.1`
+//! issued by the test CA: the PKI's ECDSA P-256 `server.pem`, and an RSA-2048
+//! `server-rsa.pem` minted with the `openssl` command line (ring cannot generate RSA keys) so
+//! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated.
+//!
+//! `.ci/run` installs nginx with apt-get. Without it [`start`] skips (returns `None`), except
+//! under CI (`CI=true`), where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mtls_harness::pki::TestPki;
+
+use crate::common::{ensure_node_peers, ready_line, repo};
+
+/// The TLS configuration of the nginx edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlsConfig {
+    /// FAPI-style: TLS 1.2 and 1.3 only; TLS 1.2 suites ECDHE with AES-GCM only, server order,
+    /// no session tickets.
+    Fapi,
+    /// Everything OpenSSL still has for an authenticated server: TLS 1.0 to 1.3,
+    /// `ALL:!aNULL:@SECLEVEL=0` — CBC, static RSA, DHE (the RFC 7919 ffdhe2048 group,
+    /// `fixtures/nginx/ffdhe2048.pem`), CCM, ARIA, Camellia, ChaCha20; not the anonymous suites
+    /// `ALL` alone would add. Debian's OpenSSL has no 3DES, RC4 or export suites to offer.
+    Legacy,
+    /// [`TlsConfig::Fapi`] with the extended master secret switched off
+    /// (`ssl_conf_command Options -ExtendedMasterSecret`, OpenSSL 3).
+    FapiNoEms,
+}
+
+impl TlsConfig {
+    /// The `ssl_*` directives of the `server` block (certificates and client certificates apart).
+    fn directives(self) -> String {
+        match self {
+            TlsConfig::Fapi => "ssl_protocols TLSv1.2 TLSv1.3;\n\
+                 ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384;\n\
+                 ssl_prefer_server_ciphers on;\n\
+                 ssl_session_tickets off;\n"
+                .to_string(),
+            TlsConfig::FapiNoEms => format!("{}ssl_conf_command Options -ExtendedMasterSecret;\n", TlsConfig::Fapi.directives()),
+            TlsConfig::Legacy => format!(
+                "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n\
+                 ssl_ciphers ALL:!aNULL:@SECLEVEL=0;\n\
+                 ssl_dhparam {};\n",
+                repo().join("fixtures/nginx/ffdhe2048.pem").display()
+            ),
+        }
+    }
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running nginx edge in front of a running node-oidc-provider; both die when it is dropped.
+pub(crate) struct Edge {
+    /// The issuer, as discovery names it: `https://127.0.0.1:<port>` (nginx).
+    pub(crate) issuer: String,
+    /// The protected resource of the node fixture, through nginx (`<issuer>/resource`).
+    pub(crate) resource: String,
+    /// nginx's port on 127.0.0.1.
+    pub(crate) port: u16,
+    /// node-oidc-provider's own port on 127.0.0.1 (behind nginx).
+    pub(crate) node_port: u16,
+    /// The test PKI (`TestPki::write_to`: `ca.pem`, `ca.key`, `registered.pem`, … as a target
+    /// file names them), plus `server-rsa.pem`/`server-rsa.key`.
+    pub(crate) pki_dir: PathBuf,
+    /// The test CA (`<pki_dir>/ca.pem`): the trust anchor for nginx's server certificates.
+    pub(crate) ca: PathBuf,
+    /// The secret of node's `tpp-secret-001` client (`PEER_CLIENT_SECRET`).
+    pub(crate) secret: String,
+    // Held only to be dropped, in this order: nginx, node, then the directory.
+    _nginx: Killed,
+    _node: Killed,
+    dir: tempfile::TempDir,
+}
+
+impl Edge {
+    /// nginx's error log so far (for assertion messages).
+    pub(crate) fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nginx/error.log")).unwrap_or_default()
+    }
+}
+
+/// Is the variable `CI` set to `true`?
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The nginx binary: on the PATH, or in the sbin directories a non-root PATH may lack.
+fn nginx_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join("nginx"))
+        .find(|f| f.is_file())
+}
+
+/// Start node-oidc-provider behind nginx with the TLS configuration `cfg`. `None` (with a note on
+/// stderr) when nginx is not installed, except under `CI=true`, where that is a failure.
+pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
+    let Some(nginx) = nginx_binary() else {
+        let how = "nginx not installed: skipping (apt-get install -y nginx; .ci/run does)";
+        assert!(!under_ci(), "{how}");
+        eprintln!("{how}");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pki_dir = dir.path().join("pki");
+    TestPki::generate().unwrap().write_to(&pki_dir).unwrap();
+    mint_rsa_server_cert(&pki_dir);
+    let secret = format!("s3cr3t-nginx-{cfg:?}-{}", std::process::id());
+    // Another process may take the free port between our probe and nginx's bind: try again.
+    for _ in 0..5 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        let (node, ready) = start_node(&pki_dir, &secret, port);
+        let node_port = u16::try_from(ready["listen"]["main"].as_u64().unwrap()).unwrap();
+        let conf = write_conf(dir.path(), cfg, port, node_port, &pki_dir);
+        drop(probe); // as late as possible: nginx binds it next
+        if let Some(nginx) = start_nginx(&nginx, &conf, port) {
+            return Some(Edge {
+                issuer: ready["issuer"].as_str().unwrap().to_string(),
+                resource: ready["resource"].as_str().unwrap().to_string(),
+                port,
+                node_port,
+                ca: pki_dir.join("ca.pem"),
+                pki_dir,
+                secret,
+                _nginx: nginx,
+                _node: node,
+                dir,
+            });
+        }
+        eprintln!("nginx: port {port} taken meanwhile; trying another");
+    }
+    panic!("nginx could not bind a free port in 5 attempts");
+}
+
+/// An RSA-2048 server certificate for `localhost`/`127.0.0.1`, issued by the PKI's CA with the
+/// `openssl` command line: `server-rsa.pem`, `server-rsa.key` in `pki_dir`.
+fn mint_rsa_server_cert(pki_dir: &Path) {
+    let conf = pki_dir.join("server-rsa.cnf");
+    std::fs::write(
+        &conf,
+        "[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = localhost\n[ext]\n\
+         basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n\
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+    )
+    .unwrap();
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-config"])
+        .arg(&conf)
+        .args(["-extensions", "ext", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-CA"])
+        .arg(pki_dir.join("ca.pem"))
+        .arg("-CAkey")
+        .arg(pki_dir.join("ca.key"))
+        .arg("-keyout")
+        .arg(pki_dir.join("server-rsa.key"))
+        .arg("-out")
+        .arg(pki_dir.join("server-rsa.pem"))
+        .output()
+        .expect("the openssl command line is installed");
+    assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// node-oidc-provider on a port of its own, advertising `public_port` (nginx's) in its issuer;
+/// and its ready line.
+fn start_node(pki_dir: &Path, secret: &str, public_port: u16) -> (Killed, serde_json::Value) {
+    ensure_node_peers();
+    let child = Command::new("node")
+        .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
+        .env("PKI_DIR", pki_dir)
+        .env("ALIAS_MODE", "identical")
+        .env("PORT", "0")
+        .env("PUBLIC_PORT", public_port.to_string())
+        .env("PEER_CLIENT_SECRET", secret)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    let mut node = Killed(child);
+    let ready = ready_line(&mut node.0, Duration::from_secs(30), "node-oidc-provider");
+    (node, ready)
+}
+
+/// Write `<dir>/nginx/nginx.conf`: everything nginx writes stays in `<dir>/nginx`; TLS on
+/// 127.0.0.1:`port`, proxying to node on `node_port`. Returns the configuration's path.
+fn write_conf(dir: &Path, cfg: TlsConfig, port: u16, node_port: u16, pki_dir: &Path) -> PathBuf {
+    let prefix = dir.join("nginx");
+    std::fs::create_dir_all(&prefix).unwrap();
+    let (p, pki) = (prefix.display(), pki_dir.display());
+    let temp_paths: String =
+        ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].iter().map(|t| format!("    {t}_temp_path {p}/{t}_temp;\n")).collect();
+    let body = format!(
+        "pid {p}/nginx.pid;\n\
+         error_log {p}/error.log info;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n\
+         \x20   access_log {p}/access.log;\n\
+         {temp_paths}\
+         \x20   server {{\n\
+         \x20       listen 127.0.0.1:{port} ssl;\n\
+         \x20       ssl_certificate {pki}/server.pem;\n\
+         \x20       ssl_certificate_key {pki}/server.key;\n\
+         \x20       ssl_certificate {pki}/server-rsa.pem;\n\
+         \x20       ssl_certificate_key {pki}/server-rsa.key;\n\
+         \x20       ssl_verify_client optional_no_ca;\n\
+         {directives}\
+         \x20       location / {{\n\
+         \x20           proxy_pass https://127.0.0.1:{node_port};\n\
+         \x20           proxy_ssl_verify off;\n\
+         \x20           proxy_http_version 1.1;\n\
+         \x20           proxy_set_header Host $http_host;\n\
+         \x20       }}\n\
+         \x20   }}\n\
+         }}\n",
+        directives = cfg.directives().lines().map(|l| format!("        {l}\n")).collect::<String>(),
+    );
+    let conf = prefix.join("nginx.conf");
+    std::fs::write(&conf, body).unwrap();
+    conf
+}
+
+/// Start nginx in the foreground, one process, with configuration `conf` (its directory is the
+/// prefix) and wait until it listens on `port`. `None` if the port was taken; any other failure
+/// panics with nginx's error log.
+fn start_nginx(nginx: &Path, conf: &Path, port: u16) -> Option<Killed> {
+    let prefix = conf.parent().unwrap();
+    let log = prefix.join("error.log");
+    let pid = prefix.join("nginx.pid");
+    // Left by an earlier attempt (another port) in this prefix: neither may speak for this one.
+    for stale in [&pid, &log] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let child = Command::new(nginx)
+        .arg("-p")
+        .arg(prefix)
+        .arg("-c")
+        .arg(conf)
+        .arg("-e")
+        .arg(&log)
+        .args(["-g", "daemon off; master_process off;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx runs");
+    let mut nginx = Killed(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = nginx.0.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            if log.contains("Address already in use") {
+                return None;
+            }
+            panic!("nginx exited ({status}):\n{log}");
+        }
+        // The pid file is written after the listening socket is bound: then the port is nginx's.
+        if pid.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(nginx);
+        }
+        assert!(Instant::now() < deadline, "nginx listening within 10 s:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A reqwest client trusting only the test CA at `ca`.
+fn client(ca: &Path) -> reqwest::Client {
+    mtls_harness::mock::terminator::provider();
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap()])
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// Through the edge: discovery, and the answer (status, JSON body) to a client-credentials token
+/// request of the secret client.
+async fn discovery_and_token(edge: &Edge) -> (serde_json::Value, (reqwest::StatusCode, serde_json::Value)) {
+    let client = client(&edge.ca);
+    let url = format!("https://127.0.0.1:{}/.well-known/openid-configuration", edge.port);
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {url}");
+    let doc: serde_json::Value = response.json().await.unwrap();
+    let token = client
+        .post(doc["token_endpoint"].as_str().unwrap_or_default())
+        .basic_auth("tpp-secret-001", Some(&edge.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    (doc, (token.status(), token.json().await.unwrap()))
+}
+
+#[test]
+fn nginx_edges_start_and_proxy_discovery() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let edges = std::thread::scope(|s| {
+        let handles = [TlsConfig::Fapi, TlsConfig::Legacy].map(|cfg| s.spawn(move || (cfg, start(cfg))));
+        handles.map(|h| h.join().unwrap())
+    });
+    for (cfg, edge) in edges {
+        let Some(edge) = edge else { return };
+        let base = format!("https://127.0.0.1:{}", edge.port);
+        assert_eq!((edge.issuer.as_str(), edge.resource.as_str()), (base.as_str(), format!("{base}/resource").as_str()), "{cfg:?}");
+        assert_ne!(edge.node_port, edge.port, "{cfg:?}");
+        assert!(edge.pki_dir.join("server-rsa.pem").is_file(), "{cfg:?}");
+        let (doc, token_answer) = rt.block_on(discovery_and_token(&edge));
+        assert_eq!(doc["issuer"], base.as_str(), "{cfg:?}: {doc}");
+        let token = doc["token_endpoint"].as_str().unwrap_or_default();
+        assert!(token.starts_with(&format!("{base}/")), "{cfg:?}: token_endpoint {token}, expected under {base}/\n{}", edge.error_log());
+        // The POST and its Basic credentials reach node (a wrong secret would be 401
+        // invalid_client), but nginx terminates TLS: node never sees a client certificate, so it
+        // refuses to issue the certificate-bound token (RFC 8705 §3) this client is registered for.
+        let (status, body) = token_answer;
+        assert_eq!((status.as_u16(), &body["error"]), (400, &"invalid_grant".into()), "{cfg:?}: {body}\n{}", edge.error_log());
+    }
+}
