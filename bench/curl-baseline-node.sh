@@ -100,7 +100,7 @@ for h in "${!origins[@]}"; do   # each origin of an effective mTLS endpoint, onc
   hs=$(openssl s_client -connect "$h" -CAfile "$p/ca.pem" -state -brief </dev/null 2>&1)
   [[ $hs == *"read server certificate request"* ]] && asked=${asked:-yes} || asked=no
 done
-check "$asked" yes                                                                                   # tls.cert-requested
+check "$asked" yes                                                                                   # tls.cert-request.required
 
 cc=(-d grant_type=client_credentials --data-urlencode "resource=$res")
 as "$reg" "$tok" "${cc[@]}" -d client_id=tpp-client-001

@@ -30,7 +30,7 @@ check "${tok:0:8}" "https://"                                                   
 host=${tok#https://}; host=${host%%/*}
 tick 2
 openssl s_client -connect "$host" -CAfile "$p/ca.pem" </dev/null 2>/dev/null | grep -q "Acceptable client certificate CA names\|Requested Signature Algorithms" \
-  && check 1 1 || check 1 0                                                        # tls.cert-requested
+  && check 1 1 || check 1 0                                                        # tls.cert-request.required
 cc=(-d grant_type=client_credentials -d client_id=tpp-client-001)
 t=$(as registered "$tok" "${cc[@]}"); at=$(j '.access_token' <<<"$t"); check "$([ -n "$at" ] && [ "$at" != null ] && echo issued)" issued   # auth.pki.accept
 check "$(code "$tok" "${cc[@]}")" 401                                               # auth.pki.no-cert
