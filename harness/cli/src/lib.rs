@@ -14,6 +14,7 @@ pub use mtls_clientmode::reference as reference_client;
 pub use mtls_core::{catalogue, discovery, dn, error_chain, pki, profile, redact, results, scenario, text, tls_policy};
 pub use mtls_mock as mock;
 pub use mtls_report as report;
+pub use mtls_tlsprobe as tlsprobe;
 
 /// The check catalogue and graph (`mtls_core::catalogue`), the AS-mode checks
 /// (`mtls_client::checks`) and the results they produce.

@@ -120,13 +120,16 @@ struct Answers {
 pub struct Survey {
     limits: Limits,
     throttle: Throttle,
+    /// Presented when a renegotiation probe's server asks for a certificate.
+    client: Option<mtls_tlsprobe::ClientAuth>,
     origins: std::sync::Mutex<HashMap<String, Arc<Answers>>>,
 }
 
 impl Survey {
-    /// An empty survey probing within `limits`, each probe holding a slot of `throttle`.
-    pub fn new(limits: Limits, throttle: Throttle) -> Survey {
-        Survey { limits, throttle, origins: std::sync::Mutex::new(HashMap::new()) }
+    /// An empty survey probing within `limits`, each probe holding a slot of `throttle`; the
+    /// renegotiation probe presents `client` where a certificate is asked for.
+    pub fn new(limits: Limits, throttle: Throttle, client: Option<mtls_tlsprobe::ClientAuth>) -> Survey {
+        Survey { limits, throttle, client, origins: std::sync::Mutex::new(HashMap::new()) }
     }
 
     fn answers(&self, site: &Site) -> Arc<Answers> {
@@ -181,7 +184,7 @@ impl Survey {
             .get_or_init(|| async {
                 let _slot = self.throttle.slot(&site.origin).await;
                 let t = Timeouts { connect: self.limits.connect, read: self.limits.request };
-                mtls_tlsprobe::renegotiate(&site.host, site.port, t).await.map_err(|e| e.to_string())
+                mtls_tlsprobe::renegotiate(&site.host, site.port, t, self.client.as_ref()).await.map_err(|e| e.to_string())
             })
             .await
             .clone()

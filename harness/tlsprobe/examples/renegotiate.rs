@@ -11,6 +11,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: renegotiate HOST PORT".into());
     };
     let t = Timeouts { connect: Duration::from_secs(5), read: Duration::from_secs(5) };
-    println!("{}", renegotiate(host, port.parse()?, t).await?.describe());
+    println!("{}", renegotiate(host, port.parse()?, t, None).await?.describe());
     Ok(())
 }

@@ -15,7 +15,7 @@ pub mod suites;
 pub use flight::{Answer, CertificateRequest, Flight, ServerHello, Until};
 pub use hello::ClientHello;
 pub use probe::{probe, probe_recorded, Timeouts};
-pub use renegotiate::{renegotiate, Renegotiation};
+pub use renegotiate::{renegotiate, ClientAuth, Renegotiation};
 
 /// A protocol version on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

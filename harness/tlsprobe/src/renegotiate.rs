@@ -4,8 +4,9 @@
 //! ServerHello (accepted), or an alert, a close or silence (refused).
 //!
 //! This is a probe, not a TLS client: it authenticates nothing (the server's signature is not
-//! checked) and sends nothing of value — an empty client Certificate if asked, a Finished, a
-//! ClientHello. Only what a renegotiation answer needs is implemented.
+//! checked) and sends nothing of value — a Finished, a ClientHello, and, if asked, the client
+//! certificate it is given (with its CertificateVerify: servers that require one abort
+//! without it) or an empty Certificate. Only what a renegotiation answer needs is implemented.
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
@@ -22,6 +23,22 @@ use crate::{alert_name, ClientHello, ProbeError, Timeouts, Version};
 const SUITES: [u16; 4] = [0xc02f, 0xc02b, 0xc030, 0xc02c];
 /// Groups ring can agree on: X25519, P-256, P-384.
 const GROUPS: [u16; 3] = [0x001d, 0x0017, 0x0018];
+
+/// A client certificate to present when the server asks for one: the chain (leaf first, DER)
+/// and its key, which signs the CertificateVerify (RFC 5246 §7.4.8).
+#[derive(Clone)]
+pub struct ClientAuth {
+    /// Leaf first, DER.
+    pub chain: Vec<Vec<u8>>,
+    /// The leaf's key.
+    pub key: std::sync::Arc<dyn rustls::sign::SigningKey>,
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAuth").field("chain", &self.chain.len()).finish_non_exhaustive()
+    }
+}
 
 /// How the server answered the renegotiation ClientHello.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +64,9 @@ impl Renegotiation {
     }
 }
 
-/// Complete a TLS 1.2 handshake with `host:port`, then try to renegotiate.
-pub async fn renegotiate(host: &str, port: u16, t: Timeouts) -> Result<Renegotiation, ProbeError> {
+/// Complete a TLS 1.2 handshake with `host:port` (presenting `client` if asked), then try to
+/// renegotiate.
+pub async fn renegotiate(host: &str, port: u16, t: Timeouts, client: Option<&ClientAuth>) -> Result<Renegotiation, ProbeError> {
     let addr = format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']'));
     let tcp = match tokio::time::timeout(t.connect, TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
@@ -56,7 +74,7 @@ pub async fn renegotiate(host: &str, port: u16, t: Timeouts) -> Result<Renegotia
         Err(_) => return Err(ProbeError::Timeout(format!("connecting to {addr} took longer than {:?}", t.connect))),
     };
     let mut c = Conn { tcp, addr: addr.clone(), buf: Vec::new(), hs: Vec::new() };
-    let session = match tokio::time::timeout(t.read, handshake(&mut c, host)).await {
+    let session = match tokio::time::timeout(t.read, handshake(&mut c, host, client)).await {
         Ok(r) => r?,
         Err(_) => return Err(ProbeError::Timeout(format!("the TLS 1.2 handshake with {addr} took longer than {:?}", t.read))),
     };
@@ -215,14 +233,16 @@ fn prf(hash: &'static digest::Algorithm, secret: &[u8], label: &str, seed: &[u8]
 }
 
 /// The first handshake, up to the server's Finished.
-async fn handshake(c: &mut Conn, host: &str) -> Result<Session, ProbeError> {
+async fn handshake(c: &mut Conn, host: &str, client: Option<&ClientAuth>) -> Result<Session, ProbeError> {
     let client_random = random()?;
     let mut hello = ClientHello::new(&[Version::Tls12], SUITES.to_vec(), host);
     hello.groups = GROUPS.to_vec();
     let ch = hello.handshake(client_random);
     let mut transcript = ch.clone();
     c.tcp.write_all(&record(22, Version::Tls10, &ch)).await.map_err(|source| ProbeError::Io { addr: c.addr.clone(), source })?;
-    let (mut server_random, mut suite, mut ems, mut point, mut group, mut asked) = ([0u8; 32], 0u16, false, Vec::new(), 0u16, false);
+    let (mut server_random, mut suite, mut ems, mut point, mut group) = ([0u8; 32], 0u16, false, Vec::new(), 0u16);
+    // The CertificateRequest's signature schemes, if one came.
+    let mut asked: Option<Vec<u16>> = None;
     loop {
         let (kind, m) = c.message().await?;
         transcript.extend_from_slice(&m);
@@ -245,7 +265,14 @@ async fn handshake(c: &mut Conn, host: &str) -> Result<Session, ProbeError> {
                 group = u16::from_be_bytes([*g1, *g2]);
                 point = rest.get(..usize::from(*n)).ok_or_else(|| ProbeError::Protocol("short ServerKeyExchange".into()))?.to_vec();
             }
-            13 => asked = true,
+            13 => {
+                asked = Some(match tls_parser::parse_tls_message_handshake(&m) {
+                    Ok((_, tls_parser::TlsMessage::Handshake(tls_parser::TlsMessageHandshake::CertificateRequest(cr)))) => {
+                        cr.sig_hash_algs.unwrap_or_default()
+                    }
+                    _ => return Err(ProbeError::Protocol("malformed CertificateRequest".into())),
+                })
+            }
             14 => break,
             _ => {}
         }
@@ -262,9 +289,21 @@ async fn handshake(c: &mut Conn, host: &str) -> Result<Session, ProbeError> {
     let pms = agreement::agree_ephemeral(private, &UnparsedPublicKey::new(alg, &point), |k| k.to_vec())
         .map_err(|_| ProbeError::Protocol("the server's ECDHE public key is invalid".into()))?;
     let mut flight = Vec::new();
-    if asked {
-        // An empty Certificate (RFC 5246 §7.4.6): no client certificate is presented.
-        let cert = [11, 0, 0, 3, 0, 0, 0];
+    // The key to sign the CertificateVerify with, when a certificate is presented.
+    let mut signer = None;
+    if let Some(schemes) = &asked {
+        let offered: Vec<rustls::SignatureScheme> = schemes.iter().map(|s| rustls::SignatureScheme::from(*s)).collect();
+        signer = client.and_then(|c| c.key.choose_scheme(&offered).map(|s| (c, s)));
+        // The chain, or an empty Certificate (RFC 5246 §7.4.6) when there is none to present.
+        let mut list = Vec::new();
+        for der in signer.as_ref().map(|(c, _)| c.chain.as_slice()).unwrap_or_default() {
+            list.extend_from_slice(&u24(der.len()));
+            list.extend_from_slice(der);
+        }
+        let mut cert = vec![11];
+        cert.extend_from_slice(&u24(list.len() + 3));
+        cert.extend_from_slice(&u24(list.len()));
+        cert.extend_from_slice(&list);
         transcript.extend_from_slice(&cert);
         flight.extend_from_slice(&record(22, Version::Tls12, &cert));
     }
@@ -274,7 +313,6 @@ async fn handshake(c: &mut Conn, host: &str) -> Result<Session, ProbeError> {
     cke.extend_from_slice(public.as_ref());
     transcript.extend_from_slice(&cke);
     flight.extend_from_slice(&record(22, Version::Tls12, &cke));
-    flight.extend_from_slice(&record(20, Version::Tls12, &[1]));
     let (hash, key_alg, key_len) = match suite {
         0xc02f | 0xc02b => (&digest::SHA256, &aead::AES_128_GCM, 16),
         0xc030 | 0xc02c => (&digest::SHA384, &aead::AES_256_GCM, 32),
@@ -285,6 +323,20 @@ async fn handshake(c: &mut Conn, host: &str) -> Result<Session, ProbeError> {
     } else {
         prf(hash, &pms, "master secret", &[client_random, server_random].concat(), 48)
     };
+    if let Some((_, sign)) = signer {
+        // CertificateVerify over every handshake message so far (RFC 5246 §7.4.8), after the
+        // EMS session hash was taken (RFC 7627 §3: up to ClientKeyExchange).
+        let scheme = u16::from(sign.scheme());
+        let signature = sign.sign(&transcript).map_err(|e| ProbeError::Protocol(format!("cannot sign the CertificateVerify: {e}")))?;
+        let mut cv = vec![15];
+        cv.extend_from_slice(&u24(signature.len() + 4));
+        cv.extend_from_slice(&scheme.to_be_bytes());
+        cv.extend_from_slice(&(signature.len() as u16).to_be_bytes());
+        cv.extend_from_slice(&signature);
+        transcript.extend_from_slice(&cv);
+        flight.extend_from_slice(&record(22, Version::Tls12, &cv));
+    }
+    flight.extend_from_slice(&record(20, Version::Tls12, &[1]));
     let block = prf(hash, &master, "key expansion", &[server_random, client_random].concat(), 2 * key_len + 8);
     let key = |k: &[u8]| UnboundKey::new(key_alg, k).map(LessSafeKey::new).map_err(|_| ProbeError::Protocol("bad key".into()));
     let mut s = Session {

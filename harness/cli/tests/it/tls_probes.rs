@@ -280,3 +280,74 @@ async fn silent_and_non_tls_origins_end_in_error_within_the_bounds() {
     }
     assert!(took < std::time::Duration::from_secs(15), "bounded: {took:?}");
 }
+
+/// `openssl s_server -Verify 1` (a client certificate required), on a free port of 127.0.0.1;
+/// killed when dropped.
+struct SServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn s_server(pki: &Path, extra: &[&str]) -> SServer {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = std::process::Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-quiet", "-Verify", "1", "-no_tls1_3"])
+            .arg("-cert")
+            .arg(pki.join("server.pem"))
+            .arg("-key")
+            .arg(pki.join("server.key"))
+            .arg("-CAfile")
+            .arg(pki.join("ca.pem"))
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl runs");
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(5) {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return SServer { child, port };
+            }
+            if child.try_wait().unwrap().is_some() {
+                break; // the port was taken meanwhile
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("openssl s_server did not start");
+}
+
+/// The renegotiation probe completes a TLS 1.2 handshake with a server that requires a client
+/// certificate by presenting one (signing the CertificateVerify with its key), then tries to
+/// renegotiate: OpenSSL 3.0 refuses by default and accepts with `-client_renegotiation`. Without
+/// a certificate the handshake fails, named — never a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_renegotiation_probe_presents_a_certificate_where_one_is_required() {
+    use mtls_harness::tlsprobe::{renegotiate, ClientAuth, Renegotiation, Timeouts};
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let id = pki.identity(mtls_harness::pki::Role::Registered);
+    let key = mtls_harness::mock::terminator::provider().key_provider.load_private_key(id.key_der()).unwrap();
+    let client = ClientAuth { chain: vec![id.cert_der.to_vec()], key };
+    let t = Timeouts { connect: std::time::Duration::from_secs(2), read: std::time::Duration::from_secs(3) };
+    let refusing = s_server(tmp.path(), &[]);
+    let r = renegotiate("127.0.0.1", refusing.port, t, Some(&client)).await;
+    assert!(matches!(&r, Ok(Renegotiation::Refused(how)) if how.contains("no_renegotiation")), "{r:?}");
+    let without = renegotiate("127.0.0.1", refusing.port, t, None).await;
+    assert!(without.is_err(), "no certificate, no handshake, no verdict: {without:?}");
+    let accepting = s_server(tmp.path(), &["-client_renegotiation"]);
+    let r = renegotiate("127.0.0.1", accepting.port, t, Some(&client)).await;
+    assert_eq!(r.unwrap(), Renegotiation::Accepted);
+}

@@ -109,7 +109,14 @@ pub struct Ctx {
 impl Ctx {
     /// A fresh context for one scenario's checks against `target`.
     pub fn new(target: Arc<Target>) -> Ctx {
-        let survey = crate::tls_survey::Survey::new(target.limits, target.no_cert().throttle().clone());
+        // The renegotiation probe presents the registered certificate where one is required.
+        let client =
+            [mtls_core::pki::Role::Registered, mtls_core::pki::Role::SelfSigned].iter().find_map(|r| target.identity(*r)).and_then(|id| {
+                let key = mtls_core::tls::provider().key_provider.load_private_key(id.key_der()).ok()?;
+                let chain = std::iter::once(&id.cert_der).chain(&id.intermediates).map(|c| c.to_vec()).collect();
+                Some(mtls_tlsprobe::ClientAuth { chain, key })
+            });
+        let survey = crate::tls_survey::Survey::new(target.limits, target.no_cert().throttle().clone(), client);
         Ctx {
             target,
             discovery: OnceCell::new(),
