@@ -11,6 +11,7 @@ pub mod hello;
 pub mod probe;
 pub mod renegotiate;
 pub mod suites;
+mod tls12_record;
 
 pub use flight::{Answer, CertificateRequest, Flight, ServerHello, Until};
 pub use hello::ClientHello;
