@@ -242,6 +242,10 @@ pub struct TargetFile {
     /// Check ids or globs to run.
     #[serde(default = "all_checks")]
     pub checks: Vec<String>,
+    /// Forwarded-certificate headers the `edge.*` checks try beside the built-in catalogue
+    /// (`name`, `encoding`, `source`), e.g. the one your edge sets.
+    #[serde(default)]
+    pub forwarded_cert_headers: Vec<mtls_core::forwarded::CertHeader>,
     /// The file this came from (set by the loader).
     #[serde(skip)]
     pub file: PathBuf,
@@ -459,6 +463,7 @@ impl TargetFile {
             no_proxy: loopback,
             // The target file's bound; a run may lower it (`--max-concurrency`).
             max_in_flight: self.max_concurrency,
+            forwarded_cert_headers: self.forwarded_cert_headers.clone(),
             par_request_object: self.par_request_object,
             insecure,
         })

@@ -244,6 +244,8 @@ pub struct Parts {
     /// At most this many requests in flight to one origin, across all identities (`None`: no
     /// bound; the embedded mock).
     pub max_in_flight: Option<usize>,
+    /// Forwarded-certificate headers the `edge.*` checks try beside the built-in catalogue.
+    pub forwarded_cert_headers: Vec<mtls_core::forwarded::CertHeader>,
 }
 
 /// How an identity's client treats connections. The identities whose refusal may be judged at
@@ -284,6 +286,8 @@ pub struct Target {
     pub(crate) par_request_object: bool,
     /// TLS verification of the target's server certificate is switched off (`--insecure`).
     pub insecure: bool,
+    /// See [`Parts::forwarded_cert_headers`].
+    pub forwarded_cert_headers: Vec<mtls_core::forwarded::CertHeader>,
     identities: HashMap<Role, Identity>,
     http: HashMap<Who, Http>,
 }
@@ -333,6 +337,7 @@ impl Target {
             token_params: p.token_params,
             par_request_object: p.par_request_object,
             insecure: p.insecure,
+            forwarded_cert_headers: p.forwarded_cert_headers,
             identities,
             http,
         })

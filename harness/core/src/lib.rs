@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod discovery;
 pub mod dn;
+pub mod forwarded;
 pub mod ids;
 pub mod pki;
 pub mod profile;

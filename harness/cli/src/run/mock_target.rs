@@ -88,6 +88,7 @@ pub async fn start(
         secrets: secrets.clone(),
         // The embedded mock is the harness's own: its scenarios are bounded by checks in flight.
         max_in_flight: None,
+        forwarded_cert_headers: Vec::new(),
     })?;
     Ok(MockTarget { mock, target })
 }

@@ -102,6 +102,7 @@ fn target(pki: &TestPki, issuer: &str, max_in_flight: Option<usize>) -> Target {
         insecure: false,
         secrets: Default::default(),
         max_in_flight,
+        forwarded_cert_headers: Vec::new(),
     })
     .unwrap()
 }

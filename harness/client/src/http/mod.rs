@@ -251,28 +251,52 @@ impl Http {
 
     /// GET, with a bearer token when given.
     pub async fn get(&self, url: &str, bearer: Option<&str>) -> Exchange {
-        self.send(Method::GET, url, bearer.map(Auth::Bearer).unwrap_or(Auth::None), None).await
+        self.send(Method::GET, url, bearer.map(Auth::Bearer).unwrap_or(Auth::None), None, &[]).await
+    }
+
+    /// GET with a bearer token and extra header fields (appended in order; a name may repeat).
+    pub async fn get_with_headers(&self, url: &str, bearer: &str, headers: &[(String, String)]) -> Exchange {
+        self.send(Method::GET, url, Auth::Bearer(bearer), None, headers).await
+    }
+
+    /// POST a form with extra header fields (appended in order; a name may repeat).
+    pub async fn post_form_with_headers(&self, url: &str, form: &[(&str, &str)], headers: &[(String, String)]) -> Exchange {
+        self.send(Method::POST, url, Auth::None, Some(form), headers).await
     }
 
     /// GET with a `Cookie` header (browser-style steps of an authorization request).
     pub async fn get_with_cookies(&self, url: &str, cookies: &str) -> Exchange {
-        self.send(Method::GET, url, if cookies.is_empty() { Auth::None } else { Auth::Cookie(cookies) }, None).await
+        self.send(Method::GET, url, if cookies.is_empty() { Auth::None } else { Auth::Cookie(cookies) }, None, &[]).await
     }
 
     /// POST a form, with no client credentials in headers.
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Exchange {
-        self.send(Method::POST, url, Auth::None, Some(form)).await
+        self.send(Method::POST, url, Auth::None, Some(form), &[]).await
     }
 
     /// POST a form with `client_secret_basic` credentials (RFC 6749 §2.3.1).
     pub async fn post_form_basic(&self, url: &str, form: &[(&str, &str)], id: &str, secret: &str) -> Exchange {
-        self.send(Method::POST, url, Auth::Basic(id, secret), Some(form)).await
+        self.send(Method::POST, url, Auth::Basic(id, secret), Some(form), &[]).await
     }
 
-    async fn send(&self, method: Method, url: &str, auth: Auth<'_>, form: Option<&[(&str, &str)]>) -> Exchange {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        auth: Auth<'_>,
+        form: Option<&[(&str, &str)]>,
+        headers: &[(String, String)],
+    ) -> Exchange {
         mtls_core::stats::sent();
+        // Extra fields are named in the evidence, not valued (a certificate is public, but a
+        // report listing twenty of them helps nobody).
+        let extra = if headers.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))
+        };
         let mut ev = Evidence {
-            request: format!("{method} {url}"),
+            request: format!("{method} {url}{extra}"),
             identity: self.who.clone(),
             authorization: match auth {
                 Auth::None => None,
@@ -308,6 +332,9 @@ impl Http {
                 let cred = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
                 rb = rb.header(reqwest::header::AUTHORIZATION, format!("Basic {cred}"));
             }
+        }
+        for (name, value) in headers {
+            rb = rb.header(name.as_str(), value.as_str());
         }
         if let Some(f) = form {
             rb = rb.form(f);
