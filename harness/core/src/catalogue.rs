@@ -141,6 +141,8 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "bind.refresh-public", "§4", Should, "A public client's refresh token is bound to its certificate", "endpoints.resolve" => "no token endpoint to call"),
     check!(As, "par.alias", "§5", Must, "PAR at the effective endpoint, authenticated as the primary client: 201 request_uri", PRIMARY => "the primary client was not accepted at the token endpoint"),
     check!(As, "revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", PRIMARY => "no token to revoke"),
+    check!(As, "edge.token-header-spoof", "RFC 9440 §4", Must, "No TLS certificate, the registered one in a forwarded-certificate header (each of the catalogue, then all): no token", "auth.pki.accept" => NO_CONTROL, "auth.pki.no-cert" => "the AS does not refuse a request with no certificate at all: a header cannot make it worse"),
+    check!(As, "edge.rs-header-spoof", "RFC 9440 §4", Must, "A bound token, no TLS certificate, the bound certificate in a forwarded-certificate header: 401 at the resource", "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate", "bind.rs.no-cert" => "the resource does not refuse the token with no certificate at all: a header cannot make it worse"),
     check!(Client, "client.discovery", "§5", Must, "The client read the discovery document"),
     check!(Client, "client.alias.token", "§5", Must, "Token requests went to the alias when one is published"),
     check!(Client, "client.alias.par", "§5", Must, "PAR requests went to the alias when one is published"),

@@ -169,8 +169,11 @@ impl MockAs {
         };
         let specs = cfg.clients.clone().unwrap_or_else(mtls_core::scenario::default_specs);
         let registrations = specs.iter().map(|s| clients::register(s, pki)).collect::<Result<Vec<_>, _>>().map_err(MockError::Config)?;
-        let plant =
-            terminator::TlsPlant { tls12_chacha20: defects.has(Defect::Tls12Chacha20), prefer_tls12: defects.has(Defect::PrefersTls12) };
+        let plant = terminator::EdgePlant {
+            tls12_chacha20: defects.has(Defect::Tls12Chacha20),
+            prefer_tls12: defects.has(Defect::PrefersTls12),
+            pass_client_cert_header: defects.has(Defect::EdgePassesClientCertHeader),
+        };
         let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki, secrets.clone())?);
 
         // The journal is the record of requests; wiremock keeping its own would grow without

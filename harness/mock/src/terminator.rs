@@ -85,17 +85,20 @@ impl ClientCertVerifier for AnyClientCert {
 /// TLS server config for one listener: `request_cert` decides whether a CertificateRequest is
 /// sent; TLS 1.2 and 1.3 with only the RFC 9325 §4.2 TLS 1.2 suites (ECDHE with AES-GCM).
 pub fn server_config(server: &Identity, request_cert: bool) -> Result<Arc<ServerConfig>, rustls::Error> {
-    Ok(edge_tls(server, request_cert, TlsPlant::default())?.config)
+    Ok(edge_tls(server, request_cert, EdgePlant::default())?.config)
 }
 
-/// What a listener's TLS does wrong, planted (rustls can express no more than these: it has no
-/// TLS 1.0/1.1, CBC, DHE or static-RSA suites to plant).
+/// What a listener does wrong, planted: in its TLS (what rustls can express: it has no TLS
+/// 1.0/1.1, CBC, DHE or static-RSA suites to plant) or in its forwarding of the certificate.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TlsPlant {
+pub struct EdgePlant {
     /// Also accept TLS_ECDHE_*_WITH_CHACHA20_POLY1305_SHA256 in TLS 1.2 (outside RFC 9325 §4.2).
     pub tls12_chacha20: bool,
     /// Pick TLS 1.2 whenever the ClientHello offers it, though TLS 1.3 is supported.
     pub prefer_tls12: bool,
+    /// Not TLS but the edge's header hygiene: pass a client's own certificate header through
+    /// when the client presented no certificate (overwriting it only when it has one).
+    pub pass_client_cert_header: bool,
 }
 
 /// A listener's TLS: its configuration, and the TLS 1.2-only one a `prefer_tls12` listener
@@ -106,25 +109,27 @@ pub struct EdgeTls {
     pub config: Arc<ServerConfig>,
     /// Planted `prefer_tls12`: used whenever the ClientHello offers a TLS 1.2 suite.
     pub tls12_only: Option<Arc<ServerConfig>>,
+    /// Planted: a client's own certificate header passes when it presented no certificate.
+    pub pass_client_cert_header: bool,
 }
 
 impl From<Arc<ServerConfig>> for EdgeTls {
     fn from(config: Arc<ServerConfig>) -> EdgeTls {
-        EdgeTls { config, tls12_only: None }
+        EdgeTls { config, tls12_only: None, pass_client_cert_header: false }
     }
 }
 
 /// A listener's TLS with `plant` planted.
-pub fn edge_tls(server: &Identity, request_cert: bool, plant: TlsPlant) -> Result<EdgeTls, rustls::Error> {
+pub fn edge_tls(server: &Identity, request_cert: bool, plant: EdgePlant) -> Result<EdgeTls, rustls::Error> {
     let config = config_for(server, request_cert, plant, &[&rustls::version::TLS13, &rustls::version::TLS12])?;
     let tls12_only = if plant.prefer_tls12 { Some(config_for(server, request_cert, plant, &[&rustls::version::TLS12])?) } else { None };
-    Ok(EdgeTls { config, tls12_only })
+    Ok(EdgeTls { config, tls12_only, pass_client_cert_header: plant.pass_client_cert_header })
 }
 
 fn config_for(
     server: &Identity,
     request_cert: bool,
-    plant: TlsPlant,
+    plant: EdgePlant,
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Result<Arc<ServerConfig>, rustls::Error> {
     let mut p = (*provider()).clone();
@@ -161,6 +166,7 @@ impl Drop for Listener {
 struct Edge {
     name: &'static str,
     request_cert: bool,
+    pass_client_cert_header: bool,
     upstream: String,
     journal: Journal,
     http: reqwest::Client,
@@ -197,8 +203,8 @@ impl Listener {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(std::io::Error::other)?;
-        let edge = Arc::new(Edge { name, request_cert, upstream, journal, http });
         let tls: EdgeTls = tls.into();
+        let edge = Arc::new(Edge { name, request_cert, pass_client_cert_header: tls.pass_client_cert_header, upstream, journal, http });
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _peer)) = socket.accept().await else { continue };
@@ -262,7 +268,7 @@ impl Edge {
             let n = k.as_str();
             if matches!(n, "host" | "connection" | "content-length" | "transfer-encoding" | "keep-alive")
                 || n == H_LISTENER
-                || n == H_CLIENT_CERT
+                || (n == H_CLIENT_CERT && (cert.is_some() || !self.pass_client_cert_header))
                 || n == H_CERT_REQUESTED
             {
                 continue;

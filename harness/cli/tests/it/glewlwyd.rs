@@ -83,6 +83,9 @@ fn expected(require_bound: bool) -> Vec<(&'static str, Status, &'static str)> {
         ("bind.rs.same-cert", Status::Skip, "no protected resource"),
         ("bind.rs.other-cert", Status::Skip, "bind.rs.same-cert was skipped"),
         ("bind.rs.no-cert", Status::Skip, "bind.rs.same-cert was skipped"),
+        ("edge.rs-header-spoof", Status::Skip, "bind.rs.same-cert was skipped"),
+        // Every spoof refused, with glewlwyd's 403 (as its other refusals).
+        ("edge.token-header-spoof", Status::Warn, "refused with 403 error=(none)"),
         ("bind.refresh-public", Status::Skip, "without a user"),
         // The fixture registers no private_key_jwt client in glewlwyd.
         ("auth.jwt.accept", Status::Skip, "no private_key_jwt client"),

@@ -19,6 +19,7 @@ mod cli;
 mod client_mode;
 mod concurrency;
 mod connections;
+mod edge_spoofing;
 mod fuzz;
 mod glewlwyd;
 mod live;

@@ -14,6 +14,13 @@
 //! `server-rsa.pem` minted with the `openssl` command line (ring cannot generate RSA keys) so
 //! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated.
 //!
+//! [`start_forwarding`] starts the same pair with nginx forwarding the client certificate to node
+//! in a header ([`Forward`]): the deployment RFC 9440 describes, where node takes the certificate
+//! from `X-SSL-Client-Cert` (`PEER_CERT_HEADER`) instead of its own TLS socket — once correctly
+//! (nginx overwrites the header on every request), once with the classic mistake (nginx sets
+//! another header, so a client's own `X-SSL-Client-Cert` reaches node untouched), and once with
+//! that mistake where node falls back to nginx's header (so the TLS certificate still works too).
+//!
 //! `.ci/run` installs nginx with apt-get. Without it [`start`] skips (returns `None`), except
 //! under CI (`CI=true`), where it fails.
 
@@ -61,6 +68,47 @@ impl TlsConfig {
     }
 }
 
+/// Whether, and how, nginx hands the client certificate of its TLS session to node in a header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Forward {
+    /// No certificate header: node reads its own TLS socket, where (behind nginx) no client
+    /// certificate ever arrives.
+    None,
+    /// `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;` and node reads
+    /// `X-SSL-Client-Cert`: nginx replaces whatever the client sent under that name on every
+    /// request (and sends none when the client presented no certificate).
+    Correct,
+    /// `proxy_set_header X-Client-Cert $ssl_client_escaped_cert;` but node reads
+    /// `X-SSL-Client-Cert`: a client-supplied `X-SSL-Client-Cert` passes nginx untouched and node
+    /// trusts it (the planted defect), while the certificate of the TLS session never reaches node.
+    ClassicMistake,
+    /// nginx as in [`Forward::ClassicMistake`], but node reads `X-SSL-Client-Cert` and, when the
+    /// request has none, `X-Client-Cert` (`PEER_CERT_HEADER=x-ssl-client-cert,x-client-cert`, an
+    /// origin still honouring an old name): the certificate of the TLS session authenticates
+    /// (positive control), and so does a client-supplied `X-SSL-Client-Cert`, which node prefers.
+    ClassicMistakeFallback,
+}
+
+impl Forward {
+    /// The header node takes the client certificate from (`PEER_CERT_HEADER`), if any.
+    fn node_header(self) -> Option<&'static str> {
+        match self {
+            Forward::None => None,
+            Forward::Correct | Forward::ClassicMistake => Some("x-ssl-client-cert"),
+            Forward::ClassicMistakeFallback => Some("x-ssl-client-cert,x-client-cert"),
+        }
+    }
+
+    /// The `proxy_set_header` directive of nginx's `location` (empty for [`Forward::None`]).
+    fn directive(self) -> &'static str {
+        match self {
+            Forward::None => "",
+            Forward::Correct => "proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;",
+            Forward::ClassicMistake | Forward::ClassicMistakeFallback => "proxy_set_header X-Client-Cert $ssl_client_escaped_cert;",
+        }
+    }
+}
+
 /// A child process killed (and reaped) when dropped.
 struct Killed(Child);
 
@@ -88,6 +136,8 @@ pub(crate) struct Edge {
     pub(crate) ca: PathBuf,
     /// The secret of node's `tpp-secret-001` client (`PEER_CLIENT_SECRET`).
     pub(crate) secret: String,
+    /// How nginx forwards the client certificate to node.
+    pub(crate) forward: Forward,
     // Held only to be dropped, in this order: nginx, node, then the directory.
     _nginx: Killed,
     _node: Killed,
@@ -118,6 +168,11 @@ fn nginx_binary() -> Option<PathBuf> {
 /// Start node-oidc-provider behind nginx with the TLS configuration `cfg`. `None` (with a note on
 /// stderr) when nginx is not installed, except under `CI=true`, where that is a failure.
 pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
+    start_forwarding(cfg, Forward::None)
+}
+
+/// [`start`], with nginx forwarding the client certificate to node as `forward` says.
+pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward) -> Option<Edge> {
     let Some(nginx) = nginx_binary() else {
         let how = "nginx not installed: skipping (apt-get install -y nginx; .ci/run does)";
         assert!(!under_ci(), "{how}");
@@ -133,9 +188,9 @@ pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
     for _ in 0..5 {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = probe.local_addr().unwrap().port();
-        let (node, ready) = start_node(&pki_dir, &secret, port);
+        let (node, ready) = start_node(&pki_dir, &secret, port, forward);
         let node_port = u16::try_from(ready["listen"]["main"].as_u64().unwrap()).unwrap();
-        let conf = write_conf(dir.path(), cfg, port, node_port, &pki_dir);
+        let conf = write_conf(dir.path(), cfg, forward, port, node_port, &pki_dir);
         drop(probe); // as late as possible: nginx binds it next
         if let Some(nginx) = start_nginx(&nginx, &conf, port) {
             return Some(Edge {
@@ -146,6 +201,7 @@ pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
                 ca: pki_dir.join("ca.pem"),
                 pki_dir,
                 secret,
+                forward,
                 _nginx: nginx,
                 _node: node,
                 dir,
@@ -184,11 +240,15 @@ fn mint_rsa_server_cert(pki_dir: &Path) {
     assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// node-oidc-provider on a port of its own, advertising `public_port` (nginx's) in its issuer;
-/// and its ready line.
-fn start_node(pki_dir: &Path, secret: &str, public_port: u16) -> (Killed, serde_json::Value) {
+/// node-oidc-provider on a port of its own, advertising `public_port` (nginx's) in its issuer,
+/// taking client certificates from the header `forward` names; and its ready line.
+fn start_node(pki_dir: &Path, secret: &str, public_port: u16, forward: Forward) -> (Killed, serde_json::Value) {
     ensure_node_peers();
-    let child = Command::new("node")
+    let mut node = Command::new("node");
+    if let Some(header) = forward.node_header() {
+        node.env("PEER_CERT_HEADER", header);
+    }
+    let child = node
         .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
         .env("PKI_DIR", pki_dir)
         .env("ALIAS_MODE", "identical")
@@ -205,8 +265,9 @@ fn start_node(pki_dir: &Path, secret: &str, public_port: u16) -> (Killed, serde_
 }
 
 /// Write `<dir>/nginx/nginx.conf`: everything nginx writes stays in `<dir>/nginx`; TLS on
-/// 127.0.0.1:`port`, proxying to node on `node_port`. Returns the configuration's path.
-fn write_conf(dir: &Path, cfg: TlsConfig, port: u16, node_port: u16, pki_dir: &Path) -> PathBuf {
+/// 127.0.0.1:`port`, proxying to node on `node_port` (with `forward`'s certificate header).
+/// Returns the configuration's path.
+fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port: u16, pki_dir: &Path) -> PathBuf {
     let prefix = dir.join("nginx");
     std::fs::create_dir_all(&prefix).unwrap();
     let (p, pki) = (prefix.display(), pki_dir.display());
@@ -232,10 +293,12 @@ fn write_conf(dir: &Path, cfg: TlsConfig, port: u16, node_port: u16, pki_dir: &P
          \x20           proxy_ssl_verify off;\n\
          \x20           proxy_http_version 1.1;\n\
          \x20           proxy_set_header Host $http_host;\n\
+         {forward}\
          \x20       }}\n\
          \x20   }}\n\
          }}\n",
         directives = cfg.directives().lines().map(|l| format!("        {l}\n")).collect::<String>(),
+        forward = if forward == Forward::None { String::new() } else { format!("            {}\n", forward.directive()) },
     );
     let conf = prefix.join("nginx.conf");
     std::fs::write(&conf, body).unwrap();
@@ -335,5 +398,104 @@ fn nginx_edges_start_and_proxy_discovery() {
         // refuses to issue the certificate-bound token (RFC 8705 §3) this client is registered for.
         let (status, body) = token_answer;
         assert_eq!((status.as_u16(), &body["error"]), (400, &"invalid_grant".into()), "{cfg:?}: {body}\n{}", edge.error_log());
+    }
+}
+
+/// A reqwest client trusting only the test CA at `ca`, presenting the PKI's `<name>.pem` (with
+/// `<name>.key`) when nginx asks for a client certificate.
+fn client_presenting(ca: &Path, pki_dir: &Path, name: &str) -> reqwest::Client {
+    mtls_harness::mock::terminator::provider();
+    let mut pem = std::fs::read(pki_dir.join(format!("{name}.pem"))).unwrap();
+    pem.extend(std::fs::read(pki_dir.join(format!("{name}.key"))).unwrap());
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap()])
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// `s` percent-encoded as `encodeURIComponent` does (everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )`).
+fn uri_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The answer (status, JSON body) of the token endpoint `url` to a client-credentials request of
+/// `tpp-client-001` (`tls_client_auth`; no `resource`: an opaque token) sent with `client`,
+/// carrying `X-SSL-Client-Cert: <header>` when given.
+async fn tls_client_auth_token(client: &reqwest::Client, url: &str, header: Option<&str>) -> (u16, serde_json::Value) {
+    let mut request = client.post(url).form(&[("grant_type", "client_credentials"), ("client_id", "tpp-client-001")]);
+    if let Some(value) = header {
+        request = request.header("X-SSL-Client-Cert", value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// RFC 9440's deployment: nginx terminates TLS (`ssl_verify_client optional_no_ca`: any
+/// certificate or none) and node-oidc-provider takes the client certificate from
+/// `X-SSL-Client-Cert`. Done right, nginx overwrites that header from its own TLS session, so
+/// only the certificate a client proves possession of at TLS authenticates it. Done with the
+/// classic mistake (nginx sets `X-Client-Cert` instead), a client's own `X-SSL-Client-Cert`
+/// reaches node and authenticates anyone who has a copy of the (public) registered certificate.
+#[test]
+fn nginx_forwarding_edges_correct_and_classic_mistake() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let edges = std::thread::scope(|s| {
+        let handles = [Forward::Correct, Forward::ClassicMistake, Forward::ClassicMistakeFallback]
+            .map(|f| s.spawn(move || (f, start_forwarding(TlsConfig::Fapi, f))));
+        handles.map(|h| h.join().unwrap())
+    });
+    for (forward, edge) in edges {
+        let Some(edge) = edge else { return };
+        assert_eq!(edge.forward, forward);
+        let conf = std::fs::read_to_string(edge.dir.path().join("nginx/nginx.conf")).unwrap();
+        assert!(conf.contains(forward.directive()) && conf.contains("ssl_verify_client optional_no_ca;"), "{conf}");
+        let registered_pem = std::fs::read_to_string(edge.pki_dir.join("registered.pem")).unwrap();
+        let spoof = uri_component(&registered_pem);
+        let answers = rt.block_on(async {
+            let anonymous = client(&edge.ca);
+            let doc: serde_json::Value =
+                anonymous.get(format!("{}/.well-known/openid-configuration", edge.issuer)).send().await.unwrap().json().await.unwrap();
+            let token = doc["mtls_endpoint_aliases"]["token_endpoint"].as_str().or(doc["token_endpoint"].as_str()).unwrap().to_string();
+            let registered = client_presenting(&edge.ca, &edge.pki_dir, "registered");
+            let other = client_presenting(&edge.ca, &edge.pki_dir, "other-subject");
+            [
+                ("registered.pem at TLS", tls_client_auth_token(&registered, &token, None).await),
+                ("no certificate, no header", tls_client_auth_token(&anonymous, &token, None).await),
+                ("no certificate, X-SSL-Client-Cert: registered.pem", tls_client_auth_token(&anonymous, &token, Some(&spoof)).await),
+                ("other-subject.pem at TLS, X-SSL-Client-Cert: registered.pem", tls_client_auth_token(&other, &token, Some(&spoof)).await),
+            ]
+        });
+        for (what, (status, body)) in &answers {
+            eprintln!("{forward:?}: {what}: {status} {body}");
+        }
+        let outcome = |(status, body): &(u16, serde_json::Value)| match status {
+            200 if body["access_token"].is_string() => "token",
+            400 | 401 if body["error"] == "invalid_client" => "invalid_client",
+            _ => "other",
+        };
+        let observed: Vec<(&str, &str)> = answers.iter().map(|(what, answer)| (*what, outcome(answer))).collect();
+        let expected = match forward {
+            // nginx replaces the header with the certificate of its TLS session, or removes it.
+            Forward::Correct => ["token", "invalid_client", "invalid_client", "invalid_client"],
+            // The client's header is what node reads; nginx's X-Client-Cert is never looked at,
+            // so the certificate proven at TLS does not reach node at all.
+            Forward::ClassicMistake => ["invalid_client", "invalid_client", "token", "token"],
+            // nginx's X-Client-Cert is read only when the client sent no X-SSL-Client-Cert.
+            Forward::ClassicMistakeFallback => ["token", "invalid_client", "token", "token"],
+            Forward::None => unreachable!(),
+        };
+        let expected: Vec<(&str, &str)> = answers.iter().map(|(what, _)| *what).zip(expected).collect();
+        assert_eq!(observed, expected, "{forward:?}: {answers:?}\n{}", edge.error_log());
     }
 }

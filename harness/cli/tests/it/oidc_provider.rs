@@ -170,7 +170,7 @@ async fn node_oidc_provider_without_aliases() {
 }
 
 /// The refusals and binding checks that need a token from the registered client.
-const NEEDS_TOKEN: [&str; 12] = [
+const NEEDS_TOKEN: [&str; 14] = [
     "auth.pki.no-cert",
     "auth.pki.other-subject",
     "auth.pki.rogue-ca",
@@ -183,6 +183,8 @@ const NEEDS_TOKEN: [&str; 12] = [
     "bind.rs.no-cert",
     "par.alias",
     "revoke.alias",
+    "edge.token-header-spoof",
+    "edge.rs-header-spoof",
 ];
 
 /// A planted defect of the peer: exactly `fail` fail (and `warn` warn), exactly `blocked` are
@@ -245,7 +247,10 @@ async fn planted_defect_tokens_not_bound() {
     );
     for (o, v) in [&jwt, &opaque] {
         assert_eq!(o["bind.refresh-public"].0, Status::Warn, "§4 is a SHOULD: {}", o["bind.refresh-public"].1);
-        assert!(o.values().all(|(s, _)| !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
+        // The resource takes the token from anyone: a forwarded-certificate header cannot make
+        // it worse, so edge.rs-header-spoof has no control.
+        assert_eq!(o["edge.rs-header-spoof"].0, Status::Blocked, "{}", o["edge.rs-header-spoof"].1);
+        assert!(o.iter().all(|(id, (s, _))| *id == "edge.rs-header-spoof" || !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
         assert_eq!(*v, "fail");
     }
 }
@@ -262,7 +267,8 @@ async fn planted_defect_chain_not_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planted_defect_resource_ignores_binding() {
-    defect("split", "rs_ignores_binding", &["bind.rs.other-cert", "bind.rs.no-cert"], &[], &[]).await;
+    // The resource takes the token with no certificate at all: a header cannot make it worse.
+    defect("split", "rs_ignores_binding", &["bind.rs.other-cert", "bind.rs.no-cert"], &[], &["edge.rs-header-spoof"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,8 +281,15 @@ async fn planted_defect_resource_refuses_every_certificate() {
     // Its refusals prove nothing: blocked behind the failed positive control, never passed. With
     // JWT tokens (which node will not introspect) nothing can show the token active before
     // revocation either: revoke.alias has no positive control.
-    defect_with("split", "rs_refuses_all", &["bind.rs.same-cert"], &[], &["bind.rs.other-cert", "bind.rs.no-cert"], &["revoke.alias"])
-        .await;
+    defect_with(
+        "split",
+        "rs_refuses_all",
+        &["bind.rs.same-cert"],
+        &[],
+        &["bind.rs.other-cert", "bind.rs.no-cert", "edge.rs-header-spoof"],
+        &["revoke.alias"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 pub mod binding;
 pub mod client_auth;
 pub mod discovery;
+pub mod edge;
 pub mod endpoints;
 pub mod introspection;
 pub mod jwt_auth;
@@ -74,6 +75,8 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "bind.refresh-public" => |ctx| Box::pin(refresh::refresh_public(ctx)),
         "par.alias" => |ctx| Box::pin(endpoints::par_alias(ctx)),
         "revoke.alias" => |ctx| Box::pin(endpoints::revoke_alias(ctx)),
+        "edge.token-header-spoof" => |ctx| Box::pin(edge::token_header_spoof(ctx)),
+        "edge.rs-header-spoof" => |ctx| Box::pin(edge::rs_header_spoof(ctx)),
         _ => return None,
     })
 }

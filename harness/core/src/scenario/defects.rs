@@ -81,6 +81,12 @@ pub enum Defect {
     Tls12Chacha20,
     /// Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.
     PrefersTls12,
+    /// The edge passes a client's own `x-ssl-client-cert` header through when the client presented no certificate at TLS.
+    EdgePassesClientCertHeader,
+    /// Client authentication also takes the certificate from an Envoy `X-Forwarded-Client-Cert` header when TLS presented none.
+    AsTrustsXfcc,
+    /// The resource server also takes the certificate from an RFC 9440 `Client-Cert` header when TLS presented none.
+    RsTrustsClientCertHeader,
 }
 
 impl Defect {
@@ -130,6 +136,9 @@ impl Defect {
             Defect::JwtReplayAccepted => "A client assertion is accepted again with the same `jti` (no replay detection).",
             Defect::Tls12Chacha20 => "Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2's recommended four.",
             Defect::PrefersTls12 => "Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.",
+            Defect::EdgePassesClientCertHeader => "The edge passes a client's own `x-ssl-client-cert` header through when the client presented no certificate at TLS (it overwrites it only when it has a certificate to forward).",
+            Defect::AsTrustsXfcc => "Client authentication also takes the certificate from an Envoy `X-Forwarded-Client-Cert` header when TLS presented none.",
+            Defect::RsTrustsClientCertHeader => "The resource server also takes the certificate from an RFC 9440 `Client-Cert` header when TLS presented none.",
         }
     }
 
@@ -171,6 +180,9 @@ impl Defect {
             Defect::JwtReplayAccepted => &["auth.jwt.replay"],
             Defect::Tls12Chacha20 => &["tls.ciphers.tls12"],
             Defect::PrefersTls12 => &["tls.version.prefers-13"],
+            Defect::EdgePassesClientCertHeader => &["edge.token-header-spoof", "edge.rs-header-spoof"],
+            Defect::AsTrustsXfcc => &["edge.token-header-spoof"],
+            Defect::RsTrustsClientCertHeader => &["edge.rs-header-spoof"],
         }
     }
 }

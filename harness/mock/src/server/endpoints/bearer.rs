@@ -4,7 +4,7 @@
 use serde_json::json;
 use wiremock::{Request, ResponseTemplate};
 
-use super::request::{authorization, presented_cert};
+use super::request::{authorization, client_cert_field, presented_cert};
 use crate::server::state::AsState;
 use crate::tokens::AccessRecord;
 use mtls_core::pki::x5t_s256;
@@ -27,7 +27,8 @@ pub(super) fn protected(s: &AsState, req: &Request) -> Result<AccessRecord, Resp
         return Err(invalid_token("token is invalid, expired or revoked"));
     };
     if let (Some(bound_to), false) = (&rec.bound_to, s.has(Defect::RsIgnoresCert)) {
-        match presented_cert(req) {
+        let presented = presented_cert(req).or_else(|| if s.has(Defect::RsTrustsClientCertHeader) { client_cert_field(req) } else { None });
+        match presented {
             None if s.has(Defect::RsAcceptsMissingCert) => {}
             None => return Err(invalid_token("token is certificate-bound; no client certificate presented")),
             Some(c) if s.has(Defect::RsTrustedAnyCert) => {

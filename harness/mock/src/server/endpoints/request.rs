@@ -16,6 +16,24 @@ pub(super) fn presented_cert(req: &Request) -> Option<CertificateDer<'static>> {
     mtls_core::pki::cert_from_pem(pem.as_bytes()).ok()
 }
 
+/// Planted `as_trusts_xfcc`: the certificate of an Envoy `X-Forwarded-Client-Cert` header
+/// (`…;Cert="<URL-encoded PEM>"`), which a client can send itself.
+fn xfcc_cert(req: &Request) -> Option<CertificateDer<'static>> {
+    let v = req.headers.get("x-forwarded-client-cert")?.to_str().ok()?;
+    let quoted = v.split(';').find_map(|p| p.trim().strip_prefix("Cert="))?.trim_matches('"');
+    let pem = percent_encoding::percent_decode_str(quoted).decode_utf8().ok()?;
+    mtls_core::pki::cert_from_pem(pem.as_bytes()).ok()
+}
+
+/// Planted `rs_trusts_client_cert_header`: the certificate of an RFC 9440 `Client-Cert` header
+/// (`:<base64 DER>:`), which a client can send itself.
+pub(super) fn client_cert_field(req: &Request) -> Option<CertificateDer<'static>> {
+    use base64::Engine;
+    let v = req.headers.get("client-cert")?.to_str().ok()?;
+    let b64 = v.trim().strip_prefix(':')?.strip_suffix(':')?;
+    base64::engine::general_purpose::STANDARD.decode(b64).ok().map(CertificateDer::from)
+}
+
 pub(super) struct Form(pub(super) Vec<(String, String)>);
 impl Form {
     pub(super) fn parse(body: &[u8]) -> Form {
@@ -41,5 +59,6 @@ pub(super) fn authenticate<'a>(s: &'a AsState, req: &Request, form: &Form) -> Re
         assertion: form.get("client_assertion"),
         authorization: authorization(req),
     };
-    s.authenticate(&creds, presented_cert(req))
+    let cert = presented_cert(req).or_else(|| if s.has(mtls_core::scenario::Defect::AsTrustsXfcc) { xfcc_cert(req) } else { None });
+    s.authenticate(&creds, cert)
 }

@@ -1,0 +1,188 @@
+//! `edge.*`: forwarded-certificate spoofing (RFC 9440 §4). Edges that terminate TLS forward
+//! the client certificate to the origin in a header; an origin that also believes such a header
+//! from a client lets anyone holding the client's *public* certificate authenticate as it or use
+//! its bound tokens. Each check sends the certificate in every header of the catalogue
+//! (`mtls_core::forwarded`), one at a time and all at once, never at TLS, and expects a refusal.
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::json;
+
+use super::refusal::{expect_invalid_client, expect_invalid_token, TlsRefusal};
+use super::{Ctx, Outcome, Status};
+use crate::target::Who;
+use mtls_core::discovery::Operation;
+use mtls_core::forwarded::Catalogue;
+use mtls_core::pki::Role;
+
+/// One request's header fields, and a label for reports.
+struct Spoof {
+    label: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Every spoof to try with the certificate `der` of `subject`: each catalogue header alone, its
+/// other spellings and encodings in groups, the companions alone (verification flag, subject,
+/// fingerprint without any certificate), and everything at once with a duplicate field first
+/// left empty.
+fn spoofs(c: &Catalogue, der: &[u8], subject: &str) -> Vec<Spoof> {
+    let mut out: Vec<Spoof> = c
+        .singles()
+        .into_iter()
+        .map(|(name, enc)| Spoof { label: format!("{name} ({})", enc.name()), headers: vec![(name, enc.encode(der))] })
+        .collect();
+    out.extend(
+        c.variants()
+            .into_iter()
+            .map(|(label, group)| Spoof { label, headers: group.into_iter().map(|(name, enc)| (name, enc.encode(der))).collect() }),
+    );
+    let companions: Vec<(String, String)> = c.companions.iter().map(|k| (k.name.clone(), k.value_for(subject, der))).collect();
+    if !companions.is_empty() {
+        out.push(Spoof { label: "the verification companions alone".into(), headers: companions.clone() });
+    }
+    let mut all: Vec<(String, String)> = Vec::new();
+    if let Some(first) = c.headers.first() {
+        all.push((first.name.clone(), String::new())); // a duplicate field: empty, then the certificate
+    }
+    all.extend(c.headers.iter().map(|h| (h.name.clone(), h.encoding.encode(der))));
+    all.extend(companions);
+    out.push(Spoof { label: "every header at once, with companions".into(), headers: all });
+    out
+}
+
+/// How many spoofs are in flight at once: a pooled client sends them one after another over its
+/// connection (a burst would open a TLS connection per request); a client that handshakes afresh
+/// per request sends them side by side, the target's per-origin throttle bounding them.
+fn width(http: &crate::http::Http) -> usize {
+    match http.reuse() {
+        crate::http::Reuse::Pooled => 1,
+        crate::http::Reuse::Fresh => 16,
+    }
+}
+
+/// Combine the outcomes of the spoofs: any accepted fails (naming them, with `consequence`);
+/// else any error errors; else a refusal with the wrong code warns; else it passes.
+fn combine(results: Vec<(String, Outcome)>, consequence: &str, what: &str) -> Outcome {
+    let by = |s: Status| results.iter().filter(|(_, o)| o.status == s).map(|(l, _)| l.as_str()).collect::<Vec<_>>();
+    let (failed, errors, warned) = (by(Status::Fail), by(Status::Error), by(Status::Warn));
+    let details = json!({ "requests": results.iter().map(|(l, o)| json!({"headers": l, "status": o.status.name(), "reason": o.reason})).collect::<Vec<_>>() });
+    let evidence: Vec<_> = results.iter().filter(|(_, o)| o.status != Status::Pass).flat_map(|(_, o)| o.evidence.clone()).take(5).collect();
+    let o = if !failed.is_empty() {
+        Outcome::fail(format!("{consequence} (RFC 9440 §4) — accepted with {}", failed.join("; ")))
+    } else if !errors.is_empty() {
+        let first = results.iter().find(|(_, o)| o.status == Status::Error).map(|(_, o)| o.reason.clone()).unwrap_or_default();
+        Outcome::error(format!("cannot judge {} of {} requests ({}): {first}", errors.len(), results.len(), errors.join("; ")))
+    } else if !warned.is_empty() {
+        let first = results.iter().find(|(_, o)| o.status == Status::Warn).map(|(_, o)| o.reason.clone()).unwrap_or_default();
+        Outcome::warn(format!(
+            "{what} refused in all {} requests, {} of them without the expected error code: {first}",
+            results.len(),
+            warned.len()
+        ))
+    } else {
+        Outcome::pass(format!("{what} refused in all {} requests (every header of the catalogue alone, its other spellings and encodings, companions, all at once)", results.len()))
+    };
+    o.details(details).with_all(evidence)
+}
+
+/// RFC 9440 §4 (MUST accept the field only from a trusted proxy) and RFC 8705 §2: the registered
+/// client's certificate in a forwarded-certificate header, none at TLS, gets no token.
+pub async fn token_header_spoof(ctx: &Ctx) -> Outcome {
+    let Some(client_id) = ctx.target.clients.tls.clone() else {
+        return Outcome::skip("no tls_client_auth client: nobody to impersonate by certificate");
+    };
+    let Some(id) = ctx.target.identity(Role::Registered) else {
+        return Outcome::skip("no registered certificate");
+    };
+    let url = match ctx.endpoint(Operation::Token).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let d = match ctx.discovered().await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let mut urls = vec![url.clone()];
+    if let Some(top) = d.resolution.get(Operation::Token).and_then(|e| e.top_level.clone()).filter(|t| *t != url) {
+        urls.push(top);
+    }
+    let http = match ctx.http(Who::NoCertFresh) {
+        Ok(h) => h,
+        Err(o) => return o,
+    };
+    let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
+    let form = ctx.token_form(&[("grant_type", "client_credentials"), ("client_id", client_id.as_str())]);
+    let tries: Vec<(String, String, Spoof)> = urls
+        .iter()
+        .flat_map(|u| spoofs(&catalogue, &id.cert_der, &id.subject).into_iter().map(move |s| (format!("{} at {u}", s.label), u.clone(), s)))
+        .collect();
+    let form = &form;
+    let results = stream::iter(tries)
+        .map(|(label, u, s)| async move {
+            let ex = http.post_form_with_headers(&u, form, &s.headers).await;
+            (label, expect_invalid_client(ex, "no certificate at TLS, the registered one in a header", TlsRefusal::NoCertificate))
+        })
+        .buffered(width(http))
+        .collect::<Vec<_>>()
+        .await;
+    combine(
+        results,
+        &format!(
+            "the AS issued a token to {client_id} for a request with no TLS client certificate and its certificate in a header a client can set: anyone holding that public certificate can obtain its tokens"
+        ),
+        "a token request with no TLS certificate and the registered certificate in a forwarded-certificate header was",
+    )
+}
+
+/// RFC 9440 §4 (MUST) and RFC 8705 §3: a bound token presented with no TLS certificate and the
+/// certificate it is bound to in a forwarded-certificate header is refused by the resource.
+pub async fn rs_header_spoof(ctx: &Ctx) -> Outcome {
+    let Some(url) = ctx.target.resource_url.clone() else {
+        return Outcome::skip("the target configures no protected resource URL");
+    };
+    let role = ctx.target.clients.primary_role();
+    let Some(id) = ctx.target.identity(role) else {
+        return Outcome::skip("the primary client has no certificate");
+    };
+    let http = match ctx.http(Who::NoCertFresh) {
+        Ok(h) => h,
+        Err(o) => return o,
+    };
+    let (token, token_ev) = match ctx.primary_token().await {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
+    let (url, token) = (&url, &token);
+    let results = stream::iter(spoofs(&catalogue, &id.cert_der, &id.subject))
+        .map(|s| async move {
+            let ex = http.get_with_headers(url, token, &s.headers).await;
+            (s.label, expect_invalid_token(ex, "the bound token with its certificate only in a header", TlsRefusal::NoCertificate))
+        })
+        .buffered(width(http))
+        .collect::<Vec<_>>()
+        .await;
+    combine(
+        results,
+        "the resource served a stolen bound token to a request with no TLS certificate and the bound certificate in a header a client can set: binding protects nothing",
+        "a bound token with no TLS certificate and its certificate in a forwarded-certificate header was",
+    )
+    .with(token_ev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mtls_core::forwarded::Encoding;
+
+    #[test]
+    fn spoofs_cover_every_header_companions_alone_and_all_at_once() {
+        let c = Catalogue::builtin();
+        let s = spoofs(&c, b"\x30\x00", "CN=x");
+        assert_eq!(s.len(), c.singles().len() + c.variants().len() + 2);
+        let all = s.last().expect("all at once");
+        assert_eq!(all.headers[0].1, "", "a duplicate, empty field first");
+        assert!(all.headers.iter().filter(|(n, _)| *n == c.headers[0].name).count() == 2);
+        assert!(s.iter().any(|x| x.label == "the verification companions alone" && x.headers.iter().any(|(_, v)| v == "SUCCESS")));
+        assert!(s.iter().any(|x| x.headers == vec![("Client-Cert".to_string(), Encoding::Rfc9440.encode(b"\x30\x00"))]));
+    }
+}
