@@ -103,6 +103,20 @@ impl Store {
         false
     }
 
+    /// Planted `revocation_ignores_client`: revoke whoever's token it is.
+    pub(crate) fn revoke_any(&self, jti_or_refresh: &str) -> bool {
+        let mut s = self.lock();
+        if let Some(a) = s.access.get_mut(jti_or_refresh) {
+            a.active = false;
+            return true;
+        }
+        if let Some(r) = s.refresh.get_mut(jti_or_refresh) {
+            r.active = false;
+            return true;
+        }
+        false
+    }
+
     pub(crate) fn put_code(&self, code: &str, r: CodeRecord) {
         let mut s = self.lock();
         let t = now();

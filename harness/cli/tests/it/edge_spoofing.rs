@@ -4,7 +4,8 @@
 //! request: every spoof is refused. (b′) node still honours the client-controllable
 //! `X-SSL-Client-Cert` before the header nginx sets: the spoofs succeed and both checks fail.
 //! (b) nginx sets a header node never reads: the registered client itself is refused, so the
-//! checks have no positive control and are blocked — never passed.
+//! checks have no positive control and are blocked — never passed. With a certificate at TLS and
+//! another in the headers, (a) binds the token to the TLS one and (b′) to the header's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,8 +20,10 @@ use crate::nginx::{start_forwarding, Forward, TlsConfig};
 /// The `edge.*` checks (and what they need) through the edge: status and reason by id.
 async fn edge_checks(dir: &Path, name: &str, edge: &crate::nginx::Edge) -> BTreeMap<String, (Status, String)> {
     let p = edge.pki_dir.display();
+    let var = format!("MTLS_TEST_EDGE_SECRET_{}", name.replace('-', "_").to_uppercase());
+    std::env::set_var(&var, &edge.secret);
     let body = format!(
-        "id: {name}\nissuer: {}\nca_bundle: {p}/ca.pem\nresource: {}\ntoken_params: {{ resource: \"{}\" }}\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: {p}/registered.pem, key: {p}/registered.key }}\nchecks: [\"edge.*\"]\n",
+        "id: {name}\nissuer: {}\nca_bundle: {p}/ca.pem\nresource: {}\ntoken_params: {{ resource: \"{}\" }}\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: {p}/registered.pem, key: {p}/registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: {p}/self-signed.pem, key: {p}/self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {var} }}\nchecks: [\"edge.*\"]\n",
         edge.issuer, edge.resource, edge.resource
     );
     let file = dir.join(format!("{name}.yaml"));
@@ -49,23 +52,34 @@ async fn nginx_forwarding_the_certificate_correctly_and_with_the_classic_mistake
         }
     }
     // (a): the positive controls hold, every spoof is refused.
-    for id in
-        ["auth.pki.accept", "auth.pki.no-cert", "bind.rs.same-cert", "bind.rs.no-cert", "edge.token-header-spoof", "edge.rs-header-spoof"]
-    {
+    for id in [
+        "auth.pki.accept",
+        "auth.pki.no-cert",
+        "bind.rs.same-cert",
+        "bind.rs.no-cert",
+        "bind.other-auth",
+        "edge.client-auth-header-spoof",
+        "edge.rs-header-spoof",
+        "edge.binding-follows-tls",
+    ] {
         assert_eq!(row(&a, id).0, Status::Pass, "(a) {id}: {}", row(&a, id).1);
     }
     // (b′): the controls hold and both spoofs succeed, naming the header.
-    for id in ["auth.pki.accept", "auth.pki.no-cert", "bind.rs.same-cert", "bind.rs.no-cert"] {
+    for id in ["auth.pki.accept", "auth.pki.no-cert", "bind.rs.same-cert", "bind.rs.no-cert", "bind.other-auth"] {
         assert_eq!(row(&b_prime, id).0, Status::Pass, "(b') {id}: {}", row(&b_prime, id).1);
     }
-    for id in ["edge.token-header-spoof", "edge.rs-header-spoof"] {
+    // The secret client's token follows the certificate it put in X-SSL-Client-Cert.
+    let (s, r) = row(&b_prime, "edge.binding-follows-tls");
+    assert_eq!(s, Status::Fail, "(b') edge.binding-follows-tls: {r}");
+    assert!(r.contains("bound to the certificate in the forwarded-certificate headers"), "(b') {r}");
+    for id in ["edge.client-auth-header-spoof", "edge.rs-header-spoof"] {
         let (s, r) = row(&b_prime, id);
         assert_eq!(s, Status::Fail, "(b') {id}: {r}");
         assert!(r.contains("X-SSL-Client-Cert (url_pem)") && r.contains("RFC 9440 §4"), "(b') {id}: {r}");
     }
     // (b): the registered client is refused at TLS-forwarding level: no control, so blocked.
     assert_eq!(row(&b, "auth.pki.accept").0, Status::Fail, "(b) {}", row(&b, "auth.pki.accept").1);
-    for id in ["edge.token-header-spoof", "edge.rs-header-spoof"] {
+    for id in ["edge.client-auth-header-spoof", "edge.rs-header-spoof"] {
         let (s, r) = row(&b, id);
         assert_eq!(s, Status::Blocked, "(b) {id}: {r}");
     }

@@ -124,7 +124,8 @@ fn assert_outcomes(label: &str, (got, verdict): &(Outcomes, &'static str), excep
 ///
 /// TLS (no profile selected): no profile keeps an endpoint off mTLS; Node accepts TLS 1.2 suites
 /// outside RFC 9325 §4.2 (ChaCha20, CCM, ARIA, CBC), which is informational without one.
-const JWT_EXCEPTIONS: [(&str, Status, &str); 7] = [
+const JWT_EXCEPTIONS: [(&str, Status, &str); 8] = [
+    ("abuse.revoke-other-client", Status::Skip, "revoke.alias was skipped"),
     ("tls.cert-request.forbidden", Status::Skip, "no selected profile"),
     ("tls.ciphers.tls12", Status::Pass, "informational"),
     ("auth.jwt.aud-endpoint", Status::Warn, "SHOULD"),
@@ -170,7 +171,9 @@ async fn node_oidc_provider_without_aliases() {
 }
 
 /// The refusals and binding checks that need a token from the registered client.
-const NEEDS_TOKEN: [&str; 14] = [
+const NEEDS_TOKEN: [&str; 16] = [
+    "edge.binding-follows-tls",
+    "abuse.revoke-other-client",
     "auth.pki.no-cert",
     "auth.pki.other-subject",
     "auth.pki.rogue-ca",
@@ -183,7 +186,7 @@ const NEEDS_TOKEN: [&str; 14] = [
     "bind.rs.no-cert",
     "par.alias",
     "revoke.alias",
-    "edge.token-header-spoof",
+    "edge.client-auth-header-spoof",
     "edge.rs-header-spoof",
 ];
 
@@ -250,7 +253,9 @@ async fn planted_defect_tokens_not_bound() {
         // The resource takes the token from anyone: a forwarded-certificate header cannot make
         // it worse, so edge.rs-header-spoof has no control.
         assert_eq!(o["edge.rs-header-spoof"].0, Status::Blocked, "{}", o["edge.rs-header-spoof"].1);
-        assert!(o.iter().all(|(id, (s, _))| *id == "edge.rs-header-spoof" || !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
+        // And no binding at all leaves nothing for edge.binding-follows-tls to compare.
+        let no_control = ["edge.rs-header-spoof", "edge.binding-follows-tls"];
+        assert!(o.iter().all(|(id, (s, _))| no_control.contains(id) || !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
         assert_eq!(*v, "fail");
     }
 }
@@ -287,7 +292,7 @@ async fn planted_defect_resource_refuses_every_certificate() {
         &["bind.rs.same-cert"],
         &[],
         &["bind.rs.other-cert", "bind.rs.no-cert", "edge.rs-header-spoof"],
-        &["revoke.alias"],
+        &["revoke.alias", "abuse.revoke-other-client"],
     )
     .await;
 }

@@ -85,40 +85,67 @@ fn combine(results: Vec<(String, Outcome)>, consequence: &str, what: &str) -> Ou
 }
 
 /// RFC 9440 §4 (MUST accept the field only from a trusted proxy) and RFC 8705 §2: the registered
-/// client's certificate in a forwarded-certificate header, none at TLS, gets no token.
-pub async fn token_header_spoof(ctx: &Ctx) -> Outcome {
+/// client's certificate in a forwarded-certificate header, none at TLS, authenticates it nowhere —
+/// token, PAR, introspection and revocation endpoints, alias and top level.
+pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
     let Some(client_id) = ctx.target.clients.tls.clone() else {
         return Outcome::skip("no tls_client_auth client: nobody to impersonate by certificate");
     };
     let Some(id) = ctx.target.identity(Role::Registered) else {
         return Outcome::skip("no registered certificate");
     };
-    let url = match ctx.endpoint(Operation::Token).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
     let d = match ctx.discovered().await {
         Ok(d) => d,
         Err(o) => return o,
     };
-    let mut urls = vec![url.clone()];
-    if let Some(top) = d.resolution.get(Operation::Token).and_then(|e| e.top_level.clone()).filter(|t| *t != url) {
-        urls.push(top);
-    }
     let http = match ctx.http(Who::NoCertFresh) {
         Ok(h) => h,
         Err(o) => return o,
     };
     let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
-    let form = ctx.token_form(&[("grant_type", "client_credentials"), ("client_id", client_id.as_str())]);
-    let tries: Vec<(String, String, Spoof)> = urls
-        .iter()
-        .flat_map(|u| spoofs(&catalogue, &id.cert_der, &id.subject).into_iter().map(move |s| (format!("{} at {u}", s.label), u.clone(), s)))
+    let all = spoofs(&catalogue, &id.cert_der, &id.subject);
+    // The token endpoint gets the whole sweep; the other endpoints that authenticate clients
+    // (usually the same code) the standard field, the two most common names and everything at once.
+    let brief: Vec<usize> = (0..all.len())
+        .filter(|i| {
+            let s = &all[*i];
+            s.label != "the verification companions alone"
+                && (s.headers.len() > 1
+                    || ["Client-Cert", "X-SSL-Client-Cert", "X-Forwarded-Client-Cert"].contains(&s.headers[0].0.as_str()))
+        })
         .collect();
-    let form = &form;
+    let token_form = ctx.token_form(&[("grant_type", "client_credentials"), ("client_id", client_id.as_str())]);
+    let par_form: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", client_id.as_str()),
+        ("redirect_uri", ctx.target.clients.redirect_uri.as_str()),
+        ("state", "mtls-harness"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    let token_form_of = vec![("token", "mtls-harness-not-a-token"), ("client_id", client_id.as_str())];
+    let forms = [token_form, par_form, token_form_of.clone(), token_form_of];
+    // (label, URL, form index, spoof index): owned, so the requests can run as a stream.
+    let mut tries: Vec<(String, String, usize, usize)> = Vec::new();
+    let ops = [Operation::Token, Operation::PushedAuthorizationRequest, Operation::Introspection, Operation::Revocation];
+    for (f, op) in ops.into_iter().enumerate() {
+        let Some(e) = d.resolution.get(op) else { continue };
+        let mut urls = vec![e.url.to_string()];
+        urls.extend(e.top_level.clone().filter(|t| *t != urls[0]));
+        let set: Vec<usize> = if op == Operation::Token { (0..all.len()).collect() } else { brief.clone() };
+        for u in urls {
+            for i in &set {
+                tries.push((format!("{} at {} {u}", all[*i].label, op.key()), u.clone(), f, *i));
+            }
+        }
+    }
+    if tries.is_empty() {
+        return Outcome::blocked("blocked: endpoints.resolve found no endpoint that authenticates clients");
+    }
+    let (forms, all) = (&forms, &all);
     let results = stream::iter(tries)
-        .map(|(label, u, s)| async move {
-            let ex = http.post_form_with_headers(&u, form, &s.headers).await;
+        .map(|(label, u, f, i)| async move {
+            let ex = http.post_form_with_headers(&u, &forms[f], &all[i].headers).await;
             (label, expect_invalid_client(ex, "no certificate at TLS, the registered one in a header", TlsRefusal::NoCertificate))
         })
         .buffered(width(http))
@@ -127,9 +154,9 @@ pub async fn token_header_spoof(ctx: &Ctx) -> Outcome {
     combine(
         results,
         &format!(
-            "the AS issued a token to {client_id} for a request with no TLS client certificate and its certificate in a header a client can set: anyone holding that public certificate can obtain its tokens"
+            "the AS authenticated {client_id} from a request with no TLS client certificate and its certificate in a header a client can set: anyone holding that public certificate can obtain its tokens"
         ),
-        "a token request with no TLS certificate and the registered certificate in a forwarded-certificate header was",
+        "client authentication with no TLS certificate and the registered certificate in a forwarded-certificate header was",
     )
 }
 
@@ -167,6 +194,58 @@ pub async fn rs_header_spoof(ctx: &Ctx) -> Outcome {
         "a bound token with no TLS certificate and its certificate in a forwarded-certificate header was",
     )
     .with(token_ev)
+}
+
+/// RFC 8705 §3 (MUST bind to the certificate of the mutual-TLS connection) and RFC 9440 §4: a
+/// client with one certificate at TLS and another in forwarded-certificate headers gets a token
+/// bound to the TLS one — never to the header's.
+pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
+    let auth = match ctx.secret_auth() {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let at_tls = ctx.target.clients.primary_role();
+    let Some(header_id) =
+        [Role::OtherSubject, Role::SelfSigned, Role::Registered].into_iter().filter(|r| *r != at_tls).find_map(|r| ctx.target.identity(r))
+    else {
+        return Outcome::skip("no second certificate to put in the headers");
+    };
+    let url = match ctx.endpoint(Operation::Token).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let http = match ctx.http(Who::Cert(at_tls)) {
+        Ok(h) => h,
+        Err(o) => return o,
+    };
+    let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
+    let mut headers: Vec<(String, String)> =
+        catalogue.singles().into_iter().map(|(name, enc)| (name, enc.encode(&header_id.cert_der))).collect();
+    headers.extend(catalogue.companions.iter().map(|k| (k.name.clone(), k.value_for(&header_id.subject, &header_id.cert_der))));
+    let form = ctx.token_form(&[("grant_type", "client_credentials")]);
+    let ex = auth.post_with_headers(http, &url, &form, &headers).await;
+    let (token, ev) = match super::access_token_of(&ex) {
+        Ok(t) => t,
+        Err(why) => {
+            return Outcome::error(format!("cannot judge: the secret client got no access token ({why})")).with(ex.evidence.clone())
+        }
+    };
+    let expected = ctx.target.primary_thumbprint();
+    let whose = "the certificate presented at TLS (another one was in the forwarded-certificate headers)";
+    match super::binding::jwt_claims(&token) {
+        Some(claims) => {
+            let cnf = claims.get("cnf").and_then(|c| c.get("x5t#S256")).and_then(|v| v.as_str());
+            match cnf {
+                None => Outcome::blocked("blocked: the token carries no cnf at all, bound to no certificate (see bind.other-auth): nothing to compare").with(ev),
+                Some(t) if t == header_id.x5t_s256 => Outcome::fail(
+                    "the token is bound to the certificate in the forwarded-certificate headers, not to the one presented at TLS: whoever sets those headers chooses the binding (RFC 9440 §4; RFC 8705 §3)",
+                )
+                .with(ev),
+                Some(_) => super::binding::cnf_matches(&claims, expected, whose).with(ev),
+            }
+        }
+        None => super::introspection::introspected_binding_as(ctx, &token, expected, whose, &auth).await.with(ev),
+    }
 }
 
 #[cfg(test)]

@@ -138,13 +138,13 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
 /// Who can tell whether a token is active: introspection (RFC 7662) by its own client, and the
 /// protected resource with the certificate it is bound to.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Observer {
+pub(super) enum Observer {
     Introspection,
     Resource,
 }
 
 /// `Some(true)`: the observer says active; `Some(false)`: inactive/refused; `None`: no answer.
-async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
+pub(super) async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
     let ex = match who {
         Observer::Introspection => match super::introspection::introspect(ctx, url, token).await {
             Ok(ex) => ex,

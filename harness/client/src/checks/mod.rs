@@ -2,6 +2,7 @@
 //! `mtls_core::catalogue`), and the shared context (discovery, the primary client's token,
 //! certificate-request probes) they draw on.
 
+pub mod abuse;
 pub mod binding;
 pub mod client_auth;
 pub mod discovery;
@@ -75,8 +76,10 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "bind.refresh-public" => |ctx| Box::pin(refresh::refresh_public(ctx)),
         "par.alias" => |ctx| Box::pin(endpoints::par_alias(ctx)),
         "revoke.alias" => |ctx| Box::pin(endpoints::revoke_alias(ctx)),
-        "edge.token-header-spoof" => |ctx| Box::pin(edge::token_header_spoof(ctx)),
+        "edge.client-auth-header-spoof" => |ctx| Box::pin(edge::client_auth_header_spoof(ctx)),
         "edge.rs-header-spoof" => |ctx| Box::pin(edge::rs_header_spoof(ctx)),
+        "edge.binding-follows-tls" => |ctx| Box::pin(edge::binding_follows_tls(ctx)),
+        "abuse.revoke-other-client" => |ctx| Box::pin(abuse::revoke_other_client(ctx)),
         _ => return None,
     })
 }
@@ -348,11 +351,22 @@ pub struct Auth {
 impl Auth {
     /// POST `base` plus this authentication to `url` with `http`.
     pub async fn post(&self, http: &crate::http::Http, url: &str, base: &[(&str, &str)]) -> Exchange {
+        self.post_with_headers(http, url, base, &[]).await
+    }
+
+    /// [`Auth::post`] with extra header fields.
+    pub async fn post_with_headers(
+        &self,
+        http: &crate::http::Http,
+        url: &str,
+        base: &[(&str, &str)],
+        headers: &[(String, String)],
+    ) -> Exchange {
         let mut form = base.to_vec();
         form.extend(self.form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         match &self.basic {
-            Some((id, secret)) => http.post_form_basic(url, &form, id, secret.expose()).await,
-            None => http.post_form(url, &form).await,
+            Some((id, secret)) => http.post_form_basic_with_headers(url, &form, id, secret.expose(), headers).await,
+            None => http.post_form_with_headers(url, &form, headers).await,
         }
     }
 }

@@ -259,6 +259,18 @@ impl Http {
         self.send(Method::GET, url, Auth::Bearer(bearer), None, headers).await
     }
 
+    /// POST a form with `client_secret_basic` credentials and extra header fields.
+    pub async fn post_form_basic_with_headers(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        id: &str,
+        secret: &str,
+        headers: &[(String, String)],
+    ) -> Exchange {
+        self.send(Method::POST, url, Auth::Basic(id, secret), Some(form), headers).await
+    }
+
     /// POST a form with extra header fields (appended in order; a name may repeat).
     pub async fn post_form_with_headers(&self, url: &str, form: &[(&str, &str)], headers: &[(String, String)]) -> Exchange {
         self.send(Method::POST, url, Auth::None, Some(form), headers).await

@@ -87,6 +87,10 @@ pub enum Defect {
     AsTrustsXfcc,
     /// The resource server also takes the certificate from an RFC 9440 `Client-Cert` header when TLS presented none.
     RsTrustsClientCertHeader,
+    /// With a certificate at TLS and another in a client's `X-Forwarded-Client-Cert`, the AS binds the token to the header's.
+    AsPrefersHeaderOverTls,
+    /// Revocation revokes any client's token, not only the requesting client's.
+    RevocationIgnoresClient,
 }
 
 impl Defect {
@@ -139,6 +143,8 @@ impl Defect {
             Defect::EdgePassesClientCertHeader => "The edge passes a client's own `x-ssl-client-cert` header through when the client presented no certificate at TLS (it overwrites it only when it has a certificate to forward).",
             Defect::AsTrustsXfcc => "Client authentication also takes the certificate from an Envoy `X-Forwarded-Client-Cert` header when TLS presented none.",
             Defect::RsTrustsClientCertHeader => "The resource server also takes the certificate from an RFC 9440 `Client-Cert` header when TLS presented none.",
+            Defect::AsPrefersHeaderOverTls => "With a certificate at TLS and another in a client's `X-Forwarded-Client-Cert`, the AS binds the token to the header's.",
+            Defect::RevocationIgnoresClient => "Revocation revokes any client's token, not only the requesting client's (RFC 7009 §2.1).",
         }
     }
 
@@ -180,9 +186,11 @@ impl Defect {
             Defect::JwtReplayAccepted => &["auth.jwt.replay"],
             Defect::Tls12Chacha20 => &["tls.ciphers.tls12"],
             Defect::PrefersTls12 => &["tls.version.prefers-13"],
-            Defect::EdgePassesClientCertHeader => &["edge.token-header-spoof", "edge.rs-header-spoof"],
-            Defect::AsTrustsXfcc => &["edge.token-header-spoof"],
+            Defect::EdgePassesClientCertHeader => &["edge.client-auth-header-spoof", "edge.rs-header-spoof"],
+            Defect::AsTrustsXfcc => &["edge.client-auth-header-spoof"],
             Defect::RsTrustsClientCertHeader => &["edge.rs-header-spoof"],
+            Defect::AsPrefersHeaderOverTls => &["edge.binding-follows-tls"],
+            Defect::RevocationIgnoresClient => &["abuse.revoke-other-client"],
         }
     }
 }

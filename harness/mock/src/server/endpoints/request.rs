@@ -59,6 +59,13 @@ pub(super) fn authenticate<'a>(s: &'a AsState, req: &Request, form: &Form) -> Re
         assertion: form.get("client_assertion"),
         authorization: authorization(req),
     };
-    let cert = presented_cert(req).or_else(|| if s.has(mtls_core::scenario::Defect::AsTrustsXfcc) { xfcc_cert(req) } else { None });
+    use mtls_core::scenario::Defect;
+    let tls = presented_cert(req);
+    let cert = match tls {
+        Some(_) if s.has(Defect::AsPrefersHeaderOverTls) => xfcc_cert(req).or(tls),
+        Some(c) => Some(c),
+        None if s.has(Defect::AsTrustsXfcc) => xfcc_cert(req),
+        None => None,
+    };
     s.authenticate(&creds, cert)
 }

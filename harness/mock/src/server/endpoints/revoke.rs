@@ -20,7 +20,11 @@ responder!(Revoke, REVOKE_PATH, |s, req| {
     };
     if !s.has(Defect::RevocationNoop) {
         let key = s.valid_access(token).map(|(jti, _)| jti).unwrap_or_else(|| token.to_string());
-        s.store.revoke(&key, &auth.client.client_id);
+        if s.has(Defect::RevocationIgnoresClient) {
+            s.store.revoke_any(&key);
+        } else {
+            s.store.revoke(&key, &auth.client.client_id);
+        }
     }
     // RFC 7009 §2.2: 200 whether or not the token was valid.
     ResponseTemplate::new(200)
