@@ -173,6 +173,7 @@ impl MockAs {
             tls12_chacha20: defects.has(Defect::Tls12Chacha20),
             prefer_tls12: defects.has(Defect::PrefersTls12),
             pass_client_cert_header: defects.has(Defect::EdgePassesClientCertHeader),
+            append_cert_header: defects.has(Defect::EdgeAppendsCertHeader),
         };
         let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki, secrets.clone())?);
 

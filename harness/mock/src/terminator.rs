@@ -99,6 +99,9 @@ pub struct EdgePlant {
     /// Not TLS but the edge's header hygiene: pass a client's own certificate header through
     /// when the client presented no certificate (overwriting it only when it has one).
     pub pass_client_cert_header: bool,
+    /// Append the edge's certificate header after a client's own instead of replacing it (the
+    /// origin reads the first).
+    pub append_cert_header: bool,
 }
 
 /// A listener's TLS: its configuration, and the TLS 1.2-only one a `prefer_tls12` listener
@@ -111,11 +114,13 @@ pub struct EdgeTls {
     pub tls12_only: Option<Arc<ServerConfig>>,
     /// Planted: a client's own certificate header passes when it presented no certificate.
     pub pass_client_cert_header: bool,
+    /// Planted: the edge appends its certificate header after a client's own.
+    pub append_cert_header: bool,
 }
 
 impl From<Arc<ServerConfig>> for EdgeTls {
     fn from(config: Arc<ServerConfig>) -> EdgeTls {
-        EdgeTls { config, tls12_only: None, pass_client_cert_header: false }
+        EdgeTls { config, tls12_only: None, pass_client_cert_header: false, append_cert_header: false }
     }
 }
 
@@ -123,7 +128,7 @@ impl From<Arc<ServerConfig>> for EdgeTls {
 pub fn edge_tls(server: &Identity, request_cert: bool, plant: EdgePlant) -> Result<EdgeTls, rustls::Error> {
     let config = config_for(server, request_cert, plant, &[&rustls::version::TLS13, &rustls::version::TLS12])?;
     let tls12_only = if plant.prefer_tls12 { Some(config_for(server, request_cert, plant, &[&rustls::version::TLS12])?) } else { None };
-    Ok(EdgeTls { config, tls12_only, pass_client_cert_header: plant.pass_client_cert_header })
+    Ok(EdgeTls { config, tls12_only, pass_client_cert_header: plant.pass_client_cert_header, append_cert_header: plant.append_cert_header })
 }
 
 fn config_for(
@@ -167,6 +172,7 @@ struct Edge {
     name: &'static str,
     request_cert: bool,
     pass_client_cert_header: bool,
+    append_cert_header: bool,
     upstream: String,
     journal: Journal,
     http: reqwest::Client,
@@ -204,7 +210,15 @@ impl Listener {
             .build()
             .map_err(std::io::Error::other)?;
         let tls: EdgeTls = tls.into();
-        let edge = Arc::new(Edge { name, request_cert, pass_client_cert_header: tls.pass_client_cert_header, upstream, journal, http });
+        let edge = Arc::new(Edge {
+            name,
+            request_cert,
+            pass_client_cert_header: tls.pass_client_cert_header,
+            append_cert_header: tls.append_cert_header,
+            upstream,
+            journal,
+            http,
+        });
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _peer)) = socket.accept().await else { continue };
@@ -268,7 +282,7 @@ impl Edge {
             let n = k.as_str();
             if matches!(n, "host" | "connection" | "content-length" | "transfer-encoding" | "keep-alive")
                 || n == H_LISTENER
-                || (n == H_CLIENT_CERT && (cert.is_some() || !self.pass_client_cert_header))
+                || (n == H_CLIENT_CERT && !self.append_cert_header && (cert.is_some() || !self.pass_client_cert_header))
                 || n == H_CERT_REQUESTED
             {
                 continue;

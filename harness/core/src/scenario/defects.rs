@@ -89,6 +89,8 @@ pub enum Defect {
     RsTrustsClientCertHeader,
     /// With a certificate at TLS and another in a client's `X-Forwarded-Client-Cert`, the AS binds the token to the header's.
     AsPrefersHeaderOverTls,
+    /// The edge appends its `x-ssl-client-cert` after a client's own instead of replacing it, and the origin reads the first.
+    EdgeAppendsCertHeader,
     /// Revocation revokes any client's token, not only the requesting client's.
     RevocationIgnoresClient,
 }
@@ -144,6 +146,7 @@ impl Defect {
             Defect::AsTrustsXfcc => "Client authentication also takes the certificate from an Envoy `X-Forwarded-Client-Cert` header when TLS presented none.",
             Defect::RsTrustsClientCertHeader => "The resource server also takes the certificate from an RFC 9440 `Client-Cert` header when TLS presented none.",
             Defect::AsPrefersHeaderOverTls => "With a certificate at TLS and another in a client's `X-Forwarded-Client-Cert`, the AS binds the token to the header's.",
+            Defect::EdgeAppendsCertHeader => "The edge appends its `x-ssl-client-cert` after a client's own instead of replacing it, and the origin reads the first.",
             Defect::RevocationIgnoresClient => "Revocation revokes any client's token, not only the requesting client's (RFC 7009 §2.1).",
         }
     }
@@ -190,6 +193,7 @@ impl Defect {
             Defect::AsTrustsXfcc => &["edge.client-auth-header-spoof"],
             Defect::RsTrustsClientCertHeader => &["edge.rs-header-spoof"],
             Defect::AsPrefersHeaderOverTls => &["edge.binding-follows-tls"],
+            Defect::EdgeAppendsCertHeader => &["edge.client-auth-header-spoof", "edge.rs-header-spoof", "edge.binding-follows-tls"],
             Defect::RevocationIgnoresClient => &["abuse.revoke-other-client"],
         }
     }
