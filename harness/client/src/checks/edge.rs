@@ -64,7 +64,7 @@ fn width(http: &crate::http::Http) -> usize {
 fn combine(results: Vec<(String, Outcome)>, consequence: &str, what: &str) -> Outcome {
     let by = |s: Status| results.iter().filter(|(_, o)| o.status == s).map(|(l, _)| l.as_str()).collect::<Vec<_>>();
     let (failed, errors, warned) = (by(Status::Fail), by(Status::Error), by(Status::Warn));
-    let details = json!({ "requests": results.iter().map(|(l, o)| json!({"headers": l, "status": o.status.name(), "reason": o.reason})).collect::<Vec<_>>() });
+    let details = json!({ "requests": results.iter().map(|(l, o)| json!({"headers": l, "verdict": o.status.name(), "reason": o.reason})).collect::<Vec<_>>() });
     let evidence: Vec<_> = results.iter().filter(|(_, o)| o.status != Status::Pass).flat_map(|(_, o)| o.evidence.clone()).take(5).collect();
     let o = if !failed.is_empty() {
         Outcome::fail(format!("{consequence} (RFC 9440 §4) — accepted with {}", failed.join("; ")))
