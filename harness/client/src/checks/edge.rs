@@ -127,6 +127,7 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
     let forms = [token_form, par_form, token_form_of.clone(), token_form_of];
     // (label, URL, form index, spoof index): owned, so the requests can run as a stream.
     let mut tries: Vec<(String, String, usize, usize)> = Vec::new();
+    let mut open = Vec::new();
     let ops = [Operation::Token, Operation::PushedAuthorizationRequest, Operation::Introspection, Operation::Revocation];
     for (f, op) in ops.into_iter().enumerate() {
         let Some(e) = d.resolution.get(op) else { continue };
@@ -134,6 +135,16 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
         urls.extend(e.top_level.clone().filter(|t| *t != urls[0]));
         let set: Vec<usize> = if op == Operation::Token { (0..all.len()).collect() } else { brief.clone() };
         for u in urls {
+            // The control: the same request with no certificate and no header must be refused
+            // (auth.pki.no-cert is that control at the token endpoint); where it is not, a header
+            // cannot make it worse, and that endpoint is not judged here.
+            if op != Operation::Token {
+                let bare = http.post_form(&u, &forms[f]).await;
+                if bare.outcome.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+                    open.push(format!("{} {u}", op.key()));
+                    continue;
+                }
+            }
             for i in &set {
                 tries.push((format!("{} at {} {u}", all[*i].label, op.key()), u.clone(), f, *i));
             }
@@ -143,6 +154,11 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
         return Outcome::blocked("blocked: endpoints.resolve found no endpoint that authenticates clients");
     }
     let (forms, all) = (&forms, &all);
+    let not_judged = if open.is_empty() {
+        String::new()
+    } else {
+        format!("; not judged at {}: it accepts the request with no certificate at all", open.join(", "))
+    };
     let results = stream::iter(tries)
         .map(|(label, u, f, i)| async move {
             let ex = http.post_form_with_headers(&u, &forms[f], &all[i].headers).await;
@@ -151,13 +167,15 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
         .buffered(width(http))
         .collect::<Vec<_>>()
         .await;
-    combine(
+    let mut o = combine(
         results,
         &format!(
             "the AS authenticated {client_id} from a request with no TLS client certificate and its certificate in a header a client can set: anyone holding that public certificate can obtain its tokens"
         ),
         "client authentication with no TLS certificate and the registered certificate in a forwarded-certificate header was",
-    )
+    );
+    o.reason.push_str(&not_judged);
+    o
 }
 
 /// RFC 9440 §4 (MUST) and RFC 8705 §3: a bound token presented with no TLS certificate and the
