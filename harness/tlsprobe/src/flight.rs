@@ -125,22 +125,7 @@ impl Flight {
         if self.read > MAX_FLIGHT {
             return Err(ProbeError::Protocol(format!("no ServerHelloDone within {MAX_FLIGHT} bytes")));
         }
-        while self.buf.len() >= 5 {
-            let kind = self.buf[0];
-            let len = usize::from(u16::from_be_bytes([self.buf[3], self.buf[4]]));
-            if !(20..=24).contains(&kind) || self.buf[1] != 3 {
-                return Err(ProbeError::Protocol(format!(
-                    "not a TLS record (content type {kind}, version {:#04x}{:02x})",
-                    self.buf[1], self.buf[2]
-                )));
-            }
-            if len > MAX_RECORD {
-                return Err(ProbeError::Protocol(format!("a record of {len} bytes (more than {MAX_RECORD})")));
-            }
-            if self.buf.len() < 5 + len {
-                break;
-            }
-            let payload: Vec<u8> = self.buf.drain(..5 + len).skip(5).collect();
+        while let Some((kind, payload)) = take_record(&mut self.buf)? {
             match kind {
                 21 => return self.alert(&payload).map(Some),
                 22 => {
@@ -208,6 +193,23 @@ impl Flight {
             None => Answer::Closed,
         }
     }
+}
+
+/// The first whole record of `buf` (content type, payload), removed from it; `None` until one
+/// has arrived. Bytes that are no TLS record, or a record longer than TLS allows, are an error.
+pub(crate) fn take_record(buf: &mut Vec<u8>) -> Result<Option<(u8, Vec<u8>)>, ProbeError> {
+    let [kind, major, minor, hi, lo, ..] = buf[..] else { return Ok(None) };
+    if !(20..=24).contains(&kind) || major != 3 {
+        return Err(ProbeError::Protocol(format!("not a TLS record (content type {kind}, version {major:#04x}{minor:02x})")));
+    }
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
+    if len > MAX_RECORD {
+        return Err(ProbeError::Protocol(format!("a record of {len} bytes (more than {MAX_RECORD})")));
+    }
+    if buf.len() < 5 + len {
+        return Ok(None);
+    }
+    Ok(Some((kind, buf.drain(..5 + len).skip(5).collect())))
 }
 
 /// A ServerHello message (with its 4-byte header).

@@ -30,14 +30,7 @@ pub async fn probe_recorded(
     until: Until,
     t: Timeouts,
 ) -> Result<(Answer, Vec<u8>), ProbeError> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = if bare.contains(':') { format!("[{bare}]:{port}") } else { format!("{bare}:{port}") };
-    let mut tcp = match tokio::time::timeout(t.connect, TcpStream::connect(&addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(source)) => return Err(ProbeError::Connect { addr, source }),
-        Err(_) => return Err(ProbeError::Timeout(format!("connecting to {addr} took longer than {:?}", t.connect))),
-    };
-    let _ = tcp.set_nodelay(true);
+    let (mut tcp, addr) = connect(host, port, t).await?;
     let mut random = [0u8; 32];
     getrandom::fill(&mut random).map_err(|e| ProbeError::Protocol(format!("no randomness: {e}")))?;
     let bytes = hello.encode(random);
@@ -53,17 +46,36 @@ pub async fn probe_recorded(
     }
 }
 
+/// A TCP connection to `host:port` (an IPv6 literal bracketed or not) within `t.connect`, and
+/// its address for messages.
+pub(crate) async fn connect(host: &str, port: u16, t: Timeouts) -> Result<(TcpStream, String), ProbeError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = if bare.contains(':') { format!("[{bare}]:{port}") } else { format!("{bare}:{port}") };
+    let tcp = match tokio::time::timeout(t.connect, TcpStream::connect(&addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(source)) => return Err(ProbeError::Connect { addr, source }),
+        Err(_) => return Err(ProbeError::Timeout(format!("connecting to {addr} took longer than {:?}", t.connect))),
+    };
+    let _ = tcp.set_nodelay(true);
+    Ok((tcp, addr))
+}
+
+/// Read what the server sent into `buf`: the byte count, 0 at end of stream — a reset too, as a
+/// server refusing a hello often resets.
+pub(crate) async fn read_some(tcp: &mut TcpStream, buf: &mut [u8], addr: &str) -> Result<usize, ProbeError> {
+    match tcp.read(buf).await {
+        Ok(n) => Ok(n),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => Ok(0),
+        Err(source) => Err(ProbeError::Io { addr: addr.to_string(), source }),
+    }
+}
+
 async fn read_flight(tcp: &mut TcpStream, addr: &str, until: Until) -> Result<(Answer, Vec<u8>), ProbeError> {
     let mut flight = Flight::new(until);
     let mut raw = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = match tcp.read(&mut buf).await {
-            Ok(n) => n,
-            // A reset before any answer is the server refusing, as a close is.
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => 0,
-            Err(source) => return Err(ProbeError::Io { addr: addr.to_string(), source }),
-        };
+        let n = read_some(tcp, &mut buf, addr).await?;
         if n == 0 {
             return Ok((flight.eof(), raw));
         }

@@ -12,7 +12,7 @@ use ring::aead::{self, LessSafeKey, UnboundKey};
 use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
 use ring::digest;
 use ring::rand::SystemRandom;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::hello::{record, u24};
@@ -67,12 +67,7 @@ impl Renegotiation {
 /// Complete a TLS 1.2 handshake with `host:port` (presenting `client` if asked), then try to
 /// renegotiate.
 pub async fn renegotiate(host: &str, port: u16, t: Timeouts, client: Option<&ClientAuth>) -> Result<Renegotiation, ProbeError> {
-    let addr = format!("{}:{port}", host.trim_start_matches('[').trim_end_matches(']'));
-    let tcp = match tokio::time::timeout(t.connect, TcpStream::connect(&addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(source)) => return Err(ProbeError::Connect { addr, source }),
-        Err(_) => return Err(ProbeError::Timeout(format!("connecting to {addr} took longer than {:?}", t.connect))),
-    };
+    let (tcp, addr) = crate::probe::connect(host, port, t).await?;
     let mut c = Conn { tcp, addr: addr.clone(), buf: Vec::new(), hs: Vec::new() };
     let session = match tokio::time::timeout(t.read, handshake(&mut c, host, client)).await {
         Ok(r) => r?,
@@ -111,23 +106,11 @@ impl Conn {
     /// The next record, `None` at end of stream.
     async fn record(&mut self) -> Result<Option<(u8, Vec<u8>)>, ProbeError> {
         loop {
-            if self.buf.len() >= 5 {
-                let len = usize::from(u16::from_be_bytes([self.buf[3], self.buf[4]]));
-                if len > (1 << 14) + 2048 {
-                    return Err(ProbeError::Protocol(format!("{}: a record of {len} bytes", self.addr)));
-                }
-                if self.buf.len() >= 5 + len {
-                    let kind = self.buf[0];
-                    let payload = self.buf.drain(..5 + len).skip(5).collect();
-                    return Ok(Some((kind, payload)));
-                }
+            if let Some(r) = crate::flight::take_record(&mut self.buf)? {
+                return Ok(Some(r));
             }
             let mut chunk = [0u8; 8192];
-            let n = match self.tcp.read(&mut chunk).await {
-                Ok(n) => n,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => 0,
-                Err(source) => return Err(ProbeError::Io { addr: self.addr.clone(), source }),
-            };
+            let n = crate::probe::read_some(&mut self.tcp, &mut chunk, &self.addr).await?;
             if n == 0 {
                 return Ok(None);
             }
