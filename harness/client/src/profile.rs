@@ -267,6 +267,20 @@ fn aliases(raw: &serde_json::Map<String, Value>, t: &AliasTest) -> Outcome {
     }
 }
 
+/// The URL a profile means by an endpoint name: `discovery`, else the metadata key's effective
+/// (aliased) URL when `effective`, else its top-level one.
+pub(crate) fn endpoint_url(d: &crate::checks::Discovered, name: &str, effective: bool) -> Option<url::Url> {
+    let url = if name == "discovery" {
+        Some(d.url.clone())
+    } else if effective {
+        Operation::ALL.iter().find(|op| op.key() == name).and_then(|op| d.resolution.get(*op)).map(|e| e.url.to_string())
+    } else {
+        None
+    };
+    let url = url.or_else(|| d.metadata.raw.get(name).and_then(Value::as_str).map(str::to_string));
+    url.as_deref().and_then(|u| url::Url::parse(u).ok())
+}
+
 /// Whether each endpoint's TLS server sends a CertificateRequest, against `requested`.
 /// `requested: true` probes the effective (alias) endpoint; `false` the top-level one.
 pub(crate) async fn cert_requests(ctx: &Ctx, endpoints: &[String], requested: bool) -> Outcome {
@@ -279,15 +293,7 @@ pub(crate) async fn cert_requests(ctx: &Ctx, endpoints: &[String], requested: bo
     let mut absent = Vec::new();
     let mut seen = Vec::new();
     for name in endpoints {
-        let url = if name == "discovery" {
-            Some(d.url.clone())
-        } else if requested {
-            Operation::ALL.iter().find(|op| op.key() == name).and_then(|op| d.resolution.get(*op)).map(|e| e.url.to_string())
-        } else {
-            None
-        };
-        let url = url.or_else(|| d.metadata.raw.get(name).and_then(Value::as_str).map(str::to_string));
-        let Some(parsed) = url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+        let Some(parsed) = endpoint_url(d, name, requested) else {
             absent.push(name.as_str());
             continue;
         };

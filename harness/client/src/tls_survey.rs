@@ -132,6 +132,11 @@ impl Survey {
         Survey { limits, throttle, client, origins: std::sync::Mutex::new(HashMap::new()) }
     }
 
+    /// Each probe's bounds: the target's connect timeout, and its request timeout for the answer.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts { connect: self.limits.connect, read: self.limits.request }
+    }
+
     fn answers(&self, site: &Site) -> Arc<Answers> {
         let mut m = self.origins.lock().unwrap_or_else(|p| p.into_inner());
         m.entry(site.origin.clone()).or_default().clone()
@@ -139,8 +144,7 @@ impl Survey {
 
     async fn ask(&self, site: &Site, hello: ClientHello, until: Until) -> Probed {
         let _slot = self.throttle.slot(&site.origin).await;
-        let t = Timeouts { connect: self.limits.connect, read: self.limits.request };
-        mtls_tlsprobe::probe(&site.host, site.port, &hello, until, t).await.map_err(|e| e.to_string())
+        mtls_tlsprobe::probe(&site.host, site.port, &hello, until, self.timeouts()).await.map_err(|e| e.to_string())
     }
 
     /// Offered TLS 1.3 and 1.2 with every suite: the positive control of every refusal.
@@ -183,8 +187,7 @@ impl Survey {
         a.renegotiation
             .get_or_init(|| async {
                 let _slot = self.throttle.slot(&site.origin).await;
-                let t = Timeouts { connect: self.limits.connect, read: self.limits.request };
-                mtls_tlsprobe::renegotiate(&site.host, site.port, t, self.client.as_ref()).await.map_err(|e| e.to_string())
+                mtls_tlsprobe::renegotiate(&site.host, site.port, self.timeouts(), self.client.as_ref()).await.map_err(|e| e.to_string())
             })
             .await
             .clone()

@@ -120,10 +120,11 @@ pub struct Catalogue {
 const BUILTIN: &str = include_str!("../data/forwarded-cert-headers.yaml");
 
 impl Catalogue {
-    /// The built-in catalogue (`harness/core/data/forwarded-cert-headers.yaml`).
+    /// The built-in catalogue (`harness/core/data/forwarded-cert-headers.yaml`), parsed once.
     pub fn builtin() -> Catalogue {
+        static PARSED: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
         // Checked by a unit test; an unparsable built-in file is a build defect, not input.
-        serde_yaml::from_str(BUILTIN).unwrap_or(Catalogue { headers: Vec::new(), companions: Vec::new() })
+        PARSED.get_or_init(|| serde_yaml::from_str(BUILTIN).unwrap_or(Catalogue { headers: Vec::new(), companions: Vec::new() })).clone()
     }
 
     /// The built-in catalogue with `extra` headers (a target file's) added, names not repeated.

@@ -558,14 +558,16 @@ pub fn intern(s: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Profile, String> {
+    /// Parse a test profile as `profiles/t.yaml` (its id is `t`).
+    pub(crate) fn parse(text: &str) -> Result<Profile, String> {
         Profile::parse(text, Path::new("profiles/t.yaml")).map_err(|e| e.to_string())
     }
 
-    const HEAD: &str = "id: t\ntitle: T\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
+    /// The members every test profile needs.
+    pub(crate) const HEAD: &str = "id: t\ntitle: T\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
 
     #[test]
     fn builtin_profiles_parse() {

@@ -180,13 +180,7 @@ impl TlsRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    const HEAD: &str = "id: t\ntitle: T\nversion: '1'\nsources: [{ name: S, url: 'https://example.com' }]\n";
-
-    fn parse(text: &str) -> Result<Profile, String> {
-        Profile::parse(text, Path::new("profiles/t.yaml")).map_err(|e| e.to_string())
-    }
+    use crate::profile::tests::{parse, HEAD};
 
     #[test]
     fn a_tls_section_is_validated_at_load() {

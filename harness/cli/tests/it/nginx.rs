@@ -110,7 +110,7 @@ impl Forward {
 }
 
 /// A child process killed (and reaped) when dropped.
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {

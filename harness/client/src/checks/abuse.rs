@@ -1,7 +1,7 @@
 //! `abuse.*`: what one client may do to another's tokens. RFC 7009 §2.1: the AS verifies that a
 //! token it is asked to revoke was issued to the client asking.
 
-use super::endpoints::{observe, Observer};
+use super::endpoints::{observe, observers, seen_active};
 use super::{Auth, Ctx, Outcome};
 use crate::http::Evidence;
 use crate::target::Who;
@@ -46,13 +46,7 @@ pub async fn revoke_other_client(ctx: &Ctx) -> Outcome {
     if others.is_empty() {
         return Outcome::skip("the target configures no client other than the primary one");
     }
-    let mut observers = Vec::new();
-    if let Ok(u) = ctx.optional_endpoint(Operation::Introspection, "").await {
-        observers.push((Observer::Introspection, u));
-    }
-    if let Some(u) = ctx.target.resource_url.clone() {
-        observers.push((Observer::Resource, u));
-    }
+    let observers = observers(ctx).await;
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut kept = Vec::new();
     for other in &others {
@@ -61,12 +55,7 @@ pub async fn revoke_other_client(ctx: &Ctx) -> Outcome {
             Err(o) => return o.with_all(evidence),
         };
         evidence.push(token_ev);
-        let mut saw_active = Vec::new();
-        for (who, u) in &observers {
-            if observe(ctx, *who, u, &token, &mut evidence).await == Some(true) {
-                saw_active.push((*who, u.clone()));
-            }
-        }
+        let saw_active = seen_active(ctx, &observers, &token, &mut evidence).await;
         if saw_active.is_empty() {
             return Outcome::blocked("blocked: no positive control — the fresh token was never seen active (see revoke.alias)")
                 .with_all(evidence);

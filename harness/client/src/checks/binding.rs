@@ -164,17 +164,29 @@ async fn other_auth_judged(ctx: &Ctx) -> Outcome {
             return Outcome::error(format!("cannot judge: the {method} client got no access token ({why})")).with(ex.evidence.clone());
         }
     };
-    let whose = "the certificate the secret-authenticated client presented";
-    let expected = ctx.target.primary_thumbprint();
-    match jwt_claims(&token) {
-        Some(claims) => cnf_matches(&claims, expected, whose).with(ev),
+    secret_token_bound_to(
+        ctx,
+        &token,
+        jwt_claims(&token).as_ref(),
+        ctx.target.primary_thumbprint(),
+        "the certificate the secret-authenticated client presented",
+    )
+    .await
+    .with(ev)
+}
+
+/// Whether the secret client's `token` is bound to `expected`: from its JWT `claims` when it has
+/// them, else through introspection as that client.
+pub(super) async fn secret_token_bound_to(ctx: &Ctx, token: &str, claims: Option<&Value>, expected: &str, whose: &str) -> Outcome {
+    match claims {
+        Some(claims) => cnf_matches(claims, expected, whose),
         None => {
             // A client_secret_jwt assertion is single-use: introspect with a fresh one.
             let auth = match ctx.secret_auth() {
                 Ok(a) => a,
                 Err(o) => return o,
             };
-            introspected_binding_as(ctx, &token, expected, whose, &auth).await.with(ev)
+            introspected_binding_as(ctx, token, expected, whose, &auth).await
         }
     }
 }

@@ -248,21 +248,24 @@ pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
             return Outcome::error(format!("cannot judge: the secret client got no access token ({why})")).with(ex.evidence.clone())
         }
     };
-    let expected = ctx.target.primary_thumbprint();
-    let whose = "the certificate presented at TLS (another one was in the forwarded-certificate headers)";
-    match super::binding::jwt_claims(&token) {
-        Some(claims) => {
-            let cnf = claims.get("cnf").and_then(|c| c.get("x5t#S256")).and_then(|v| v.as_str());
-            match cnf {
-                None => Outcome::blocked("blocked: the token carries no cnf at all, bound to no certificate (see bind.other-auth): nothing to compare").with(ev),
-                Some(t) if t == header_id.x5t_s256 => Outcome::fail(
-                    "the token is bound to the certificate in the forwarded-certificate headers, not to the one presented at TLS: whoever sets those headers chooses the binding (RFC 9440 §4; RFC 8705 §3)",
-                )
-                .with(ev),
-                Some(_) => super::binding::cnf_matches(&claims, expected, whose).with(ev),
-            }
+    let claims = super::binding::jwt_claims(&token);
+    match claims.as_ref().map(|c| c.get("cnf").and_then(|c| c.get("x5t#S256")).and_then(|v| v.as_str())) {
+        Some(None) => {
+            Outcome::blocked("blocked: the token carries no cnf at all, bound to no certificate (see bind.other-auth): nothing to compare").with(ev)
         }
-        None => super::introspection::introspected_binding_as(ctx, &token, expected, whose, &auth).await.with(ev),
+        Some(Some(t)) if t == header_id.x5t_s256 => Outcome::fail(
+            "the token is bound to the certificate in the forwarded-certificate headers, not to the one presented at TLS: whoever sets those headers chooses the binding (RFC 9440 §4; RFC 8705 §3)",
+        )
+        .with(ev),
+        _ => super::binding::secret_token_bound_to(
+            ctx,
+            &token,
+            claims.as_ref(),
+            ctx.target.primary_thumbprint(),
+            "the certificate presented at TLS (another one was in the forwarded-certificate headers)",
+        )
+        .await
+        .with(ev),
     }
 }
 

@@ -143,6 +143,34 @@ pub(super) enum Observer {
     Resource,
 }
 
+/// Who can observe the target's tokens: introspection, if the AS publishes it, and the resource.
+pub(super) async fn observers(ctx: &Ctx) -> Vec<(Observer, String)> {
+    let mut out = Vec::new();
+    if let Ok(u) = ctx.optional_endpoint(Operation::Introspection, "").await {
+        out.push((Observer::Introspection, u));
+    }
+    if let Some(u) = ctx.target.resource_url.clone() {
+        out.push((Observer::Resource, u));
+    }
+    out
+}
+
+/// The observers that see `token` active (the positive control before a revocation).
+pub(super) async fn seen_active(
+    ctx: &Ctx,
+    observers: &[(Observer, String)],
+    token: &str,
+    evidence: &mut Vec<crate::http::Evidence>,
+) -> Vec<(Observer, String)> {
+    let mut out = Vec::new();
+    for (who, u) in observers {
+        if observe(ctx, *who, u, token, evidence).await == Some(true) {
+            out.push((*who, u.clone()));
+        }
+    }
+    out
+}
+
 /// `Some(true)`: the observer says active; `Some(false)`: inactive/refused; `None`: no answer.
 pub(super) async fn observe(ctx: &Ctx, who: Observer, url: &str, token: &str, evidence: &mut Vec<crate::http::Evidence>) -> Option<bool> {
     let ex = match who {
@@ -180,19 +208,8 @@ pub async fn revoke_alias(ctx: &Ctx) -> Outcome {
     };
     let t = &ctx.target;
     let mut evidence = vec![token_ev];
-    let mut observers = Vec::new();
-    if let Ok(u) = ctx.optional_endpoint(Operation::Introspection, "").await {
-        observers.push((Observer::Introspection, u));
-    }
-    if let Some(u) = t.resource_url.clone() {
-        observers.push((Observer::Resource, u));
-    }
-    let mut saw_active = Vec::new();
-    for (who, u) in &observers {
-        if observe(ctx, *who, u, &token, &mut evidence).await == Some(true) {
-            saw_active.push((*who, u.clone()));
-        }
-    }
+    let observers = observers(ctx).await;
+    let saw_active = seen_active(ctx, &observers, &token, &mut evidence).await;
     if saw_active.is_empty() {
         let why = if observers.is_empty() {
             "the AS publishes no introspection endpoint and the target has no resource".to_string()

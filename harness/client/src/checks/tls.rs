@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 
 use super::{Ctx, Outcome};
 use crate::tls_survey::{describe, sites, Site};
-use mtls_core::discovery::Operation;
 use mtls_tlsprobe::Answer;
 
 /// One origin's verdict on one rule.
@@ -92,9 +91,7 @@ pub async fn cert_request_required(ctx: &Ctx) -> Outcome {
     }
     for r in &ctx.tls_rules.cert_request {
         for key in &r.rule.required {
-            let url = Operation::ALL.iter().find(|op| op.key() == key).and_then(|op| d.resolution.get(*op)).map(|e| e.url.to_string());
-            let url = url.or_else(|| d.metadata.raw.get(key).and_then(Value::as_str).map(str::to_string));
-            if let Some(u) = url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+            if let Some(u) = crate::profile::endpoint_url(d, key, true) {
                 let keys = by_origin.entry(u.origin().ascii_serialization()).or_default();
                 if !keys.contains(key) {
                     keys.push(key.clone());
@@ -105,6 +102,7 @@ pub async fn cert_request_required(ctx: &Ctx) -> Outcome {
     if by_origin.is_empty() {
         return Outcome::error("cannot judge: no effective endpoint to probe; see endpoints.resolve");
     }
+    let probed = sites(d);
     let mut rows = Vec::new();
     let mut not_requested = Vec::new();
     let mut errors = Vec::new();
@@ -113,7 +111,7 @@ pub async fn cert_request_required(ctx: &Ctx) -> Outcome {
         let Ok(url) = url::Url::parse(origin) else { continue };
         match ctx.cert_requested(&url).await {
             Ok(asked) => {
-                let cas = authorities(ctx, &url).await;
+                let cas = authorities(ctx, &probed, origin).await;
                 if let Some(Some(n)) = cas.as_ref().map(|v| v.first()) {
                     names.push(format!("{origin} names {} CA(s), first {n}", cas.as_ref().map_or(0, Vec::len)));
                 }
@@ -147,11 +145,9 @@ pub async fn cert_request_required(ctx: &Ctx) -> Outcome {
 /// The `certificate_authorities` of the origin's TLS 1.2 CertificateRequest (RFC 5246 §7.4.4),
 /// as distinguished names; `None` where it has no TLS 1.2 (the TLS 1.3 request is encrypted) or
 /// sent no request.
-async fn authorities(ctx: &Ctx, url: &url::Url) -> Option<Vec<String>> {
-    let d = ctx.discovered().await.ok()?;
-    let origin = url.origin().ascii_serialization();
-    let site = sites(d).into_iter().find(|s| s.origin == origin)?;
-    match ctx.survey.tls12(&site).await {
+async fn authorities(ctx: &Ctx, probed: &[Site], origin: &str) -> Option<Vec<String>> {
+    let site = probed.iter().find(|s| s.origin == origin)?;
+    match ctx.survey.tls12(site).await {
         Ok(Answer::Hello { cert_request: Some(cr), .. }) => Some(cr.authorities.iter().map(|der| dn_text(der)).collect()),
         _ => None,
     }
