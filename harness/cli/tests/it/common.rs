@@ -117,7 +117,12 @@ pub(crate) fn ready_line(child: &mut std::process::Child, within: std::time::Dur
         let _ = tx.send(line);
     });
     let line = rx.recv_timeout(within).unwrap_or_else(|_| panic!("{what} printed its ready line within {within:?}"));
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line `{line}`: {e}"));
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        // Say whether it exited (and how) rather than only that the line was not JSON.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let exited = child.try_wait().ok().flatten().map_or("still running".to_string(), |s| format!("exited: {s}"));
+        panic!("{what}: ready line `{line}` is not JSON ({e}); {exited}")
+    });
     assert_eq!(ready["ready"], true, "{line}");
     ready
 }
