@@ -366,13 +366,21 @@ impl Http {
                 // fails (broken pipe, reset, "connection was not ready") before the alert is
                 // read. Read it: a small request over a fresh connection meets the same refusal.
                 // The verdict must not depend on who wins that race; the probe changes nothing
-                // unless the server answers it with a TLS alert.
+                // unless the server answers it with a TLS alert. The probe can lose the same race
+                // (a server closing with unread data resets the connection, and the reset can
+                // discard the alert before it is read), so it is tried up to three times.
                 let mut how = String::new();
                 if let Failure::Other(first) = &failure {
-                    if let Err(probe) = self.client.get(url).send().await {
-                        if let refused @ Failure::TlsRejected(_) = classify(&probe) {
-                            how = format!(" (read with a second, small request: the first was cut off while being written — {first})");
-                            failure = refused;
+                    for _ in 0..3 {
+                        let Err(probe) = self.client.get(url).send().await else { break };
+                        match classify(&probe) {
+                            refused @ Failure::TlsRejected(_) => {
+                                how = format!(" (read with a second, small request: the first was cut off while being written — {first})");
+                                failure = refused;
+                                break;
+                            }
+                            Failure::Other(_) => continue,
+                            _ => break,
                         }
                     }
                 }
