@@ -304,8 +304,9 @@ impl Target {
         // of all of them count against one per-origin throttle.
         let throttle = Throttle::per_origin(p.max_in_flight);
         let mut http = HashMap::new();
-        let no_cert =
-            Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure, p.secrets.clone())?.throttled(throttle.clone());
+        let no_cert = Http::new(Who::NoCert.name(), &p.roots, None, p.limits, p.no_proxy, p.insecure, p.secrets.clone())?
+            .throttled(throttle.clone())
+            .never_resuming()?;
         // The embedded mock's TLS edge never refuses at the handshake (it accepts any
         // certificate, or none, and its AS judges): there the certificate-less refusals share the
         // discovery client's pool, which saves three handshakes per scenario (~60 ms of the

@@ -151,6 +151,7 @@ pub struct Http {
     pub(crate) who: String,
     client: reqwest::Client,
     asked: Arc<AtomicUsize>,
+    full_handshakes: Arc<AtomicUsize>,
     limits: Limits,
     secrets: Secrets,
     throttle: Throttle,
@@ -178,6 +179,7 @@ impl Http {
             who: who.to_string(),
             client,
             asked: tls.asked,
+            full_handshakes: tls.full_handshakes,
             limits,
             secrets,
             throttle: Throttle::default(),
@@ -199,6 +201,72 @@ impl Http {
         self.client = reqwest_client(config, self.limits, no_proxy, Reuse::Fresh)?;
         self.reuse = Reuse::Fresh;
         Ok(self)
+    }
+
+    /// This client never resuming a TLS session (its connections are still pooled): the
+    /// certificate-less client, whose sessions — set up where no certificate was asked for —
+    /// must never stand in for the handshake of a refusal at an mTLS endpoint (a server may
+    /// resume a session across ports of one host).
+    pub fn never_resuming(mut self) -> Result<Http, ClientError> {
+        let (mut config, no_proxy) = self.config.clone();
+        config.resumption = rustls::client::Resumption::disabled();
+        self.client = reqwest_client(config.clone(), self.limits, no_proxy, self.reuse)?;
+        self.config = (config, no_proxy);
+        Ok(self)
+    }
+
+    /// A client named `who` holding `identity` (or none) and offering only `versions`, with a
+    /// fresh TCP connection per request that offers whatever TLS session `sessions` holds, from
+    /// whichever server it came; and the switch of the certificate it presents, so that a
+    /// session set up under one identity is offered under another — the `session.*` checks'
+    /// deliberate crossing of identities (never done by any other client). Limits, proxy
+    /// choice, secrets and throttle are this client's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn resuming(
+        &self,
+        who: &str,
+        roots: &[CertificateDer<'static>],
+        identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+        insecure: bool,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        sessions: Arc<mtls_core::tls::SharedSessions>,
+    ) -> Result<(Http, mtls_core::tls::CertSwitch), ClientError> {
+        let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
+        let mut tls = mtls_core::tls::client_config_for(roots, identity, trust, versions)?;
+        tls.config.resumption = rustls::client::Resumption::store(sessions);
+        let no_proxy = self.config.1;
+        let mut b = reqwest::Client::builder()
+            .use_preconfigured_tls(tls.config.clone())
+            .connect_timeout(self.limits.connect)
+            .timeout(self.limits.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("mtls-harness/", env!("CARGO_PKG_VERSION")));
+        if no_proxy {
+            b = b.no_proxy();
+        }
+        let http = Http {
+            who: who.to_string(),
+            client: b.build()?,
+            asked: tls.asked,
+            full_handshakes: tls.full_handshakes,
+            limits: self.limits,
+            secrets: self.secrets.clone(),
+            throttle: self.throttle.clone(),
+            reuse: Reuse::Fresh,
+            config: (tls.config, no_proxy),
+        };
+        Ok((http, tls.cert))
+    }
+
+    /// This client under another name in evidence (connections, sessions and certificate shared).
+    pub fn named(&self, who: &str) -> Http {
+        Http { who: who.to_string(), ..self.clone() }
+    }
+
+    /// How many full TLS handshakes this client has made (a resumed handshake is not one).
+    pub fn full_handshakes(&self) -> usize {
+        self.full_handshakes.load(Ordering::SeqCst)
     }
 
     /// Whether this client reuses connections.
