@@ -63,8 +63,8 @@ pub(crate) fn run(
             (scenario::load_dir(&d)?, run::Source::mock()?)
         }
     };
-    // Every check a run performs: the selected ones and what they need (`catalogue::plan`).
-    let total: usize = scenarios.iter().map(|s| mtls_harness::catalogue::plan(&s.selected_checks(), s.primary).len()).sum();
+    // Every result a run reports: the planned checks and the profiles' rules.
+    let total: usize = scenarios.iter().map(|s| run::planned_results(s, cfg)).sum();
     let style = Style;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on_check: OnCheck = Arc::new(move |sc, c| {

@@ -48,6 +48,20 @@ fn profiles_of(sc: &Scenario, cfg: &RunConfig) -> Result<Vec<Profile>, String> {
     mtls_core::profile::pick(&cfg.available_profiles, &names).map_err(|e| e.to_string())
 }
 
+/// How many results a run of `sc` reports: the planned checks (the selected ones, those its
+/// profiles need, and what they need in turn) and one row per rule of its profiles.
+pub fn planned_results(sc: &Scenario, cfg: &RunConfig) -> usize {
+    let profiles = profiles_of(sc, cfg).unwrap_or_default();
+    let mut selected = sc.selected_checks();
+    for extra in mtls_client::profile::needed_checks(&profiles, sc.primary) {
+        if !selected.contains(&extra) {
+            selected.push(extra);
+        }
+    }
+    let rules: usize = profiles.iter().map(|p| p.required.len() + p.rules.len()).sum();
+    mtls_core::catalogue::plan(&selected, sc.primary).len() + rules
+}
+
 /// Scenarios running at once in this process, across all runs: beyond what the cores can serve,
 /// more concurrency only starves TLS handshakes into timeouts. Excess scenarios queue here (the
 /// run's deadline still bounds the wait).
