@@ -174,7 +174,13 @@ impl MockAs {
             prefer_tls12: defects.has(Defect::PrefersTls12),
             pass_client_cert_header: defects.has(Defect::EdgePassesClientCertHeader),
             append_cert_header: defects.has(Defect::EdgeAppendsCertHeader),
+            drop_cert_on_resumption: defects.has(Defect::EdgeDropsCertOnResumption),
         };
+        // Planted `session_cache_keeps_identity`: one session cache and one identity cache for
+        // every listener.
+        let keeps_identity: Option<(Arc<dyn rustls::server::StoresServerSessions>, terminator::IdentityCache)> = defects
+            .has(Defect::SessionCacheKeepsIdentity)
+            .then(|| (rustls::server::ServerSessionMemoryCache::new(256) as _, Default::default()));
         let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki, secrets.clone())?);
 
         // The journal is the record of requests; wiremock keeping its own would grow without
@@ -184,7 +190,10 @@ impl MockAs {
         let journal = Journal::new(secrets);
         let mut running = Vec::new();
         for (info, socket) in listeners.iter().zip(sockets) {
-            let tls = terminator::edge_tls(&pki.server, info.request_cert, plant)?;
+            let mut tls = terminator::edge_tls(&pki.server, info.request_cert, plant)?;
+            if let Some((store, identities)) = &keeps_identity {
+                tls = tls.keeping_identities(store.clone(), identities.clone());
+            }
             running.push(
                 terminator::Listener::spawn(info.name, socket, tls, info.request_cert, wm.uri(), journal.clone())
                     .map_err(MockError::Bind)?,

@@ -31,6 +31,13 @@ pub const H_LISTENER: &str = "x-mtls-listener";
 pub const H_CLIENT_CERT: &str = "x-ssl-client-cert";
 /// Header saying whether the listener asked for a certificate ("1" / "0").
 pub const H_CERT_REQUESTED: &str = "x-mtls-cert-requested";
+/// Header saying whether the connection's client certificate was verified ("SUCCESS" / "NONE",
+/// nginx's `$ssl_client_verify`); the edge owns it, a client's own never passes.
+pub const H_CLIENT_VERIFY: &str = "x-ssl-client-verify";
+
+/// Planted `session_cache_keeps_identity`: the certificate each `client_id` last obtained a 2xx
+/// with, kept by the edge across all its listeners.
+pub type IdentityCache = Arc<std::sync::Mutex<std::collections::HashMap<String, CertificateDer<'static>>>>;
 
 const MAX_BODY: usize = 1 << 20;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,6 +109,9 @@ pub struct EdgePlant {
     /// Append the edge's certificate header after a client's own instead of replacing it (the
     /// origin reads the first).
     pub append_cert_header: bool,
+    /// On a resumed session, forward no certificate (the TLS stack kept none) but still say the
+    /// client was verified.
+    pub drop_cert_on_resumption: bool,
 }
 
 /// A listener's TLS: its configuration, and the TLS 1.2-only one a `prefer_tls12` listener
@@ -116,11 +126,40 @@ pub struct EdgeTls {
     pub pass_client_cert_header: bool,
     /// Planted: the edge appends its certificate header after a client's own.
     pub append_cert_header: bool,
+    /// Planted: a resumed session's certificate is not forwarded, its verification is.
+    pub drop_cert_on_resumption: bool,
+    /// Planted `session_cache_keeps_identity`: the identity cache a resumed session takes its
+    /// certificate from.
+    pub identity_cache: Option<IdentityCache>,
 }
 
 impl From<Arc<ServerConfig>> for EdgeTls {
     fn from(config: Arc<ServerConfig>) -> EdgeTls {
-        EdgeTls { config, tls12_only: None, pass_client_cert_header: false, append_cert_header: false }
+        EdgeTls {
+            config,
+            tls12_only: None,
+            pass_client_cert_header: false,
+            append_cert_header: false,
+            drop_cert_on_resumption: false,
+            identity_cache: None,
+        }
+    }
+}
+
+impl EdgeTls {
+    /// Planted `session_cache_keeps_identity`: this listener keeping its TLS sessions in `store`
+    /// (shared with every other listener) and taking a resumed session's certificate from
+    /// `identities`.
+    pub fn keeping_identities(mut self, store: Arc<dyn rustls::server::StoresServerSessions>, identities: IdentityCache) -> EdgeTls {
+        fn share(c: &Arc<ServerConfig>, store: &Arc<dyn rustls::server::StoresServerSessions>) -> Arc<ServerConfig> {
+            let mut c = (**c).clone();
+            c.session_storage = store.clone();
+            Arc::new(c)
+        }
+        self.config = share(&self.config, &store);
+        self.tls12_only = self.tls12_only.as_ref().map(|c| share(c, &store));
+        self.identity_cache = Some(identities);
+        self
     }
 }
 
@@ -128,7 +167,14 @@ impl From<Arc<ServerConfig>> for EdgeTls {
 pub fn edge_tls(server: &Identity, request_cert: bool, plant: EdgePlant) -> Result<EdgeTls, rustls::Error> {
     let config = config_for(server, request_cert, plant, &[&rustls::version::TLS13, &rustls::version::TLS12])?;
     let tls12_only = if plant.prefer_tls12 { Some(config_for(server, request_cert, plant, &[&rustls::version::TLS12])?) } else { None };
-    Ok(EdgeTls { config, tls12_only, pass_client_cert_header: plant.pass_client_cert_header, append_cert_header: plant.append_cert_header })
+    Ok(EdgeTls {
+        config,
+        tls12_only,
+        pass_client_cert_header: plant.pass_client_cert_header,
+        append_cert_header: plant.append_cert_header,
+        drop_cert_on_resumption: plant.drop_cert_on_resumption,
+        identity_cache: None,
+    })
 }
 
 fn config_for(
@@ -173,6 +219,8 @@ struct Edge {
     request_cert: bool,
     pass_client_cert_header: bool,
     append_cert_header: bool,
+    drop_cert_on_resumption: bool,
+    identity_cache: Option<IdentityCache>,
     upstream: String,
     journal: Journal,
     http: reqwest::Client,
@@ -215,6 +263,8 @@ impl Listener {
             request_cert,
             pass_client_cert_header: tls.pass_client_cert_header,
             append_cert_header: tls.append_cert_header,
+            drop_cert_on_resumption: tls.drop_cert_on_resumption,
+            identity_cache: tls.identity_cache.clone(),
             upstream,
             journal,
             http,
@@ -231,11 +281,13 @@ impl Listener {
                         return; // handshake failed or timed out: nothing to forward
                     };
                     mtls_core::stats::handshake();
-                    let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+                    let conn = tls.get_ref().1;
+                    let cert = conn.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+                    let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
                     let service = hyper::service::service_fn(move |req| {
                         let edge = edge.clone();
                         let cert = cert.clone();
-                        async move { Ok::<_, Infallible>(edge.forward(req, cert.as_ref()).await) }
+                        async move { Ok::<_, Infallible>(edge.forward(req, cert.as_ref(), resumed).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .timer(hyper_util::rt::TokioTimer::new())
@@ -267,13 +319,49 @@ fn plain(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
 }
 
 impl Edge {
-    async fn forward(&self, req: Request<Incoming>, cert: Option<&CertificateDer<'static>>) -> Response<Full<Bytes>> {
+    /// The certificate to forward for a request on a connection whose handshake presented
+    /// `cert` (`resumed`: an abbreviated one), and whether to say it was verified: the
+    /// session's own, unless a planted defect says otherwise.
+    fn identity(
+        &self,
+        cert: Option<&CertificateDer<'static>>,
+        resumed: bool,
+        client_id: Option<&str>,
+    ) -> (Option<CertificateDer<'static>>, bool) {
+        let verified = cert.is_some();
+        if !resumed {
+            return (cert.cloned(), verified);
+        }
+        if self.drop_cert_on_resumption {
+            return (None, verified);
+        }
+        let cached = self
+            .identity_cache
+            .as_ref()
+            .zip(client_id)
+            .and_then(|(cache, id)| cache.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned());
+        match cached {
+            Some(c) => (Some(c), true),
+            None => (cert.cloned(), verified),
+        }
+    }
+
+    async fn forward(&self, req: Request<Incoming>, cert: Option<&CertificateDer<'static>>, resumed: bool) -> Response<Full<Bytes>> {
         mtls_core::stats::served();
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large or broken"),
         };
+        let is_form = parts
+            .headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let client_id =
+            if is_form { url::form_urlencoded::parse(&body).find(|(k, _)| k == "client_id").map(|(_, v)| v.into_owned()) } else { None };
+        let (cert, verified) = self.identity(cert, resumed, client_id.as_deref());
+        let cert = cert.as_ref();
         let path_q = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = format!("{}{}", self.upstream, path_q);
         let mut up = self.http.request(parts.method.clone(), &url);
@@ -284,22 +372,21 @@ impl Edge {
                 || n == H_LISTENER
                 || (n == H_CLIENT_CERT && !self.append_cert_header && (cert.is_some() || !self.pass_client_cert_header))
                 || n == H_CERT_REQUESTED
+                || n == H_CLIENT_VERIFY
             {
                 continue;
             }
             up = up.header(k, v);
         }
-        up = up.header(H_LISTENER, self.name).header(H_CERT_REQUESTED, if self.request_cert { "1" } else { "0" });
+        up = up
+            .header(H_LISTENER, self.name)
+            .header(H_CERT_REQUESTED, if self.request_cert { "1" } else { "0" })
+            .header(H_CLIENT_VERIFY, if verified { "SUCCESS" } else { "NONE" });
         if let Some(c) = cert {
             let pem = mtls_core::pki::pem_encode("CERTIFICATE", c);
             let escaped = percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC).to_string();
             up = up.header(H_CLIENT_CERT, escaped);
         }
-        let is_form = parts
-            .headers
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let entry_base = Entry {
             listener: self.name.to_string(),
             cert_requested: self.request_cert,
@@ -319,6 +406,9 @@ impl Edge {
             }
         };
         let status = resp.status();
+        if let (Some(cache), Some(id), Some(c), true) = (&self.identity_cache, &client_id, cert, status.is_success()) {
+            cache.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), c.clone());
+        }
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap_or_default();
         self.journal.record(Entry { status: status.as_u16(), ..entry_base });

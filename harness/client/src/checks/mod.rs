@@ -12,6 +12,7 @@ pub mod introspection;
 pub mod jwt_auth;
 pub mod refresh;
 pub mod refusal;
+pub mod session;
 pub mod tls;
 pub mod tls_extensions;
 pub mod tls_suites;
@@ -80,6 +81,8 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "edge.rs-header-spoof" => |ctx| Box::pin(edge::rs_header_spoof(ctx)),
         "edge.binding-follows-tls" => |ctx| Box::pin(edge::binding_follows_tls(ctx)),
         "abuse.revoke-other-client" => |ctx| Box::pin(abuse::revoke_other_client(ctx)),
+        "session.resume-other-identity" => |ctx| Box::pin(session::resume_other_identity(ctx)),
+        "session.resumed-token-bound" => |ctx| Box::pin(session::resumed_token_bound(ctx)),
         _ => return None,
     })
 }

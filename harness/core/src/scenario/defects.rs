@@ -93,6 +93,10 @@ pub enum Defect {
     EdgeAppendsCertHeader,
     /// Revocation revokes any client's token, not only the requesting client's.
     RevocationIgnoresClient,
+    /// The edge keeps one TLS session cache for every listener and, on a resumed session, forwards the certificate the requesting client last succeeded with, wherever that was.
+    SessionCacheKeepsIdentity,
+    /// On a resumed session the edge forwards no certificate but says the client was verified, and the AS then issues bound-token clients unbound tokens.
+    EdgeDropsCertOnResumption,
 }
 
 impl Defect {
@@ -148,6 +152,8 @@ impl Defect {
             Defect::AsPrefersHeaderOverTls => "With a certificate at TLS and another in a client's `X-Forwarded-Client-Cert`, the AS binds the token to the header's.",
             Defect::EdgeAppendsCertHeader => "The edge appends its `x-ssl-client-cert` after a client's own instead of replacing it, and the origin reads the first.",
             Defect::RevocationIgnoresClient => "Revocation revokes any client's token, not only the requesting client's (RFC 7009 §2.1).",
+            Defect::SessionCacheKeepsIdentity => "The edge keeps one TLS session cache for all its listeners (virtual hosts) and, on a resumed session, forwards the certificate the requesting `client_id` last obtained a 2xx with — wherever that was — instead of the session's own: a session set up without a certificate authenticates as a client that presented its certificate earlier.",
+            Defect::EdgeDropsCertOnResumption => "On a resumed TLS session the edge forwards no certificate (its TLS stack does not keep it) but `x-ssl-client-verify: SUCCESS`, and the AS, trusting the flag, issues a private_key_jwt client registered for bound tokens an unbound token.",
         }
     }
 
@@ -195,6 +201,8 @@ impl Defect {
             Defect::AsPrefersHeaderOverTls => &["edge.binding-follows-tls"],
             Defect::EdgeAppendsCertHeader => &["edge.client-auth-header-spoof", "edge.rs-header-spoof", "edge.binding-follows-tls"],
             Defect::RevocationIgnoresClient => &["abuse.revoke-other-client"],
+            Defect::SessionCacheKeepsIdentity => &["session.resume-other-identity"],
+            Defect::EdgeDropsCertOnResumption => &["session.resumed-token-bound"],
         }
     }
 }

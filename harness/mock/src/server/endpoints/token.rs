@@ -42,7 +42,10 @@ fn token(s: &AsState, req: &Request) -> Result<Value, OAuthError> {
     // A client registered for certificate-bound tokens (RFC 8705 §3.4) that presents no
     // certificate gets no token rather than an unbound one (FAPI 2.0 SP §5.3.2.1: sender-constrained only).
     let wants_binding = s.bound_access_tokens && auth.client.bound_access_tokens && auth.client.method == AuthMethod::PrivateKeyJwt;
-    if wants_binding && auth.cert.is_none() && !s.has(Defect::JwtNoCertUnbound) {
+    // Planted `edge_drops_cert_on_resumption`: the edge's "verified" flag taken for a certificate.
+    let edge_vouches = s.has(Defect::EdgeDropsCertOnResumption)
+        && req.headers.get(crate::terminator::H_CLIENT_VERIFY).and_then(|v| v.to_str().ok()) == Some("SUCCESS");
+    if wants_binding && auth.cert.is_none() && !s.has(Defect::JwtNoCertUnbound) && !edge_vouches {
         return Err(OAuthError::new(
             400,
             "invalid_request",
