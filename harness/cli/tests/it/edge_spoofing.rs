@@ -17,13 +17,13 @@ use mtls_harness::run::{run_scenario, RunConfig, Source};
 
 use crate::nginx::{start_forwarding, Forward, TlsConfig};
 
-/// The `edge.*` checks (and what they need) through the edge: status and reason by id.
+/// The `edge.*` and `session.*` checks (and what they need) through the edge: status and reason by id.
 async fn edge_checks(dir: &Path, name: &str, edge: &crate::nginx::Edge) -> BTreeMap<String, (Status, String)> {
     let p = edge.pki_dir.display();
     let var = format!("MTLS_TEST_EDGE_SECRET_{}", name.replace('-', "_").to_uppercase());
     std::env::set_var(&var, &edge.secret);
     let body = format!(
-        "id: {name}\nissuer: {}\nca_bundle: {p}/ca.pem\nresource: {}\ntoken_params: {{ resource: \"{}\" }}\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: {p}/registered.pem, key: {p}/registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: {p}/self-signed.pem, key: {p}/self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {var} }}\nchecks: [\"edge.*\"]\n",
+        "id: {name}\nissuer: {}\nca_bundle: {p}/ca.pem\nresource: {}\ntoken_params: {{ resource: \"{}\" }}\nclients:\n  tls_client_auth: {{ client_id: tpp-client-001, cert: {p}/registered.pem, key: {p}/registered.key }}\n  self_signed: {{ client_id: tpp-self-signed-001, cert: {p}/self-signed.pem, key: {p}/self-signed.key }}\n  secret: {{ client_id: tpp-secret-001, secret_env: {var} }}\nchecks: [\"edge.*\", \"session.*\"]\n",
         edge.issuer, edge.resource, edge.resource
     );
     let file = dir.join(format!("{name}.yaml"));
@@ -64,6 +64,15 @@ async fn nginx_forwarding_the_certificate_correctly_and_with_the_classic_mistake
     ] {
         assert_eq!(row(&a, id).0, Status::Pass, "(a) {id}: {}", row(&a, id).1);
     }
+    // (a): nginx resumes sessions (tickets, TLS 1.3 and 1.2) and keeps the certificate in them:
+    // sessions set up without the registered certificate are resumed and refused, and a token on
+    // the client's own resumed session is bound to its certificate.
+    let (s, r) = row(&a, "session.resume-other-identity");
+    assert_eq!(s, Status::Pass, "(a) session.resume-other-identity: {r}");
+    assert!(!r.starts_with("0 ") && r.contains("were resumed at the token endpoint and refused"), "(a) nothing was resumed: {r}");
+    let (s, r) = row(&a, "session.resumed-token-bound");
+    assert_eq!(s, Status::Pass, "(a) session.resumed-token-bound: {r}");
+    assert!(r.contains("TLS 1.3 session") && r.contains("TLS 1.2 session"), "(a) both versions resumed: {r}");
     // (b′): the controls hold and both spoofs succeed, naming the header.
     for id in ["auth.pki.accept", "auth.pki.no-cert", "bind.rs.same-cert", "bind.rs.no-cert", "bind.other-auth"] {
         assert_eq!(row(&b_prime, id).0, Status::Pass, "(b') {id}: {}", row(&b_prime, id).1);
@@ -79,7 +88,7 @@ async fn nginx_forwarding_the_certificate_correctly_and_with_the_classic_mistake
     }
     // (b): the registered client is refused at TLS-forwarding level: no control, so blocked.
     assert_eq!(row(&b, "auth.pki.accept").0, Status::Fail, "(b) {}", row(&b, "auth.pki.accept").1);
-    for id in ["edge.client-auth-header-spoof", "edge.rs-header-spoof"] {
+    for id in ["edge.client-auth-header-spoof", "edge.rs-header-spoof", "session.resume-other-identity", "session.resumed-token-bound"] {
         let (s, r) = row(&b, id);
         assert_eq!(s, Status::Blocked, "(b) {id}: {r}");
     }

@@ -109,6 +109,10 @@ fn expected(require_bound: bool) -> Vec<(&'static str, Status, &'static str)> {
         ("tls.version.floor", Status::Warn, "accepts TLS 1.0"),
         ("tls.ciphers.tls12", Status::Pass, "informational"),
         ("tls.cert-request.forbidden", Status::Skip, "no selected profile"),
+        // libmicrohttpd gives GnuTLS no session cache and no tickets: nothing resumes, so no
+        // token is ever issued on a resumed session (and none set up elsewhere is honoured).
+        ("session.resumed-token-bound", Status::Skip, "resumed none"),
+        ("session.resume-other-identity", Status::Pass, "0 session(s)"),
     ];
     if require_bound {
         v.push(("disc.bound-flag", Status::Fail, "absent means false"));

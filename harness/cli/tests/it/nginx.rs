@@ -36,7 +36,8 @@ use crate::common::{ensure_node_peers, ready_line, repo};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TlsConfig {
     /// FAPI-style: TLS 1.2 and 1.3 only; TLS 1.2 suites ECDHE with AES-GCM only, server order,
-    /// no session tickets.
+    /// no session tickets but a server-side session cache (sessions resume by id, TLS 1.3
+    /// tickets refer to the cache).
     Fapi,
     /// Everything OpenSSL still has for an authenticated server: TLS 1.0 to 1.3,
     /// `ALL:!aNULL:@SECLEVEL=0` — CBC, static RSA, DHE (the RFC 7919 ffdhe2048 group,
@@ -55,7 +56,8 @@ impl TlsConfig {
             TlsConfig::Fapi => "ssl_protocols TLSv1.2 TLSv1.3;\n\
                  ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384;\n\
                  ssl_prefer_server_ciphers on;\n\
-                 ssl_session_tickets off;\n"
+                 ssl_session_tickets off;\n\
+                 ssl_session_cache shared:mtls:1m;\n"
                 .to_string(),
             TlsConfig::FapiNoEms => format!("{}ssl_conf_command Options -ExtendedMasterSecret;\n", TlsConfig::Fapi.directives()),
             TlsConfig::Legacy => format!(

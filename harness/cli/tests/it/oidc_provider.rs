@@ -253,8 +253,10 @@ async fn planted_defect_tokens_not_bound() {
         // The resource takes the token from anyone: a forwarded-certificate header cannot make
         // it worse, so edge.rs-header-spoof has no control.
         assert_eq!(o["edge.rs-header-spoof"].0, Status::Blocked, "{}", o["edge.rs-header-spoof"].1);
-        // And no binding at all leaves nothing for edge.binding-follows-tls to compare.
-        let no_control = ["edge.rs-header-spoof", "edge.binding-follows-tls"];
+        // And no binding at all leaves nothing for edge.binding-follows-tls to compare, nor a
+        // bound token from a full handshake for session.resumed-token-bound to compare with.
+        assert_eq!(o["session.resumed-token-bound"].0, Status::Blocked, "{}", o["session.resumed-token-bound"].1);
+        let no_control = ["edge.rs-header-spoof", "edge.binding-follows-tls", "session.resumed-token-bound"];
         assert!(o.iter().all(|(id, (s, _))| no_control.contains(id) || !matches!(s, Status::Error | Status::Blocked)), "{o:#?}");
         assert_eq!(*v, "fail");
     }
@@ -309,6 +311,8 @@ async fn planted_defect_alias_listener_requests_no_certificate() {
         "auth.jwt.replay",
         "auth.jwt.no-cert",
         "bind.jwt-client",
+        "session.resume-other-identity",
+        "session.resumed-token-bound",
     ]);
     defect(
         "split",
