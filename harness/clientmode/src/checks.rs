@@ -1,22 +1,23 @@
-//! `client.*`: a client's mTLS behaviour (RFC 8705 §2, §3, §5), judged from the mock AS's
-//! request journal after the client under test has run.
+//! `client.*`: a client's mTLS behaviour (RFC 8705 §2, §3, §5), judged from a request journal
+//! (the mock AS's, or an observe proxy's in front of a real AS) against the [`Site`]: where a
+//! conformant client sends each request.
 
 use serde_json::json;
 
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::site::{Loc, Site};
 use mtls_core::results::{ClientRun, Evidence, Outcome, Status};
 use mtls_core::scenario::Step;
-use mtls_mock::server::{self, endpoint_path, Layout, DISCOVERY_PATHS, RESOURCE_PATH};
 use mtls_mock::{Entry, MTLS_ENDPOINT_KEYS};
 
-/// What the client-mode checks judge: the mock's journal and layout after the client ran.
+/// What the client-mode checks judge: the journal and the site after the client ran.
 pub struct ClientCtx {
-    /// Every request that reached the mock, in order.
+    /// Every request that reached the AS (or the proxy in front of it), in order.
     pub entries: Vec<Entry>,
-    /// The mock's listeners and aliases.
-    pub layout: Layout,
+    /// Where a conformant client sends each request.
+    pub site: Site,
     /// `x5t#S256` of the client's registered certificate.
     pub thumbprint: String,
     /// How the client under test ran (`None`: a client run by hand against `serve --judge`).
@@ -75,10 +76,10 @@ fn never_called(ctx: &ClientCtx, step: Step, what: &str) -> Outcome {
     }
 }
 
-/// What the checks read: the journal, the mock's layout, the client's certificate.
+/// What the checks read: the journal, the site, the client's certificate.
 struct View<'a> {
     entries: Vec<Entry>,
-    layout: &'a Layout,
+    site: &'a Site,
     thumbprint: &'a str,
 }
 
@@ -88,7 +89,7 @@ fn view(ctx: &ClientCtx) -> Result<View<'_>, Outcome> {
         let why = ctx.client_run.as_ref().and_then(|r| r.failure()).map(|f| format!(" ({f})")).unwrap_or_default();
         return Err(Outcome::error(format!("the client made no request to the AS at all{why}")));
     }
-    Ok(View { entries, layout: &ctx.layout, thumbprint: &ctx.thumbprint })
+    Ok(View { entries, site: &ctx.site, thumbprint: &ctx.thumbprint })
 }
 
 fn evidence(e: &Entry) -> Evidence {
@@ -109,20 +110,37 @@ fn evidence(e: &Entry) -> Evidence {
 }
 
 impl View<'_> {
+    /// The calls to `path`, on whichever listener.
     fn calls(&self, path: &str) -> Vec<&Entry> {
         self.entries.iter().filter(|e| e.path == path).collect()
     }
 
-    /// The listener a conformant client uses for an endpoint key: the alias's, else the top level.
-    fn expected_listener(&self, key: &str) -> &str {
-        match self.layout.aliases.iter().find(|(k, _)| k == key) {
-            Some((_, base)) => self.layout.listeners.iter().find(|l| &l.base == base).map(|l| l.name).unwrap_or("top"),
-            None => "top",
-        }
+    /// The calls to the endpoint `key`: to any of its paths, on whichever listener.
+    fn calls_of(&self, key: &str) -> Vec<&Entry> {
+        let paths = self.site.paths(key);
+        self.entries.iter().filter(|e| paths.contains(&e.path.as_str())).collect()
+    }
+
+    /// Where a conformant client calls `key`: its alias, else its top-level URL.
+    fn expected(&self, key: &str) -> Option<&Loc> {
+        self.site.place(key).and_then(|p| p.alias.as_ref().or(p.top.as_ref()))
     }
 
     fn aliased(&self, key: &str) -> bool {
-        self.layout.aliases.iter().any(|(k, _)| k == key)
+        self.site.place(key).is_some_and(|p| p.alias.is_some())
+    }
+}
+
+/// Whether `e` was made at `loc`.
+fn at(e: &Entry, loc: &Loc) -> bool {
+    e.listener == loc.listener && e.path == loc.path
+}
+
+/// What the AS answered, for a reason: ` (the AS answered 401 invalid_client)`.
+fn answered(e: &Entry) -> String {
+    match &e.error {
+        Some(code) => format!(" (the AS answered {} {code})", e.status),
+        None => format!(" (the AS answered {})", e.status),
     }
 }
 
@@ -132,7 +150,7 @@ pub async fn discovery(ctx: &ClientCtx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let fetched: Vec<&Entry> = v.entries.iter().filter(|e| DISCOVERY_PATHS.contains(&e.path.as_str())).collect();
+    let fetched: Vec<&Entry> = v.entries.iter().filter(|e| v.site.discovery_paths.contains(&e.path)).collect();
     let mut o = if fetched.is_empty() {
         Outcome::fail("the client never fetched the discovery document, so it cannot know mtls_endpoint_aliases")
     } else {
@@ -151,8 +169,8 @@ fn alias_for(ctx: &ClientCtx, key: &str) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let Some(path) = endpoint_path(key) else { return Outcome::error(format!("the mock serves no {key}")) };
-    let calls = v.calls(path);
+    let Some(want) = v.expected(key).cloned() else { return Outcome::skip(format!("the AS publishes no {key}")) };
+    let calls = v.calls_of(key);
     if calls.is_empty() {
         return match step_for(key) {
             Some(step) if asked(ctx, step) && v.aliased(key) => never_called(ctx, step, key),
@@ -162,17 +180,20 @@ fn alias_for(ctx: &ClientCtx, key: &str) -> Outcome {
     if !v.aliased(key) {
         return Outcome::skip(format!("no alias is published for {key}; see client.alias.fallback"));
     }
-    let want = v.expected_listener(key);
-    let wrong: Vec<&&Entry> = calls.iter().filter(|e| e.listener != want).collect();
+    let wrong: Vec<&&Entry> = calls.iter().filter(|e| !at(e, &want)).collect();
     let ev = calls.iter().map(|e| evidence(e));
     if wrong.is_empty() {
-        Outcome::pass(format!("all {} call(s) went to the alias on the {want} listener", calls.len())).with_all(ev)
+        Outcome::pass(format!("all {} call(s) went to the alias on the {} listener", calls.len(), want.listener)).with_all(ev)
     } else {
         Outcome::fail(format!(
-            "{} of {} call(s) to the {key} went to the {} listener, not to the published alias ({want})",
+            "{} of {} call(s) to the {key} went to {} on the {} listener, not to the published alias ({} on {}){}",
             wrong.len(),
             calls.len(),
-            wrong[0].listener
+            wrong[0].path,
+            wrong[0].listener,
+            want.path,
+            want.listener,
+            answered(wrong[0])
         ))
         .with_all(ev)
     }
@@ -204,15 +225,16 @@ pub async fn alias_fallback(ctx: &ClientCtx) -> Outcome {
     let mut wrong = Vec::new();
     let mut missing = Vec::new();
     for key in MTLS_ENDPOINT_KEYS.iter().filter(|k| !v.aliased(k)) {
-        let Some(path) = endpoint_path(key) else { continue };
-        if v.calls(path).is_empty() {
+        let Some(top) = v.site.place(key).and_then(|p| p.top.clone()) else { continue };
+        let calls = v.calls_of(key);
+        if calls.is_empty() {
             if let Some(step) = step_for(key).filter(|s| asked(ctx, *s)) {
                 missing.push(never_called(ctx, step, key));
             }
         }
-        for e in v.calls(path) {
-            if e.listener != "top" {
-                wrong.push(format!("{key} on the {} listener", e.listener));
+        for e in calls {
+            if !at(e, &top) {
+                wrong.push(format!("{key} at {} on the {} listener{}", e.path, e.listener, answered(e)));
             }
             judged.push(evidence(e));
         }
@@ -239,7 +261,10 @@ pub async fn authz_top_level(ctx: &ClientCtx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let calls = v.calls(server::AUTHORIZE_PATH);
+    let Some(top) = v.site.place("authorization_endpoint").and_then(|p| p.top.clone()) else {
+        return Outcome::skip("the AS publishes no authorization_endpoint");
+    };
+    let calls = v.calls(&top.path);
     if calls.is_empty() {
         if asked(ctx, Step::Authorize) {
             return never_called(ctx, Step::Authorize, "authorization_endpoint");
@@ -247,7 +272,7 @@ pub async fn authz_top_level(ctx: &ClientCtx) -> Outcome {
         return Outcome::skip("the client never called the authorization endpoint");
     }
     let ev = calls.iter().map(|e| evidence(e));
-    match calls.iter().find(|e| e.listener != "top") {
+    match calls.iter().find(|e| e.listener != top.listener) {
         None => Outcome::pass(format!("{} authorization request(s) used the top-level authorization_endpoint", calls.len())).with_all(ev),
         Some(e) => Outcome::fail(format!(
             "an authorization request went to the {} listener: the client used an aliased authorization_endpoint",
@@ -264,7 +289,7 @@ pub async fn cert_presented(ctx: &ClientCtx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let paths: Vec<&str> = MTLS_ENDPOINT_KEYS.iter().filter_map(|k| endpoint_path(k)).collect();
+    let paths: Vec<&str> = MTLS_ENDPOINT_KEYS.iter().flat_map(|k| v.site.paths(k)).collect();
     let asked: Vec<&Entry> = v.entries.iter().filter(|e| e.cert_requested && paths.contains(&e.path.as_str())).collect();
     if asked.is_empty() {
         return Outcome::skip("the client made no request to an mTLS endpoint whose server asked for a certificate");
@@ -300,7 +325,7 @@ pub async fn client_id(ctx: &ClientCtx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let calls = v.calls(server::TOKEN_PATH);
+    let calls = v.calls_of("token_endpoint");
     if calls.is_empty() {
         return Outcome::skip("the client made no token request");
     }
@@ -338,7 +363,10 @@ pub async fn rs_same_cert(ctx: &ClientCtx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let calls = v.calls(RESOURCE_PATH);
+    let Some(resource) = v.site.resource.clone() else {
+        return Outcome::skip("no protected resource is known to judge");
+    };
+    let calls = v.calls(&resource.path);
     if calls.is_empty() {
         if asked(ctx, Step::Resource) {
             return never_called(ctx, Step::Resource, "protected resource");

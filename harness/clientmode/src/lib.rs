@@ -5,3 +5,4 @@
 pub mod checks;
 pub mod reference;
 pub mod run;
+pub mod site;

@@ -18,15 +18,41 @@ pub struct Entry {
     pub method: String,
     /// The request path, without the query.
     pub path: String,
-    pub(crate) query: Option<String>,
+    /// The query string, as sent (scrubbed when shown).
+    pub query: Option<String>,
     /// Form parameters in order, secrets redacted.
     pub form: Vec<(String, String)>,
     /// Authorization scheme only (`Basic`, `Bearer`), never the credential.
     pub authorization: Option<String>,
     /// `x5t#S256` of the presented client certificate.
     pub cert_x5t_s256: Option<String>,
-    /// The status code the mock AS answered with (502 when the edge could not reach it).
+    /// The status code the AS answered with (502 when the edge could not reach it).
     pub status: u16,
+    /// The OAuth error code of a JSON error answer (RFC 6749 §5.2), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Where an observe proxy forwarded the request (the real AS's URL, query left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// `cnf.x5t#S256` of the JWT access token a successful answer carried (a thumbprint, not a
+    /// secret): which certificate the AS bound the token to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_cnf: Option<String>,
+}
+
+/// What an answer's body says that the journal keeps: its OAuth `error` code, and the
+/// `cnf.x5t#S256` of a JWT `access_token` it carries. Never the token.
+pub fn answer_facts(body: &[u8]) -> (Option<String>, Option<String>) {
+    use base64::Engine;
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return (None, None) };
+    let error = v.get("error").and_then(|e| e.as_str()).map(|e| e.chars().take(80).collect());
+    let cnf = v.get("access_token").and_then(|t| t.as_str()).and_then(|t| {
+        let payload = t.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims.get("cnf")?.get("x5t#S256")?.as_str().map(|s| s.chars().take(100).collect())
+    });
+    (error, cnf)
 }
 
 /// A callback told of each entry as it is recorded (for `mtls-harness serve`).
@@ -61,7 +87,8 @@ impl Journal {
         &self.secrets
     }
 
-    pub(crate) fn record(&self, e: Entry) {
+    /// Record `e` (telling the observer first).
+    pub fn record(&self, e: Entry) {
         if let Some(obs) = self.observer.get() {
             obs(&e);
         }
@@ -100,7 +127,9 @@ impl Entry {
             (None, true) => "no cert".to_string(),
             (None, false) => "no cert (not requested)".to_string(),
         };
-        secrets.scrub(&format!("[{}] {} {}{q}{form}{auth} {cert} -> {}", self.listener, self.method, self.path, self.status))
+        let error = self.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default();
+        let bound = self.token_cnf.as_deref().map(|t| format!(" (token bound to x5t#S256={t})")).unwrap_or_default();
+        secrets.scrub(&format!("[{}] {} {}{q}{form}{auth} {cert} -> {}{error}{bound}", self.listener, self.method, self.path, self.status))
     }
 }
 

@@ -397,6 +397,9 @@ impl Edge {
             authorization: parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(auth_scheme),
             cert_x5t_s256: cert.map(|c| x5t_s256(c)),
             status: 0,
+            error: None,
+            upstream: None,
+            token_cnf: None,
         };
         let resp = match up.body(body).send().await {
             Ok(r) => r,
@@ -411,7 +414,8 @@ impl Edge {
         }
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap_or_default();
-        self.journal.record(Entry { status: status.as_u16(), ..entry_base });
+        let (error, token_cnf) = crate::journal::answer_facts(&bytes);
+        self.journal.record(Entry { status: status.as_u16(), error, token_cnf, ..entry_base });
         let mut out = Response::new(Full::new(bytes));
         *out.status_mut() = status;
         for (k, v) in headers.iter() {

@@ -42,7 +42,7 @@ pub(crate) async fn run_client_under_test(
 pub(crate) fn client_ctx(mock: &MockAs, target: &Target, client_run: Option<ClientRun>, sc: &Scenario) -> ClientCtx {
     ClientCtx {
         entries: mock.journal.entries(),
-        layout: mock.state.layout.clone(),
+        site: mtls_clientmode::site::Site::of_mock(&mock.state.layout),
         thumbprint: target.primary_thumbprint().to_string(),
         client_run,
         asked_steps: sc.client.as_ref().map(|c| c.steps.clone()),

@@ -250,7 +250,10 @@ fn serve_runs_the_mock_until_stopped_and_logs_each_request() {
     });
     assert_eq!(status, 200);
     let logged = next();
-    assert!(logged.contains("[alias] POST /token") && logged.contains("cert x5t#S256=") && logged.ends_with("-> 200"), "{logged}");
+    assert!(logged.contains("[alias] POST /token") && logged.contains("cert x5t#S256=") && logged.contains("-> 200"), "{logged}");
+    // The thumbprint the token is bound to (a public fact), never the token.
+    let presented = logged.split("cert x5t#S256=").nth(1).and_then(|t| t.split_whitespace().next()).unwrap_or_default();
+    assert!(logged.ends_with(&format!("(token bound to x5t#S256={presented})")), "{logged}");
     assert_eq!(jwts_in(&logged), Vec::<String>::new(), "no token in the log");
 }
 
