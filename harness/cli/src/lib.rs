@@ -13,6 +13,7 @@ pub use mtls_client::{http, live, target};
 pub use mtls_clientmode::reference as reference_client;
 pub use mtls_core::{catalogue, discovery, dn, error_chain, pki, profile, redact, results, scenario, text, tls_policy};
 pub use mtls_mock as mock;
+pub use mtls_observe as observe;
 pub use mtls_report as report;
 pub use mtls_tlsprobe as tlsprobe;
 
@@ -23,7 +24,8 @@ pub mod checks {
     pub use mtls_core::catalogue::*;
 }
 
-/// Running a client under test (`mtls_clientmode::run`).
+/// Running a client under test (`mtls_clientmode::run`), the client checks and what they judge.
 pub mod client_mode {
     pub use mtls_clientmode::run::*;
+    pub use mtls_clientmode::{checks, site};
 }

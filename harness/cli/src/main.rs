@@ -1,5 +1,6 @@
 //! The `mtls-harness` command line.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -114,6 +115,69 @@ enum Command {
         #[arg(long, value_enum)]
         misbehave: Vec<Misbehaviour>,
     },
+    /// Observe mode: a recording mTLS proxy in front of a real AS. One loopback listener per
+    /// upstream origin (asking for a client certificate where the upstream does); the client under
+    /// test is pointed at the local issuer and trusts the proxy's CA; every request goes on to the
+    /// upstream with the client's own certificate and is journalled; then the client checks judge
+    /// it and the reports are written. Stops when --client-cmd exits, after --duration, or on Ctrl-C.
+    Observe {
+        /// The real AS's issuer (https).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// A live target file to take the issuer, CA bundle, client (tls_client_auth, else
+        /// self_signed: id, certificate, key) and resource from; flags override it.
+        #[arg(long)]
+        target: Option<PathBuf>,
+        /// The client's certificate (PEM); re-presented to the upstream for the client.
+        #[arg(long)]
+        client_cert: Option<PathBuf>,
+        /// The client's private key (PEM). Kept in memory only; never written or shown.
+        #[arg(long)]
+        client_key: Option<PathBuf>,
+        /// Trust anchors for the upstream (PEM bundle); default: the system's.
+        #[arg(long)]
+        upstream_ca: Option<PathBuf>,
+        /// Where the issuer's listener listens; the others take free ports on the same address.
+        /// Anything but loopback is warned about.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Serve the upstream's discovery unchanged (issuer and URLs), for clients pointed at the
+        /// listeners by a resolver or `--connect-to` (the lines are printed).
+        #[arg(long)]
+        preserve_issuer: bool,
+        /// The protected resource the client calls (gets a listener of its own origin).
+        #[arg(long)]
+        resource: Option<String>,
+        /// The client's id (MTLS_CLIENT_ID for --client-cmd).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Run this command as the client (with MTLS_ISSUER, MTLS_CA, MTLS_CERT, MTLS_KEY,
+        /// MTLS_CLIENT_ID, MTLS_RESOURCE, MTLS_STEPS, MTLS_USE_ALIASES set) and stop when it exits.
+        #[arg(long)]
+        client_cmd: Option<String>,
+        /// The steps the client is asked to perform (comma-separated: token, par, authorize,
+        /// introspect, userinfo, resource, revoke); a step whose endpoint it never calls fails.
+        #[arg(long)]
+        steps: Option<String>,
+        /// MTLS_USE_ALIASES for --client-cmd.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        use_aliases: bool,
+        /// Stop after this many seconds (also bounds --client-cmd; default for it: 120).
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Where the proxy's CA certificate is written (default: <report-dir>/observe-ca.pem).
+        #[arg(long)]
+        ca_out: Option<PathBuf>,
+        /// Timeout of each upstream exchange, seconds (connect: at most 5).
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Where the reports are written.
+        #[arg(long, default_value = "reports")]
+        report_dir: PathBuf,
+        /// Report formats, comma-separated: json, junit, html, md.
+        #[arg(long, default_value = "json,junit,html,md")]
+        format: String,
+    },
     /// Run the mock AS standalone until Ctrl-C, for pointing a client at it by hand.
     Serve {
         /// Discovery shape: identical, split, partial, missing, malformed.
@@ -202,6 +266,66 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
+        }
+        Command::Observe {
+            upstream,
+            target,
+            client_cert,
+            client_key,
+            upstream_ca,
+            listen,
+            preserve_issuer,
+            resource,
+            client_id,
+            client_cmd,
+            steps,
+            use_aliases,
+            duration,
+            ca_out,
+            timeout,
+            report_dir,
+            format,
+        } => {
+            let client_cmd = match client_cmd {
+                None => None,
+                Some(c) => match shlex::split(&c) {
+                    Some(argv) if !argv.is_empty() => Some(argv),
+                    Some(_) => anyhow::bail!("--client-cmd is empty: give the command that runs the client under test"),
+                    None => anyhow::bail!("--client-cmd `{c}` has an unterminated quote or escape"),
+                },
+            };
+            let steps = match steps {
+                None => None,
+                Some(s) => Some(
+                    s.split(',')
+                        .filter(|x| !x.trim().is_empty())
+                        .map(|x| {
+                            mtls_harness::scenario::Step::parse(x.trim())
+                                .ok_or_else(|| anyhow::anyhow!("--steps: unknown step `{}`", x.trim()))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                ),
+            };
+            let formats = parse_formats(&format).map_err(anyhow::Error::msg)?;
+            commands::observe::observe(&commands::observe::ObserveArgs {
+                upstream,
+                target,
+                client_cert,
+                client_key,
+                upstream_ca,
+                listen,
+                preserve_issuer,
+                resource,
+                client_id,
+                client_cmd,
+                steps,
+                use_aliases,
+                duration,
+                ca_out,
+                report_dir,
+                formats,
+                timeout,
+            })
         }
         Command::Pki { out, force } => {
             let pki = pki::TestPki::generate()?;

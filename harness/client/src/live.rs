@@ -192,6 +192,23 @@ fn live_id() -> String {
     "live".to_string()
 }
 
+/// What `observe` takes from a target file ([`TargetFile::observe_inputs`]).
+#[derive(Debug, Clone)]
+pub struct ObserveInputs {
+    /// The AS's issuer.
+    pub issuer: String,
+    /// Its CA bundle.
+    pub ca_bundle: PathBuf,
+    /// The observed client's id.
+    pub client_id: String,
+    /// Its certificate (PEM).
+    pub cert: PathBuf,
+    /// Its key (PEM).
+    pub key: PathBuf,
+    /// The protected resource, if any.
+    pub resource: Option<String>,
+}
+
 /// A live target file: the AS, its CA bundle, the clients to act as, and what to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -321,6 +338,23 @@ impl TargetFile {
             return Err("timeouts must be greater than zero".into());
         }
         Ok(())
+    }
+
+    /// What `observe` takes from the file: the issuer, the CA bundle, the client it observes
+    /// (the tls_client_auth one, else the self-signed one: id, certificate, key — paths resolved
+    /// against the file's directory) and the resource.
+    pub fn observe_inputs(&self) -> Result<ObserveInputs, String> {
+        let c = self.clients.tls_client_auth.as_ref().or(self.clients.self_signed.as_ref()).ok_or_else(|| {
+            format!("{}: observe needs a tls_client_auth (or self_signed) client: its certificate and key", self.file.display())
+        })?;
+        Ok(ObserveInputs {
+            issuer: self.issuer.clone(),
+            ca_bundle: self.path(&self.ca_bundle),
+            client_id: c.client_id.clone(),
+            cert: self.path(&c.cert),
+            key: self.path(&c.key),
+            resource: self.resource.clone(),
+        })
     }
 
     /// A path from the file, relative to the file's directory.

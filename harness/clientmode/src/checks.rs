@@ -93,6 +93,14 @@ fn view(ctx: &ClientCtx) -> Result<View<'_>, Outcome> {
 }
 
 fn evidence(e: &Entry) -> Evidence {
+    // What the answer said that is no secret: its error code, the certificate its token is bound to.
+    let mut facts = serde_json::Map::new();
+    if let Some(code) = &e.error {
+        facts.insert("error".into(), json!(code));
+    }
+    if let Some(t) = &e.token_cnf {
+        facts.insert("cnf".into(), json!({ "x5t#S256": t }));
+    }
     Evidence {
         request: format!("[{}] {} {}", e.listener, e.method, e.path),
         identity: match &e.cert_x5t_s256 {
@@ -104,7 +112,7 @@ fn evidence(e: &Entry) -> Evidence {
         form: (!e.form.is_empty()).then(|| e.form.clone()),
         status: Some(e.status),
         www_authenticate: None,
-        response: None,
+        response: (!facts.is_empty()).then_some(serde_json::Value::Object(facts)),
         error: None,
     }
 }

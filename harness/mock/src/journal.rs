@@ -41,7 +41,8 @@ pub struct Entry {
 }
 
 /// What an answer's body says that the journal keeps: its OAuth `error` code, and the
-/// `cnf.x5t#S256` of a JWT `access_token` it carries. Never the token.
+/// `cnf.x5t#S256` of a JWT `access_token` it carries (RFC 8705 §3.1) or of an introspection
+/// answer (§3.2). Never the token.
 pub fn answer_facts(body: &[u8]) -> (Option<String>, Option<String>) {
     use base64::Engine;
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return (None, None) };
@@ -52,7 +53,8 @@ pub fn answer_facts(body: &[u8]) -> (Option<String>, Option<String>) {
         let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         claims.get("cnf")?.get("x5t#S256")?.as_str().map(|s| s.chars().take(100).collect())
     });
-    (error, cnf)
+    let introspected = v.get("cnf").and_then(|c| c.get("x5t#S256")).and_then(|t| t.as_str()).map(|s| s.chars().take(100).collect());
+    (error, cnf.or(introspected))
 }
 
 /// A callback told of each entry as it is recorded (for `mtls-harness serve`).

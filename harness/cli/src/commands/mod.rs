@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 pub(crate) mod client;
 pub(crate) mod list;
+pub(crate) mod observe;
 pub(crate) mod run;
 pub(crate) mod serve;
 

@@ -88,7 +88,7 @@ pub(crate) fn serve(cfg: &MockConfig, pki_dir: &std::path::Path, judge: Option<&
 }
 
 /// Ctrl-C, or SIGTERM where there is one.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

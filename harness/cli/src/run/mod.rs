@@ -21,7 +21,7 @@ use mtls_core::scenario::Scenario;
 
 pub use graph::settle_failed_client;
 pub use mock_target::{start as start_mock_target, MockTarget, MockTargetError};
-pub use scenario::{empty_result, judge_hand_run_client, planned_results, run_scenario};
+pub use scenario::{empty_result, judge_hand_run_client, judge_observed, planned_results, run_scenario};
 
 /// How a run is bounded and which client command it runs.
 #[derive(Debug, Clone)]

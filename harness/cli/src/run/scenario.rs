@@ -249,6 +249,32 @@ pub async fn judge_hand_run_client(sc: &Scenario, mt: &mock_target::MockTarget, 
     ScenarioResult { checks, target: Some(target_info(sc, &mt.target, resolution)), ..empty_result(sc) }
 }
 
+/// `observe`: the client-mode checks of `sc` against the journal an observe proxy kept of a
+/// client talking to a real AS (`ctx`) — the same graph and settlement as a scenario. The
+/// target is the upstream (`issuer`, its published `metadata`).
+pub async fn judge_observed(
+    sc: &Scenario,
+    ctx: &mtls_clientmode::checks::ClientCtx,
+    issuer: &str,
+    metadata: &serde_json::Value,
+    secrets: &mtls_core::redact::Secrets,
+    on_check: Option<&OnCheck>,
+) -> ScenarioResult {
+    let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(ctx));
+    let on_check = super::scrubbing(on_check, secrets);
+    let checks = run_graph(sc, &RunConfig::default(), on_check.as_ref(), &Mutex::new(Vec::new()), None, &[], runner).await;
+    let resolution = Metadata::from_json(metadata.clone()).ok().map(|m| m.resolve());
+    let target = TargetInfo {
+        kind: mtls_core::results::Kind::Live,
+        issuer: issuer.to_string(),
+        shape_declared: None,
+        insecure: false,
+        shape_observed: resolution.as_ref().map(|r| r.shape.name()),
+        endpoints: resolution.map(|r| r.endpoints).unwrap_or_default(),
+    };
+    ScenarioResult { checks, target: Some(target), client: ctx.client_run.clone(), ..empty_result(sc) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod glewlwyd;
 mod live;
 mod mock_as;
 mod nginx;
+mod observe;
 mod oidc_provider;
 mod open_finance;
 mod readme;

@@ -20,7 +20,7 @@ use crate::common::{ensure_node_peers, live_outcomes, repo};
 pub(crate) struct Peer {
     child: Child,
     pub(crate) issuer: String,
-    resource: String,
+    pub(crate) resource: String,
 }
 
 impl Drop for Peer {

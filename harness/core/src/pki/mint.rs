@@ -145,3 +145,33 @@ pub fn same_issuer(a: &Identity, b: &Identity) -> bool {
     let issuer = |der: &[u8]| x509_parser::parse_x509_certificate(der).ok().map(|(_, c)| c.issuer().as_raw().to_vec());
     !self_issued(&a.cert_der) && !self_issued(&b.cert_der) && issuer(&a.cert_der).is_some_and(|i| Some(i) == issuer(&b.cert_der))
 }
+
+/// A CA made for one observe session, and the server certificate its local listeners present:
+/// valid for `localhost`, `127.0.0.1` and every name in `names` (the upstream's host names, for
+/// clients that keep the real issuer and resolve it to the proxy). Its key never leaves memory.
+pub struct ProxyCa {
+    /// The CA certificate, PEM: what the client under test must trust.
+    pub ca_pem: String,
+    /// The listeners' certificate and key.
+    pub server: Identity,
+}
+
+impl ProxyCa {
+    /// A fresh CA (ECDSA P-256) and its server certificate for `names`.
+    pub fn generate(names: &[String]) -> Result<ProxyCa, PkiError> {
+        let ca = CertifiedIssuer::self_signed(ca_params("mtls-harness observe proxy CA"), KeyPair::generate()?)?;
+        let mut sans = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        for n in names {
+            if !sans.contains(n) {
+                sans.push(n.clone());
+            }
+        }
+        let key = KeyPair::generate()?;
+        let mut sp = rcgen::CertificateParams::new(sans)?;
+        sp.distinguished_name = dn(&[(DnType::CommonName, "mtls-harness observe proxy")]);
+        sp.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        sp.use_authority_key_identifier_extension = true;
+        let server = Identity::new(Role::Registered, sp.signed_by(&key, &ca)?.der().clone(), &key)?;
+        Ok(ProxyCa { ca_pem: ca.pem(), server })
+    }
+}

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 pub use assertion::{AssertionKey, JwsAlg, KeyError};
 pub use files::{write_file, write_new_file};
 pub use identity::Identity;
-pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa};
+pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa, ProxyCa};
 pub use test_pki::TestPki;
 
 /// Why a certificate or key could not be made, read or used. Each variant names the file and

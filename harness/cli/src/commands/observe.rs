@@ -1,0 +1,208 @@
+//! `mtls-harness observe`: a recording mTLS proxy in front of a real AS. The client under test
+//! talks to the proxy's loopback listeners; every request goes on to the real AS and is
+//! journalled; when the client command exits (or `--duration` passes, or Ctrl-C), the client
+//! checks judge the journal and the usual reports are written.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mtls_harness::observe::{ObserveConfig, Observer};
+use mtls_harness::run::{self, OnCheck};
+use mtls_harness::scenario::{ClientUnderTest, Mode, Scenario, Step};
+use mtls_harness::{report, text};
+
+/// What the command line (or a target file) asks of `observe`.
+pub(crate) struct ObserveArgs {
+    pub(crate) upstream: Option<String>,
+    pub(crate) target: Option<PathBuf>,
+    pub(crate) client_cert: Option<PathBuf>,
+    pub(crate) client_key: Option<PathBuf>,
+    pub(crate) upstream_ca: Option<PathBuf>,
+    pub(crate) listen: SocketAddr,
+    pub(crate) preserve_issuer: bool,
+    pub(crate) resource: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_cmd: Option<Vec<String>>,
+    pub(crate) steps: Option<Vec<Step>>,
+    pub(crate) use_aliases: bool,
+    pub(crate) duration: Option<u64>,
+    pub(crate) ca_out: Option<PathBuf>,
+    pub(crate) report_dir: PathBuf,
+    pub(crate) formats: Vec<report::Format>,
+    pub(crate) timeout: u64,
+}
+
+/// The configuration and the observed client's id, from the flags over the target file.
+fn config(a: &ObserveArgs) -> anyhow::Result<(ObserveConfig, String)> {
+    let from_file = match &a.target {
+        Some(p) => Some(
+            mtls_harness::live::TargetFile::load(p).map_err(|e| anyhow::anyhow!("{e}"))?.observe_inputs().map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let upstream = a
+        .upstream
+        .clone()
+        .or(from_file.as_ref().map(|f| f.issuer.clone()))
+        .context("--upstream is needed (the real AS's issuer), or --target with an issuer")?;
+    let upstream = url::Url::parse(&upstream).with_context(|| format!("--upstream `{upstream}` is not a URL"))?;
+    let client_cert = a
+        .client_cert
+        .clone()
+        .or(from_file.as_ref().map(|f| f.cert.clone()))
+        .context("--client-cert is needed (the client's own certificate, PEM)")?;
+    let client_key =
+        a.client_key.clone().or(from_file.as_ref().map(|f| f.key.clone())).context("--client-key is needed (the client's own key, PEM)")?;
+    let resource = match a.resource.clone().or(from_file.as_ref().and_then(|f| f.resource.clone())) {
+        Some(r) => Some(url::Url::parse(&r).with_context(|| format!("--resource `{r}` is not a URL"))?),
+        None => None,
+    };
+    let client_id = a.client_id.clone().or(from_file.as_ref().map(|f| f.client_id.clone())).unwrap_or_default();
+    let timeout = Duration::from_secs(a.timeout.max(1));
+    Ok((
+        ObserveConfig {
+            upstream,
+            client_cert,
+            client_key,
+            upstream_ca: a.upstream_ca.clone().or(from_file.map(|f| f.ca_bundle)),
+            listen: a.listen,
+            preserve_issuer: a.preserve_issuer,
+            resource,
+            connect_timeout: timeout.min(Duration::from_secs(5)),
+            request_timeout: timeout,
+        },
+        client_id,
+    ))
+}
+
+/// How to make common clients trust the proxy's CA (printed; also in the README).
+fn trust_hints(ca: &Path) -> Vec<String> {
+    let ca = ca.display();
+    vec![
+        format!("curl:    --cacert {ca}"),
+        format!("Node:    new undici.Agent({{ connect: {{ ca: fs.readFileSync('{ca}') }} }})  (or NODE_EXTRA_CA_CERTS={ca})"),
+        format!("Python:  requests.get(url, verify='{ca}')  (or REQUESTS_CA_BUNDLE={ca})"),
+        format!("Go:      x509.NewCertPool() + AppendCertsFromPEM(os.ReadFile(\"{ca}\")) in tls.Config.RootCAs  (or SSL_CERT_FILE={ca})"),
+        format!("Java:    keytool -importcert -noprompt -alias mtls-harness -file {ca} -keystore trust.p12 -storepass changeit; -Djavax.net.ssl.trustStore=trust.p12"),
+    ]
+}
+
+pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
+    let (cfg, client_id) = config(a)?;
+    if !cfg.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: --listen {} is not a loopback address: anyone who can reach it can use the client's certificate at the upstream through this proxy",
+            cfg.listen
+        );
+    }
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let started_at = run::now_rfc3339();
+        let t0 = Instant::now();
+        let secrets = mtls_harness::redact::Secrets::new();
+        let obs = Observer::start(&cfg, secrets.clone()).await?;
+        std::fs::create_dir_all(&a.report_dir).with_context(|| format!("creating {}", a.report_dir.display()))?;
+        let ca_path = a.ca_out.clone().unwrap_or_else(|| a.report_dir.join("observe-ca.pem"));
+        mtls_harness::pki::write_file(&ca_path, obs.ca_pem.as_bytes(), false).with_context(|| format!("writing {}", ca_path.display()))?;
+        println!("mtls-harness observe — upstream {} (discovery {})", cfg.upstream, obs.discovery_url);
+        println!("issuer:    {}{}", obs.local_issuer, if cfg.preserve_issuer { " (the upstream's, preserved)" } else { "" });
+        for l in &obs.listeners {
+            let asks =
+                if l.request_cert { "requests a client certificate, as its upstream does" } else { "requests no client certificate" };
+            println!("listener:  {} -> {} ({asks})", l.local, l.name);
+            if cfg.preserve_issuer {
+                let local = url::Url::parse(&l.local).ok();
+                let up = url::Url::parse(&l.name).ok();
+                if let (Some(local), Some(up)) = (local, up) {
+                    println!(
+                        "           curl --connect-to {}:{}:{}:{}",
+                        up.host_str().unwrap_or_default(),
+                        up.port_or_known_default().unwrap_or(443),
+                        local.host_str().unwrap_or_default(),
+                        local.port_or_known_default().unwrap_or(443)
+                    );
+                }
+            }
+        }
+        if let Some(r) = &obs.local_resource {
+            println!("resource:  {r}");
+        }
+        println!("trust:     {} (the proxy's CA; the client must trust it for these listeners)", ca_path.display());
+        for h in trust_hints(&ca_path) {
+            println!("           {h}");
+        }
+        let shown = secrets.clone();
+        obs.journal.observe(Box::new(move |e| println!("  {}", text::inert(&e.line(&shown)))));
+        println!("requests:");
+        let client_run = match &a.client_cmd {
+            Some(argv) => {
+                let cut = ClientUnderTest {
+                    command: Some(argv.clone()),
+                    misbehave: Vec::new(),
+                    steps: a.steps.clone().unwrap_or_else(|| Step::ALL.to_vec()),
+                    use_aliases: a.use_aliases,
+                    env: Default::default(),
+                    timeout_ms: a.duration.unwrap_or(120) * 1000,
+                };
+                let env = mtls_harness::reference_client::ClientEnv {
+                    issuer: obs.local_issuer.clone(),
+                    client_id: client_id.clone(),
+                    cert: cfg.client_cert.clone(),
+                    key: cfg.client_key.clone(),
+                    ca: ca_path.clone(),
+                    resource: obs.local_resource.clone(),
+                    redirect_uri: "https://client.example/cb".into(),
+                    steps: cut.steps.clone(),
+                    use_aliases: a.use_aliases,
+                    other_cert: None,
+                };
+                let run = mtls_harness::client_mode::run_client(&cut, &env, Path::new("."), None, &secrets).await;
+                println!("client:    {} — {}", run.command, run.failure().unwrap_or_else(|| "exited 0".into()));
+                Some(run)
+            }
+            None => {
+                match a.duration {
+                    Some(s) => {
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(s)) => {}
+                            _ = super::serve::shutdown_signal() => {}
+                        }
+                    }
+                    None => super::serve::shutdown_signal().await,
+                }
+                None
+            }
+        };
+        println!("stopped");
+        let mut sc = Scenario::for_live_target(
+            "observe",
+            "A real client against a real AS, through the observe proxy",
+            vec!["client.*".into()],
+            Path::new("observe"),
+        );
+        sc.mode = Mode::Client;
+        let ctx = mtls_harness::client_mode::checks::ClientCtx {
+            entries: obs.journal.entries(),
+            site: obs.site(),
+            thumbprint: obs.thumbprint.clone(),
+            client_run,
+            asked_steps: a.steps.clone(),
+        };
+        let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
+        let upstream_issuer = obs.map.upstream_issuer.clone();
+        let result = run::judge_observed(&sc, &ctx, &upstream_issuer, &obs.metadata, &secrets, Some(&on_check)).await;
+        let mut report = run::assemble(vec![result], started_at, t0, secrets);
+        report.configuration =
+            report::Configuration { source: format!("observe proxy in front of {upstream_issuer}"), ..Default::default() };
+        let paths = report::write_all(&report, &a.report_dir, &a.formats)
+            .with_context(|| format!("writing the reports into {}", a.report_dir.display()))?;
+        println!("verdict: {}", report.verdict);
+        for p in paths {
+            println!("report: {}", p.display());
+        }
+        anyhow::Ok(report.exit_code() as u8)
+    })
+}
