@@ -12,6 +12,8 @@ use crate::ObserveError;
 
 /// The most of a discovery document read.
 const MAX_DISCOVERY: usize = 1 << 20;
+/// The most upstream origins observe stands a listener up for (each is probed at start).
+pub const MAX_ORIGINS: usize = 16;
 
 /// One origin of the upstream, in the order first published (the issuer's first).
 #[derive(Debug, Clone)]
@@ -122,6 +124,14 @@ pub async fn origins(
         let origin = u.origin().ascii_serialization();
         if out.iter().any(|o| o.origin == origin) {
             continue;
+        }
+        if out.len() == MAX_ORIGINS {
+            return Err(ObserveError::Upstream {
+                url: urls[0].to_string(),
+                reason: format!(
+                    "its discovery publishes more than {MAX_ORIGINS} origins; observe stands up at most {MAX_ORIGINS} listeners"
+                ),
+            });
         }
         let requests_cert = mtls_client::http::cert_request_probe(u, roots, limits, false)
             .await

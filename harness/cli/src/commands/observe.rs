@@ -109,6 +109,13 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
         mtls_harness::pki::write_file(&ca_path, obs.ca_pem.as_bytes(), false).with_context(|| format!("writing {}", ca_path.display()))?;
         println!("mtls-harness observe — upstream {} (discovery {})", cfg.upstream, obs.discovery_url);
         println!("issuer:    {}{}", obs.local_issuer, if cfg.preserve_issuer { " (the upstream's, preserved)" } else { "" });
+        if obs.map.upstream_issuer.trim_end_matches('/') != cfg.upstream.as_str().trim_end_matches('/') {
+            println!(
+                "warning:   discovery's issuer `{}` is not --upstream `{}`: a conformant client refuses it (RFC 8414 §3.3)",
+                text::inert(&obs.map.upstream_issuer),
+                cfg.upstream
+            );
+        }
         for l in &obs.listeners {
             let asks =
                 if l.request_cert { "requests a client certificate, as its upstream does" } else { "requests no client certificate" };
