@@ -194,7 +194,7 @@ fn alias_for(ctx: &ClientCtx, key: &str) -> Outcome {
         Outcome::pass(format!("all {} call(s) went to the alias on the {} listener", calls.len(), want.listener)).with_all(ev)
     } else {
         Outcome::fail(format!(
-            "{} of {} call(s) to the {key} went to {} on the {} listener, not to the published alias ({} on {}){}",
+            "{} of {} call(s) to the {key} went to {} on the {} listener, not to the published alias ({} on the {} listener){}",
             wrong.len(),
             calls.len(),
             wrong[0].path,
