@@ -7,6 +7,7 @@
 //! re-exported here under the names the tests and embedders use.
 
 pub mod bench;
+pub mod init;
 pub mod run;
 
 pub use mtls_client::{http, live, target};

@@ -115,6 +115,33 @@ enum Command {
         #[arg(long, value_enum)]
         misbehave: Vec<Misbehaviour>,
     },
+    /// Read an AS from its issuer URL and write a commented target file: the shape, endpoints,
+    /// advertised auth methods and which origins ask for a client certificate filled in; TODO
+    /// where only you know (client ids; secrets as environment-variable names). Never
+    /// overwrites a file.
+    Init {
+        /// The AS's issuer (https).
+        #[arg(long)]
+        issuer: String,
+        /// The CA bundle its server certificates chain to (default: the system's roots).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Read the AS without verifying its certificate (warned about; noted in the file).
+        #[arg(long)]
+        insecure: bool,
+        /// Your client certificate (PEM), to fill in its path and name its subject.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Its private key (PEM); only its path is written.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// The file to write.
+        #[arg(long, default_value = "target.yaml")]
+        out: PathBuf,
+        /// Timeout of each request, seconds (connect: at most 5).
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
     /// Observe mode: a recording mTLS proxy in front of a real AS. One loopback listener per
     /// upstream origin (asking for a client certificate where the upstream does); the client under
     /// test is pointed at the local issuer and trusts the proxy's CA; every request goes on to the
@@ -266,6 +293,14 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
+        }
+        Command::Init { issuer, ca, insecure, cert, key, out, timeout } => {
+            let issuer = url::Url::parse(&issuer).map_err(|e| anyhow::anyhow!("--issuer `{issuer}` is not a URL ({e})"))?;
+            anyhow::ensure!(issuer.scheme() == "https", "--issuer {issuer}: an https URL is needed (RFC 8414 §2)");
+            let t = std::time::Duration::from_secs(timeout.max(1));
+            let mut limits = mtls_harness::http::Limits::default();
+            (limits.connect, limits.request) = (t.min(std::time::Duration::from_secs(5)), t);
+            commands::init::init(&mtls_harness::init::InitInputs { issuer, ca, insecure, cert: cert.zip(key), out, limits })
         }
         Command::Observe {
             upstream,

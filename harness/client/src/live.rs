@@ -278,6 +278,13 @@ impl TargetFile {
     /// Parse a target file's text; `path` names it in errors and anchors its relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<TargetFile, ScenarioError> {
         let name = path.display().to_string();
+        // `mtls-harness init` marks what only the user knows with TODO: never run with one left.
+        if let Some(n) = text.lines().position(|l| l.split('#').next().unwrap_or_default().contains("TODO")) {
+            return Err(ScenarioError::Invalid {
+                file: format!("{name}:{}", n + 1),
+                msg: "a TODO is left here: fill it in (or delete the optional line) before running".into(),
+            });
+        }
         let mut t: TargetFile = serde_yaml::from_str(text).map_err(|e| mtls_core::scenario::syntax_error(&name, &e))?;
         t.file = path.to_path_buf();
         t.validate().map_err(|msg| ScenarioError::Invalid { file: name, msg })?;

@@ -2,6 +2,7 @@
 
 pub(crate) mod bench;
 pub(crate) mod client;
+pub(crate) mod init;
 pub(crate) mod list;
 pub(crate) mod observe;
 pub(crate) mod run;

@@ -22,6 +22,7 @@ mod connections;
 mod edge_spoofing;
 mod fuzz;
 mod glewlwyd;
+mod init;
 mod live;
 mod mock_as;
 mod nginx;

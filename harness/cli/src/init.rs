@@ -1,0 +1,324 @@
+//! `mtls-harness init`: from an issuer URL (and, if given, the client's certificate) to a
+//! commented target file. It reads discovery (RFC 8414 §3), resolves the effective endpoints
+//! and the shape (RFC 8705 §5), lists the advertised client authentication methods, probes which
+//! origins ask for a client certificate, and writes what it found — marking with `TODO` what
+//! only the user knows (client ids, secrets' variable names). The loader refuses a file with a
+//! `TODO` left in a value.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::CertificateDer;
+use serde_json::Value;
+use url::Url;
+
+use mtls_client::http::Limits;
+use mtls_core::discovery::{Metadata, Source};
+use mtls_core::tls::{client_config, ServerTrust};
+
+/// What `init` is given.
+#[derive(Debug, Clone)]
+pub struct InitInputs {
+    /// The AS's issuer.
+    pub issuer: Url,
+    /// The CA bundle its server certificates chain to (system roots when absent).
+    pub ca: Option<PathBuf>,
+    /// Accept any server certificate (warned about; recorded in the file).
+    pub insecure: bool,
+    /// The client's certificate and key, if given.
+    pub cert: Option<(PathBuf, PathBuf)>,
+    /// The file to write (its directory anchors relative paths).
+    pub out: PathBuf,
+    /// Connect and request timeouts.
+    pub limits: Limits,
+}
+
+/// What the AS publishes, as `init` found it.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    /// Where discovery was read.
+    pub discovery_url: String,
+    /// Discovery's `issuer`.
+    pub issuer: String,
+    /// The shape of its aliases.
+    pub shape: &'static str,
+    /// Per operation: key, effective URL, whether that is an alias, the top-level URL.
+    pub endpoints: Vec<(String, String, bool, Option<String>)>,
+    /// Each origin, and whether its TLS server asks for a client certificate (or why unknown).
+    pub origins: Vec<(String, Result<bool, String>)>,
+    /// `token_endpoint_auth_methods_supported`.
+    pub auth_methods: Vec<String>,
+    /// `tls_client_certificate_bound_access_tokens`.
+    pub bound_tokens: Option<bool>,
+    /// `scopes_supported`, minus the OpenID Connect ones.
+    pub scopes: Vec<String>,
+    /// `require_pushed_authorization_requests`.
+    pub par_required: bool,
+    /// The certificate's subject and thumbprint, if one was given.
+    pub cert: Option<(String, String)>,
+}
+
+fn roots(ca: Option<&Path>) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    use anyhow::Context;
+    use rustls::pki_types::pem::PemObject;
+    match ca {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("--ca {}", p.display()))?;
+            let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("--ca {}: not a PEM bundle", p.display()))?;
+            anyhow::ensure!(!certs.is_empty(), "--ca {}: holds no certificate", p.display());
+            Ok(certs)
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            anyhow::ensure!(!found.certs.is_empty(), "no system trust anchors found: give the AS's CA bundle with --ca");
+            Ok(found.certs)
+        }
+    }
+}
+
+/// Read the AS: discovery, shape, endpoints, methods, which origins ask for a certificate.
+pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
+    use anyhow::Context;
+    let roots = roots(i.ca.as_deref())?;
+    let trust = if i.insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
+    let tls = client_config(&roots, None, trust)?;
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls.config)
+        .connect_timeout(i.limits.connect)
+        .timeout(i.limits.request)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let (discovery_url, doc) = mtls_observe::upstream::discover(&i.issuer, &client, i.limits.request).await?;
+    let md = Metadata::from_json(doc.clone()).map_err(|e| anyhow::anyhow!("{discovery_url}: {e}"))?;
+    let res = md.resolve();
+    let endpoints =
+        res.endpoints.iter().map(|e| (e.key.to_string(), e.url.to_string(), e.source == Source::Alias, e.top_level.clone())).collect();
+    let mut origins: Vec<(String, Result<bool, String>)> = Vec::new();
+    for u in mtls_observe::upstream::published_urls(&i.issuer, &doc, &[]) {
+        let o = u.origin().ascii_serialization();
+        if origins.iter().any(|(x, _)| *x == o) || origins.len() >= mtls_observe::upstream::MAX_ORIGINS {
+            continue;
+        }
+        let asked = mtls_client::http::cert_request_probe(&u, &roots, i.limits, i.insecure).await.map_err(|f| f.to_string());
+        origins.push((o, asked));
+    }
+    let strings = |k: &str| -> Vec<String> {
+        doc.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()
+    };
+    let cert = match &i.cert {
+        Some((c, k)) => {
+            let id = mtls_core::pki::Identity::load(mtls_core::pki::Role::Registered, c, k)
+                .with_context(|| format!("--cert {}", c.display()))?;
+            Some((id.subject.clone(), id.x5t_s256.clone()))
+        }
+        None => None,
+    };
+    Ok(Survey {
+        discovery_url,
+        issuer: doc.get("issuer").and_then(Value::as_str).unwrap_or_default().to_string(),
+        shape: res.shape.name(),
+        endpoints,
+        origins,
+        auth_methods: strings("token_endpoint_auth_methods_supported"),
+        bound_tokens: doc.get("tls_client_certificate_bound_access_tokens").and_then(Value::as_bool),
+        scopes: strings("scopes_supported")
+            .into_iter()
+            .filter(|s| !matches!(s.as_str(), "openid" | "offline_access" | "profile" | "email" | "address" | "phone"))
+            .collect(),
+        par_required: doc.get("require_pushed_authorization_requests").and_then(Value::as_bool) == Some(true),
+        cert,
+    })
+}
+
+/// `p` relative to `base` when it is under it, else absolute.
+fn relative(p: &Path, base: &Path) -> String {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    abs.strip_prefix(&base).map(|r| r.display().to_string()).unwrap_or_else(|_| abs.display().to_string())
+}
+
+/// A YAML double-quoted string.
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// The target file for `s`: what was found, in comments and values; `TODO` where the user must
+/// answer.
+pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
+    let dir = i.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let host = i.issuer.host_str().unwrap_or("as").replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.', "-");
+    let has = |m: &str| s.auth_methods.iter().any(|x| x == m);
+    let mut y = String::new();
+    let _ = writeln!(y, "# Written by `mtls-harness init` on {today} from {}.", s.discovery_url);
+    let _ = writeln!(y, "# Fill in every TODO (the loader refuses a file with one left), then run:");
+    let _ = writeln!(y, "#   mtls-harness run --target {}", i.out.display());
+    let _ = writeln!(y, "#");
+    let _ = writeln!(y, "# What the AS publishes (RFC 8414 §3, RFC 8705 §5):");
+    let _ = writeln!(y, "#   shape: {} ({} endpoint(s) resolved)", s.shape, s.endpoints.len());
+    for (key, url, alias, top) in &s.endpoints {
+        let how = if *alias { format!("alias; top level {}", top.as_deref().unwrap_or("none")) } else { "top level".into() };
+        let _ = writeln!(y, "#   {key}: {url} ({how})");
+    }
+    for (o, asked) in &s.origins {
+        let what = match asked {
+            Ok(true) => "asks for a client certificate".to_string(),
+            Ok(false) => "asks for no client certificate".to_string(),
+            Err(e) => format!("not probed: {e}"),
+        };
+        let _ = writeln!(y, "#   origin {o}: {what}");
+    }
+    let _ = writeln!(
+        y,
+        "#   token_endpoint_auth_methods_supported: {}",
+        if s.auth_methods.is_empty() { "(not published)".into() } else { s.auth_methods.join(", ") }
+    );
+    let _ = writeln!(
+        y,
+        "#   tls_client_certificate_bound_access_tokens: {}",
+        s.bound_tokens.map(|b| b.to_string()).unwrap_or_else(|| "(not published: false)".into())
+    );
+    if s.issuer != i.issuer.as_str().trim_end_matches('/') && s.issuer != i.issuer.as_str() {
+        let _ = writeln!(y, "#   WARNING: discovery's issuer is {} (RFC 8414 §3.3: it must be the URL discovery was read from)", s.issuer);
+    }
+    if i.insecure {
+        let _ = writeln!(y, "#   WARNING: read with --insecure: the AS's certificate was NOT verified. Give its CA bundle below.");
+    }
+    let _ = writeln!(y, "id: {host}");
+    let _ = writeln!(y, "issuer: {}", q(if s.issuer.is_empty() { i.issuer.as_str() } else { &s.issuer }));
+    match &i.ca {
+        Some(ca) => {
+            let _ = writeln!(y, "ca_bundle: {}", q(&relative(ca, dir)));
+        }
+        None => {
+            let _ =
+                writeln!(y, "ca_bundle: TODO                        # the PEM bundle of the CA(s) the AS's server certificates chain to");
+        }
+    }
+    let _ = writeln!(y, "# resource: https://rs.example/accounts  # optional: a resource that enforces the binding (bind.rs.*)");
+    if s.scopes.is_empty() {
+        let _ = writeln!(y, "# scope: accounts                       # optional: scope sent on client_credentials token requests");
+    } else {
+        let _ = writeln!(
+            y,
+            "scope: TODO                             # a scope your client may get with client_credentials, one of: {} (delete the line if none is needed)",
+            s.scopes.join(" ")
+        );
+    }
+    let _ = writeln!(y, "clients:");
+    let certs = |y: &mut String| {
+        let (c, k) = match &i.cert {
+            Some((c, k)) => (q(&relative(c, dir)), q(&relative(k, dir))),
+            None => ("TODO".to_string(), "TODO".to_string()),
+        };
+        let _ = writeln!(
+            y,
+            "    cert: {c}{}",
+            if i.cert.is_none() { "                          # your client certificate (PEM, leaf first)" } else { "" }
+        );
+        let _ = writeln!(
+            y,
+            "    key: {k}{}",
+            if i.cert.is_none() { "                           # its private key (PEM); read, never copied" } else { "" }
+        );
+    };
+    let subject = s.cert.as_ref().map(|(dn, t)| format!(" (certificate {dn}, x5t#S256 {t})")).unwrap_or_default();
+    if has("tls_client_auth") || (!has("self_signed_tls_client_auth") && !has("private_key_jwt")) {
+        let _ = writeln!(y, "  tls_client_auth:                      # RFC 8705 §2.1");
+        let _ = writeln!(y, "    client_id: TODO                     # the client_id registered for this certificate{subject}");
+        certs(&mut y);
+    } else if has("self_signed_tls_client_auth") {
+        let _ = writeln!(y, "  self_signed:                          # RFC 8705 §2.2");
+        let _ = writeln!(y, "    client_id: TODO                     # the client_id registered with this certificate{subject}");
+        certs(&mut y);
+    }
+    if has("private_key_jwt") {
+        let _ = writeln!(y, "  # private_key_jwt:                    # RFC 7523, assertions sent over mTLS (the AS advertises it)");
+        let _ = writeln!(y, "  #   client_id: my-jwt-client");
+        let _ = writeln!(y, "  #   signing_key: jwt-signing.key      # PEM or a private JWK");
+        let _ = writeln!(y, "  #   alg: PS256                        # PS256, ES256 or EdDSA");
+    }
+    if has("client_secret_basic") || has("client_secret_post") || has("client_secret_jwt") {
+        let m = ["client_secret_basic", "client_secret_post", "client_secret_jwt"]
+            .into_iter()
+            .find(|m| has(m))
+            .unwrap_or("client_secret_basic");
+        let _ = writeln!(y, "  # secret:                             # a secret-authenticated client (bind.other-auth, RFC 8705 §3)");
+        let _ = writeln!(y, "  #   client_id: my-secret-client");
+        let _ = writeln!(y, "  #   secret_env: AS_CLIENT_SECRET      # the NAME of the environment variable holding the secret");
+        let _ = writeln!(y, "  #   method: {m}");
+    }
+    let _ = writeln!(y, "  # primary: tls_client_auth            # the client binding, PAR, introspection and revocation act as");
+    let mut suggest = Vec::new();
+    if s.bound_tokens == Some(true) && has("private_key_jwt") && s.par_required {
+        suggest.push("fapi2-sp-mtls");
+    }
+    suggest.push("bcp195");
+    let _ = writeln!(
+        y,
+        "# profile: [{}]                  # optional rule sets (`mtls-harness list --profiles`); suggested from what the AS advertises",
+        suggest.join(", ")
+    );
+    if s.bound_tokens != Some(true) {
+        let _ = writeln!(
+            y,
+            "require_bound_tokens: TODO              # the AS does not publish tls_client_certificate_bound_access_tokens: true — true if your ecosystem requires certificate-bound tokens (disc.bound-flag then fails), else false"
+        );
+    }
+    let _ = writeln!(y, "checks: [\"*\"]");
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey() -> Survey {
+        Survey {
+            discovery_url: "https://as.example/.well-known/openid-configuration".into(),
+            issuer: "https://as.example".into(),
+            shape: "split",
+            endpoints: vec![(
+                "token_endpoint".into(),
+                "https://mtls.as.example/token".into(),
+                true,
+                Some("https://as.example/token".into()),
+            )],
+            origins: vec![("https://as.example".into(), Ok(false)), ("https://mtls.as.example".into(), Ok(true))],
+            auth_methods: vec!["tls_client_auth".into(), "private_key_jwt".into(), "client_secret_basic".into()],
+            bound_tokens: Some(true),
+            scopes: vec!["accounts".into()],
+            par_required: true,
+            cert: Some(("CN=tpp".into(), "abc".into())),
+        }
+    }
+
+    #[test]
+    fn the_file_says_what_was_found_and_leaves_todos_only_for_the_user() {
+        let i = InitInputs {
+            issuer: Url::parse("https://as.example").unwrap_or_else(|e| panic!("{e}")),
+            ca: Some(PathBuf::from("/tmp/x/ca.pem")),
+            insecure: false,
+            cert: Some((PathBuf::from("/tmp/x/c.pem"), PathBuf::from("/tmp/x/c.key"))),
+            out: PathBuf::from("/tmp/x/target.yaml"),
+            limits: Limits::default(),
+        };
+        let y = render(&i, &survey(), "2026-11-26");
+        assert!(y.contains("#   token_endpoint: https://mtls.as.example/token (alias; top level https://as.example/token)"), "{y}");
+        assert!(y.contains("origin https://mtls.as.example: asks for a client certificate"), "{y}");
+        assert!(y.contains("ca_bundle: \"ca.pem\"") && y.contains("cert: \"c.pem\""), "{y}");
+        assert!(y.contains("# profile: [fapi2-sp-mtls, bcp195]"), "{y}");
+        let todos: Vec<&str> = y.lines().filter(|l| !l.trim_start().starts_with('#') && l.contains("TODO")).collect();
+        assert_eq!(todos.len(), 2, "client_id and scope: {todos:?}");
+        let mut unbound = survey();
+        unbound.bound_tokens = None;
+        assert!(render(&i, &unbound, "2026-11-26").contains("require_bound_tokens: TODO"), "a decision only the user can make");
+        let filled = y.replacen("client_id: TODO", "client_id: tpp", 1).replacen("scope: TODO", "scope: accounts", 1);
+        let parsed = mtls_client::live::TargetFile::parse(&filled, &i.out).unwrap_or_else(|e| panic!("{e}\n{filled}"));
+        assert_eq!(parsed.id, "as.example");
+        let first = y.lines().position(|l| !l.trim_start().starts_with('#') && l.contains("TODO")).unwrap_or_default() + 1;
+        let unfilled = mtls_client::live::TargetFile::parse(&y, &i.out).map(|_| ()).unwrap_err().to_string();
+        assert!(unfilled.contains("TODO") && unfilled.contains(&format!("target.yaml:{first}")), "{unfilled}");
+    }
+}
