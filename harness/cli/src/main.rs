@@ -115,6 +115,15 @@ enum Command {
         #[arg(long, value_enum)]
         misbehave: Vec<Misbehaviour>,
     },
+    /// Print a shell completion script: `mtls-harness completions bash > /etc/bash_completion.d/mtls-harness`
+    /// (zsh: into a directory of $fpath as `_mtls-harness`; fish: ~/.config/fish/completions/mtls-harness.fish).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `mtls-harness manpage > /usr/local/share/man/man1/mtls-harness.1`.
+    Manpage,
     /// Read an AS from its issuer URL and write a commented target file: the shape, endpoints,
     /// advertised auth methods and which origins ask for a client certificate filled in; TODO
     /// where only you know (client ids; secrets as environment-variable names). Never
@@ -293,6 +302,16 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
             let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "mtls-harness", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Manpage => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
         }
         Command::Init { issuer, ca, insecure, cert, key, out, timeout } => {
             let issuer = url::Url::parse(&issuer).map_err(|e| anyhow::anyhow!("--issuer `{issuer}` is not a URL ({e})"))?;

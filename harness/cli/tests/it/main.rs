@@ -19,6 +19,7 @@ mod cli;
 mod client_mode;
 mod concurrency;
 mod connections;
+mod docs_ci;
 mod edge_spoofing;
 mod fuzz;
 mod glewlwyd;
