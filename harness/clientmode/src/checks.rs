@@ -159,16 +159,35 @@ pub async fn discovery(ctx: &ClientCtx) -> Outcome {
         Err(o) => return o,
     };
     let fetched: Vec<&Entry> = v.entries.iter().filter(|e| v.site.discovery_paths.contains(&e.path)).collect();
-    let mut o = if fetched.is_empty() {
+    let o = if fetched.is_empty() {
         Outcome::fail("the client never fetched the discovery document, so it cannot know mtls_endpoint_aliases")
     } else {
         Outcome::pass(format!("the client fetched {} ({} time(s))", fetched[0].path, fetched.len()))
             .with_all(fetched.iter().map(|e| evidence(e)))
     };
+    // The client's journey, every request in order (what the report draws): where it went, with
+    // which certificate, and what the AS answered. Forms and credentials stay out.
+    let journey: Vec<serde_json::Value> = v
+        .entries
+        .iter()
+        .map(|e| {
+            json!({
+                "request": format!("[{}] {} {}", e.listener, e.method, e.path),
+                "listener": e.listener,
+                "method": e.method,
+                "path": e.path,
+                "cert_requested": e.cert_requested,
+                "cert": e.cert_x5t_s256,
+                "status": e.status,
+                "error": e.error,
+            })
+        })
+        .collect();
+    let mut details = json!({ "journey": journey });
     if let Some(run) = &ctx.client_run {
-        o = o.details(json!({ "client": run }));
+        details["client"] = json!(run);
     }
-    o
+    o.details(details)
 }
 
 /// RFC 8705 §5 (MUST): requests for `key` went to its alias, where one is published.

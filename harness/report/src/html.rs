@@ -46,6 +46,7 @@ fn requirement(c: &CheckResult) -> String {
 #[derive(Serialize)]
 struct CheckView<'a> {
     c: &'a CheckResult,
+    anchor: String,
     status: &'static str,
     expected: bool,
     evidence: String,
@@ -65,6 +66,10 @@ struct ScenarioView<'a> {
     counts: [usize; 6],
     groups: Vec<Group<'a>>,
     client: Option<String>,
+    /// The endpoint map (inline SVG), when the scenario has a target with endpoints.
+    map: Option<String>,
+    /// The client's journey (inline SVG), in client and observe mode.
+    journey: Option<String>,
 }
 
 /// One profile rule's row in the table the report leads with.
@@ -82,6 +87,8 @@ struct View<'a> {
     real: Vec<ScenarioView<'a>>,
     selftests: Vec<ScenarioView<'a>>,
     redaction: Vec<String>,
+    /// The verdict at a glance (inline SVG).
+    grid: String,
 }
 
 fn counts(s: &ScenarioResult) -> [usize; 6] {
@@ -98,6 +105,7 @@ fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
         let req = requirement(c);
         let view = CheckView {
             c,
+            anchor: crate::pictures::row_id(&s.id, c.id),
             status: c.status.name(),
             expected: c.expected_fail || c.expected_warn || c.expected_blocked,
             evidence: serde_json::to_string_pretty(&c.evidence).unwrap_or_default(),
@@ -114,6 +122,8 @@ fn scenario_view(s: &ScenarioResult) -> ScenarioView<'_> {
         counts: counts(s),
         groups,
         client: s.client.as_ref().map(|c| serde_json::to_string_pretty(c).unwrap_or_default()),
+        map: crate::pictures::endpoint_map(s),
+        journey: crate::pictures::journey(s),
     }
 }
 
@@ -129,7 +139,20 @@ pub(crate) fn render(report: &RunReport) -> Result<String, String> {
             s.checks.iter().filter(|c| c.id.starts_with("profile.")).map(move |c| RuleView { scenario: &s.id, c, status: c.status.name() })
         })
         .collect();
+    // The grid shows the run's own scenarios (every scenario when it only has self-tests).
+    let shown: Vec<&ScenarioResult> = if real.is_empty() { selftests.clone() } else { real.clone() };
+    let mut grid_groups: Vec<(String, Vec<(&str, &CheckResult)>)> = Vec::new();
+    for s in &shown {
+        for c in &s.checks {
+            let req = requirement(c);
+            match grid_groups.iter_mut().find(|(r, _)| *r == req) {
+                Some((_, v)) => v.push((s.id.as_str(), c)),
+                None => grid_groups.push((req, vec![(s.id.as_str(), c)])),
+            }
+        }
+    }
     let view = View {
+        grid: crate::pictures::verdict_grid(&grid_groups),
         r: report,
         rules,
         real: real.into_iter().map(scenario_view).collect(),

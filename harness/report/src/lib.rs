@@ -4,6 +4,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod pictures;
 
 use std::path::{Path, PathBuf};
 
