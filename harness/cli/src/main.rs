@@ -245,10 +245,27 @@ fn parse_formats(s: &str) -> Result<Vec<report::Format>, String> {
     Ok(formats)
 }
 
+/// A reader that went away (`mtls-harness list | head`) ends the program quietly, as a shell
+/// tool should — exit 141 (128 + SIGPIPE) — instead of a panic from `println!`.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied());
+        if msg.is_some_and(|m| m.starts_with("failed printing to std") && m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
+            ExitCode::from(141)
+        }
         Err(e) => {
             eprintln!("error: {}", mtls_harness::text::inert(&format!("{e:#}")));
             ExitCode::from(2)
@@ -305,7 +322,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "mtls-harness", &mut std::io::stdout());
+            // Into memory first: clap_complete panics on a failed write, a closed pipe included.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mtls-harness", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(0)
         }
         Command::Manpage => {

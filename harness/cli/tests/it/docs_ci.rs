@@ -134,3 +134,18 @@ fn completions_and_the_man_page_are_generated() {
     let man = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && man.contains(".TH mtls-harness 1") && man.contains("observe") && man.contains("init"), "{man}");
 }
+
+/// `mtls-harness list --profiles | head -1`: the reader goes away; the harness ends quietly with
+/// 141 (128 + SIGPIPE), never a panic.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    for args in [&["list", "--profiles"][..], &["manpage"][..], &["completions", "bash"][..]] {
+        // A pipe whose read end is closed before the child starts: every write fails (EPIPE).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness")).args(args).stdout(writer).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("error:"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+    }
+}
