@@ -8,7 +8,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 use url::Url;
 
@@ -58,38 +57,21 @@ pub struct Survey {
     pub cert: Option<(String, String)>,
 }
 
-fn roots(ca: Option<&Path>) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    use anyhow::Context;
-    use rustls::pki_types::pem::PemObject;
-    match ca {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("--ca {}", p.display()))?;
-            let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("--ca {}: not a PEM bundle", p.display()))?;
-            anyhow::ensure!(!certs.is_empty(), "--ca {}: holds no certificate", p.display());
-            Ok(certs)
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            anyhow::ensure!(!found.certs.is_empty(), "no system trust anchors found: give the AS's CA bundle with --ca");
-            Ok(found.certs)
-        }
-    }
-}
-
 /// Read the AS: discovery, shape, endpoints, methods, which origins ask for a certificate.
 pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
     use anyhow::Context;
-    let roots = roots(i.ca.as_deref())?;
+    let roots = mtls_observe::trust_anchors(i.ca.as_deref())?;
     let trust = if i.insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
     let tls = client_config(&roots, None, trust)?;
-    let client = reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .use_preconfigured_tls(tls.config)
         .connect_timeout(i.limits.connect)
         .timeout(i.limits.request)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+        .redirect(reqwest::redirect::Policy::none());
+    if mtls_observe::is_loopback(&i.issuer) {
+        b = b.no_proxy();
+    }
+    let client = b.build()?;
     let (discovery_url, doc) = mtls_observe::upstream::discover(&i.issuer, &client, i.limits.request).await?;
     let md = Metadata::from_json(doc.clone()).map_err(|e| anyhow::anyhow!("{discovery_url}: {e}"))?;
     let res = md.resolve();

@@ -107,6 +107,25 @@ pub struct Observer {
     upstream_issuer: Url,
 }
 
+/// Trust anchors: the PEM bundle at `path`, else the system's.
+pub fn trust_anchors(path: Option<&std::path::Path>) -> Result<Vec<CertificateDer<'static>>, ObserveError> {
+    match path {
+        Some(p) => read_roots(p),
+        None => system_roots(),
+    }
+}
+
+/// Whether `url` names this machine (then no proxy from the environment applies, as for a live
+/// target's loopback issuer; any other host goes through `HTTPS_PROXY` when one is set).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 fn read_roots(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ObserveError> {
     use rustls::pki_types::pem::PemObject;
     let bytes = std::fs::read(path).map_err(|e| ObserveError::File { path: path.to_path_buf(), reason: e.to_string() })?;
@@ -135,14 +154,15 @@ fn upstream_client(
 ) -> Result<reqwest::Client, ObserveError> {
     let tls = client_config(roots, identity.map(|i| (i.chain(), i.key_der())), ServerTrust::Roots)
         .map_err(|e| ObserveError::Tls(e.to_string()))?;
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .use_preconfigured_tls(tls.config)
         .connect_timeout(cfg.connect_timeout)
         .timeout(cfg.request_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .map_err(|e| ObserveError::Tls(mtls_core::error_chain(&e)))
+        .redirect(reqwest::redirect::Policy::none());
+    if is_loopback(&cfg.upstream) {
+        b = b.no_proxy();
+    }
+    b.build().map_err(|e| ObserveError::Tls(mtls_core::error_chain(&e)))
 }
 
 impl Observer {
@@ -154,10 +174,7 @@ impl Observer {
         }
         let identity = Identity::load(Role::Registered, &cfg.client_cert, &cfg.client_key)
             .map_err(|e| ObserveError::File { path: cfg.client_cert.clone(), reason: mtls_core::error_chain(&e) })?;
-        let roots = match &cfg.upstream_ca {
-            Some(p) => read_roots(p)?,
-            None => system_roots()?,
-        };
+        let roots = trust_anchors(cfg.upstream_ca.as_deref())?;
         let without_cert = upstream_client(&roots, None, cfg)?;
         let with_cert = upstream_client(&roots, Some(&identity), cfg)?;
         let (discovery_url, metadata) = upstream::discover(&cfg.upstream, &without_cert, cfg.request_timeout).await?;
