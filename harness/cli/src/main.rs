@@ -237,6 +237,15 @@ enum Command {
     },
 }
 
+/// `--client-cmd`, split like a POSIX shell would (quotes respected).
+fn client_argv(c: &str) -> anyhow::Result<Vec<String>> {
+    match shlex::split(c) {
+        Some(argv) if !argv.is_empty() => Ok(argv),
+        Some(_) => anyhow::bail!("--client-cmd is empty: give the command that runs the client under test"),
+        None => anyhow::bail!("--client-cmd `{c}` has an unterminated quote or escape"),
+    }
+}
+
 fn parse_formats(s: &str) -> Result<Vec<report::Format>, String> {
     let formats: Vec<_> = s.split(',').filter(|x| !x.trim().is_empty()).map(report::Format::parse).collect::<Result<_, _>>()?;
     if formats.is_empty() {
@@ -288,14 +297,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             profiles,
             profiles_dir,
         } => {
-            let client_cmd = match client_cmd {
-                None => None,
-                Some(c) => match shlex::split(&c) {
-                    Some(argv) if !argv.is_empty() => Some(argv),
-                    Some(_) => anyhow::bail!("--client-cmd is empty: give the command that runs the client under test"),
-                    None => anyhow::bail!("--client-cmd `{c}` has an unterminated quote or escape"),
-                },
-            };
+            let client_cmd = client_cmd.as_deref().map(client_argv).transpose()?;
             let available = mtls_harness::profile::available(profiles_dir.as_deref())?;
             // An unknown --profile is refused before anything runs.
             mtls_harness::profile::pick(&available, &profiles).map_err(|e| anyhow::anyhow!("--profile: {e}"))?;
@@ -360,14 +362,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             report_dir,
             format,
         } => {
-            let client_cmd = match client_cmd {
-                None => None,
-                Some(c) => match shlex::split(&c) {
-                    Some(argv) if !argv.is_empty() => Some(argv),
-                    Some(_) => anyhow::bail!("--client-cmd is empty: give the command that runs the client under test"),
-                    None => anyhow::bail!("--client-cmd `{c}` has an unterminated quote or escape"),
-                },
-            };
+            let client_cmd = client_cmd.as_deref().map(client_argv).transpose()?;
             let steps = match steps {
                 None => None,
                 Some(s) => Some(
