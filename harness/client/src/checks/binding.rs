@@ -164,30 +164,35 @@ async fn other_auth_judged(ctx: &Ctx) -> Outcome {
             return Outcome::error(format!("cannot judge: the {method} client got no access token ({why})")).with(ex.evidence.clone());
         }
     };
-    secret_token_bound_to(
+    token_bound_to(
         ctx,
         &token,
         jwt_claims(&token).as_ref(),
         ctx.target.primary_thumbprint(),
         "the certificate the secret-authenticated client presented",
+        || ctx.secret_auth(),
     )
     .await
     .with(ev)
 }
 
-/// Whether the secret client's `token` is bound to `expected`: from its JWT `claims` when it has
-/// them, else through introspection as that client.
-pub(super) async fn secret_token_bound_to(ctx: &Ctx, token: &str, claims: Option<&Value>, expected: &str, whose: &str) -> Outcome {
+/// Whether `token` is bound to `expected`: from its JWT `claims` when it has them, else through
+/// introspection as the client it was issued to — `auth` is asked only then (a client assertion
+/// is single-use: a fresh one per request).
+pub(super) async fn token_bound_to(
+    ctx: &Ctx,
+    token: &str,
+    claims: Option<&Value>,
+    expected: &str,
+    whose: &str,
+    auth: impl FnOnce() -> Result<super::Auth, Outcome>,
+) -> Outcome {
     match claims {
         Some(claims) => cnf_matches(claims, expected, whose),
-        None => {
-            // A client_secret_jwt assertion is single-use: introspect with a fresh one.
-            let auth = match ctx.secret_auth() {
-                Ok(a) => a,
-                Err(o) => return o,
-            };
-            introspected_binding_as(ctx, token, expected, whose, &auth).await
-        }
+        None => match auth() {
+            Ok(auth) => introspected_binding_as(ctx, token, expected, whose, &auth).await,
+            Err(o) => o,
+        },
     }
 }
 

@@ -257,12 +257,13 @@ pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
             "the token is bound to the certificate in the forwarded-certificate headers, not to the one presented at TLS: whoever sets those headers chooses the binding (RFC 9440 §4; RFC 8705 §3)",
         )
         .with(ev),
-        _ => super::binding::secret_token_bound_to(
+        _ => super::binding::token_bound_to(
             ctx,
             &token,
             claims.as_ref(),
             ctx.target.primary_thumbprint(),
             "the certificate presented at TLS (another one was in the forwarded-certificate headers)",
+            || ctx.secret_auth(),
         )
         .await
         .with(ev),

@@ -5,9 +5,8 @@
 
 use serde_json::{json, Value};
 
-use super::binding::{cnf_matches, jwt_claims};
+use super::binding::jwt_claims;
 use super::client_auth::accepted;
-use super::introspection::introspected_binding_as;
 use super::{access_token_of, expect_invalid_client, Auth, Ctx, Outcome, TlsRefusal};
 use crate::http::{Exchange, Failure};
 use crate::target::Who;
@@ -166,14 +165,6 @@ pub async fn bound(ctx: &Ctx) -> Outcome {
     };
     let expected = ctx.target.identity(Role::Registered).map(|i| i.x5t_s256.clone()).unwrap_or_default();
     let whose = "the transport certificate the private_key_jwt client presented";
-    match jwt_claims(&token) {
-        Some(claims) => cnf_matches(&claims, &expected, whose).with(ev),
-        None => {
-            let auth = match ctx.jwt_auth(Value::String(ctx.target.issuer.clone())) {
-                Ok(a) => a,
-                Err(o) => return o,
-            };
-            introspected_binding_as(ctx, &token, &expected, whose, &auth).await.with(ev)
-        }
-    }
+    let issuer = Value::String(ctx.target.issuer.clone());
+    super::binding::token_bound_to(ctx, &token, jwt_claims(&token).as_ref(), &expected, whose, || ctx.jwt_auth(issuer)).await.with(ev)
 }

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
-use super::binding::{cnf_matches, jwt_claims};
-use super::introspection::introspected_binding_as;
+use super::binding::jwt_claims;
 use super::refusal::{expect_invalid_client, TlsRefusal};
 use super::{access_token_of, Ctx, Outcome, Status};
 use crate::http::{Exchange, Failure, Http};
@@ -285,16 +284,9 @@ impl Party {
     }
 }
 
-/// Whether `party`'s `token` is bound to `expected`: from its JWT claims, else through
-/// introspection as that client.
+/// Whether `party`'s `token` is bound to `expected` (its JWT claims, else introspection as it).
 async fn token_bound_to(ctx: &Ctx, party: Party, token: &str, expected: &str, whose: &str) -> Outcome {
-    match jwt_claims(token) {
-        Some(claims) => cnf_matches(&claims, expected, whose),
-        None => match party.auth(ctx) {
-            Ok(auth) => introspected_binding_as(ctx, token, expected, whose, &auth).await,
-            Err(o) => o,
-        },
-    }
+    super::binding::token_bound_to(ctx, token, jwt_claims(token).as_ref(), expected, whose, || party.auth(ctx)).await
 }
 
 /// RFC 8705 §3 (MUST bind to the certificate of the mutual-TLS connection): a token requested on
