@@ -78,13 +78,10 @@ pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
     let endpoints =
         res.endpoints.iter().map(|e| (e.key.to_string(), e.url.to_string(), e.source == Source::Alias, e.top_level.clone())).collect();
     let mut origins: Vec<(String, Result<bool, String>)> = Vec::new();
-    for u in mtls_observe::upstream::published_urls(&i.issuer, &doc, &[]) {
-        let o = u.origin().ascii_serialization();
-        if origins.iter().any(|(x, _)| *x == o) || origins.len() >= mtls_observe::upstream::MAX_ORIGINS {
-            continue;
-        }
-        let asked = mtls_client::http::cert_request_probe(&u, &roots, i.limits, i.insecure).await.map_err(|f| f.to_string());
-        origins.push((o, asked));
+    let urls = mtls_observe::upstream::published_urls(&i.issuer, &doc, &[]);
+    for u in mtls_observe::upstream::distinct_origins(&urls).into_iter().take(mtls_observe::upstream::MAX_ORIGINS) {
+        let asked = mtls_client::http::cert_request_probe(u, &roots, i.limits, i.insecure).await.map_err(|f| f.to_string());
+        origins.push((u.origin().ascii_serialization(), asked));
     }
     let strings = |k: &str| -> Vec<String> {
         doc.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()

@@ -113,26 +113,33 @@ pub fn published_urls(issuer: &Url, metadata: &Value, extra: &[Url]) -> Vec<Url>
     out
 }
 
+/// The first URL of each distinct origin of `urls`, in order.
+pub fn distinct_origins(urls: &[Url]) -> Vec<&Url> {
+    let mut out: Vec<&Url> = Vec::new();
+    for u in urls {
+        if !out.iter().any(|o| o.origin() == u.origin()) {
+            out.push(u);
+        }
+    }
+    out
+}
+
 /// The distinct origins of `urls`, in order, each probed once for a CertificateRequest.
 pub async fn origins(
     urls: &[Url],
     roots: &[CertificateDer<'static>],
     limits: mtls_client::http::Limits,
 ) -> Result<Vec<Origin>, ObserveError> {
-    let mut out: Vec<Origin> = Vec::new();
-    for u in urls {
+    let distinct = distinct_origins(urls);
+    if distinct.len() > MAX_ORIGINS {
+        return Err(ObserveError::Upstream {
+            url: urls[0].to_string(),
+            reason: format!("its discovery publishes more than {MAX_ORIGINS} origins; observe stands up at most {MAX_ORIGINS} listeners"),
+        });
+    }
+    let mut out = Vec::new();
+    for u in distinct {
         let origin = u.origin().ascii_serialization();
-        if out.iter().any(|o| o.origin == origin) {
-            continue;
-        }
-        if out.len() == MAX_ORIGINS {
-            return Err(ObserveError::Upstream {
-                url: urls[0].to_string(),
-                reason: format!(
-                    "its discovery publishes more than {MAX_ORIGINS} origins; observe stands up at most {MAX_ORIGINS} listeners"
-                ),
-            });
-        }
         let requests_cert = mtls_client::http::cert_request_probe(u, roots, limits, false)
             .await
             .map_err(|f| ObserveError::Upstream { url: origin.clone(), reason: format!("probing its TLS handshake: {f}") })?;
