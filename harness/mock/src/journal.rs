@@ -40,12 +40,11 @@ pub struct Entry {
     pub token_cnf: Option<String>,
 }
 
-/// What an answer's body says that the journal keeps: its OAuth `error` code, and the
+/// What an answer's JSON body says that the journal keeps: its OAuth `error` code, and the
 /// `cnf.x5t#S256` of a JWT `access_token` it carries (RFC 8705 §3.1) or of an introspection
 /// answer (§3.2). Never the token.
-pub fn answer_facts(body: &[u8]) -> (Option<String>, Option<String>) {
+pub fn answer_facts(v: &serde_json::Value) -> (Option<String>, Option<String>) {
     use base64::Engine;
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return (None, None) };
     let error = v.get("error").and_then(|e| e.as_str()).map(|e| e.chars().take(80).collect());
     let cnf = v.get("access_token").and_then(|t| t.as_str()).and_then(|t| {
         let payload = t.split('.').nth(1)?;

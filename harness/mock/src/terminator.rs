@@ -414,7 +414,8 @@ impl Edge {
         }
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap_or_default();
-        let (error, token_cnf) = crate::journal::answer_facts(&bytes);
+        let (error, token_cnf) =
+            serde_json::from_slice::<serde_json::Value>(&bytes).map(|v| crate::journal::answer_facts(&v)).unwrap_or_default();
         self.journal.record(Entry { status: status.as_u16(), error, token_cnf, ..entry_base });
         let mut out = Response::new(Full::new(bytes));
         *out.status_mut() = status;

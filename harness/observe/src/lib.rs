@@ -104,7 +104,8 @@ pub struct Observer {
     /// `x5t#S256` of the user's certificate.
     pub thumbprint: String,
     resource: Option<Url>,
-    upstream_issuer: Url,
+    /// The paths discovery is served under (OIDC's and RFC 8414's, for the upstream's issuer).
+    discovery_paths: Vec<String>,
 }
 
 /// Trust anchors: the PEM bundle at `path`, else the system's.
@@ -217,7 +218,7 @@ impl Observer {
             with_cert,
             without_cert,
             thumbprint: identity.x5t_s256.clone(),
-            discovery_paths,
+            discovery_paths: discovery_paths.clone(),
             timeout: cfg.request_timeout,
         });
         let mut listeners = Vec::new();
@@ -243,7 +244,7 @@ impl Observer {
             map,
             thumbprint: identity.x5t_s256.clone(),
             resource: cfg.resource.clone(),
-            upstream_issuer: upstream_issuer_url,
+            discovery_paths,
         })
     }
 
@@ -265,12 +266,7 @@ impl Observer {
             })
             .filter(|p| p.top.is_some() || p.alias.is_some())
             .collect();
-        let discovery_paths = upstream::discovery_urls(&self.upstream_issuer)
-            .iter()
-            .filter_map(|u| Url::parse(u).ok())
-            .map(|u| u.path().to_string())
-            .collect();
         let resource = self.resource.as_ref().map(|r| Loc::new(r.origin().ascii_serialization(), r.path()));
-        Site { endpoints, discovery_paths, resource }
+        Site { endpoints, discovery_paths: self.discovery_paths.clone(), resource }
     }
 }

@@ -116,8 +116,8 @@ fn plain(status: StatusCode, msg: String) -> Response<Full<Bytes>> {
 
 /// Register every credential an answer carries: its JSON secret fields, a `code` in its
 /// `Location` (RFC 6749 §4.1.2).
-fn register_secrets(secrets: &Secrets, body: &[u8], location: Option<&str>) {
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(body) {
+fn register_secrets(secrets: &Secrets, json: Option<&serde_json::Value>, location: Option<&str>) {
+    if let Some(serde_json::Value::Object(o)) = json {
         for f in SECRET_FIELDS {
             if let Some(s) = o.get(*f).and_then(|v| v.as_str()) {
                 secrets.register(s);
@@ -202,11 +202,13 @@ async fn forward(
         }
     };
     let location = headers.get(hyper::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
-    register_secrets(&s.secrets, &bytes, location.as_deref());
-    let (error, token_cnf) = answer_facts(&bytes);
+    // The answer read once: its secrets, what the journal keeps, what the client sees.
+    let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    register_secrets(&s.secrets, json.as_ref(), location.as_deref());
+    let (error, token_cnf) = json.as_ref().map(answer_facts).unwrap_or_default();
     s.journal.record(Entry { status: status.as_u16(), error, token_cnf, ..entry });
     // What the client sees: local URLs and issuer.
-    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+    if let Some(mut v) = json {
         let changed = if s.discovery_paths.contains(&path) && status.is_success() {
             let before = v.clone();
             s.map.discovery(&mut v);
