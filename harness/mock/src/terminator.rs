@@ -269,36 +269,51 @@ impl Listener {
             journal,
             http,
         });
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _peer)) = socket.accept().await else { continue };
-                // Small handshake and response writes must not wait for delayed ACKs.
-                let _ = tcp.set_nodelay(true);
-                let tls = tls.clone();
-                let edge = edge.clone();
-                tokio::spawn(async move {
-                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept(&tls, tcp)).await else {
-                        return; // handshake failed or timed out: nothing to forward
-                    };
-                    mtls_core::stats::handshake();
-                    let conn = tls.get_ref().1;
-                    let cert = conn.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
-                    let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
-                    let service = hyper::service::service_fn(move |req| {
-                        let edge = edge.clone();
-                        let cert = cert.clone();
-                        async move { Ok::<_, Infallible>(edge.forward(req, cert.as_ref(), resumed).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(HANDSHAKE_TIMEOUT)
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                });
-            }
+        let task = serve_tls(socket, tls, move |req, cert, resumed| {
+            let edge = edge.clone();
+            async move { edge.forward(req, cert.as_ref(), resumed).await }
         });
         Ok(Listener { name, addr, request_cert, task })
     }
+}
+
+/// Serve `socket`: each connection's TLS handshake with `tls` (bounded), then HTTP/1.1 on it, each
+/// request answered by `handle(request, the client's certificate, whether the session was
+/// resumed)`. The accept loop of the mock's edge and of the observe proxy; it stops when the
+/// returned task is aborted.
+pub fn serve_tls<H, F>(socket: TcpListener, tls: impl Into<EdgeTls>, handle: H) -> JoinHandle<()>
+where
+    H: Fn(Request<Incoming>, Option<CertificateDer<'static>>, bool) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let tls: EdgeTls = tls.into();
+    let handle = Arc::new(handle);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _peer)) = socket.accept().await else { continue };
+            // Small handshake and response writes must not wait for delayed ACKs.
+            let _ = tcp.set_nodelay(true);
+            let (tls, handle) = (tls.clone(), handle.clone());
+            tokio::spawn(async move {
+                let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept(&tls, tcp)).await else {
+                    return; // handshake failed or timed out: nothing to serve
+                };
+                mtls_core::stats::handshake();
+                let conn = tls.get_ref().1;
+                let cert = conn.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+                let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+                let service = hyper::service::service_fn(move |req| {
+                    let fut = handle(req, cert.clone(), resumed);
+                    async move { Ok::<_, Infallible>(fut.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HANDSHAKE_TIMEOUT)
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    })
 }
 
 /// The handshake: with the listener's configuration, or — planted `prefer_tls12` — its TLS
@@ -312,7 +327,8 @@ async fn accept(tls: &EdgeTls, tcp: tokio::net::TcpStream) -> std::io::Result<to
     start.into_stream(if offers12 { tls12.clone() } else { tls.config.clone() }).await
 }
 
-fn plain(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
+/// A plain-text answer with `status` (the edge's and the observe proxy's own errors).
+pub fn plain(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(msg.to_string())));
     *r.status_mut() = status;
     r

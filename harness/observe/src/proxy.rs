@@ -4,14 +4,12 @@
 //! only when — the client presented that certificate to the proxy; the answer relayed as the
 //! upstream gave it, but for [`crate::rewrite`].
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -20,12 +18,12 @@ use crate::rewrite::OriginMap;
 use mtls_core::pki::x5t_s256;
 use mtls_core::redact::{redacted_form, Secrets};
 use mtls_mock::journal::{answer_facts, auth_scheme, Entry, Journal};
+use mtls_mock::terminator::plain;
 
 /// The most of a request body taken from the client.
 const MAX_REQUEST: usize = 1 << 20;
 /// The most of an answer taken from the upstream.
 const MAX_ANSWER: usize = 4 << 20;
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Answer fields that are credentials (RFC 6749 §5.1, OIDC Core §3.1.3.3, RFC 7591 §3.2.1).
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "device_code", "client_secret", "registration_access_token"];
@@ -83,35 +81,12 @@ impl Listener {
     ) -> Listener {
         let name = upstream.clone();
         let upstream = Arc::new(upstream);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = socket.accept().await else { continue };
-                let _ = tcp.set_nodelay(true);
-                let (tls, shared, upstream) = (tls.clone(), shared.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                    let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else { return };
-                    let cert = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
-                    let service = hyper::service::service_fn(move |req| {
-                        let (shared, upstream, cert) = (shared.clone(), upstream.clone(), cert.clone());
-                        async move { Ok::<_, Infallible>(forward(&shared, &upstream, request_cert, req, cert.as_ref()).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(HANDSHAKE_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        let task = mtls_mock::terminator::serve_tls(socket, tls, move |req, cert, _resumed| {
+            let (shared, upstream) = (shared.clone(), upstream.clone());
+            async move { forward(&shared, &upstream, request_cert, req, cert.as_ref()).await }
         });
         Listener { name, local, request_cert, task }
     }
-}
-
-fn plain(status: StatusCode, msg: String) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(msg)));
-    *r.status_mut() = status;
-    r
 }
 
 /// Register every credential an answer carries: its JSON secret fields, a `code` in its
@@ -143,7 +118,7 @@ async fn forward(
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_REQUEST).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large or broken".into()),
+        Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large or broken"),
     };
     let path = parts.uri.path().to_string();
     let path_q = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
@@ -189,7 +164,7 @@ async fn forward(
         Err(e) => {
             let why = mtls_core::error_chain(&e);
             s.journal.record(Entry { status: 502, error: Some("upstream unreachable".into()), ..entry });
-            return plain(StatusCode::BAD_GATEWAY, format!("mtls-harness observe: the upstream {url} could not be reached: {why}\n"));
+            return plain(StatusCode::BAD_GATEWAY, &format!("mtls-harness observe: the upstream {url} could not be reached: {why}\n"));
         }
     };
     let status = resp.status();
@@ -198,7 +173,7 @@ async fn forward(
         Ok(b) => b,
         Err(why) => {
             s.journal.record(Entry { status: 502, error: Some("upstream answer unreadable".into()), ..entry });
-            return plain(StatusCode::BAD_GATEWAY, format!("mtls-harness observe: the answer of {url} could not be relayed: {why}\n"));
+            return plain(StatusCode::BAD_GATEWAY, &format!("mtls-harness observe: the answer of {url} could not be relayed: {why}\n"));
         }
     };
     let location = headers.get(hyper::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);

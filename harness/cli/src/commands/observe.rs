@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mtls_harness::observe::{ObserveConfig, Observer};
 use mtls_harness::run::{self, OnCheck};
-use mtls_harness::scenario::{ClientUnderTest, Mode, Scenario, Step};
+use mtls_harness::scenario::{ClientUnderTest, Scenario, Step};
 use mtls_harness::{report, text};
 
 /// What the command line (or a target file) asks of `observe`.
@@ -184,13 +184,7 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
             }
         };
         println!("stopped");
-        let mut sc = Scenario::for_live_target(
-            "observe",
-            "A real client against a real AS, through the observe proxy",
-            vec!["client.*".into()],
-            Path::new("observe"),
-        );
-        sc.mode = Mode::Client;
+        let sc = Scenario::for_observing();
         let ctx = mtls_harness::client_mode::checks::ClientCtx {
             entries: obs.journal.entries(),
             site: obs.site(),

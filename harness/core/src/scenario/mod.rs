@@ -151,15 +151,22 @@ pub struct Scenario {
 impl Scenario {
     /// The scenario `serve --judge` judges: the client checks against whatever client came.
     pub fn for_judging(shape: crate::discovery::Shape) -> Scenario {
-        let mut sc = Scenario::for_live_target(
-            "serve-judge",
-            "A client run by hand against `mtls-harness serve`",
-            vec!["client.*".into()],
-            Path::new("serve"),
-        );
-        sc.mode = Mode::Client;
+        let mut sc = Scenario::client_checks("serve-judge", "A client run by hand against `mtls-harness serve`", "serve");
         sc.live = false;
         sc.discovery.shape = shape;
+        sc
+    }
+
+    /// The scenario of `mtls-harness observe`: the client checks of a real client against a real
+    /// AS, judged from the proxy's journal.
+    pub fn for_observing() -> Scenario {
+        Scenario::client_checks("observe", "A real client against a real AS, through the observe proxy", "observe")
+    }
+
+    /// A client-mode scenario `id` running every client check, named `file` in reports (no file).
+    fn client_checks(id: &str, title: &str, file: &str) -> Scenario {
+        let mut sc = Scenario::for_live_target(id, title, vec!["client.*".into()], Path::new(file));
+        sc.mode = Mode::Client;
         sc
     }
 
