@@ -23,6 +23,7 @@ mod docs_ci;
 mod edge_spoofing;
 mod fuzz;
 mod glewlwyd;
+mod header_spelling;
 mod init;
 mod live;
 mod mock_as;
