@@ -2,7 +2,9 @@
 //! the client certificate to the origin in a header; an origin that also believes such a header
 //! from a client lets anyone holding the client's *public* certificate authenticate as it or use
 //! its bound tokens. Each check sends the certificate in every header of the catalogue
-//! (`mtls_core::forwarded`), one at a time and all at once, never at TLS, and expects a refusal.
+//! (`mtls_core::forwarded`) — one at a time, then together — never at TLS, and expects a
+//! refusal. The requests are written byte for byte (names as spelled: `http::wire`) and sized to
+//! be delivered by real servers at their defaults ([`spoofs`]).
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
@@ -238,7 +240,7 @@ pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     // Every header as spelled, then the lower-case forms, the companions first: in as few token
-    // requests as fit real servers' header limits (a client secret or assertion rides in the form).
+    // requests as fit real servers' header limits.
     let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
     let mut headers: Vec<(String, String)> =
         catalogue.companions.iter().map(|k| (k.name.clone(), k.value_for(&header_id.subject, &header_id.cert_der))).collect();
@@ -250,7 +252,10 @@ pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
     headers.extend(lower);
     let form = ctx.token_form(&[("grant_type", "client_credentials")]);
     let mut results = Vec::new();
-    for group in pack("the certificate headers", headers, budget(&url, 512)) {
+    // An edge in front forwards the TLS certificate in a header of its own (URL-encoded PEM:
+    // about 1.4 times the DER), and Basic credentials may ride along: keep room for both.
+    let forwarded = ctx.target.identity(at_tls).map_or(0, |i| 2 * i.cert_der.len());
+    for group in pack("the certificate headers", headers, budget(&url, 512 + forwarded)) {
         let o = match ctx.secret_auth() {
             Ok(auth) => follows_tls(ctx, &auth.post_with_headers(http, &url, &form, &group.headers).await, header_id).await,
             Err(o) => o,
