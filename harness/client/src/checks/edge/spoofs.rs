@@ -125,6 +125,38 @@ pub(super) fn refused_for_size(ex: &Exchange) -> Option<String> {
     }
 }
 
+/// Whether `ex` may have been refused for the request's size: plainly so ([`refused_for_size`]),
+/// a 400 page that is no OAuth answer (Tomcat's and Jetty's 8 KiB defaults answer a bare "400 Bad
+/// Request"), or a close without an answer.
+fn maybe_too_large(ex: &Exchange) -> bool {
+    refused_for_size(ex).is_some()
+        || matches!(&ex.outcome, Ok(r) if r.status == 400 && r.json.is_none())
+        || matches!(&ex.outcome, Err(Failure::NoAnswer { .. }))
+}
+
+/// Send `spoof`'s fields with `send`. A group a server may have refused for its size is sent
+/// again in halves, down to single fields: a server whose limit is smaller than the sweep assumes
+/// (Tomcat's 8 KiB head) still gets every header delivered. Each final exchange, with its label.
+pub(super) async fn deliver<F, Fut>(spoof: &Spoof, send: F) -> Vec<(String, Exchange)>
+where
+    F: Fn(Vec<(String, String)>) -> Fut,
+    Fut: std::future::Future<Output = Exchange>,
+{
+    let mut out = Vec::new();
+    let mut todo = vec![(spoof.label.clone(), spoof.headers.clone())];
+    while let Some((label, headers)) = todo.pop() {
+        let ex = send(headers.clone()).await;
+        if headers.len() > 1 && maybe_too_large(&ex) {
+            let (first, second) = headers.split_at(headers.len() / 2);
+            todo.push((format!("{label}, second half"), second.to_vec()));
+            todo.push((format!("{label}, first half"), first.to_vec()));
+            continue;
+        }
+        out.push((label, ex));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +223,45 @@ mod tests {
         assert_eq!(groups[2].label, "g (part 3 of 3)");
         assert_eq!(pack("g", vec![h("A", 1)], 40)[0].label, "g");
         assert!(pack("g", vec![], 40).is_empty());
+    }
+
+    /// A server with a 2-field limit answering a bare 400 page to more: the group is halved until
+    /// every field is delivered, each final request labelled.
+    #[tokio::test]
+    async fn a_group_refused_as_too_large_is_sent_again_in_halves() {
+        let page = |status: u16, body: &str| Exchange {
+            evidence: Default::default(),
+            location: None,
+            set_cookies: Vec::new(),
+            outcome: Ok(crate::http::Response {
+                status,
+                content_type: String::new(),
+                body: body.as_bytes().to_vec(),
+                json: serde_json::from_str(body).ok(),
+                retry_after: None,
+            }),
+        };
+        let sent = std::sync::Mutex::new(Vec::new());
+        let spoof = Spoof { label: "g".into(), headers: (0..5).map(|i| (format!("H{i}"), "v".into())).collect() };
+        let got = deliver(&spoof, |h| {
+            sent.lock().unwrap().push(h.len());
+            let too_big = h.len() > 2;
+            async move {
+                if too_big {
+                    page(400, "<h1>HTTP Status 400 – Bad Request</h1>")
+                } else {
+                    page(401, "{\"error\":\"invalid_client\"}")
+                }
+            }
+        })
+        .await;
+        assert_eq!(*sent.lock().unwrap(), vec![5, 2, 3, 1, 2]);
+        let labels: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["g, first half", "g, second half, first half", "g, second half, second half"]);
+        assert!(got.iter().all(|(_, ex)| ex.outcome.as_ref().is_ok_and(|r| r.status == 401)));
+        // A single field's 400 page is judged as it is: there is nothing left to split.
+        let one = Spoof { label: "one".into(), headers: vec![("H".into(), "v".into())] };
+        assert_eq!(deliver(&one, |_| async { page(400, "bad") }).await.len(), 1);
     }
 
     #[test]
