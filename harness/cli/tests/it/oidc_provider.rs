@@ -12,9 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
-use mtls_harness::pki::TestPki;
+use mtls_harness::pki::{PkiStyle, TestPki};
 
-use crate::common::{ensure_node_peers, live_outcomes, repo};
+use crate::common::{client_ca, ensure_node_peers, live_outcomes, repo, write_pki};
 
 /// A running node-oidc-provider; killed when dropped.
 pub(crate) struct Peer {
@@ -73,24 +73,21 @@ fn target_file(dir: &Path, name: &str, peer: &Peer, secret_env: &str, jwt: bool,
     f
 }
 
-/// The harness holds the client CA: it mints the expired and other-subject certificates.
-const CLIENT_CA: &str = "client_ca: { cert: ca.pem, key: ca.key }\n";
-
 type Outcomes = BTreeMap<&'static str, (Status, String)>;
 
-/// The whole AS catalogue against one peer configuration, with JWT access tokens (a `resource`
-/// indicator) and with opaque ones.
-async fn run_config(cfg: Config) -> ((Outcomes, &'static str), (Outcomes, &'static str)) {
+/// The whole AS catalogue against one peer configuration with the test PKI of `style`, with JWT
+/// access tokens (a `resource` indicator) and with opaque ones. The harness holds the client CA
+/// (`client_ca`): it mints the expired and other-subject certificates.
+async fn run_config(cfg: Config, style: PkiStyle) -> ((Outcomes, &'static str), (Outcomes, &'static str)) {
     let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let label = format!("{}-{}-{}", cfg.mode, cfg.defect.unwrap_or("conformant"), cfg.policy);
+    write_pki(style, tmp.path());
+    let label = format!("{}-{}-{}-{}", cfg.mode, cfg.defect.unwrap_or("conformant"), cfg.policy, style.name());
     let secret = format!("s3cr3t-{label}-{}", std::process::id());
     let var = format!("MTLS_TEST_NODE_SECRET_{}", label.to_uppercase().replace('-', "_"));
     std::env::set_var(&var, &secret);
     let peer = start_peer(cfg, tmp.path(), &secret);
-    let jwt = live_outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, CLIENT_CA)).await;
-    let opaque = live_outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, CLIENT_CA)).await;
+    let jwt = live_outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, client_ca(style))).await;
+    let opaque = live_outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, client_ca(style))).await;
     (jwt, opaque)
 }
 
@@ -143,12 +140,17 @@ const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 5] = [
     ("bind.token-cnf", Status::Skip, "not a JWT"),
 ];
 
+/// The conformant peer in `mode` under `policy`, with each style of test PKI in turn: compact,
+/// and ecosystem-shaped (RSA chains through intermediates, long subjects, 2 KB leaves).
 async fn conformant(mode: &'static str, policy: &'static str, extra: &[(&str, Status, &str)]) {
-    let (jwt, opaque) = run_config(Config { mode, defect: None, policy }).await;
-    let jwt_except: Vec<_> = JWT_EXCEPTIONS.iter().chain(extra).copied().collect();
-    let opaque_except: Vec<_> = OPAQUE_EXCEPTIONS.iter().chain(extra).copied().collect();
-    assert_outcomes(&format!("{mode}/{policy}/jwt"), &jwt, &jwt_except, "pass");
-    assert_outcomes(&format!("{mode}/{policy}/opaque"), &opaque, &opaque_except, "pass");
+    for &style in PkiStyle::ALL {
+        let (jwt, opaque) = run_config(Config { mode, defect: None, policy }, style).await;
+        let jwt_except: Vec<_> = JWT_EXCEPTIONS.iter().chain(extra).copied().collect();
+        let opaque_except: Vec<_> = OPAQUE_EXCEPTIONS.iter().chain(extra).copied().collect();
+        let style = style.name();
+        assert_outcomes(&format!("{mode}/{policy}/{style}/jwt"), &jwt, &jwt_except, "pass");
+        assert_outcomes(&format!("{mode}/{policy}/{style}/opaque"), &opaque, &opaque_except, "pass");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +200,7 @@ async fn defect(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&
 
 /// [`defect`], with checks blocked only with JWT access tokens (`jwt_blocked`).
 async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&str], blocked: &[&str], jwt_blocked: &[&str]) {
-    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }).await;
+    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }, PkiStyle::Compact).await;
     let jwt_all: Vec<&str> = blocked.iter().chain(jwt_blocked).copied().collect();
     for (label, (got, verdict), base, blocked) in
         [("jwt", jwt, &JWT_EXCEPTIONS[..], &jwt_all[..]), ("opaque", opaque, &OPAQUE_EXCEPTIONS[..], blocked)]
@@ -234,7 +236,7 @@ async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn
 async fn planted_defect_tokens_not_bound() {
     // Discovery still claims bound tokens; neither the token nor introspection carries cnf, and
     // the resource accepts the token from anyone.
-    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }).await;
+    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }, PkiStyle::Compact).await;
     let fails = |o: &Outcomes| -> Vec<&str> { o.iter().filter(|(_, (s, _))| *s == Status::Fail).map(|(id, _)| *id).collect() };
     assert_eq!(
         fails(&jwt.0),
