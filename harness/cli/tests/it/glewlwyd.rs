@@ -124,17 +124,21 @@ fn expected(require_bound: bool) -> Vec<(&'static str, Status, &'static str)> {
     v
 }
 
-/// With each style of test PKI in turn: compact, and ecosystem-shaped (RSA chains through
-/// intermediates, long subjects — which GnuTLS spells its own way in the registered DN —, 2 KB
-/// leaves).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glewlwyd_outcome_table() {
-    for &style in PkiStyle::ALL {
-        glewlwyd_outcome_table_with(style).await;
-    }
+    outcome_table(PkiStyle::Compact).await;
 }
 
-async fn glewlwyd_outcome_table_with(style: PkiStyle) {
+/// The same with ecosystem-shaped certificates: RSA-2048 leaves of 2 KB under an RSA-4096 root →
+/// intermediate → issuing chain (the root alone trusted, the chain sent), long Open Finance
+/// subjects (which GnuTLS spells its own way in the registered DN), the harness minting with the
+/// issuing CA as `client_ca`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glewlwyd_outcome_table_ecosystem_pki() {
+    outcome_table(PkiStyle::Ecosystem).await;
+}
+
+async fn outcome_table(style: PkiStyle) {
     let tmp = tempfile::tempdir().unwrap();
     write_pki(style, tmp.path());
     let secret = format!("glewlwyd-s3cret-{}", std::process::id());
@@ -147,17 +151,16 @@ async fn glewlwyd_outcome_table_with(style: PkiStyle) {
             live_outcomes(&target_file(tmp.path(), name, &peer.issuer, "MTLS_TEST_GLEWLWYD_SECRET", require_bound, style)).await;
         let want = expected(require_bound);
         let mut table = String::new();
+        let mut wrong = Vec::new();
         for (id, (status, reason)) in &got {
             table.push_str(&format!("| `{id}` | {} | {reason} |\n", status.name()));
-            match want.iter().find(|(w, _, _)| w == id) {
-                Some((_, s, because)) => {
-                    assert_eq!(status, s, "{name}: {id}: {reason}");
-                    assert!(reason.contains(because), "{name}: {id}: `{because}` in `{reason}`");
-                }
-                None => assert_eq!(*status, Status::Pass, "{name}: {id}: {reason}"),
+            let (s, because) = want.iter().find(|(w, _, _)| w == id).map_or((Status::Pass, ""), |(_, s, b)| (*s, *b));
+            if *status != s || !reason.contains(because) {
+                wrong.push(format!("{id}: {} (want {}{because}): {reason}", status.name(), s.name()));
             }
         }
         println!("glewlwyd, {name}: verdict {verdict}\n{table}");
+        assert!(wrong.is_empty(), "{name}:\n{}", wrong.join("\n"));
         // Any mTLS client may revoke any token (abuse.revoke-other-client): fail in both.
         assert_eq!(verdict, "fail", "{name}");
     }
