@@ -64,27 +64,6 @@ pub(super) const INTERMEDIATE_SLUG: &str = "intermediate-ca";
 /// The issuing CA's stem.
 pub(super) const ISSUING_SLUG: &str = "issuing-ca";
 
-/// Which key each slot of [`generate`]'s key batch is for.
-#[derive(Clone, Copy)]
-enum Slot {
-    Root,
-    Intermediate,
-    Issuing,
-    RogueRoot,
-    RogueIssuing,
-    Server,
-    Leaf,
-}
-
-impl Slot {
-    fn bits(self) -> usize {
-        match self {
-            Slot::Root | Slot::Intermediate | Slot::Issuing | Slot::RogueRoot | Slot::RogueIssuing => CA_KEY_BITS,
-            Slot::Server | Slot::Leaf => LEAF_KEY_BITS,
-        }
-    }
-}
-
 /// A fresh RSA key of `bits`, as an rcgen key pair signing with RSASSA-PKCS1-v1_5 SHA-256.
 fn rsa_key(bits: usize) -> Result<KeyPair, PkiError> {
     let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits)?;
@@ -93,12 +72,41 @@ fn rsa_key(bits: usize) -> Result<KeyPair, PkiError> {
     Ok(KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256)?)
 }
 
-/// One key per slot, each generated on its own thread (RSA generation is CPU-bound and its
-/// time varies widely from key to key: all at once balances best), in slot order.
-fn rsa_keys(slots: &[Slot]) -> Result<Vec<KeyPair>, PkiError> {
+/// Every key of the PKI.
+struct Keys {
+    root: KeyPair,
+    intermediate: KeyPair,
+    issuing: KeyPair,
+    rogue_root: KeyPair,
+    rogue_issuing: KeyPair,
+    server: KeyPair,
+    /// One per role, in [`Role::ALL`] order.
+    leaves: Vec<(Role, KeyPair)>,
+}
+
+/// A scoped thread's result; its panic, if it panicked, goes on in this thread.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Every key of the PKI, each generated on a thread of its own: RSA generation is CPU-bound and
+/// its time varies widely from key to key, so starting them all at once balances best.
+fn keys() -> Result<Keys, PkiError> {
     std::thread::scope(|s| {
-        let handles: Vec<_> = slots.iter().map(|slot| s.spawn(move || rsa_key(slot.bits()))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        let spawn = |bits: usize| s.spawn(move || rsa_key(bits));
+        let cas = [(); 5].map(|()| spawn(CA_KEY_BITS));
+        let server = spawn(LEAF_KEY_BITS);
+        let leaves: Vec<_> = Role::ALL.iter().map(|&role| (role, spawn(LEAF_KEY_BITS))).collect();
+        let [root, intermediate, issuing, rogue_root, rogue_issuing] = cas.map(join);
+        Ok(Keys {
+            root: root?,
+            intermediate: intermediate?,
+            issuing: issuing?,
+            rogue_root: rogue_root?,
+            rogue_issuing: rogue_issuing?,
+            server: join(server)?,
+            leaves: leaves.into_iter().map(|(role, h)| Ok((role, join(h)?))).collect::<Result<_, PkiError>>()?,
+        })
     })
 }
 
@@ -133,39 +141,38 @@ fn self_signed_sans() -> Result<Vec<SanType>, PkiError> {
 /// Generate the ecosystem PKI. Takes seconds (five RSA-4096 keys); use
 /// [`TestPki::shared_with`] where one per process will do.
 pub(super) fn generate() -> Result<TestPki, PkiError> {
-    let mut slots = vec![Slot::Root, Slot::Intermediate, Slot::Issuing, Slot::RogueRoot, Slot::RogueIssuing, Slot::Server];
-    slots.extend(Role::ALL.iter().map(|_| Slot::Leaf));
-    let mut keys = rsa_keys(&slots)?.into_iter();
-    let mut next = || keys.next().ok_or(PkiError::Shared("fewer RSA keys than slots".into()));
+    let keys = keys()?;
 
-    let root = CertifiedIssuer::self_signed(ca_params("mtls-harness Ecosystem Root CA", None, None)?, next()?)?;
+    let root = CertifiedIssuer::self_signed(ca_params("mtls-harness Ecosystem Root CA", None, None)?, keys.root)?;
     let root_key_pem = root.key().serialize_pem();
-    let intermediate =
-        CertifiedIssuer::signed_by(ca_params("mtls-harness Ecosystem Intermediate CA", Some(1), Some("root-ca"))?, next()?, &root)?;
+    let intermediate = CertifiedIssuer::signed_by(
+        ca_params("mtls-harness Ecosystem Intermediate CA", Some(1), Some("root-ca"))?,
+        keys.intermediate,
+        &root,
+    )?;
     let issuing = CertifiedIssuer::signed_by(
         ca_params("mtls-harness Ecosystem Issuing CA", Some(0), Some(INTERMEDIATE_SLUG))?,
-        next()?,
+        keys.issuing,
         &intermediate,
     )?;
     let issuing_key_pem = issuing.key().serialize_pem();
-    let rogue_root = CertifiedIssuer::self_signed(ca_params("mtls-harness Ecosystem Rogue Root CA", None, None)?, next()?)?;
+    let rogue_root = CertifiedIssuer::self_signed(ca_params("mtls-harness Ecosystem Rogue Root CA", None, None)?, keys.rogue_root)?;
     let rogue_issuing = CertifiedIssuer::signed_by(
         ca_params("mtls-harness Ecosystem Rogue Issuing CA", Some(0), Some("rogue-root-ca"))?,
-        next()?,
+        keys.rogue_issuing,
         &rogue_root,
     )?;
     let chain = vec![issuing.der().clone(), intermediate.der().clone()];
     let rogue_chain = vec![rogue_issuing.der().clone()];
 
-    let server_key = next()?;
+    let server_key = keys.server;
     let server_sans = vec![SanType::DnsName("localhost".try_into()?), SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
     let server_params = leaf_params(subject(&SERVER_ORG)?, server_sans, Some(ISSUING_SLUG), true);
     let server = Identity::new(Role::Registered, server_params.signed_by(&server_key, &issuing)?.der().clone(), &server_key)?
         .with_intermediates(chain.clone());
 
     let mut identities = Vec::new();
-    for &role in Role::ALL {
-        let key = next()?;
+    for (role, key) in keys.leaves {
         let (der, intermediates): (CertificateDer<'static>, _) = match role {
             Role::Registered => (
                 leaf_params(subject(&REGISTERED_ORG)?, registered_sans()?, Some(ISSUING_SLUG), false)
