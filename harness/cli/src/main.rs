@@ -107,6 +107,15 @@ enum Command {
         /// Replace files already there.
         #[arg(long)]
         force: bool,
+        /// How the certificates look. compact: ECDSA P-256, one CA (ca.pem, ca.key) that
+        /// issues everything. ecosystem: Open Finance transport certificates — RSA-2048 leaves
+        /// under RSA-4096 CAs, root → intermediate → issuing, long subjects, policies, CRL
+        /// distribution points, AIA and PSD2 qcStatements (1.8–2.2 KB DER per leaf); ca.pem is
+        /// the root alone (the trust anchor; ca.key its key), every leaf file holds the leaf
+        /// then its intermediates, and issuing-ca.pem/issuing-ca.key are the CA to name as a
+        /// target's client_ca. Takes seconds (RSA-4096 key generation).
+        #[arg(long, value_enum, default_value_t = pki::PkiStyle::Compact)]
+        style: pki::PkiStyle,
     },
     /// The reference client: reads MTLS_ISSUER, MTLS_CLIENT_ID, MTLS_CERT, MTLS_KEY, MTLS_CA,
     /// MTLS_RESOURCE, MTLS_REDIRECT_URI, MTLS_STEPS, MTLS_USE_ALIASES; exits 0 when every step worked.
@@ -396,8 +405,8 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
                 timeout,
             })
         }
-        Command::Pki { out, force } => {
-            let pki = pki::TestPki::generate()?;
+        Command::Pki { out, force, style } => {
+            let pki = pki::TestPki::generate_with(style)?;
             let written = if force { pki.write_to(&out) } else { pki.write_new_to(&out) };
             for p in written? {
                 println!("{}", p.display());

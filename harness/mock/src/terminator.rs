@@ -192,7 +192,8 @@ fn config_for(
     } else {
         builder.with_no_client_auth()
     };
-    let mut cfg = builder.with_single_cert(vec![server.cert_der.clone()], server.key_der())?;
+    // The leaf and its intermediates (none in the compact PKI), as a deployed server sends them.
+    let mut cfg = builder.with_single_cert(server.chain(), server.key_der())?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }

@@ -365,3 +365,17 @@ fn pki_out_writes_a_complete_pki_into_a_fresh_directory() {
     let again = bin().args(["pki", "--out"]).arg(tmp.path()).output().unwrap();
     assert_eq!(again.status.code(), Some(2));
 }
+
+#[test]
+fn pki_style_is_documented_and_checked() {
+    let help = bin().args(["pki", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{text}");
+    assert!(text.contains("--style") && text.contains("compact") && text.contains("ecosystem"), "{text}");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = bin().args(["pki", "--style", "bogus", "--out"]).arg(tmp.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("compact") && stderr.contains("ecosystem"), "the accepted styles are named: {stderr}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing written");
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use mtls_harness::checks::Status;
 use mtls_harness::live::TargetFile;
 use mtls_harness::mock::terminator::Listener;
-use mtls_harness::pki::TestPki;
+use mtls_harness::pki::{PkiStyle, TestPki};
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 use wiremock::MockServer;
 
@@ -42,6 +42,25 @@ pub(crate) fn ensure_node_peers() {
         .expect("npm is on the PATH (Node 20 and npm are required for this test)");
     assert!(status.success(), "npm ci in fixtures/peers failed");
     *done = true;
+}
+
+/// The test PKI of `style` — one per style and process (an ecosystem PKI takes seconds) — written
+/// into `dir` (`TestPki::write_to`: `ca.pem`, `ca.key`, `registered.pem`, …).
+pub(crate) fn write_pki(style: PkiStyle, dir: &Path) -> Arc<TestPki> {
+    let pki = TestPki::shared_with(style).unwrap();
+    pki.write_to(dir).unwrap();
+    pki
+}
+
+/// A target file's `client_ca` for the PKI of `style` written by [`write_pki`]: the CA that
+/// issues the clients' certificates, so the harness mints expired and other-subject ones — the
+/// compact PKI's only CA, or the ecosystem PKI's issuing CA (`issuing-ca.pem` holds it and its
+/// intermediate: the minted certificates carry the chain to the root).
+pub(crate) fn client_ca(style: PkiStyle) -> &'static str {
+    match style {
+        PkiStyle::Compact => "client_ca: { cert: ca.pem, key: ca.key }\n",
+        PkiStyle::Ecosystem => "client_ca: { cert: issuing-ca.pem, key: issuing-ca.key }\n",
+    }
 }
 
 /// A wiremock, whose mounts the test decides, behind the harness's TLS edge on `host`.

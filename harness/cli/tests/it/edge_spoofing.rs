@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use mtls_harness::checks::Status;
 use mtls_harness::live::TargetFile;
+use mtls_harness::pki::PkiStyle;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 
 use crate::nginx::{start_forwarding, Forward, TlsConfig};
@@ -36,9 +37,9 @@ async fn edge_checks(dir: &Path, name: &str, edge: &crate::nginx::Edge) -> BTree
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_forwarding_the_certificate_correctly_and_with_the_classic_mistake() {
-    let Some(correct) = start_forwarding(TlsConfig::Fapi, Forward::Correct) else { return };
-    let Some(fallback) = start_forwarding(TlsConfig::Fapi, Forward::ClassicMistakeFallback) else { return };
-    let Some(mistake) = start_forwarding(TlsConfig::Fapi, Forward::ClassicMistake) else { return };
+    let Some(correct) = start_forwarding(TlsConfig::Fapi, Forward::Correct, PkiStyle::Compact) else { return };
+    let Some(fallback) = start_forwarding(TlsConfig::Fapi, Forward::ClassicMistakeFallback, PkiStyle::Compact) else { return };
+    let Some(mistake) = start_forwarding(TlsConfig::Fapi, Forward::ClassicMistake, PkiStyle::Compact) else { return };
     let tmp = tempfile::tempdir().unwrap();
     let (a, b_prime, b) = tokio::join!(
         edge_checks(tmp.path(), "nginx-forward-correct", &correct),

@@ -9,10 +9,12 @@
 //! paths, the PKI), so instances run in parallel; both are killed when the [`Edge`] is dropped.
 //!
 //! nginx requests a client certificate (`ssl_verify_client optional_no_ca`: a CertificateRequest,
-//! any certificate or none accepted) and serves two certificates for `localhost`/`127.0.0.1`
-//! issued by the test CA: the PKI's ECDSA P-256 `server.pem`, and an RSA-2048
+//! any certificate or none accepted) and serves certificates for `localhost`/`127.0.0.1` issued by
+//! the test CA. With the compact test PKI: its ECDSA P-256 `server.pem`, and an RSA-2048
 //! `server-rsa.pem` minted with the `openssl` command line (ring cannot generate RSA keys) so
-//! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated.
+//! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated. With the ecosystem PKI
+//! ([`PkiStyle::Ecosystem`]): its `server.pem` alone, already RSA-2048, issued by the issuing CA
+//! and followed by its intermediates (nginx sends the chain; `ca.pem` is the root alone).
 //!
 //! [`start_forwarding`] starts the same pair with nginx forwarding the client certificate to node
 //! in a header ([`Forward`]): the deployment RFC 9440 describes, where node takes the certificate
@@ -28,9 +30,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mtls_harness::pki::TestPki;
+use mtls_harness::pki::PkiStyle;
 
-use crate::common::{ensure_node_peers, ready_line, repo};
+use crate::common::{ensure_node_peers, ready_line, repo, write_pki};
 
 /// The TLS configuration of the nginx edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,8 +134,10 @@ pub(crate) struct Edge {
     /// node-oidc-provider's own port on 127.0.0.1 (behind nginx).
     pub(crate) node_port: u16,
     /// The test PKI (`TestPki::write_to`: `ca.pem`, `ca.key`, `registered.pem`, … as a target
-    /// file names them), plus `server-rsa.pem`/`server-rsa.key`.
+    /// file names them), plus `server-rsa.pem`/`server-rsa.key` in the compact style.
     pub(crate) pki_dir: PathBuf,
+    /// The style of the test PKI.
+    pub(crate) style: PkiStyle,
     /// The test CA (`<pki_dir>/ca.pem`): the trust anchor for nginx's server certificates.
     pub(crate) ca: PathBuf,
     /// The secret of node's `tpp-secret-001` client (`PEER_CLIENT_SECRET`).
@@ -167,14 +171,16 @@ fn nginx_binary() -> Option<PathBuf> {
         .find(|f| f.is_file())
 }
 
-/// Start node-oidc-provider behind nginx with the TLS configuration `cfg`. `None` (with a note on
-/// stderr) when nginx is not installed, except under `CI=true`, where that is a failure.
+/// Start node-oidc-provider behind nginx with the TLS configuration `cfg` and the compact test
+/// PKI. `None` (with a note on stderr) when nginx is not installed, except under `CI=true`, where
+/// that is a failure.
 pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
-    start_forwarding(cfg, Forward::None)
+    start_forwarding(cfg, Forward::None, PkiStyle::Compact)
 }
 
-/// [`start`], with nginx forwarding the client certificate to node as `forward` says.
-pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward) -> Option<Edge> {
+/// [`start`], with the test PKI of `style` and nginx forwarding the client certificate to node
+/// as `forward` says.
+pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward, style: PkiStyle) -> Option<Edge> {
     let Some(nginx) = nginx_binary() else {
         let how = "nginx not installed: skipping (apt-get install -y nginx; .ci/run does)";
         assert!(!under_ci(), "{how}");
@@ -183,8 +189,10 @@ pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward) -> Option<Edge>
     };
     let dir = tempfile::tempdir().unwrap();
     let pki_dir = dir.path().join("pki");
-    TestPki::generate().unwrap().write_to(&pki_dir).unwrap();
-    mint_rsa_server_cert(&pki_dir);
+    write_pki(style, &pki_dir);
+    if style == PkiStyle::Compact {
+        mint_rsa_server_cert(&pki_dir);
+    }
     let secret = format!("s3cr3t-nginx-{cfg:?}-{}", std::process::id());
     // Another process may take the free port between our probe and nginx's bind: try again.
     for _ in 0..5 {
@@ -192,7 +200,7 @@ pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward) -> Option<Edge>
         let port = probe.local_addr().unwrap().port();
         let (node, ready) = start_node(&pki_dir, &secret, port, forward);
         let node_port = u16::try_from(ready["listen"]["main"].as_u64().unwrap()).unwrap();
-        let conf = write_conf(dir.path(), cfg, forward, port, node_port, &pki_dir);
+        let conf = write_conf(dir.path(), cfg, forward, port, node_port, &pki_dir, style);
         drop(probe); // as late as possible: nginx binds it next
         if let Some(nginx) = start_nginx(&nginx, &conf, port) {
             return Some(Edge {
@@ -202,6 +210,7 @@ pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward) -> Option<Edge>
                 node_port,
                 ca: pki_dir.join("ca.pem"),
                 pki_dir,
+                style,
                 secret,
                 forward,
                 _nginx: nginx,
@@ -267,9 +276,9 @@ fn start_node(pki_dir: &Path, secret: &str, public_port: u16, forward: Forward) 
 }
 
 /// Write `<dir>/nginx/nginx.conf`: everything nginx writes stays in `<dir>/nginx`; TLS on
-/// 127.0.0.1:`port`, proxying to node on `node_port` (with `forward`'s certificate header).
-/// Returns the configuration's path.
-fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port: u16, pki_dir: &Path) -> PathBuf {
+/// 127.0.0.1:`port` with the server certificates of the PKI of `style`, proxying to node on
+/// `node_port` (with `forward`'s certificate header). Returns the configuration's path.
+fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port: u16, pki_dir: &Path, style: PkiStyle) -> PathBuf {
     let prefix = dir.join("nginx");
     std::fs::create_dir_all(&prefix).unwrap();
     let (p, pki) = (prefix.display(), pki_dir.display());
@@ -284,10 +293,7 @@ fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port
          {temp_paths}\
          \x20   server {{\n\
          \x20       listen 127.0.0.1:{port} ssl;\n\
-         \x20       ssl_certificate {pki}/server.pem;\n\
-         \x20       ssl_certificate_key {pki}/server.key;\n\
-         \x20       ssl_certificate {pki}/server-rsa.pem;\n\
-         \x20       ssl_certificate_key {pki}/server-rsa.key;\n\
+         {certificates}\
          \x20       ssl_verify_client optional_no_ca;\n\
          {directives}\
          \x20       location / {{\n\
@@ -299,12 +305,26 @@ fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port
          \x20       }}\n\
          \x20   }}\n\
          }}\n",
+        certificates = server_certificates(style)
+            .iter()
+            .map(|stem| { format!("        ssl_certificate {pki}/{stem}.pem;\n        ssl_certificate_key {pki}/{stem}.key;\n") })
+            .collect::<String>(),
         directives = cfg.directives().lines().map(|l| format!("        {l}\n")).collect::<String>(),
         forward = if forward == Forward::None { String::new() } else { format!("            {}\n", forward.directive()) },
     );
     let conf = prefix.join("nginx.conf");
     std::fs::write(&conf, body).unwrap();
     conf
+}
+
+/// The stems of the PKI's files (`<stem>.pem`, `<stem>.key`) nginx serves as its certificates:
+/// ECDSA and RSA in the compact style; the ecosystem style's RSA chain alone (one certificate per
+/// key type: a second RSA one would replace it).
+fn server_certificates(style: PkiStyle) -> &'static [&'static str] {
+    match style {
+        PkiStyle::Compact => &["server", "server-rsa"],
+        PkiStyle::Ecosystem => &["server"],
+    }
 }
 
 /// Start nginx in the foreground, one process, with configuration `conf` (its directory is the
@@ -378,19 +398,25 @@ async fn discovery_and_token(edge: &Edge) -> (serde_json::Value, (reqwest::Statu
     (doc, (token.status(), token.json().await.unwrap()))
 }
 
+/// Both TLS configurations, with each style of test PKI.
 #[test]
 fn nginx_edges_start_and_proxy_discovery() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let edges = std::thread::scope(|s| {
-        let handles = [TlsConfig::Fapi, TlsConfig::Legacy].map(|cfg| s.spawn(move || (cfg, start(cfg))));
-        handles.map(|h| h.join().unwrap())
+        let handles: Vec<_> = PkiStyle::ALL
+            .iter()
+            .flat_map(|&style| [TlsConfig::Fapi, TlsConfig::Legacy].map(move |cfg| (cfg, style)))
+            .map(|(cfg, style)| s.spawn(move || ((cfg, style), start_forwarding(cfg, Forward::None, style))))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
     });
     for (cfg, edge) in edges {
         let Some(edge) = edge else { return };
+        assert_eq!(edge.style, cfg.1);
         let base = format!("https://127.0.0.1:{}", edge.port);
         assert_eq!((edge.issuer.as_str(), edge.resource.as_str()), (base.as_str(), format!("{base}/resource").as_str()), "{cfg:?}");
         assert_ne!(edge.node_port, edge.port, "{cfg:?}");
-        assert!(edge.pki_dir.join("server-rsa.pem").is_file(), "{cfg:?}");
+        assert_eq!(edge.pki_dir.join("server-rsa.pem").is_file(), edge.style == PkiStyle::Compact, "{cfg:?}");
         let (doc, token_answer) = rt.block_on(discovery_and_token(&edge));
         assert_eq!(doc["issuer"], base.as_str(), "{cfg:?}: {doc}");
         let token = doc["token_endpoint"].as_str().unwrap_or_default();
@@ -449,12 +475,22 @@ async fn tls_client_auth_token(client: &reqwest::Client, url: &str, header: Opti
 /// only the certificate a client proves possession of at TLS authenticates it. Done with the
 /// classic mistake (nginx sets `X-Client-Cert` instead), a client's own `X-SSL-Client-Cert`
 /// reaches node and authenticates anyone who has a copy of the (public) registered certificate.
+///
+/// With each style of test PKI: the ecosystem one's leaves come from an issuing CA under an
+/// intermediate, and the header carries the leaf alone — node completes the chain from the PKI's
+/// intermediates up to `ca.pem`, the root.
 #[test]
 fn nginx_forwarding_edges_correct_and_classic_mistake() {
+    for &style in PkiStyle::ALL {
+        forwarding_edges(style);
+    }
+}
+
+fn forwarding_edges(style: PkiStyle) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let edges = std::thread::scope(|s| {
         let handles = [Forward::Correct, Forward::ClassicMistake, Forward::ClassicMistakeFallback]
-            .map(|f| s.spawn(move || (f, start_forwarding(TlsConfig::Fapi, f))));
+            .map(|f| s.spawn(move || (f, start_forwarding(TlsConfig::Fapi, f, style))));
         handles.map(|h| h.join().unwrap())
     });
     for (forward, edge) in edges {
@@ -462,8 +498,11 @@ fn nginx_forwarding_edges_correct_and_classic_mistake() {
         assert_eq!(edge.forward, forward);
         let conf = std::fs::read_to_string(edge.dir.path().join("nginx/nginx.conf")).unwrap();
         assert!(conf.contains(forward.directive()) && conf.contains("ssl_verify_client optional_no_ca;"), "{conf}");
-        let registered_pem = std::fs::read_to_string(edge.pki_dir.join("registered.pem")).unwrap();
-        let spoof = uri_component(&registered_pem);
+        // The leaf alone, as nginx's $ssl_client_escaped_cert carries it (registered.pem of the
+        // ecosystem PKI also holds two intermediates: 7.9 KB, beyond nginx's 8 KB header buffers
+        // once URL-encoded).
+        let registered_der = mtls_harness::pki::cert_from_pem(&std::fs::read(edge.pki_dir.join("registered.pem")).unwrap()).unwrap();
+        let spoof = uri_component(&mtls_harness::pki::pem_encode("CERTIFICATE", &registered_der));
         let answers = rt.block_on(async {
             let anonymous = client(&edge.ca);
             let doc: serde_json::Value =
@@ -498,6 +537,6 @@ fn nginx_forwarding_edges_correct_and_classic_mistake() {
             Forward::None => unreachable!(),
         };
         let expected: Vec<(&str, &str)> = answers.iter().map(|(what, _)| *what).zip(expected).collect();
-        assert_eq!(observed, expected, "{forward:?}: {answers:?}\n{}", edge.error_log());
+        assert_eq!(observed, expected, "{style:?}/{forward:?}: {answers:?}\n{}", edge.error_log());
     }
 }

@@ -12,9 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
-use mtls_harness::pki::TestPki;
+use mtls_harness::pki::{PkiStyle, TestPki};
 
-use crate::common::{ensure_node_peers, live_outcomes, repo};
+use crate::common::{client_ca, ensure_node_peers, live_outcomes, repo, write_pki};
 
 /// A running node-oidc-provider; killed when dropped.
 pub(crate) struct Peer {
@@ -73,45 +73,44 @@ fn target_file(dir: &Path, name: &str, peer: &Peer, secret_env: &str, jwt: bool,
     f
 }
 
-/// The harness holds the client CA: it mints the expired and other-subject certificates.
-const CLIENT_CA: &str = "client_ca: { cert: ca.pem, key: ca.key }\n";
-
 type Outcomes = BTreeMap<&'static str, (Status, String)>;
 
-/// The whole AS catalogue against one peer configuration, with JWT access tokens (a `resource`
-/// indicator) and with opaque ones.
-async fn run_config(cfg: Config) -> ((Outcomes, &'static str), (Outcomes, &'static str)) {
+/// The whole AS catalogue against one peer configuration with the test PKI of `style`, with JWT
+/// access tokens (a `resource` indicator) and with opaque ones. The harness holds the client CA
+/// (`client_ca`): it mints the expired and other-subject certificates.
+async fn run_config(cfg: Config, style: PkiStyle) -> ((Outcomes, &'static str), (Outcomes, &'static str)) {
     let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let label = format!("{}-{}-{}", cfg.mode, cfg.defect.unwrap_or("conformant"), cfg.policy);
+    write_pki(style, tmp.path());
+    let label = format!("{}-{}-{}-{}", cfg.mode, cfg.defect.unwrap_or("conformant"), cfg.policy, style.name());
     let secret = format!("s3cr3t-{label}-{}", std::process::id());
     let var = format!("MTLS_TEST_NODE_SECRET_{}", label.to_uppercase().replace('-', "_"));
     std::env::set_var(&var, &secret);
     let peer = start_peer(cfg, tmp.path(), &secret);
-    let jwt = live_outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, CLIENT_CA)).await;
-    let opaque = live_outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, CLIENT_CA)).await;
+    let jwt = live_outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, client_ca(style))).await;
+    let opaque = live_outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, client_ca(style))).await;
     (jwt, opaque)
 }
 
-/// Every check passes except the listed ones, which end exactly as listed (status, and a word
-/// of the reason); and the verdict is as given.
-fn assert_outcomes(label: &str, (got, verdict): &(Outcomes, &'static str), except: &[(&str, Status, &str)], want_verdict: &str) {
+/// What departs from: every check passes except the listed ones, which end exactly as listed
+/// (status, and a word of the reason); and the verdict is as given. One line per departure.
+fn departures(label: &str, (got, verdict): &(Outcomes, &'static str), except: &[(&str, Status, &str)], want_verdict: &str) -> Vec<String> {
     assert_eq!(
         got.len(),
         mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count(),
         "{label}: the whole AS catalogue ran"
     );
-    for (id, (status, reason)) in got {
-        match except.iter().find(|(e, _, _)| e == id) {
-            Some((_, want, because)) => {
-                assert_eq!(status, want, "{label}: {id}: {reason}");
-                assert!(reason.contains(because), "{label}: {id}: reason `{reason}` should mention `{because}`");
-            }
-            None => assert_eq!(*status, Status::Pass, "{label}: {id}: {reason}"),
-        }
+    let mut wrong: Vec<String> = got
+        .iter()
+        .filter_map(|(id, (status, reason))| {
+            let (want, because) = except.iter().find(|(e, _, _)| e == id).map_or((Status::Pass, ""), |(_, s, b)| (*s, *b));
+            (*status != want || !reason.contains(because))
+                .then(|| format!("{label}: {id}: {} (want {}{because}): {reason}", status.name(), want.name()))
+        })
+        .collect();
+    if *verdict != want_verdict {
+        wrong.push(format!("{label}: verdict {verdict} (want {want_verdict})"));
     }
-    assert_eq!(*verdict, want_verdict, "{label}: verdict");
+    wrong
 }
 
 /// JWT access tokens: node-oidc-provider will not introspect them (400 `unsupported_token_type`:
@@ -143,31 +142,66 @@ const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 5] = [
     ("bind.token-cnf", Status::Skip, "not a JWT"),
 ];
 
-async fn conformant(mode: &'static str, policy: &'static str, extra: &[(&str, Status, &str)]) {
-    let (jwt, opaque) = run_config(Config { mode, defect: None, policy }).await;
+/// The conformant peer in `mode` under `policy`, with the test PKI of `style`.
+async fn conformant(style: PkiStyle, mode: &'static str, policy: &'static str, extra: &[(&str, Status, &str)]) {
+    let (jwt, opaque) = run_config(Config { mode, defect: None, policy }, style).await;
     let jwt_except: Vec<_> = JWT_EXCEPTIONS.iter().chain(extra).copied().collect();
     let opaque_except: Vec<_> = OPAQUE_EXCEPTIONS.iter().chain(extra).copied().collect();
-    assert_outcomes(&format!("{mode}/{policy}/jwt"), &jwt, &jwt_except, "pass");
-    assert_outcomes(&format!("{mode}/{policy}/opaque"), &opaque, &opaque_except, "pass");
+    let style = style.name();
+    let mut wrong = departures(&format!("{mode}/{policy}/{style}/jwt"), &jwt, &jwt_except, "pass");
+    wrong.extend(departures(&format!("{mode}/{policy}/{style}/opaque"), &opaque, &opaque_except, "pass"));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Each alias layout under both introspection policies, with the test PKI of `style`.
+async fn identical_aliases(style: PkiStyle) {
+    conformant(style, "identical", "all", &[]).await;
+    conformant(style, "identical", "own", &[]).await;
+}
+
+async fn split_aliases(style: PkiStyle) {
+    conformant(style, "split", "all", &[]).await;
+    conformant(style, "split", "own", &[]).await;
+}
+
+async fn no_aliases(style: PkiStyle) {
+    let none = [("disc.aliases.keys", Status::Skip, "not published")];
+    conformant(style, "none", "all", &none).await;
+    conformant(style, "none", "own", &none).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_with_identical_aliases() {
-    conformant("identical", "all", &[]).await;
-    conformant("identical", "own", &[]).await;
+    identical_aliases(PkiStyle::Compact).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_with_split_aliases_on_a_second_listener() {
-    conformant("split", "all", &[]).await;
-    conformant("split", "own", &[]).await;
+    split_aliases(PkiStyle::Compact).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_without_aliases() {
-    let none = [("disc.aliases.keys", Status::Skip, "not published")];
-    conformant("none", "all", &none).await;
-    conformant("none", "own", &none).await;
+    no_aliases(PkiStyle::Compact).await;
+}
+
+// The same with ecosystem-shaped certificates: RSA-2048 leaves of 2 KB under an RSA-4096 root →
+// intermediate → issuing chain (the root alone trusted, the chain sent), long Open Finance
+// subjects, the harness minting with the issuing CA as `client_ca`.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_with_identical_aliases_ecosystem_pki() {
+    identical_aliases(PkiStyle::Ecosystem).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_with_split_aliases_on_a_second_listener_ecosystem_pki() {
+    split_aliases(PkiStyle::Ecosystem).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_without_aliases_ecosystem_pki() {
+    no_aliases(PkiStyle::Ecosystem).await;
 }
 
 /// The refusals and binding checks that need a token from the registered client.
@@ -198,7 +232,7 @@ async fn defect(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&
 
 /// [`defect`], with checks blocked only with JWT access tokens (`jwt_blocked`).
 async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&str], blocked: &[&str], jwt_blocked: &[&str]) {
-    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }).await;
+    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }, PkiStyle::Compact).await;
     let jwt_all: Vec<&str> = blocked.iter().chain(jwt_blocked).copied().collect();
     for (label, (got, verdict), base, blocked) in
         [("jwt", jwt, &JWT_EXCEPTIONS[..], &jwt_all[..]), ("opaque", opaque, &OPAQUE_EXCEPTIONS[..], blocked)]
@@ -234,7 +268,7 @@ async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn
 async fn planted_defect_tokens_not_bound() {
     // Discovery still claims bound tokens; neither the token nor introspection carries cnf, and
     // the resource accepts the token from anyone.
-    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }).await;
+    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }, PkiStyle::Compact).await;
     let fails = |o: &Outcomes| -> Vec<&str> { o.iter().filter(|(_, (s, _))| *s == Status::Fail).map(|(id, _)| *id).collect() };
     assert_eq!(
         fails(&jwt.0),

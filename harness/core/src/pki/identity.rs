@@ -127,6 +127,15 @@ impl Identity {
         v
     }
 
+    /// The chain as PEM, as a certificate file holds it: the leaf, then the intermediates.
+    pub fn chain_pem(&self) -> String {
+        let mut pem = self.cert_pem.clone();
+        for c in &self.intermediates {
+            pem.push_str(&pem_encode("CERTIFICATE", c));
+        }
+        pem
+    }
+
     /// The private key, DER, for a TLS configuration.
     pub fn key_der(&self) -> PrivateKeyDer<'static> {
         self.key_der.clone_key()

@@ -3,6 +3,11 @@
 //! (RFC 8705 §3.1) and the RFC 4514 subject string (RFC 8705 §2.1.2).
 
 mod assertion;
+mod der;
+mod ecosystem;
+mod ecosystem_profile;
+#[cfg(test)]
+mod ecosystem_tests;
 mod files;
 mod identity;
 mod mint;
@@ -17,6 +22,7 @@ use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
 pub use assertion::{AssertionKey, JwsAlg, KeyError};
+pub use ecosystem::{CA_KEY_BITS, LEAF_KEY_BITS};
 pub use files::{write_file, write_new_file};
 pub use identity::Identity;
 pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa, ProxyCa};
@@ -101,6 +107,12 @@ pub enum PkiError {
     /// A client-assertion key could not be generated or loaded.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// An RSA key could not be generated.
+    #[error("RSA key generation failed")]
+    Rsa(#[from] rsa::Error),
+    /// A generated RSA key could not be encoded as PKCS#8.
+    #[error("RSA key encoding (PKCS#8) failed")]
+    Pkcs8(#[from] rsa::pkcs8::Error),
     /// The process-wide PKI failed to generate earlier in this process.
     #[error("the shared test PKI could not be generated: {0}")]
     Shared(String),
@@ -154,6 +166,46 @@ impl Role {
     pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
 
     /// The name files and evidence use (`other-subject`).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// How the test PKI's certificates look.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum PkiStyle {
+    /// ECDSA P-256 throughout, one CA that is also the trust anchor, short subjects: fast, and
+    /// small on the wire.
+    #[default]
+    Compact,
+    /// Open Finance transport certificates: RSA-2048 leaves under RSA-4096 CAs (root →
+    /// intermediate → issuing; the root alone is the trust anchor, the chain is sent), long
+    /// subjects, certificate policies, CRL distribution points, AIA and ETSI PSD2
+    /// qcStatements: 1.8–2.2 KB DER per leaf.
+    Ecosystem,
+}
+
+impl PkiStyle {
+    /// Every style, in declaration order.
+    pub const ALL: &'static [PkiStyle] = <PkiStyle as strum::VariantArray>::VARIANTS;
+
+    /// The name the command line and file names use (`ecosystem`).
     pub fn name(self) -> &'static str {
         self.into()
     }

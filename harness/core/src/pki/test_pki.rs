@@ -1,4 +1,5 @@
-//! The harness's own test PKI: a CA, a server certificate, and a client identity per role.
+//! The harness's own test PKI: a CA, a server certificate, and a client identity per role, in
+//! one of two styles ([`PkiStyle`]).
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -9,19 +10,28 @@ use rcgen::{
 };
 use rustls::pki_types::CertificateDer;
 
-use super::{write_file, Identity, PkiError, Role, REGISTERED_SAN_DNS, REGISTERED_SAN_EMAIL, REGISTERED_SAN_IP, REGISTERED_SAN_URI};
+use super::{
+    write_file, Identity, PkiError, PkiStyle, Role, REGISTERED_SAN_DNS, REGISTERED_SAN_EMAIL, REGISTERED_SAN_IP, REGISTERED_SAN_URI,
+};
 
 /// The whole test PKI of a run. Generated once per process and shared by every scenario.
 pub struct TestPki {
-    /// The trusted test CA's certificate, DER: the trust anchor for `tls_client_auth`.
+    /// How its certificates look.
+    pub style: PkiStyle,
+    /// The trusted test CA's certificate, DER: the trust anchor for `tls_client_auth` (the
+    /// root, in the ecosystem style).
     pub ca_cert_der: CertificateDer<'static>,
     /// The same certificate, PEM (`ca.pem`).
     pub ca_cert_pem: String,
-    /// The test CA's private key: written (0600) so a live AS configured with this PKI can be
-    /// tested with minted expired/other-subject certificates. Never logged.
+    /// The trust anchor's private key (`ca.key`): written (0600) so a live AS configured with
+    /// this PKI can be tested with minted expired/other-subject certificates. Never logged.
     ca_key_pem: String,
     pub(crate) rogue_ca_cert_pem: String,
-    /// The mock AS's server certificate (`localhost`, `127.0.0.1`), issued by the test CA.
+    /// The CAs' other files (name, body, secret): the ecosystem style's intermediate and
+    /// issuing CAs; none in the compact style.
+    pub(super) ca_files: Vec<(String, String, bool)>,
+    /// The mock AS's server certificate (`localhost`, `127.0.0.1`), issued by the test CA (the
+    /// issuing CA, with its chain, in the ecosystem style).
     pub server: Identity,
     identities: Vec<Identity>,
     /// Ed25519 key the mock AS signs access tokens with (EdDSA; PKCS#8 PEM) and its public half.
@@ -95,8 +105,47 @@ fn registered_sans() -> Result<Vec<SanType>, PkiError> {
 }
 
 impl TestPki {
-    /// Generate a fresh PKI (ECDSA P-256 throughout).
+    /// Generate a fresh PKI in the compact style (ECDSA P-256 throughout, one CA).
     pub fn generate() -> Result<Self, PkiError> {
+        Self::generate_with(PkiStyle::Compact)
+    }
+
+    /// Generate a fresh PKI in `style`. The ecosystem style takes seconds (RSA-4096 CA keys).
+    pub fn generate_with(style: PkiStyle) -> Result<Self, PkiError> {
+        match style {
+            PkiStyle::Compact => Self::generate_compact(),
+            PkiStyle::Ecosystem => super::ecosystem::generate(),
+        }
+    }
+
+    /// A PKI around generated certificates, with fresh token-signing and assertion keys and no
+    /// other CA files.
+    pub(super) fn assemble(
+        style: PkiStyle,
+        ca: &CertifiedIssuer<'_, KeyPair>,
+        ca_key_pem: String,
+        rogue_ca_cert_pem: String,
+        server: Identity,
+        identities: Vec<Identity>,
+    ) -> Result<Self, PkiError> {
+        let signing = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
+        Ok(TestPki {
+            style,
+            ca_cert_der: ca.der().clone(),
+            ca_cert_pem: ca.pem(),
+            ca_key_pem,
+            rogue_ca_cert_pem,
+            ca_files: Vec::new(),
+            server,
+            identities,
+            token_signing_key_pem: signing.serialize_pem(),
+            token_signing_public_pem: signing.public_key_pem(),
+            token_signing_public_raw: signing.public_key_raw().to_vec(),
+            assertion_key: super::AssertionKey::generate(super::JwsAlg::EdDSA, "tpp-jwt-001-eddsa")?,
+        })
+    }
+
+    fn generate_compact() -> Result<Self, PkiError> {
         let ca_key = KeyPair::generate()?;
         let ca_key_pem = ca_key.serialize_pem();
         let ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Test CA"), ca_key)?;
@@ -145,25 +194,26 @@ impl TestPki {
         identities.push(issue(Role::SelfSigned, client_params(self_dn.clone(), vec![]), None)?);
         identities.push(issue(Role::SelfSignedOther, client_params(self_dn, vec![]), None)?);
 
-        let signing = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
-        Ok(TestPki {
-            ca_cert_der: ca.der().clone(),
-            ca_cert_pem: ca.pem(),
-            ca_key_pem,
-            rogue_ca_cert_pem: rogue_ca.pem(),
-            server,
-            identities,
-            token_signing_key_pem: signing.serialize_pem(),
-            token_signing_public_pem: signing.public_key_pem(),
-            token_signing_public_raw: signing.public_key_raw().to_vec(),
-            assertion_key: super::AssertionKey::generate(super::JwsAlg::EdDSA, "tpp-jwt-001-eddsa")?,
-        })
+        Self::assemble(PkiStyle::Compact, &ca, ca_key_pem, rogue_ca.pem(), server, identities)
     }
 
-    /// The process-wide PKI, generated on first use.
+    /// The process-wide compact PKI, generated on first use.
     pub fn shared() -> Result<Arc<TestPki>, PkiError> {
-        static PKI: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
-        PKI.get_or_init(|| TestPki::generate().map(Arc::new).map_err(|e| e.to_string())).clone().map_err(PkiError::Shared)
+        Self::shared_with(PkiStyle::Compact)
+    }
+
+    /// The process-wide PKI of `style`, generated on first use (once per style and process;
+    /// callers asking at once wait for the one generation).
+    pub fn shared_with(style: PkiStyle) -> Result<Arc<TestPki>, PkiError> {
+        static COMPACT: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
+        static ECOSYSTEM: OnceLock<Result<Arc<TestPki>, String>> = OnceLock::new();
+        let cell = match style {
+            PkiStyle::Compact => &COMPACT,
+            PkiStyle::Ecosystem => &ECOSYSTEM,
+        };
+        cell.get_or_init(|| TestPki::generate_with(style).map(Arc::new).map_err(|e| crate::error_chain(&e)))
+            .clone()
+            .map_err(PkiError::Shared)
     }
 
     /// Every identity, one per role.
@@ -179,6 +229,13 @@ impl TestPki {
 
     /// Write the PKI as PEM files (certificates 0644, private keys 0600), replacing files of
     /// the same names; a symlink planted at one of them is replaced, never followed.
+    ///
+    /// Every style writes `ca.pem` (the trust anchor alone: the root) and `ca.key` (its key),
+    /// `rogue-root-ca.pem`, `server.pem`/`.key`, `<role>.pem`/`.key` per role — each `.pem` the
+    /// leaf followed by its intermediates — `token-signing.key`, `jwt-client.key` and
+    /// `jwt-client.jwks.json`. The ecosystem style adds `intermediate-ca.pem`, `issuing-ca.pem`
+    /// (the issuing CA, then the intermediate: a target's `client_ca.cert`), `issuing-ca.key`
+    /// (`client_ca.key`) and `rogue-issuing-ca.pem`.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, PkiError> {
         self.write(dir, true)
     }
@@ -192,16 +249,19 @@ impl TestPki {
         let err = |path: &Path, source: std::io::Error| PkiError::Io { path: path.to_path_buf(), source };
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
         let jwks = self.assertion_key.public_jwks().map(|j| j.to_string());
+        let chains: Vec<String> = self.identities.iter().map(Identity::chain_pem).collect();
+        let server_chain = self.server.chain_pem();
         let mut files: Vec<(String, &str, bool)> = vec![
             ("ca.pem".into(), &self.ca_cert_pem, false),
             ("ca.key".into(), &self.ca_key_pem, true),
             // The untrusted CA itself; `rogue-ca.pem` is the identity it issues (registered subject).
             ("rogue-root-ca.pem".into(), &self.rogue_ca_cert_pem, false),
-            ("server.pem".into(), &self.server.cert_pem, false),
+            ("server.pem".into(), &server_chain, false),
             ("server.key".into(), self.server.key_pem(), true),
         ];
-        for id in &self.identities {
-            files.push((format!("{}.pem", id.role.name()), &id.cert_pem, false));
+        files.extend(self.ca_files.iter().map(|(name, body, secret)| (name.clone(), body.as_str(), *secret)));
+        for (id, chain) in self.identities.iter().zip(&chains) {
+            files.push((format!("{}.pem", id.role.name()), chain, false));
             files.push((format!("{}.key", id.role.name()), id.key_pem(), true));
         }
         files.push(("token-signing.key".into(), &self.token_signing_key_pem, true));
