@@ -14,7 +14,9 @@
 //! node reads `ssl_client_cert` (`PEER_CERT_HEADER`). [`Config`] says how Apache forwards it.
 //!
 //! Apache runs as root in CI containers; it then needs a user to switch its workers to: `User
-//! nobody`, `Group nogroup` (ignored when the tests do not run as root).
+//! nobody`, `Group nogroup` (ignored when the tests do not run as root). Its workers are processes
+//! of their own: when the test is done, Apache is stopped with `apache2 -k stop` (the parent takes
+//! them down) before the parent is killed — a SIGKILL alone would leave them running, listening.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -105,6 +107,7 @@ pub(crate) fn start(config: Config) -> Option<Edge> {
         name: &format!("apache-{config:?}").replace(['(', ')'], ""),
         node_header: Some(config.node_header()),
         logs: &["apache/error.log", "apache/stderr.log"],
+        stop: Some(stop_command),
     };
     let front = crate::front::start(
         &kind,
@@ -164,6 +167,15 @@ fn write_conf(dir: &Path, config: Config, port: u16, node_port: u16) -> PathBuf 
     let conf = root.join("httpd.conf");
     std::fs::write(&conf, body).unwrap();
     conf
+}
+
+/// `apache2 -k stop` for the instance in `dir`: SIGTERM to the parent (its pid file), which
+/// stops the worker processes (a SIGKILL of the parent would leave them running, listening).
+fn stop_command(dir: &Path) -> Command {
+    let root = dir.join("apache");
+    let mut cmd = Command::new(crate::front::binary("apache2").unwrap_or_else(|| "apache2".into()));
+    cmd.arg("-d").arg(&root).arg("-f").arg(root.join("httpd.conf")).args(["-k", "stop"]);
+    cmd
 }
 
 /// Start Apache in the foreground with configuration `conf` and wait until it listens on `port`.

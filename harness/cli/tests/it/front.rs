@@ -39,17 +39,22 @@ pub(crate) fn under_ci() -> bool {
 /// directories a non-root PATH may lack. `None`, with a note on stderr, when it is not
 /// installed; under `CI=true` that panics.
 pub(crate) fn installed(name: &str, package: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|f| f.is_file());
+    let found = binary(name);
     if found.is_none() {
         let how = format!("{name} not installed: skipping (apt-get install -y {package}; .ci/run does)");
         assert!(!under_ci(), "{how}");
         eprintln!("{how}");
     }
     found
+}
+
+/// The binary `name` on the PATH, or in the sbin directories a non-root PATH may lack.
+pub(crate) fn binary(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|f| f.is_file())
 }
 
 /// A running edge in front of a running node-oidc-provider; both die when it is dropped.
@@ -71,11 +76,26 @@ pub(crate) struct Front {
     pub(crate) secret: String,
     /// The edge's log files (relative to `dir`), read by [`Front::log`].
     logs: Vec<PathBuf>,
+    /// How to ask the edge to stop with its workers ([`EdgeKind::stop`]).
+    stop: Option<fn(&Path) -> Command>,
     // Held only to be dropped, in this order: the edge, node, then the directory.
     _edge: Killed,
     _node: Killed,
     /// Everything of this pair: `pki/`, the edge's configuration and logs.
     pub(crate) dir: tempfile::TempDir,
+}
+
+impl Drop for Front {
+    /// Ask the edge to stop ([`EdgeKind::stop`]) and give it 5 s to take its workers down; then
+    /// the fields drop: the edge (killed, if still there), node, the directory.
+    fn drop(&mut self) {
+        let Some(stop) = self.stop else { return };
+        let _ = stop(self.dir.path()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(self._edge.0.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Front {
@@ -93,6 +113,10 @@ pub(crate) struct EdgeKind<'a> {
     pub(crate) node_header: Option<&'a str>,
     /// The edge's log files, relative to the temporary directory.
     pub(crate) logs: &'a [&'a str],
+    /// For an edge whose workers are processes of their own, which a SIGKILL of the process the
+    /// test started would leave behind (still listening): the command, given the temporary
+    /// directory, that asks it to stop with them (Apache: `apache2 -k stop`).
+    pub(crate) stop: Option<fn(&Path) -> Command>,
 }
 
 /// Start node-oidc-provider and, in front of it, the edge `launch` starts: `launch(dir, port,
@@ -122,6 +146,7 @@ pub(crate) fn start(kind: &EdgeKind, prepare: impl FnOnce(&Path), mut launch: im
                 pki_dir,
                 secret,
                 logs: kind.logs.iter().map(PathBuf::from).collect(),
+                stop: kind.stop,
                 _edge: edge,
                 _node: node,
                 dir,

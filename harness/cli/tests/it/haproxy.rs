@@ -56,7 +56,12 @@ pub(crate) struct Edge {
 /// when haproxy is not installed, except under `CI=true`, where that is a failure.
 pub(crate) fn start(config: Config) -> Option<Edge> {
     let haproxy = installed("haproxy", "haproxy")?;
-    let kind = EdgeKind { name: &format!("haproxy-{config:?}"), node_header: Some("x-ssl-client-cert"), logs: &["haproxy/stderr.log"] };
+    let kind = EdgeKind {
+        name: &format!("haproxy-{config:?}"),
+        node_header: Some("x-ssl-client-cert"),
+        logs: &["haproxy/stderr.log"],
+        stop: None,
+    };
     let front = crate::front::start(&kind, combine_server_pem, |dir, port, node_port| {
         let conf = write_conf(dir, config, port, node_port);
         start_haproxy(&haproxy, &conf, port)

@@ -132,7 +132,7 @@ pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
 /// [`start`], with nginx forwarding the client certificate to node as `forward` says.
 pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward) -> Option<Edge> {
     let nginx = installed("nginx", "nginx")?;
-    let kind = EdgeKind { name: &format!("nginx-{cfg:?}"), node_header: forward.node_header(), logs: &["nginx/error.log"] };
+    let kind = EdgeKind { name: &format!("nginx-{cfg:?}"), node_header: forward.node_header(), logs: &["nginx/error.log"], stop: None };
     let front = crate::front::start(&kind, mint_rsa_server_cert, |dir, port, node_port| {
         let conf = write_conf(dir, cfg, forward, port, node_port, &dir.join("pki"));
         start_nginx(&nginx, &conf, port)
