@@ -92,35 +92,51 @@ pub async fn judge(
     rows
 }
 
-/// A required check: judged and passed (or warned), else the profile fails, saying why.
+/// A required check: judged and passed (or warned) passes; failed fails the profile. One that
+/// could not run against this target — skipped for an input the target file lacks — is no
+/// failure of the AS: the profile cannot be judged (`error`), the check's own reason naming the
+/// input it lacks; one blocked by a failed prerequisite is `blocked`, naming it.
 fn required(results: &[CheckResult], check: &str, citation: &str, hint: Option<&str>) -> Outcome {
     let Some(c) = results.iter().find(|c| c.id == check) else {
-        return Outcome::fail(format!("required by {citation}, but {check} did not run"));
+        let hint = hint.map(|h| format!(": {h}")).unwrap_or_default();
+        return Outcome::error(format!("cannot judge: required by {citation}, but {check} did not run{hint}"));
     };
-    let hint = hint.map(|h| format!(": {h}")).unwrap_or_default();
     match c.status {
         Status::Pass => Outcome::pass(format!("{check} passed")),
         Status::Warn => Outcome::pass(format!("{check} passed with a warning: {}", c.reason)),
         Status::Fail => Outcome::fail(format!("required by {citation}: {check} failed — {}", c.reason)),
         Status::Error => Outcome::error(format!("required by {citation}: {check} could not be judged — {}", c.reason)),
-        Status::Skip | Status::Blocked => {
-            Outcome::fail(format!("required by {citation}, not testable with this target{hint} ({check}: {})", c.reason))
+        Status::Skip => {
+            Outcome::error(format!("cannot judge: required by {citation}, and {check} is not testable with this target — {}", c.reason))
         }
+        Status::Blocked => Outcome::blocked(format!("blocked: required by {citation}, and {check} was blocked — {}", c.reason)),
     }
 }
 
-/// One of several checks must pass: the first that passed says so; else every one's status.
+/// One of several checks must pass: the first that passed says so; else, when one failed, the
+/// profile fails with every one's status; else none could be judged (`error`).
 fn required_any(results: &[CheckResult], any: &[mtls_core::profile::CheckId], citation: &str, hint: Option<&str>) -> Outcome {
     let mut seen = Vec::new();
+    let mut failed = false;
     for id in any.iter().map(|c| c.0) {
         match results.iter().find(|c| c.id == id) {
             Some(c) if matches!(c.status, Status::Pass | Status::Warn) => return Outcome::pass(format!("{id} passed")),
-            Some(c) => seen.push(format!("{id}: {} ({})", c.status.name(), c.reason)),
+            Some(c) => {
+                failed |= c.status == Status::Fail;
+                seen.push(format!("{id}: {} ({})", c.status.name(), c.reason));
+            }
             None => seen.push(format!("{id}: did not run")),
         }
     }
     let hint = hint.map(|h| format!(": {h}")).unwrap_or_default();
-    Outcome::fail(format!("required by {citation}: none of these passed{hint} — {}", seen.join("; ")))
+    if failed {
+        Outcome::fail(format!("required by {citation}: none of these passed{hint} — {}", seen.join("; ")))
+    } else {
+        Outcome::error(format!(
+            "cannot judge: required by {citation}, and none of these could be judged with this target{hint} — {}",
+            seen.join("; ")
+        ))
+    }
 }
 
 async fn assertion(ctx: &Ctx, a: &Assertion) -> Outcome {
@@ -135,7 +151,13 @@ async fn assertion(ctx: &Ctx, a: &Assertion) -> Outcome {
         Assertion::TokenLifetime(range) => token_lifetime(ctx, *range).await,
         Assertion::ParExpiresIn(range) => match ctx.par_seen() {
             Some((Some(e), _)) => within(e, *range, "the PAR response's expires_in"),
-            Some((None, status)) => Outcome::fail(format!("the PAR response ({status}) carries no expires_in (RFC 9126 §2.2 requires it)")),
+            Some((None, status)) if (200..300).contains(&status) => {
+                Outcome::fail(format!("the PAR response ({status}) carries no expires_in (RFC 9126 §2.2 requires it)"))
+            }
+            // An error answer has no expires_in to judge: that is par.alias's finding.
+            Some((None, status)) => {
+                Outcome::blocked(format!("blocked: par.alias got {status}, not a PAR response: no expires_in to judge"))
+            }
             None => Outcome::skip("par.alias made no pushed authorization request (no PAR endpoint, or it could not run)"),
         },
         Assertion::Aliases(t) => match ctx.discovered().await {
@@ -216,9 +238,13 @@ async fn token_lifetime(ctx: &Ctx, r: Seconds) -> Outcome {
         Err(o) => return o,
     };
     let ev = ex.evidence.clone();
-    let Ok(resp) = &ex.outcome else { return Outcome::skip("the primary client got no token response").with(ev) };
+    // No token: the primary client's accept check says why; there is no lifetime to judge.
+    let accept = ctx.target.clients.primary.accept_check();
+    let Ok(resp) = &ex.outcome else {
+        return Outcome::blocked(format!("blocked: the primary client got no token response (see {accept})")).with(ev);
+    };
     if resp.status != 200 {
-        return Outcome::skip(format!("the primary client got no token ({})", resp.status)).with(ev);
+        return Outcome::blocked(format!("blocked: the primary client got no token ({}; see {accept})", resp.status)).with(ev);
     }
     if let Some(e) = resp.field("expires_in").and_then(Value::as_u64) {
         return within(e, r, "the access token's expires_in").with(ev);
@@ -379,7 +405,7 @@ mod tests {
     }
 
     #[test]
-    fn required_checks_fail_the_profile_unless_judged_and_passed() {
+    fn required_checks_fail_the_profile_only_when_they_fail() {
         let row = |id: &'static str, status: Status| CheckResult {
             id,
             title: "",
@@ -397,11 +423,17 @@ mod tests {
         };
         let results = [row("auth.pki.accept", Status::Skip), row("auth.jwt.accept", Status::Pass), row("par.alias", Status::Blocked)];
         assert_eq!(required(&results, "auth.jwt.accept", "X", None).status, Status::Pass);
+        // Not testable with this target (a skip): no failure of the AS, the profile cannot be judged.
+        let o = required(&results, "auth.pki.accept", "X §1", Some("add a tls_client_auth client"));
+        assert!(o.status == Status::Error && o.reason.contains("not testable") && o.reason.contains("why"), "{}", o.reason);
         let o = required(&results, "par.alias", "X §1", Some("add a PAR endpoint"));
-        assert!(o.status == Status::Fail && o.reason.contains("not testable") && o.reason.contains("add a PAR endpoint"), "{}", o.reason);
-        assert_eq!(required(&results, "bind.rs.same-cert", "X", None).status, Status::Fail, "a required check that did not run");
+        assert!(o.status == Status::Blocked && o.reason.contains("par.alias was blocked"), "{}", o.reason);
+        let o = required(&results, "bind.rs.same-cert", "X", Some("set a resource"));
+        assert!(o.status == Status::Error && o.reason.contains("did not run: set a resource"), "{}", o.reason);
+        assert_eq!(required(&[row("par.alias", Status::Fail)], "par.alias", "X", None).status, Status::Fail);
         let any = [mtls_core::profile::CheckId("auth.pki.accept"), mtls_core::profile::CheckId("auth.jwt.accept")];
         assert_eq!(required_any(&results, &any, "X", None).status, Status::Pass);
-        assert_eq!(required_any(&results, &any[..1], "X", None).status, Status::Fail);
+        assert_eq!(required_any(&results, &any[..1], "X", None).status, Status::Error, "skipped: cannot judge");
+        assert_eq!(required_any(&[row("auth.pki.accept", Status::Fail)], &any[..1], "X", None).status, Status::Fail);
     }
 }

@@ -134,13 +134,30 @@ fn finish(
         outcome.status = Status::Warn;
         outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);
     }
+    if let Some(what) = outcome.unjudged.as_ref().filter(|_| level != Level::Info || !matches!(outcome.status, Status::Fail | Status::Warn))
+    {
+        outcome.reason = format!("{} (and could not judge: {what})", outcome.reason);
+    }
     if level == Level::Info && matches!(outcome.status, Status::Fail | Status::Warn) {
         let under = match set.iter().find(|(_, l)| l.level == RuleLevel::Info) {
             Some((p, l)) => format!("under {} ({})", p.id.0, l.citation.0),
             None => "no selected profile makes it a rule; --profile bcp195 does".into(),
         };
-        outcome.reason = format!("informational ({under}) — would {}: {}", outcome.status.name(), outcome.reason);
-        outcome.status = Status::Pass;
+        match outcome.unjudged.take() {
+            // Part of what it was asked about was never judged: no pass, and that part first.
+            Some(what) => {
+                outcome.reason = format!(
+                    "cannot judge: {what} — informational ({under}) for the rest — would {}: {}",
+                    outcome.status.name(),
+                    outcome.reason
+                );
+                outcome.status = Status::Error;
+            }
+            None => {
+                outcome.reason = format!("informational ({under}) — would {}: {}", outcome.status.name(), outcome.reason);
+                outcome.status = Status::Pass;
+            }
+        }
     }
     done.insert(check.id, (outcome.status, outcome.reason.clone()));
     result(sc, check, level, outcome, t0)

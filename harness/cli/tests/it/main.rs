@@ -26,6 +26,7 @@ mod edge_spoofing;
 mod fuzz;
 mod glewlwyd;
 mod haproxy;
+mod header_spelling;
 mod init;
 mod live;
 mod mock_as;

@@ -344,3 +344,55 @@ async fn the_renegotiation_probe_presents_a_certificate_where_one_is_required() 
     let r = renegotiate("127.0.0.1", accepting.port, t, Some(&client)).await;
     assert_eq!(r.unwrap(), Renegotiation::Accepted);
 }
+
+/// An alias origin that accepts TCP and says nothing, under the default profile (where
+/// `tls.ciphers.tls12` is informational) beside a healthy origin that accepts a suite BCP 195 does
+/// not list: every `tls.*` check names the silent origin, and none reports a pass about the
+/// healthy one alone (`tls.ciphers.tls12` had: "informational — would fail: …").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_alias_origin_is_named_by_every_tls_check() {
+    use wiremock::{matchers::path, Mock, ResponseTemplate};
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s); // accepted, never answered
+        }
+    });
+    // The healthy origin accepts ChaCha20 in TLS 1.2: outside BCP 195's list, informational here.
+    let wm = wiremock::MockServer::start().await;
+    let plant = mtls_harness::mock::terminator::EdgePlant { tls12_chacha20: true, ..Default::default() };
+    let tls = mtls_harness::mock::terminator::edge_tls(&pki.server, true, plant).unwrap();
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://127.0.0.1:{}", socket.local_addr().unwrap().port());
+    let _listener = mtls_harness::mock::terminator::Listener::spawn("top", socket, tls, true, wm.uri(), Default::default()).unwrap();
+    let alias = format!("https://127.0.0.1:{silent_port}/token");
+    let doc = serde_json::json!({
+        "issuer": base, "token_endpoint": format!("{base}/token"),
+        "mtls_endpoint_aliases": { "token_endpoint": alias },
+    });
+    Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
+    let timeouts = "timeouts: { connect_ms: 500, request_ms: 700, check_ms: 20000 }\n";
+    let got = tls_checks_with(tmp.path(), "silent-alias", &base, tmp.path(), &[], timeouts).await;
+    for (id, (status, reason, _)) in &got {
+        println!("{id}: {} — {reason}", status.name());
+    }
+    for (id, (status, reason, _)) in &got {
+        if *status == Status::Skip {
+            continue;
+        }
+        assert!(reason.contains(&format!("127.0.0.1:{silent_port}")), "{id} ({}) names the silent origin: {reason}", status.name());
+        assert_eq!(*status, Status::Error, "{id}: {reason}");
+    }
+    let (_, reason, _) = &got["tls.ciphers.tls12"];
+    assert!(
+        reason.starts_with(&format!("cannot judge: https://127.0.0.1:{silent_port}"))
+            && reason.contains("would fail")
+            && reason.contains("CHACHA20"),
+        "{reason}"
+    );
+}

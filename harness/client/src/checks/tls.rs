@@ -52,9 +52,10 @@ where
     let details = json!({ "origins": rows });
     let list = |rank: u8| by.get(&rank).map(|v| v.join("; ")).unwrap_or_default();
     let n = all.len();
-    let o = if by.contains_key(&0) {
-        let also = if by.contains_key(&1) { format!(" (and could not judge: {})", list(1)) } else { String::new() };
-        Outcome::fail(format!("{}{also}", list(0)))
+    let o = if by.contains_key(&0) && by.contains_key(&1) {
+        Outcome::fail(list(0)).unjudged(list(1))
+    } else if by.contains_key(&0) {
+        Outcome::fail(list(0))
     } else if by.contains_key(&1) {
         Outcome::error(format!("cannot judge: {}", list(1)))
     } else if by.contains_key(&2) {

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 mod classify;
 mod probe;
+mod wire;
 
 pub use classify::alert_name;
 use classify::classify;
@@ -401,34 +402,17 @@ impl Http {
                 self.secrets.register(v);
             }
         }
-        let mut rb = self.client.request(method, url);
-        match auth {
-            Auth::None => {}
-            Auth::Bearer(t) => rb = rb.bearer_auth(t),
-            Auth::Cookie(c) => rb = rb.header(reqwest::header::COOKIE, c),
-            Auth::Basic(id, secret) => {
-                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                use base64::Engine;
-                let cred = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
-                rb = rb.header(reqwest::header::AUTHORIZATION, format!("Basic {cred}"));
-            }
-        }
-        for (name, value) in headers {
-            rb = rb.header(name.as_str(), value.as_str());
-        }
-        if let Some(f) = form {
-            rb = rb.form(f);
-        }
         // Held until the response is read (or the request failed): the origin's slot.
         let _slot = self.throttle.slot(url).await;
-        let (sent, retried) = self.send_retrying(rb).await;
-        if let Some(note) = retried {
-            ev.request = format!("{} ({note})", ev.request);
-        }
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                let mut failure = classify(&e);
+        // Extra fields go out byte for byte, names as spelled (hyper would lower-case them).
+        let got = if headers.is_empty() {
+            self.via_reqwest(method, url, auth, form, &mut ev).await
+        } else {
+            self.via_wire(method, url, auth, form, headers).await.map_err(|f| (f, None))
+        };
+        let answer = match got {
+            Ok(a) => a,
+            Err((mut failure, status)) => {
                 // Under TLS 1.3 a server refuses the client certificate after the client's
                 // Finished, while the client may still be writing a large request: the write then
                 // fails (broken pipe, reset, "connection was not ready") before the alert is
@@ -438,7 +422,7 @@ impl Http {
                 // (a server closing with unread data resets the connection, and the reset can
                 // discard the alert before it is read), so it is tried up to three times.
                 let mut how = String::new();
-                if let Failure::Other(first) = &failure {
+                if let Failure::Other(first) | Failure::NoAnswer { why: first, .. } = &failure {
                     for _ in 0..3 {
                         let Err(probe) = self.client.get(url).send().await else { break };
                         match classify(&probe) {
@@ -452,13 +436,14 @@ impl Http {
                         }
                     }
                 }
+                ev.status = status;
                 ev.error = Some(format!("{failure}{how}"));
                 return Exchange { evidence: ev, location: None, set_cookies: Vec::new(), outcome: Err(failure) };
             }
         };
-        let status = resp.status().as_u16();
+        let wire::Answer { status, headers: resp_headers, body } = answer;
         ev.status = Some(status);
-        let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = resp_headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
         if let Some(l) = location.as_deref().and_then(|l| url::Url::parse(l).ok()) {
             for (k, v) in l.query_pairs() {
                 if mtls_core::redact::is_secret_param(&k) {
@@ -466,8 +451,7 @@ impl Http {
                 }
             }
         }
-        let set_cookies: Vec<String> = resp
-            .headers()
+        let set_cookies: Vec<String> = resp_headers
             .get_all(reqwest::header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -483,23 +467,80 @@ impl Http {
         // How long a rate-limited or unavailable server asks to be left alone (RFC 9110 §10.2.3),
         // bounded: it is quoted in reasons.
         let retry_after =
-            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(|v| mtls_core::text::cap(v.trim(), 64));
+            resp_headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(|v| mtls_core::text::cap(v.trim(), 64));
         // Several WWW-Authenticate fields are one challenge list (RFC 9110 §11.6.1, §5.3).
         let challenges: Vec<&str> =
-            resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
+            resp_headers.get_all(reqwest::header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
         ev.www_authenticate = (!challenges.is_empty()).then(|| challenges.join(", "));
-        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let body = match read_limited(resp, self.limits.max_body).await {
-            Ok(b) => b,
-            Err(failure) => {
-                ev.error = Some(failure.to_string());
-                return Exchange { evidence: ev, location, set_cookies, outcome: Err(failure) };
-            }
-        };
+        let content_type = resp_headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let json = serde_json::from_slice::<Value>(&body).ok();
         ev.response = json.as_ref().map(|j| redact(j, &self.secrets));
         Exchange { evidence: ev, location, set_cookies, outcome: Ok(Response { status, content_type, body, json, retry_after }) }
     }
+
+    /// Send through reqwest (rate-limited answers sent again, the retries noted in `ev`) and read
+    /// the body within the limit; a failure keeps the status when one arrived.
+    async fn via_reqwest(
+        &self,
+        method: Method,
+        url: &str,
+        auth: Auth<'_>,
+        form: Option<&[(&str, &str)]>,
+        ev: &mut Evidence,
+    ) -> Result<wire::Answer, (Failure, Option<u16>)> {
+        let mut rb = self.client.request(method, url);
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(t) => rb = rb.bearer_auth(t),
+            Auth::Cookie(c) => rb = rb.header(reqwest::header::COOKIE, c),
+            Auth::Basic(id, secret) => rb = rb.header(reqwest::header::AUTHORIZATION, basic(id, secret)),
+        }
+        if let Some(f) = form {
+            rb = rb.form(f);
+        }
+        let (sent, retried) = self.send_retrying(rb).await;
+        if let Some(note) = retried {
+            ev.request = format!("{} ({note})", ev.request);
+        }
+        let resp = sent.map_err(|e| (classify(&e), None))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = read_limited(resp, self.limits.max_body).await.map_err(|f| (f, Some(status)))?;
+        Ok(wire::Answer { status, headers, body })
+    }
+
+    /// Send byte for byte over a connection of its own (`wire`), with this client's TLS
+    /// configuration (no session resumption for a client that handshakes afresh).
+    async fn via_wire(
+        &self,
+        method: Method,
+        url: &str,
+        auth: Auth<'_>,
+        form: Option<&[(&str, &str)]>,
+        headers: &[(String, String)],
+    ) -> Result<wire::Answer, Failure> {
+        let parsed = url::Url::parse(url).map_err(|e| Failure::Other(format!("{url}: {e}")))?;
+        let fields: Vec<(&str, String)> = match auth {
+            Auth::None => vec![],
+            Auth::Bearer(t) => vec![("Authorization", format!("Bearer {t}"))],
+            Auth::Cookie(c) => vec![("Cookie", c.to_string())],
+            Auth::Basic(id, secret) => vec![("Authorization", basic(id, secret))],
+        };
+        let body = form.map(serde_urlencoded_pairs);
+        let req = wire::Request::new(method.as_str(), &parsed, &fields, headers, body.as_deref().map(str::as_bytes))?;
+        let (mut config, no_proxy) = self.config.clone();
+        if self.reuse == Reuse::Fresh {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
+        wire::exchange(Arc::new(config), &parsed, &req, self.limits, no_proxy).await
+    }
+}
+
+/// The `client_secret_basic` field value (RFC 6749 §2.3.1: both parts form-encoded first).
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret))))
 }
 
 #[derive(Clone, Copy)]
@@ -604,6 +645,15 @@ pub enum Failure {
     /// No connection could be made (name resolution, TCP).
     #[error("connection failed: {0}")]
     Connect(String),
+    /// The server closed (or reset) the connection after a request whose head was `head` bytes
+    /// long, without any answer: what servers do with a head larger than they accept.
+    #[error("no answer to a request with a {head}-byte head: {why}")]
+    NoAnswer {
+        /// The size of the request head, in bytes.
+        head: usize,
+        /// What was seen.
+        why: String,
+    },
     /// The body was larger than this limit, in bytes.
     #[error("response body exceeds the {0}-byte limit")]
     TooLarge(usize),

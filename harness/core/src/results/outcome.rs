@@ -64,11 +64,16 @@ pub struct Outcome {
     /// is MUST only for clients registered for bound tokens); else the check's own level.
     #[serde(skip)]
     pub level: Option<Level>,
+    /// What the check was asked about and could not judge (an origin that never answered),
+    /// beside what it did judge: a failure found elsewhere stands and names it, but an
+    /// informational check's finding is then no pass (`run::graph` words both).
+    #[serde(skip)]
+    pub unjudged: Option<String>,
 }
 
 impl Outcome {
     fn new(status: Status, reason: impl Into<String>) -> Outcome {
-        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None, level: None }
+        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None, level: None, unjudged: None }
     }
     /// A `pass` for `reason`.
     pub fn pass(reason: impl Into<String>) -> Outcome {
@@ -107,6 +112,11 @@ impl Outcome {
     /// Attach structured findings.
     pub fn details(mut self, v: Value) -> Outcome {
         self.details = Some(v);
+        self
+    }
+    /// Record what could not be judged beside this verdict (see [`Outcome::unjudged`]).
+    pub fn unjudged(mut self, what: impl Into<String>) -> Outcome {
+        self.unjudged = Some(what.into());
         self
     }
     /// Judge this outcome at `level` instead of the check's own.

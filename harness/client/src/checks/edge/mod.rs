@@ -2,51 +2,32 @@
 //! the client certificate to the origin in a header; an origin that also believes such a header
 //! from a client lets anyone holding the client's *public* certificate authenticate as it or use
 //! its bound tokens. Each check sends the certificate in every header of the catalogue
-//! (`mtls_core::forwarded`), one at a time and all at once, never at TLS, and expects a refusal.
+//! (`mtls_core::forwarded`) — one at a time, then together — never at TLS, and expects a
+//! refusal. The requests are written byte for byte (names as spelled: `http::wire`) and sized to
+//! be delivered by real servers at their defaults ([`spoofs`]).
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
 use super::refusal::{expect_invalid_client, expect_invalid_token, TlsRefusal};
 use super::{Ctx, Outcome, Status};
+use crate::http::Exchange;
 use crate::target::Who;
 use mtls_core::discovery::Operation;
 use mtls_core::forwarded::Catalogue;
 use mtls_core::pki::Role;
 
-/// One request's header fields, and a label for reports.
-struct Spoof {
-    label: String,
-    headers: Vec<(String, String)>,
-}
+mod spoofs;
 
-/// Every spoof to try with the certificate `der` of `subject`: each catalogue header alone, its
-/// other spellings and encodings in groups, the companions alone (verification flag, subject,
-/// fingerprint without any certificate), and everything at once with a duplicate field first
-/// left empty.
-fn spoofs(c: &Catalogue, der: &[u8], subject: &str) -> Vec<Spoof> {
-    let mut out: Vec<Spoof> = c
-        .singles()
-        .into_iter()
-        .map(|(name, enc)| Spoof { label: format!("{name} ({})", enc.name()), headers: vec![(name, enc.encode(der))] })
-        .collect();
-    out.extend(
-        c.variants()
-            .into_iter()
-            .map(|(label, group)| Spoof { label, headers: group.into_iter().map(|(name, enc)| (name, enc.encode(der))).collect() }),
-    );
-    let companions: Vec<(String, String)> = c.companions.iter().map(|k| (k.name.clone(), k.value_for(subject, der))).collect();
-    if !companions.is_empty() {
-        out.push(Spoof { label: "the verification companions alone".into(), headers: companions.clone() });
+use spoofs::{budget, deliver, pack, refused_for_size, spoofs, Spoof, COMPANIONS_ALONE};
+
+/// A spoof refused for its size was never delivered: refused (the evidence says so); otherwise
+/// `judge` decides.
+fn judged(ex: Exchange, judge: impl FnOnce(Exchange) -> Outcome) -> Outcome {
+    match refused_for_size(&ex) {
+        Some(why) => Outcome::pass(why).with(ex.evidence),
+        None => judge(ex),
     }
-    let mut all: Vec<(String, String)> = Vec::new();
-    if let Some(first) = c.headers.first() {
-        all.push((first.name.clone(), String::new())); // a duplicate field: empty, then the certificate
-    }
-    all.extend(c.headers.iter().map(|h| (h.name.clone(), h.encoding.encode(der))));
-    all.extend(companions);
-    out.push(Spoof { label: "every header at once, with companions".into(), headers: all });
-    out
 }
 
 /// How many spoofs are in flight at once: a pooled client sends them one after another over its
@@ -79,7 +60,12 @@ fn combine(results: Vec<(String, Outcome)>, consequence: &str, what: &str) -> Ou
             warned.len()
         ))
     } else {
-        Outcome::pass(format!("{what} refused in all {} requests (every header of the catalogue alone, its other spellings and encodings, companions, all at once)", results.len()))
+        let sized = results.iter().filter(|(_, o)| o.reason.starts_with("refused for its size")).count();
+        let sized = if sized == 0 { String::new() } else { format!("; {sized} of them refused for their size, never delivered") };
+        Outcome::pass(format!(
+            "{what} refused in all {} requests (every header of the catalogue alone as spelled, in lower case, its other spellings and encodings, companions, all together in requests that fit real servers' header limits){sized}",
+            results.len()
+        ))
     };
     o.details(details).with_all(evidence)
 }
@@ -103,13 +89,21 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
-    let all = spoofs(&catalogue, &id.cert_der, &id.subject);
+    let ops = [Operation::Token, Operation::PushedAuthorizationRequest, Operation::Introspection, Operation::Revocation];
+    let longest = ops
+        .iter()
+        .filter_map(|op| d.resolution.get(*op))
+        .flat_map(|e| [Some(e.url.to_string()), e.top_level.clone()])
+        .flatten()
+        .max_by_key(String::len)
+        .unwrap_or_default();
+    let all = spoofs(&catalogue, &id.cert_der, &id.subject, budget(&longest, 0));
     // The token endpoint gets the whole sweep; the other endpoints that authenticate clients
-    // (usually the same code) the standard field, the two most common names and everything at once.
+    // (usually the same code) the standard field, the two most common names and the groups.
     let brief: Vec<usize> = (0..all.len())
         .filter(|i| {
             let s = &all[*i];
-            s.label != "the verification companions alone"
+            !s.label.starts_with(COMPANIONS_ALONE)
                 && (s.headers.len() > 1
                     || ["Client-Cert", "X-SSL-Client-Cert", "X-Forwarded-Client-Cert"].contains(&s.headers[0].0.as_str()))
         })
@@ -128,7 +122,6 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
     // (label, URL, form index, spoof index): owned, so the requests can run as a stream.
     let mut tries: Vec<(String, String, usize, usize)> = Vec::new();
     let mut open = Vec::new();
-    let ops = [Operation::Token, Operation::PushedAuthorizationRequest, Operation::Introspection, Operation::Revocation];
     for (f, op) in ops.into_iter().enumerate() {
         let Some(e) = d.resolution.get(op) else { continue };
         let mut urls = vec![e.url.to_string()];
@@ -161,11 +154,19 @@ pub async fn client_auth_header_spoof(ctx: &Ctx) -> Outcome {
     };
     let results = stream::iter(tries)
         .map(|(label, u, f, i)| async move {
-            let ex = http.post_form_with_headers(&u, &forms[f], &all[i].headers).await;
-            (label, expect_invalid_client(ex, "no certificate at TLS, the registered one in a header", TlsRefusal::NoCertificate))
+            let spoof = Spoof { label, headers: all[i].headers.clone() };
+            let sent = deliver(&spoof, |headers| {
+                let (u, form) = (u.clone(), &forms[f]);
+                async move { http.post_form_with_headers(&u, form, &headers).await }
+            })
+            .await;
+            let what = "no certificate at TLS, the registered one in a header";
+            sent.into_iter()
+                .map(|(l, ex)| (l, judged(ex, |ex| expect_invalid_client(ex, what, TlsRefusal::NoCertificate))))
+                .collect::<Vec<_>>()
         })
         .buffered(width(http))
-        .collect::<Vec<_>>()
+        .concat()
         .await;
     let mut o = combine(
         results,
@@ -197,14 +198,18 @@ pub async fn rs_header_spoof(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
+    let sweep = spoofs(&catalogue, &id.cert_der, &id.subject, budget(&url, "Authorization: Bearer ".len() + token.len()));
     let (url, token) = (&url, &token);
-    let results = stream::iter(spoofs(&catalogue, &id.cert_der, &id.subject))
-        .map(|s| async move {
-            let ex = http.get_with_headers(url, token, &s.headers).await;
-            (s.label, expect_invalid_token(ex, "the bound token with its certificate only in a header", TlsRefusal::NoCertificate))
+    let results = stream::iter(sweep)
+        .map(|s: Spoof| async move {
+            let sent = deliver(&s, |headers| async move { http.get_with_headers(url, token, &headers).await }).await;
+            let what = "the bound token with its certificate only in a header";
+            sent.into_iter()
+                .map(|(l, ex)| (l, judged(ex, |ex| expect_invalid_token(ex, what, TlsRefusal::NoCertificate))))
+                .collect::<Vec<_>>()
         })
         .buffered(width(http))
-        .collect::<Vec<_>>()
+        .concat()
         .await;
     combine(
         results,
@@ -218,7 +223,7 @@ pub async fn rs_header_spoof(ctx: &Ctx) -> Outcome {
 /// client with one certificate at TLS and another in forwarded-certificate headers gets a token
 /// bound to the TLS one — never to the header's.
 pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
-    let auth = match ctx.secret_auth() {
+    let first_auth = match ctx.secret_auth() {
         Ok(a) => a,
         Err(o) => return o,
     };
@@ -236,16 +241,58 @@ pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
         Ok(h) => h,
         Err(o) => return o,
     };
+    // Every header as spelled, then the lower-case forms, the companions first: in as few token
+    // requests as fit real servers' header limits.
     let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
     let mut headers: Vec<(String, String)> =
+        catalogue.companions.iter().map(|k| (k.name.clone(), k.value_for(&header_id.subject, &header_id.cert_der))).collect();
+    let singles: Vec<(String, String)> =
         catalogue.singles().into_iter().map(|(name, enc)| (name, enc.encode(&header_id.cert_der))).collect();
-    headers.extend(catalogue.companions.iter().map(|k| (k.name.clone(), k.value_for(&header_id.subject, &header_id.cert_der))));
+    let lower: Vec<(String, String)> =
+        singles.iter().filter(|(n, _)| n.to_ascii_lowercase() != *n).map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect();
+    headers.extend(singles);
+    headers.extend(lower);
     let form = ctx.token_form(&[("grant_type", "client_credentials")]);
-    let ex = auth.post_with_headers(http, &url, &form, &headers).await;
-    let (token, ev) = match super::access_token_of(&ex) {
+    let mut results = Vec::new();
+    // An edge in front forwards the TLS certificate in a header of its own (URL-encoded PEM:
+    // about 1.4 times the DER), and Basic credentials may ride along: keep room for both.
+    let forwarded = ctx.target.identity(at_tls).map_or(0, |i| 2 * i.cert_der.len());
+    for group in pack("the certificate headers", headers, budget(&url, 512 + forwarded)) {
+        // A fresh authentication per request (a client assertion is single-use).
+        let sent = deliver(&group, |headers| {
+            let (url, form) = (&url, &form);
+            let auth = ctx.secret_auth().unwrap_or_else(|_| first_auth.clone());
+            async move { auth.post_with_headers(http, url, form, &headers).await }
+        })
+        .await;
+        for (label, ex) in sent {
+            results.push((label, follows_tls(ctx, &ex, header_id).await));
+        }
+    }
+    let by = |s: Status| results.iter().find(|(_, o)| o.status == s);
+    let first = [Status::Fail, Status::Error, Status::Blocked, Status::Warn, Status::Skip].into_iter().find_map(by).or(results.first());
+    let Some((label, o)) = first.cloned() else { return Outcome::error("cannot judge: no request was made") };
+    let details = json!({ "requests": results.iter().map(|(l, o)| json!({"headers": l, "verdict": o.status.name(), "reason": o.reason})).collect::<Vec<_>>() });
+    let mut o = o.details(details);
+    let n = results.len();
+    if n > 1 && o.status == Status::Pass {
+        o.reason = format!("in each of {n} token requests (the headers spread over them to fit real servers' limits): {}", o.reason);
+    } else if n > 1 {
+        o.reason = format!("{label}, one of {n} token requests (the headers spread over them to fit real servers' limits): {}", o.reason);
+    }
+    o
+}
+
+/// Judge one token request of [`binding_follows_tls`]: its token is bound to the TLS certificate,
+/// not to `header_id`'s.
+async fn follows_tls(ctx: &Ctx, ex: &Exchange, header_id: &mtls_core::pki::Identity) -> Outcome {
+    let (token, ev) = match super::access_token_of(ex) {
         Ok(t) => t,
         Err(why) => {
-            return Outcome::error(format!("cannot judge: the secret client got no access token ({why})")).with(ex.evidence.clone())
+            if let Some(size) = refused_for_size(ex) {
+                return Outcome::error(format!("cannot judge: the secret client's token request was {size}")).with(ex.evidence.clone());
+            }
+            return Outcome::error(format!("cannot judge: the secret client got no access token ({why})")).with(ex.evidence.clone());
         }
     };
     let claims = super::binding::jwt_claims(&token);
@@ -267,23 +314,5 @@ pub async fn binding_follows_tls(ctx: &Ctx) -> Outcome {
         )
         .await
         .with(ev),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use mtls_core::forwarded::Encoding;
-
-    #[test]
-    fn spoofs_cover_every_header_companions_alone_and_all_at_once() {
-        let c = Catalogue::builtin();
-        let s = spoofs(&c, b"\x30\x00", "CN=x");
-        assert_eq!(s.len(), c.singles().len() + c.variants().len() + 2);
-        let all = s.last().expect("all at once");
-        assert_eq!(all.headers[0].1, "", "a duplicate, empty field first");
-        assert!(all.headers.iter().filter(|(n, _)| *n == c.headers[0].name).count() == 2);
-        assert!(s.iter().any(|x| x.label == "the verification companions alone" && x.headers.iter().any(|(_, v)| v == "SUCCESS")));
-        assert!(s.iter().any(|x| x.headers == vec![("Client-Cert".to_string(), Encoding::Rfc9440.encode(b"\x30\x00"))]));
     }
 }
