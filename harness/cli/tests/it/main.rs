@@ -13,7 +13,9 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod common;
+mod front;
 
+mod apache;
 mod bad_input;
 mod cli;
 mod client_mode;
@@ -23,6 +25,7 @@ mod docs_ci;
 mod edge_spoofing;
 mod fuzz;
 mod glewlwyd;
+mod haproxy;
 mod header_spelling;
 mod init;
 mod live;

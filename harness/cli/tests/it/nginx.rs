@@ -2,19 +2,15 @@
 //! the node-oidc-provider fixture: a real-world TLS edge whose protocol versions and cipher suites
 //! the tests choose ([`TlsConfig`]), where the node fixture itself only speaks what Node allows.
 //!
-//! [`start`] picks nginx's port P first, starts node-oidc-provider (`ALIAS_MODE=identical`, one
-//! listener on a port of its own) with `PUBLIC_PORT=P`, so that its issuer and discovery name
-//! nginx's URLs, then starts nginx on P proxying to node. Both are child processes of the test
-//! with everything in a temporary directory of their own (configuration, pid file, logs, temp
-//! paths, the PKI), so instances run in parallel; both are killed when the [`Edge`] is dropped.
+//! [`start`] runs nginx in front of node-oidc-provider as `front.rs` describes (temporary
+//! directory, free port, both killed when the [`Edge`] is dropped); nginx keeps its package
+//! defaults apart from what is set below — `large_client_header_buffers` (4 × 8k) included.
 //!
 //! nginx requests a client certificate (`ssl_verify_client optional_no_ca`: a CertificateRequest,
-//! any certificate or none accepted) and serves certificates for `localhost`/`127.0.0.1` issued by
-//! the test CA. With the compact test PKI: its ECDSA P-256 `server.pem`, and an RSA-2048
+//! any certificate or none accepted) and serves two certificates for `localhost`/`127.0.0.1`
+//! issued by the test CA: the PKI's ECDSA P-256 `server.pem`, and an RSA-2048
 //! `server-rsa.pem` minted with the `openssl` command line (ring cannot generate RSA keys) so
-//! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated. With the ecosystem PKI
-//! ([`PkiStyle::Ecosystem`]): its `server.pem` alone, already RSA-2048, issued by the issuing CA
-//! and followed by its intermediates (nginx sends the chain; `ca.pem` is the root alone).
+//! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated.
 //!
 //! [`start_forwarding`] starts the same pair with nginx forwarding the client certificate to node
 //! in a header ([`Forward`]): the deployment RFC 9440 describes, where node takes the certificate
@@ -26,13 +22,14 @@
 //! `.ci/run` installs nginx with apt-get. Without it [`start`] skips (returns `None`), except
 //! under CI (`CI=true`), where it fails.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use mtls_harness::pki::PkiStyle;
 
-use crate::common::{ensure_node_peers, ready_line, repo, write_pki};
+use crate::common::repo;
+use crate::front::{installed, spawn, wait_listening, EdgeKind, Front, Killed};
 
 /// The TLS configuration of the nginx edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,67 +110,23 @@ impl Forward {
     }
 }
 
-/// A child process killed (and reaped) when dropped.
-pub(crate) struct Killed(pub(crate) Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A running nginx edge in front of a running node-oidc-provider; both die when it is dropped.
+/// The pair's ports, PKI and logs are its [`Front`]'s (`edge.issuer`, `edge.pki_dir`, …).
 pub(crate) struct Edge {
-    /// The issuer, as discovery names it: `https://127.0.0.1:<port>` (nginx).
-    pub(crate) issuer: String,
-    /// The protected resource of the node fixture, through nginx (`<issuer>/resource`).
-    pub(crate) resource: String,
-    /// nginx's port on 127.0.0.1.
-    pub(crate) port: u16,
-    /// node-oidc-provider's own port on 127.0.0.1 (behind nginx).
-    pub(crate) node_port: u16,
-    /// The test PKI (`TestPki::write_to`: `ca.pem`, `ca.key`, `registered.pem`, … as a target
-    /// file names them), plus `server-rsa.pem`/`server-rsa.key` in the compact style.
-    pub(crate) pki_dir: PathBuf,
-    /// The style of the test PKI.
-    pub(crate) style: PkiStyle,
-    /// The test CA (`<pki_dir>/ca.pem`): the trust anchor for nginx's server certificates.
-    pub(crate) ca: PathBuf,
-    /// The secret of node's `tpp-secret-001` client (`PEER_CLIENT_SECRET`).
-    pub(crate) secret: String,
+    front: Front,
     /// How nginx forwards the client certificate to node.
     pub(crate) forward: Forward,
-    // Held only to be dropped, in this order: nginx, node, then the directory.
-    _nginx: Killed,
-    _node: Killed,
-    dir: tempfile::TempDir,
 }
 
-impl Edge {
-    /// nginx's error log so far (for assertion messages).
-    pub(crate) fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("nginx/error.log")).unwrap_or_default()
+impl Deref for Edge {
+    type Target = Front;
+    fn deref(&self) -> &Front {
+        &self.front
     }
 }
 
-/// Is the variable `CI` set to `true`?
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// The nginx binary: on the PATH, or in the sbin directories a non-root PATH may lack.
-fn nginx_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join("nginx"))
-        .find(|f| f.is_file())
-}
-
-/// Start node-oidc-provider behind nginx with the TLS configuration `cfg` and the compact test
-/// PKI. `None` (with a note on stderr) when nginx is not installed, except under `CI=true`, where
-/// that is a failure.
+/// Start node-oidc-provider behind nginx with the TLS configuration `cfg`. `None` (with a note on
+/// stderr) when nginx is not installed, except under `CI=true`, where that is a failure.
 pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
     start_forwarding(cfg, Forward::None, PkiStyle::Compact)
 }
@@ -181,46 +134,19 @@ pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
 /// [`start`], with the test PKI of `style` and nginx forwarding the client certificate to node
 /// as `forward` says.
 pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward, style: PkiStyle) -> Option<Edge> {
-    let Some(nginx) = nginx_binary() else {
-        let how = "nginx not installed: skipping (apt-get install -y nginx; .ci/run does)";
-        assert!(!under_ci(), "{how}");
-        eprintln!("{how}");
-        return None;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let pki_dir = dir.path().join("pki");
-    write_pki(style, &pki_dir);
-    if style == PkiStyle::Compact {
-        mint_rsa_server_cert(&pki_dir);
-    }
-    let secret = format!("s3cr3t-nginx-{cfg:?}-{}", std::process::id());
-    // Another process may take the free port between our probe and nginx's bind: try again.
-    for _ in 0..5 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = probe.local_addr().unwrap().port();
-        let (node, ready) = start_node(&pki_dir, &secret, port, forward);
-        let node_port = u16::try_from(ready["listen"]["main"].as_u64().unwrap()).unwrap();
-        let conf = write_conf(dir.path(), cfg, forward, port, node_port, &pki_dir, style);
-        drop(probe); // as late as possible: nginx binds it next
-        if let Some(nginx) = start_nginx(&nginx, &conf, port) {
-            return Some(Edge {
-                issuer: ready["issuer"].as_str().unwrap().to_string(),
-                resource: ready["resource"].as_str().unwrap().to_string(),
-                port,
-                node_port,
-                ca: pki_dir.join("ca.pem"),
-                pki_dir,
-                style,
-                secret,
-                forward,
-                _nginx: nginx,
-                _node: node,
-                dir,
-            });
+    let nginx = installed("nginx", "nginx")?;
+    let name = format!("nginx-{cfg:?}-{}", style.name());
+    let kind = EdgeKind { name: &name, node_header: forward.node_header(), logs: &["nginx/error.log"], stop: None, style };
+    let prepare = |pki: &Path| {
+        if style == PkiStyle::Compact {
+            mint_rsa_server_cert(pki);
         }
-        eprintln!("nginx: port {port} taken meanwhile; trying another");
-    }
-    panic!("nginx could not bind a free port in 5 attempts");
+    };
+    let front = crate::front::start(&kind, prepare, |dir, port, node_port| {
+        let conf = write_conf(dir, cfg, forward, port, node_port, &dir.join("pki"), style);
+        start_nginx(&nginx, &conf, port)
+    });
+    Some(Edge { front, forward })
 }
 
 /// An RSA-2048 server certificate for `localhost`/`127.0.0.1`, issued by the PKI's CA with the
@@ -251,33 +177,9 @@ fn mint_rsa_server_cert(pki_dir: &Path) {
     assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// node-oidc-provider on a port of its own, advertising `public_port` (nginx's) in its issuer,
-/// taking client certificates from the header `forward` names; and its ready line.
-fn start_node(pki_dir: &Path, secret: &str, public_port: u16, forward: Forward) -> (Killed, serde_json::Value) {
-    ensure_node_peers();
-    let mut node = Command::new("node");
-    if let Some(header) = forward.node_header() {
-        node.env("PEER_CERT_HEADER", header);
-    }
-    let child = node
-        .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
-        .env("PKI_DIR", pki_dir)
-        .env("ALIAS_MODE", "identical")
-        .env("PORT", "0")
-        .env("PUBLIC_PORT", public_port.to_string())
-        .env("PEER_CLIENT_SECRET", secret)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node runs");
-    let mut node = Killed(child);
-    let ready = ready_line(&mut node.0, Duration::from_secs(30), "node-oidc-provider");
-    (node, ready)
-}
-
 /// Write `<dir>/nginx/nginx.conf`: everything nginx writes stays in `<dir>/nginx`; TLS on
-/// 127.0.0.1:`port` with the server certificates of the PKI of `style`, proxying to node on
-/// `node_port` (with `forward`'s certificate header). Returns the configuration's path.
+/// 127.0.0.1:`port`, proxying to node on `node_port` (with `forward`'s certificate header).
+/// Returns the configuration's path.
 fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port: u16, pki_dir: &Path, style: PkiStyle) -> PathBuf {
     let prefix = dir.join("nginx");
     std::fs::create_dir_all(&prefix).unwrap();
@@ -307,7 +209,7 @@ fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port
          }}\n",
         certificates = server_certificates(style)
             .iter()
-            .map(|stem| { format!("        ssl_certificate {pki}/{stem}.pem;\n        ssl_certificate_key {pki}/{stem}.key;\n") })
+            .map(|stem| format!("        ssl_certificate {pki}/{stem}.pem;\n        ssl_certificate_key {pki}/{stem}.key;\n"))
             .collect::<String>(),
         directives = cfg.directives().lines().map(|l| format!("        {l}\n")).collect::<String>(),
         forward = if forward == Forward::None { String::new() } else { format!("            {}\n", forward.directive()) },
@@ -338,36 +240,11 @@ fn start_nginx(nginx: &Path, conf: &Path, port: u16) -> Option<Killed> {
     for stale in [&pid, &log] {
         let _ = std::fs::remove_file(stale);
     }
-    let child = Command::new(nginx)
-        .arg("-p")
-        .arg(prefix)
-        .arg("-c")
-        .arg(conf)
-        .arg("-e")
-        .arg(&log)
-        .args(["-g", "daemon off; master_process off;"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nginx runs");
-    let mut nginx = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = nginx.0.try_wait().unwrap() {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            if log.contains("Address already in use") {
-                return None;
-            }
-            panic!("nginx exited ({status}):\n{log}");
-        }
-        // The pid file is written after the listening socket is bound: then the port is nginx's.
-        if pid.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(nginx);
-        }
-        assert!(Instant::now() < deadline, "nginx listening within 10 s:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-p").arg(prefix).arg("-c").arg(conf).arg("-e").arg(&log).args(["-g", "daemon off; master_process off;"]);
+    let child = spawn(cmd, &prefix.join("stderr.log"));
+    // The pid file is written after the listening socket is bound: then the port is nginx's.
+    wait_listening(child, port, &[log, prefix.join("stderr.log")], || pid.exists())
 }
 
 /// A reqwest client trusting only the test CA at `ca`.
@@ -420,12 +297,12 @@ fn nginx_edges_start_and_proxy_discovery() {
         let (doc, token_answer) = rt.block_on(discovery_and_token(&edge));
         assert_eq!(doc["issuer"], base.as_str(), "{cfg:?}: {doc}");
         let token = doc["token_endpoint"].as_str().unwrap_or_default();
-        assert!(token.starts_with(&format!("{base}/")), "{cfg:?}: token_endpoint {token}, expected under {base}/\n{}", edge.error_log());
+        assert!(token.starts_with(&format!("{base}/")), "{cfg:?}: token_endpoint {token}, expected under {base}/\n{}", edge.log());
         // The POST and its Basic credentials reach node (a wrong secret would be 401
         // invalid_client), but nginx terminates TLS: node never sees a client certificate, so it
         // refuses to issue the certificate-bound token (RFC 8705 §3) this client is registered for.
         let (status, body) = token_answer;
-        assert_eq!((status.as_u16(), &body["error"]), (400, &"invalid_grant".into()), "{cfg:?}: {body}\n{}", edge.error_log());
+        assert_eq!((status.as_u16(), &body["error"]), (400, &"invalid_grant".into()), "{cfg:?}: {body}\n{}", edge.log());
     }
 }
 
@@ -498,6 +375,8 @@ fn forwarding_edges(style: PkiStyle) {
         assert_eq!(edge.forward, forward);
         let conf = std::fs::read_to_string(edge.dir.path().join("nginx/nginx.conf")).unwrap();
         assert!(conf.contains(forward.directive()) && conf.contains("ssl_verify_client optional_no_ca;"), "{conf}");
+        // nginx at its default header limits (large_client_header_buffers 4 8k).
+        assert!(!conf.contains("large_client_header_buffers") && !conf.contains("client_header_buffer_size"), "{conf}");
         // The leaf alone, as nginx's $ssl_client_escaped_cert carries it (registered.pem of the
         // ecosystem PKI also holds two intermediates: 7.9 KB, beyond nginx's 8 KB header buffers
         // once URL-encoded).
@@ -537,6 +416,6 @@ fn forwarding_edges(style: PkiStyle) {
             Forward::None => unreachable!(),
         };
         let expected: Vec<(&str, &str)> = answers.iter().map(|(what, _)| *what).zip(expected).collect();
-        assert_eq!(observed, expected, "{style:?}/{forward:?}: {answers:?}\n{}", edge.error_log());
+        assert_eq!(observed, expected, "{style:?}/{forward:?}: {answers:?}\n{}", edge.log());
     }
 }

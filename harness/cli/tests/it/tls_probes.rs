@@ -284,7 +284,7 @@ async fn silent_and_non_tls_origins_end_in_error_within_the_bounds() {
 /// `openssl s_server -Verify 1` (a client certificate required), on a free port of 127.0.0.1;
 /// killed when dropped.
 struct SServer {
-    _child: crate::nginx::Killed,
+    _child: crate::front::Killed,
     port: u16,
 }
 
@@ -308,7 +308,7 @@ fn s_server(pki: &Path, extra: &[&str]) -> SServer {
         let t0 = std::time::Instant::now();
         while t0.elapsed() < std::time::Duration::from_secs(5) {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return SServer { _child: crate::nginx::Killed(child), port };
+                return SServer { _child: crate::front::Killed(child), port };
             }
             if child.try_wait().unwrap().is_some() {
                 break; // the port was taken meanwhile

@@ -1,5 +1,6 @@
 //! `auth.pki.*`: PKI mutual-TLS client authentication at the token endpoint (RFC 8705 §2.1).
 
+use super::late_request::unless_asked_late;
 use super::{expect_invalid_client, Ctx, Outcome, TlsRefusal};
 use crate::http::Exchange;
 use crate::http::Failure;
@@ -8,6 +9,8 @@ use mtls_core::catalogue::Primary;
 use mtls_core::pki::Role;
 
 /// Judge a token exchange that must succeed: 200 with a non-empty access_token of type Bearer.
+/// The positive controls that present a certificate pass this judgement through
+/// [`unless_asked_late`]: where the server asks for it only after the handshake, `error`.
 pub(super) fn accepted(ex: &Exchange, what: &str) -> Outcome {
     let ev = ex.evidence.clone();
     match &ex.outcome {
@@ -42,14 +45,15 @@ pub async fn pki_accept(ctx: &Ctx) -> Outcome {
     let Some(id) = ctx.target.clients.tls.clone() else {
         return Outcome::skip(NO_TLS_CLIENT);
     };
+    const WHAT: &str = "the registered certificate and client_id";
     if ctx.target.clients.primary == Primary::TlsClientAuth {
         return match ctx.primary_grant().await {
-            Ok(ex) => accepted(ex, "the registered certificate and client_id"),
+            Ok(ex) => unless_asked_late(ctx, ex, accepted(ex, WHAT)).await,
             Err(o) => o,
         };
     }
     match ctx.token_request(Who::Cert(Role::Registered), &id).await {
-        Ok(ex) => accepted(&ex, "the registered certificate and client_id"),
+        Ok(ex) => unless_asked_late(ctx, &ex, accepted(&ex, WHAT)).await,
         Err(o) => o,
     }
 }
@@ -117,14 +121,15 @@ pub async fn self_accept(ctx: &Ctx) -> Outcome {
     let Some(id) = ctx.target.clients.self_signed.clone() else {
         return Outcome::skip("the target registers no self_signed_tls_client_auth client");
     };
+    const WHAT: &str = "the registered self-signed certificate";
     if ctx.target.clients.primary == Primary::SelfSignedTlsClientAuth {
         return match ctx.primary_grant().await {
-            Ok(ex) => accepted(ex, "the registered self-signed certificate"),
+            Ok(ex) => unless_asked_late(ctx, ex, accepted(ex, WHAT)).await,
             Err(o) => o,
         };
     }
     match ctx.token_request(Who::Cert(Role::SelfSigned), &id).await {
-        Ok(ex) => accepted(&ex, "the registered self-signed certificate"),
+        Ok(ex) => unless_asked_late(ctx, &ex, accepted(&ex, WHAT)).await,
         Err(o) => o,
     }
 }

@@ -36,7 +36,10 @@ async fn grant(ctx: &Ctx) -> Result<&Exchange, Outcome> {
 /// the issuer, unique `jti`, short `exp`, sent with the transport certificate, yields a token.
 pub async fn accept(ctx: &Ctx) -> Outcome {
     match grant(ctx).await {
-        Ok(ex) => accepted(ex, "the private_key_jwt assertion (aud = issuer) sent over mTLS"),
+        Ok(ex) => {
+            let judged = accepted(ex, "the private_key_jwt assertion (aud = issuer) sent over mTLS");
+            super::late_request::unless_asked_late(ctx, ex, judged).await
+        }
         Err(o) => o,
     }
 }

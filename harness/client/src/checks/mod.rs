@@ -10,6 +10,7 @@ pub mod edge;
 pub mod endpoints;
 pub mod introspection;
 pub mod jwt_auth;
+mod late_request;
 pub mod refresh;
 pub mod refusal;
 pub mod session;
