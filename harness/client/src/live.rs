@@ -452,7 +452,7 @@ impl TargetFile {
                 trusted
             }
             (None, Some(ca)) => {
-                identities.push(ca.mint_other_subject().map_err(ctx)?);
+                identities.push(ca.mint_other_subject(registered.as_ref()).map_err(ctx)?);
                 true
             }
             (None, None) => false,
