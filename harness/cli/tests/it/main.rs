@@ -39,6 +39,7 @@ mod redaction;
 mod reports;
 mod self_test;
 mod stress;
+mod target_mistakes;
 mod terminal;
 mod tls_probes;
 mod tls_race;
