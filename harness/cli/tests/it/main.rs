@@ -40,5 +40,6 @@ mod reports;
 mod self_test;
 mod stress;
 mod terminal;
+mod tls_bounds;
 mod tls_probes;
 mod tls_race;
