@@ -63,6 +63,16 @@ pub(crate) fn client_ca(style: PkiStyle) -> &'static str {
     }
 }
 
+/// `f` for each PKI style, all at once (a thread each: starting a real server blocks), in
+/// [`PkiStyle::ALL`]'s order.
+pub(crate) fn each_style<T: Send>(f: impl Fn(PkiStyle) -> T + Sync) -> Vec<(PkiStyle, T)> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = PkiStyle::ALL.iter().map(|&style| (style, s.spawn(move || f(style)))).collect();
+        handles.into_iter().map(|(style, h)| (style, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))).collect()
+    })
+}
+
 /// A wiremock, whose mounts the test decides, behind the harness's TLS edge on `host`.
 pub(crate) async fn edge(pki: &TestPki, host: &str) -> (MockServer, Listener, String) {
     let wm = MockServer::start().await;

@@ -1,13 +1,17 @@
 //! `mtls-harness init` against real servers: node-oidc-provider in each alias layout and
 //! glewlwyd. The file it writes says what the AS publishes, has TODO only where the user must
 //! answer, is refused by the loader until they are filled, and — filled — runs to a verdict.
+//!
+//! Each test runs with each style of test PKI at once: init is given the style's `ca.pem` (the
+//! ecosystem PKI's root alone) and `registered.pem` (there the leaf with its issuing and
+//! intermediate CAs).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mtls_harness::pki::TestPki;
 use serde_json::Value;
 
+use crate::common::{each_style, write_pki};
 use crate::oidc_provider::{start_peer, Config};
 
 fn harness(args: &[&str]) -> Output {
@@ -72,37 +76,42 @@ fn init_then_run(dir: &Path, issuer: &str, shape: Option<&str>, answers: &[(&str
 
 #[test]
 fn init_reads_node_oidc_provider_in_each_layout_and_the_filled_file_runs() {
-    for (mode, shape) in [("identical", "identical"), ("split", "split"), ("none", "missing")] {
-        let tmp = tempfile::tempdir().unwrap();
-        TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
-        let peer = start_peer(Config { mode, defect: None, policy: "all" }, tmp.path(), "s3cr3t-init");
-        // node-oidc-provider publishes scopes its client_credentials grant does not need.
-        let (yaml, report) = init_then_run(tmp.path(), &peer.issuer, Some(shape), &[("client_id", "tpp-client-001"), ("scope", "")]);
-        assert_eq!(report["verdict"], "pass", "{mode}: {yaml}");
-        let checks = report["scenarios"][0]["checks"].as_array().unwrap();
-        let passed = |id: &str| checks.iter().any(|c| c["id"] == id && c["status"] == "pass");
-        assert!(passed("auth.pki.accept") && (passed("bind.token-cnf") || passed("bind.introspection-cnf")), "{mode}: {report}");
-        if shape == "split" {
-            assert!(yaml.contains("(alias; top level"), "{yaml}");
+    each_style(|style| {
+        for (mode, shape) in [("identical", "identical"), ("split", "split"), ("none", "missing")] {
+            let label = format!("{mode}, {style:?} PKI");
+            let tmp = tempfile::tempdir().unwrap();
+            write_pki(style, tmp.path());
+            let peer = start_peer(Config { mode, defect: None, policy: "all" }, tmp.path(), "s3cr3t-init");
+            // node-oidc-provider publishes scopes its client_credentials grant does not need.
+            let (yaml, report) = init_then_run(tmp.path(), &peer.issuer, Some(shape), &[("client_id", "tpp-client-001"), ("scope", "")]);
+            assert_eq!(report["verdict"], "pass", "{label}: {yaml}");
+            let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+            let passed = |id: &str| checks.iter().any(|c| c["id"] == id && c["status"] == "pass");
+            assert!(passed("auth.pki.accept") && (passed("bind.token-cnf") || passed("bind.introspection-cnf")), "{label}: {report}");
+            if shape == "split" {
+                assert!(yaml.contains("(alias; top level"), "{label}: {yaml}");
+            }
         }
-    }
+    });
 }
 
 #[test]
 fn init_reads_glewlwyd_and_the_filled_file_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
-    let secret = format!("glewlwyd-init-{}", std::process::id());
-    let Some(peer) = crate::glewlwyd::start_peer(tmp.path(), &secret) else { return };
-    let (yaml, report) = init_then_run(
-        tmp.path(),
-        &peer.issuer,
-        None,
-        &[("client_id", "tpp-client-001"), ("scope", "mtls"), ("require_bound_tokens", "false")],
-    );
-    assert!(yaml.contains("scope: TODO"), "glewlwyd publishes scopes: init asks for one\n{yaml}");
-    assert!(yaml.contains("require_bound_tokens: TODO"), "glewlwyd does not publish bound tokens: init asks\n{yaml}");
-    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
-    assert!(checks.iter().any(|c| c["id"] == "auth.pki.accept" && c["status"] == "pass"), "{report}");
-    assert_eq!(report["verdict"], "pass");
+    each_style(|style| {
+        let tmp = tempfile::tempdir().unwrap();
+        write_pki(style, tmp.path());
+        let secret = format!("glewlwyd-init-{}-{}", style.name(), std::process::id());
+        let Some(peer) = crate::glewlwyd::start_peer(tmp.path(), &secret) else { return };
+        let (yaml, report) = init_then_run(
+            tmp.path(),
+            &peer.issuer,
+            None,
+            &[("client_id", "tpp-client-001"), ("scope", "mtls"), ("require_bound_tokens", "false")],
+        );
+        assert!(yaml.contains("scope: TODO"), "{style:?}: glewlwyd publishes scopes: init asks for one\n{yaml}");
+        assert!(yaml.contains("require_bound_tokens: TODO"), "{style:?}: glewlwyd does not publish bound tokens: init asks\n{yaml}");
+        let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+        assert!(checks.iter().any(|c| c["id"] == "auth.pki.accept" && c["status"] == "pass"), "{style:?}: {report}");
+        assert_eq!(report["verdict"], "pass", "{style:?}");
+    });
 }

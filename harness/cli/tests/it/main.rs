@@ -41,5 +41,6 @@ mod self_test;
 mod stress;
 mod target_mistakes;
 mod terminal;
+mod tls_bounds;
 mod tls_probes;
 mod tls_race;

@@ -2,7 +2,7 @@
 //! the node-oidc-provider fixture: a real-world TLS edge whose protocol versions and cipher suites
 //! the tests choose ([`TlsConfig`]), where the node fixture itself only speaks what Node allows.
 //!
-//! [`start`] runs nginx in front of node-oidc-provider as `front.rs` describes (temporary
+//! [`start_forwarding`] runs nginx in front of node-oidc-provider as `front.rs` describes (temporary
 //! directory, free port, both killed when the [`Edge`] is dropped); nginx keeps its package
 //! defaults apart from what is set below — `large_client_header_buffers` (4 × 8k) included.
 //!
@@ -12,15 +12,15 @@
 //! `server-rsa.pem` minted with the `openssl` command line (ring cannot generate RSA keys) so
 //! that static-RSA and `DHE-RSA`/`ECDHE-RSA` suites can be negotiated.
 //!
-//! [`start_forwarding`] starts the same pair with nginx forwarding the client certificate to node
-//! in a header ([`Forward`]): the deployment RFC 9440 describes, where node takes the certificate
+//! With a [`Forward`] other than `None`, nginx forwards the client certificate to node in a
+//! header: the deployment RFC 9440 describes, where node takes the certificate
 //! from `X-SSL-Client-Cert` (`PEER_CERT_HEADER`) instead of its own TLS socket — once correctly
 //! (nginx overwrites the header on every request), once with the classic mistake (nginx sets
 //! another header, so a client's own `X-SSL-Client-Cert` reaches node untouched), and once with
 //! that mistake where node falls back to nginx's header (so the TLS certificate still works too).
 //!
-//! `.ci/run` installs nginx with apt-get. Without it [`start`] skips (returns `None`), except
-//! under CI (`CI=true`), where it fails.
+//! `.ci/run` installs nginx with apt-get. Without it [`start_forwarding`] skips (returns `None`),
+//! except under CI (`CI=true`), where it fails.
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -125,14 +125,9 @@ impl Deref for Edge {
     }
 }
 
-/// Start node-oidc-provider behind nginx with the TLS configuration `cfg`. `None` (with a note on
-/// stderr) when nginx is not installed, except under `CI=true`, where that is a failure.
-pub(crate) fn start(cfg: TlsConfig) -> Option<Edge> {
-    start_forwarding(cfg, Forward::None, PkiStyle::Compact)
-}
-
-/// [`start`], with the test PKI of `style` and nginx forwarding the client certificate to node
-/// as `forward` says.
+/// Start node-oidc-provider behind nginx with the TLS configuration `cfg`, the test PKI of
+/// `style`, and nginx forwarding the client certificate to node as `forward` says. `None` (with
+/// a note on stderr) when nginx is not installed, except under `CI=true`, where that is a failure.
 pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward, style: PkiStyle) -> Option<Edge> {
     let nginx = installed("nginx", "nginx")?;
     let name = format!("nginx-{cfg:?}-{}", style.name());

@@ -5,22 +5,26 @@
 //! client. Conformant, the binding, PAR, introspection and revocation checks are all judged and
 //! `uae-openfinance` and `fapi2-sp-mtls` pass; each off-profile variant (`PEER_OFF_PROFILE`)
 //! fails exactly the profile rules it breaks, with their citations.
+//!
+//! Every test runs with each style of test PKI, node started once per style and the styles' runs
+//! at once; the harness mints with the style's client CA ([`client_ca`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use mtls_harness::checks::Status;
 use mtls_harness::live::TargetFile;
-use mtls_harness::pki::{AssertionKey, JwsAlg, TestPki};
+use mtls_harness::pki::{AssertionKey, JwsAlg, PkiStyle};
 use mtls_harness::results::ScenarioResult;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 
-use crate::common::{ensure_node_peers, repo};
+use crate::common::{client_ca, each_style, ensure_node_peers, repo, write_pki};
 
-struct Peer(std::process::Child, String);
+/// A running node (killed when dropped), its issuer, the PKI style it was started with and the
+/// directory holding that PKI (removed when dropped).
+struct Peer(std::process::Child, String, PkiStyle, tempfile::TempDir);
 
 impl Drop for Peer {
     fn drop(&mut self) {
@@ -29,16 +33,22 @@ impl Drop for Peer {
     }
 }
 
-/// A PKI whose private_key_jwt client signs with PS256 (UAE), and node started on it.
-fn start(dir: &Path, off_profile: &str) -> Peer {
-    start_in(dir, off_profile, "identical")
+/// For each PKI style, a PKI whose private_key_jwt client signs with PS256 (UAE), and node
+/// started on it; all at once.
+fn start(off_profile: &str) -> Vec<Peer> {
+    start_in(off_profile, "identical")
 }
 
 /// [`start`] with the given `ALIAS_MODE`.
-fn start_in(dir: &Path, off_profile: &str, alias_mode: &str) -> Peer {
+fn start_in(off_profile: &str, alias_mode: &str) -> Vec<Peer> {
+    each_style(|style| start_one(style, off_profile, alias_mode)).into_iter().map(|(_, p)| p).collect()
+}
+
+fn start_one(style: PkiStyle, off_profile: &str, alias_mode: &str) -> Peer {
     ensure_node_peers();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_pki(style, dir);
     let key = AssertionKey::generate(JwsAlg::PS256, "tpp-jwt-001-ps256").unwrap();
     mtls_harness::pki::write_file(&dir.join("jwt-client.key"), key.private_pem().unwrap().as_bytes(), true).unwrap();
     // The same key as a private JWK: a target file may give either.
@@ -56,21 +66,29 @@ fn start_in(dir: &Path, off_profile: &str, alias_mode: &str) -> Peer {
         .expect("node runs");
     let ready = crate::common::ready_line(&mut child, Duration::from_secs(30), "node-oidc-provider (uae)");
     let issuer = ready["issuer"].as_str().unwrap().to_string();
-    Peer(child, issuer)
+    Peer(child, issuer, style, tmp)
 }
 
 /// The target file: only a private_key_jwt client; both profiles selected.
-async fn run(dir: &Path, peer: &Peer, name: &str) -> ScenarioResult {
-    run_with(dir, peer, name, "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.key").await
+async fn run(peer: &Peer, name: &str) -> ScenarioResult {
+    run_with(peer, name, "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.key").await
+}
+
+/// [`run_with`] against each of `peers` at once, each result with its peer's PKI style.
+async fn run_each(peers: &[Peer], name: &str, profiles: &str, signing_key: &str) -> Vec<(PkiStyle, ScenarioResult)> {
+    futures_util::future::join_all(peers.iter().map(|p| async move { (p.2, run_with(p, name, profiles, signing_key).await) })).await
 }
 
 /// [`run`] with the given `profile:` value and signing key file (PEM or private JWK); a JWK key
 /// also pushes its authorization requests as signed request objects (RFC 9101), as UAE requires.
-async fn run_with(dir: &Path, peer: &Peer, name: &str, profiles: &str, signing_key: &str) -> ScenarioResult {
+async fn run_with(peer: &Peer, name: &str, profiles: &str, signing_key: &str) -> ScenarioResult {
+    let dir = peer.3.path();
     let request_object = signing_key.ends_with(".jwk");
     let body = format!(
-        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: {signing_key}, alg: PS256, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\nprofile: {profiles}\npar_request_object: {request_object}\n",
-        peer.1, peer.1
+        "id: node-uae-{name}\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: {signing_key}, alg: PS256, cert: registered.pem, key: registered.key }}\n{}profile: {profiles}\npar_request_object: {request_object}\n",
+        peer.1,
+        peer.1,
+        client_ca(peer.2)
     );
     let file = dir.join(format!("{name}.yaml"));
     std::fs::write(&file, body).unwrap();
@@ -90,40 +108,40 @@ fn failed(r: &ScenarioResult) -> Vec<&'static str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
-    let tmp = tempfile::tempdir().unwrap();
-    let peer = start(tmp.path(), "none");
+    let peers = start("none");
     // The signing key as a private JWK (RSA: n, e, d, p, q), the PEM path is used by the other runs.
-    let r = run_with(tmp.path(), &peer, "conformant", "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.jwk").await;
-    let got = outcomes(&r);
-    let par = r.checks.iter().find(|c| c.id == "par.alias").unwrap();
-    let form = serde_json::to_string(&par.evidence).unwrap();
-    assert!(form.contains("\"request\"") && !form.contains("code_challenge"), "PAR pushed a signed request object: {form}");
-    // Judged, as the primary private_key_jwt client: binding, PAR, introspection, revocation.
-    for id in [
-        "auth.jwt.accept",
-        "auth.jwt.bad-signature",
-        "auth.jwt.aud-wrong",
-        "auth.jwt.aud-endpoint",
-        "auth.jwt.aud-array",
-        "auth.jwt.replay",
-        "auth.jwt.no-cert",
-        "bind.introspection-cnf",
-        "introspect.active",
-        "bind.rs.same-cert",
-        "bind.rs.no-cert",
-        "bind.rs.other-cert",
-        "par.alias",
-        "revoke.alias",
-    ] {
-        assert_eq!(got[id].0, Status::Pass, "{id}: {}", got[id].1);
+    for (style, r) in run_each(&peers, "conformant", "[uae-openfinance, fapi2-sp-mtls]", "jwt-client.jwk").await {
+        let got = outcomes(&r);
+        let par = r.checks.iter().find(|c| c.id == "par.alias").unwrap();
+        let form = serde_json::to_string(&par.evidence).unwrap();
+        assert!(form.contains("\"request\"") && !form.contains("code_challenge"), "{style:?}: PAR pushed a signed request object: {form}");
+        // Judged, as the primary private_key_jwt client: binding, PAR, introspection, revocation.
+        for id in [
+            "auth.jwt.accept",
+            "auth.jwt.bad-signature",
+            "auth.jwt.aud-wrong",
+            "auth.jwt.aud-endpoint",
+            "auth.jwt.aud-array",
+            "auth.jwt.replay",
+            "auth.jwt.no-cert",
+            "bind.introspection-cnf",
+            "introspect.active",
+            "bind.rs.same-cert",
+            "bind.rs.no-cert",
+            "bind.rs.other-cert",
+            "par.alias",
+            "revoke.alias",
+        ] {
+            assert_eq!(got[id].0, Status::Pass, "{style:?}: {id}: {}", got[id].1);
+        }
+        // No tls_client_auth client: its checks say so, they do not pass.
+        assert_eq!(got["auth.pki.accept"].0, Status::Skip, "{style:?}: {}", got["auth.pki.accept"].1);
+        let fails = failed(&r);
+        assert!(fails.is_empty(), "{style:?}: a conformant UAE-shaped AS fails nothing: {fails:?}\n{got:#?}");
+        let verdicts: Vec<(&str, &str)> = r.profiles.iter().map(|p| (p.id.as_str(), p.verdict)).collect();
+        assert_eq!(verdicts, [("uae-openfinance", "pass"), ("fapi2-sp-mtls", "pass")], "{style:?}: {got:#?}");
+        assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "pass", "{style:?}");
     }
-    // No tls_client_auth client: its checks say so, they do not pass.
-    assert_eq!(got["auth.pki.accept"].0, Status::Skip, "{}", got["auth.pki.accept"].1);
-    let fails = failed(&r);
-    assert!(fails.is_empty(), "a conformant UAE-shaped AS fails nothing: {fails:?}\n{got:#?}");
-    let verdicts: Vec<(&str, &str)> = r.profiles.iter().map(|p| (p.id.as_str(), p.verdict)).collect();
-    assert_eq!(verdicts, [("uae-openfinance", "pass"), ("fapi2-sp-mtls", "pass")], "{got:#?}");
-    assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), "pass");
 }
 
 /// Each deliberate off-profile variant fails exactly the rules it breaks (with their citations).
@@ -138,25 +156,27 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
         ("long_tokens", &["profile.uae-openfinance.access-token-lifetime"]),
     ];
     for (variant, want) in cases {
-        let tmp = tempfile::tempdir().unwrap();
-        let peer = start(tmp.path(), variant);
-        let r = run(tmp.path(), &peer, variant).await;
-        let mut got = failed(&r);
-        // A failed required check fails its profile row too: those rows follow from the checks.
-        got.retain(|id| !id.contains(".requires."));
-        let mut want = want.to_vec();
-        want.sort();
-        got.sort();
-        assert_eq!(got, want, "{variant}: {:#?}", outcomes(&r));
-        for c in r.checks.iter().filter(|c| c.status == Status::Fail && c.id.starts_with("profile.")) {
-            assert!(!c.rfc.is_empty(), "{variant}: {} cites where the rule is written", c.id);
-        }
-        let want_verdict = if want.is_empty() { "pass" } else { "fail" };
-        assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), want_verdict, "{variant}");
-        if variant == "par_not_required" {
-            let got = outcomes(&r);
-            for id in ["profile.uae-openfinance.par-required", "profile.fapi2-sp-mtls.par-required"] {
-                assert_eq!(got[id].0, Status::Warn, "{id}: {}", got[id].1);
+        let peers = start(variant);
+        let results = futures_util::future::join_all(peers.iter().map(|p| async move { (p.2, run(p, variant).await) })).await;
+        for (style, r) in results {
+            let label = format!("{variant}, {style:?} PKI");
+            let mut got = failed(&r);
+            // A failed required check fails its profile row too: those rows follow from the checks.
+            got.retain(|id| !id.contains(".requires."));
+            let mut want = want.to_vec();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{label}: {:#?}", outcomes(&r));
+            for c in r.checks.iter().filter(|c| c.status == Status::Fail && c.id.starts_with("profile.")) {
+                assert!(!c.rfc.is_empty(), "{label}: {} cites where the rule is written", c.id);
+            }
+            let want_verdict = if want.is_empty() { "pass" } else { "fail" };
+            assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), want_verdict, "{label}");
+            if variant == "par_not_required" {
+                let got = outcomes(&r);
+                for id in ["profile.uae-openfinance.par-required", "profile.fapi2-sp-mtls.par-required"] {
+                    assert_eq!(got[id].0, Status::Warn, "{label}: {id}: {}", got[id].1);
+                }
             }
         }
     }
@@ -171,26 +191,27 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server() {
     for (mode, public_ok) in [("identical", false), ("split", true)] {
-        let tmp = tempfile::tempdir().unwrap();
-        let peer = start_in(tmp.path(), "none", mode);
-        let r = run_with(tmp.path(), &peer, &format!("cdr-{mode}"), "[au-cdr, br-openfinance]", "jwt-client.key").await;
-        let got = outcomes(&r);
-        let public = &got["tls.cert-request.forbidden"];
-        if public_ok {
-            assert_eq!(public.0, Status::Pass, "{mode}: {}", public.1);
-        } else {
-            assert_eq!(public.0, Status::Fail, "{mode}: {}", public.1);
-            assert!(public.1.contains("discovery") && public.1.contains("asks"), "{mode}: {}", public.1);
+        let peers = start_in("none", mode);
+        for (style, r) in run_each(&peers, &format!("cdr-{mode}"), "[au-cdr, br-openfinance]", "jwt-client.key").await {
+            let label = format!("{mode}, {style:?} PKI");
+            let got = outcomes(&r);
+            let public = &got["tls.cert-request.forbidden"];
+            if public_ok {
+                assert_eq!(public.0, Status::Pass, "{label}: {}", public.1);
+            } else {
+                assert_eq!(public.0, Status::Fail, "{label}: {}", public.1);
+                assert!(public.1.contains("discovery") && public.1.contains("asks"), "{label}: {}", public.1);
+            }
+            let back = &got["tls.cert-request.required"];
+            assert_eq!(back.0, Status::Pass, "{label}: {}", back.1);
+            // CDR forbids access-token introspection: under au-cdr the introspection checks do not apply.
+            for id in ["introspect.active", "bind.introspection-cnf"] {
+                assert_eq!(got[id].0, Status::Skip, "{label}: {id}: {}", got[id].1);
+                assert!(got[id].1.contains("not applicable under au-cdr"), "{label}: {id}: {}", got[id].1);
+            }
+            let aliases = &got["profile.br-openfinance.dcr-mtls-aliases"];
+            assert_eq!(aliases.0, Status::Warn, "{label}: {}", aliases.1);
+            assert!(aliases.1.contains("lacks registration_endpoint"), "{label}: {}", aliases.1);
         }
-        let back = &got["tls.cert-request.required"];
-        assert_eq!(back.0, Status::Pass, "{mode}: {}", back.1);
-        // CDR forbids access-token introspection: under au-cdr the introspection checks do not apply.
-        for id in ["introspect.active", "bind.introspection-cnf"] {
-            assert_eq!(got[id].0, Status::Skip, "{mode}: {id}: {}", got[id].1);
-            assert!(got[id].1.contains("not applicable under au-cdr"), "{mode}: {id}: {}", got[id].1);
-        }
-        let aliases = &got["profile.br-openfinance.dcr-mtls-aliases"];
-        assert_eq!(aliases.0, Status::Warn, "{mode}: {}", aliases.1);
-        assert!(aliases.1.contains("lacks registration_endpoint"), "{mode}: {}", aliases.1);
     }
 }

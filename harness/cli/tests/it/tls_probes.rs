@@ -3,6 +3,11 @@
 //! extended master secret (`nginx.rs`); node-oidc-provider with Node's default TLS settings; and
 //! glewlwyd (GnuTLS). Each run selects only `tls.*` and asserts every check's outcome. These are
 //! also the negative self-tests rustls cannot plant (`ON_REAL_SERVERS` in `self_test.rs`).
+//!
+//! Every test runs with each style of test PKI ([`PkiStyle::ALL`]), the styles' servers started
+//! and probed at once. The compact PKI's servers hold ECDSA P-256 certificates (nginx an RSA-2048
+//! one beside it); the ecosystem PKI's hold its RSA-2048 server chain alone, so no ECDSA suite
+//! can be negotiated with them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,14 +15,15 @@ use std::sync::Arc;
 
 use mtls_harness::checks::Status;
 use mtls_harness::live::TargetFile;
-use mtls_harness::pki::TestPki;
+use mtls_harness::pki::PkiStyle;
 use mtls_harness::run::{run_scenario, RunConfig, Source};
 use serde_json::Value;
 
-use crate::nginx::{start, TlsConfig};
+use crate::common::{each_style, write_pki};
+use crate::nginx::{start_forwarding, Edge, Forward, TlsConfig};
 
 /// Each `tls.*` check's status, reason and details.
-type Got = BTreeMap<String, (Status, String, Value)>;
+pub(crate) type Got = BTreeMap<String, (Status, String, Value)>;
 
 /// Run the `tls.*` checks against `issuer` (whose CA and client certificate are in `pki`) under
 /// `profiles`.
@@ -26,7 +32,7 @@ async fn tls_checks(dir: &Path, name: &str, issuer: &str, pki: &Path, profiles: 
 }
 
 /// [`tls_checks`] with more target-file lines (`extra`).
-async fn tls_checks_with(dir: &Path, name: &str, issuer: &str, pki: &Path, profiles: &[&str], extra: &str) -> Got {
+pub(crate) async fn tls_checks_with(dir: &Path, name: &str, issuer: &str, pki: &Path, profiles: &[&str], extra: &str) -> Got {
     let file = dir.join(format!("{name}.yaml"));
     let p = pki.display();
     let body = format!(
@@ -74,325 +80,236 @@ const BCP195_FOUR: [&str; 4] = [
     "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
 ];
 
+/// The nginx edges of each configuration in `cfgs`, with each PKI style, all started at once;
+/// `None` when nginx is not installed (see [`start_forwarding`]).
+fn nginx_edges(cfgs: &[TlsConfig]) -> Option<Vec<(PkiStyle, Vec<Edge>)>> {
+    let started = each_style(|style| {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = cfgs.iter().map(|&cfg| s.spawn(move || start_forwarding(cfg, Forward::None, style))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect::<Option<Vec<Edge>>>()
+        })
+    });
+    started.into_iter().map(|(style, edges)| Some((style, edges?))).collect()
+}
+
+/// The `tls.*` checks against each of `edges` (named `<name>-<style>`) under `profiles`, all at
+/// once; per style, one result per edge in the order of `names`.
+async fn nginx_checks(dir: &Path, edges: &[(PkiStyle, Vec<Edge>)], names: &[&str], profiles: &[&str]) -> Vec<(PkiStyle, Vec<Got>)> {
+    let runs = edges.iter().map(|(style, edges)| async move {
+        let runs = edges
+            .iter()
+            .zip(names)
+            .map(|(e, name)| async move { tls_checks(dir, &format!("{name}-{}", style.name()), &e.issuer, &e.pki_dir, profiles).await });
+        (*style, futures_util::future::join_all(runs).await)
+    });
+    futures_util::future::join_all(runs).await
+}
+
 /// nginx (a), FAPI-clean: every tls.* rule of FAPI 2.0 passes; the one origin serves discovery
 /// and asks for a certificate, which CDR forbids. nginx (b), legacy: TLS 1.0/1.1 and every
 /// OpenSSL suite — the floor and the suite rules fail, nothing else. Both enumerations are exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules() {
-    let Some(fapi) = start(TlsConfig::Fapi) else { return };
-    let Some(legacy) = start(TlsConfig::Legacy) else { return };
+    let Some(edges) = nginx_edges(&[TlsConfig::Fapi, TlsConfig::Legacy]) else { return };
     let tmp = tempfile::tempdir().unwrap();
     let profiles = ["fapi2-sp-mtls", "au-cdr"];
-    let (a, b) = tokio::join!(
-        tls_checks(tmp.path(), "nginx-fapi", &fapi.issuer, &fapi.pki_dir, &profiles),
-        tls_checks(tmp.path(), "nginx-legacy", &legacy.issuer, &legacy.pki_dir, &profiles)
-    );
-    use Status::{Fail, Pass};
-    expect(
-        "nginx (a) FAPI-clean",
-        &a,
-        &[
-            ("tls.cert-request.required", Pass),
-            ("tls.cert-request.forbidden", Fail),
-            ("tls.version.floor", Pass),
-            ("tls.version.prefers-13", Pass),
-            ("tls.ciphers.tls12", Pass),
-            ("tls.renegotiation", Pass),
-            ("tls.ems", Pass),
-        ],
-        &[("tls.cert-request.forbidden", "discovery")],
-    );
-    let (suites, requests) = enumerated(&a);
-    let mut sorted = suites.clone();
-    sorted.sort();
-    let mut four = BCP195_FOUR.map(str::to_string).to_vec();
-    four.sort();
-    assert_eq!(sorted, four, "nginx (a) accepts exactly RFC 9325 §4.2's four");
-    assert_eq!(requests, 5, "four accepted, one refused: {suites:?}");
-    println!("nginx (a): {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+    for (style, got) in nginx_checks(tmp.path(), &edges, &["nginx-fapi", "nginx-legacy"], &profiles).await {
+        let [a, b] = &got[..] else { unreachable!("two edges") };
+        use Status::{Fail, Pass};
+        expect(
+            &format!("nginx (a) FAPI-clean, {style:?} PKI"),
+            a,
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Fail),
+                ("tls.version.floor", Pass),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Pass),
+                ("tls.renegotiation", Pass),
+                ("tls.ems", Pass),
+            ],
+            &[("tls.cert-request.forbidden", "discovery")],
+        );
+        let (suites, requests) = enumerated(a);
+        let mut sorted = suites.clone();
+        sorted.sort();
+        // An ECDHE_ECDSA suite needs an ECDSA certificate: the compact PKI's nginx serves one
+        // (beside its RSA one), the ecosystem PKI's only the RSA chain — of the four it allows,
+        // nginx can then negotiate only the two ECDHE_RSA suites.
+        let mut allowed: Vec<String> =
+            BCP195_FOUR.iter().filter(|s| style == PkiStyle::Compact || !s.contains("_ECDSA_")).map(|s| s.to_string()).collect();
+        allowed.sort();
+        assert_eq!(sorted, allowed, "nginx (a), {style:?} PKI, accepts exactly RFC 9325 §4.2's four its certificates allow");
+        assert_eq!(requests as usize, allowed.len() + 1, "{style:?}: each accepted, then one refused: {suites:?}");
+        println!("nginx (a), {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
 
-    expect(
-        "nginx (b) legacy",
-        &b,
-        &[
-            ("tls.cert-request.required", Pass),
-            ("tls.cert-request.forbidden", Fail),
-            ("tls.version.floor", Fail),
-            ("tls.version.prefers-13", Pass),
-            ("tls.ciphers.tls12", Fail),
-            ("tls.renegotiation", Pass),
-            ("tls.ems", Pass),
-        ],
-        &[("tls.version.floor", "TLS 1.0"), ("tls.version.floor", "TLS 1.1"), ("tls.ciphers.tls12", "outside the allow-list")],
-    );
-    let (suites, requests) = enumerated(&b);
-    for s in ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"] {
-        assert!(suites.iter().any(|x| x == s), "nginx (b) accepts {s}: {suites:?}");
+        expect(
+            &format!("nginx (b) legacy, {style:?} PKI"),
+            b,
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Fail),
+                ("tls.version.floor", Fail),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Fail),
+                ("tls.renegotiation", Pass),
+                ("tls.ems", Pass),
+            ],
+            &[("tls.version.floor", "TLS 1.0"), ("tls.version.floor", "TLS 1.1"), ("tls.ciphers.tls12", "outside the allow-list")],
+        );
+        let (suites, requests) = enumerated(b);
+        for s in ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"] {
+            assert!(suites.iter().any(|x| x == s), "nginx (b), {style:?} PKI, accepts {s}: {suites:?}");
+        }
+        // ECDSA suites only where nginx has an ECDSA certificate (the compact PKI).
+        let ecdsa = suites.iter().any(|s| s.contains("_ECDSA_"));
+        assert_eq!(ecdsa, style == PkiStyle::Compact, "nginx (b), {style:?} PKI: ECDSA suites {suites:?}");
+        assert!(suites.iter().all(|s| !s.contains("_anon_") && !s.contains("NULL")), "no anonymous or NULL suite: {suites:?}");
+        assert_eq!(requests as usize, suites.len() + 1, "one ClientHello per accepted suite, and the refused one");
+        println!("nginx (b), {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
     }
-    assert!(suites.iter().all(|s| !s.contains("_anon_") && !s.contains("NULL")), "no anonymous or NULL suite: {suites:?}");
-    assert_eq!(requests as usize, suites.len() + 1, "one ClientHello per accepted suite, and the refused one");
-    println!("nginx (b): {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
 }
 
 /// nginx with the extended master secret switched off: exactly tls.ems fails under BCP 195.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_without_the_extended_master_secret_fails_exactly_tls_ems() {
-    let Some(edge) = start(TlsConfig::FapiNoEms) else { return };
+    let Some(edges) = nginx_edges(&[TlsConfig::FapiNoEms]) else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let got = tls_checks(tmp.path(), "nginx-no-ems", &edge.issuer, &edge.pki_dir, &["bcp195"]).await;
-    use Status::{Fail, Pass, Skip};
-    expect(
-        "nginx without EMS",
-        &got,
-        &[
-            ("tls.cert-request.required", Pass),
-            ("tls.cert-request.forbidden", Skip),
-            ("tls.version.floor", Pass),
-            ("tls.version.prefers-13", Pass),
-            ("tls.ciphers.tls12", Pass),
-            ("tls.renegotiation", Pass),
-            ("tls.ems", Fail),
-        ],
-        &[("tls.ems", "RFC 7627")],
-    );
+    for (style, got) in nginx_checks(tmp.path(), &edges, &["nginx-no-ems"], &["bcp195"]).await {
+        use Status::{Fail, Pass, Skip};
+        expect(
+            &format!("nginx without EMS, {style:?} PKI"),
+            &got[0],
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Skip),
+                ("tls.version.floor", Pass),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Pass),
+                ("tls.renegotiation", Pass),
+                ("tls.ems", Fail),
+            ],
+            &[("tls.ems", "RFC 7627")],
+        );
+    }
+}
+
+/// A server with one certificate negotiates only the TLS 1.2 suites that certificate can
+/// authenticate: with the compact PKI's ECDSA P-256 one, ECDHE_ECDSA suites alone; with the
+/// ecosystem PKI's RSA-2048 chain, RSA-authenticated ones alone — static-RSA key exchange
+/// (`TLS_RSA_WITH_*`, no forward secrecy, RFC 9325 §4.1) among them: Node's and GnuTLS's defaults
+/// keep it enabled, and only an RSA certificate shows it.
+fn assert_suites_fit_the_certificate(label: &str, style: PkiStyle, suites: &[String]) {
+    match style {
+        PkiStyle::Compact => assert!(suites.iter().all(|s| s.contains("_ECDSA_")), "{label}: ECDSA suites only: {suites:?}"),
+        PkiStyle::Ecosystem => {
+            assert!(suites.iter().all(|s| s.contains("_RSA_") && !s.contains("_ECDSA_")), "{label}: RSA suites only: {suites:?}");
+            assert!(suites.iter().any(|s| s.starts_with("TLS_RSA_WITH_")), "{label}: static RSA accepted: {suites:?}");
+        }
+    }
+}
+
+/// The CA whose name a server that trusts the test PKI's `ca.pem` lists in its
+/// CertificateRequest: the compact PKI's one CA, or the ecosystem PKI's root (`ca.pem` holds the
+/// root alone; the issuing CA and intermediate reach the server in the client's chain).
+fn trusted_ca_name(style: PkiStyle) -> &'static str {
+    match style {
+        PkiStyle::Compact => "CN=mtls-harness Test CA",
+        PkiStyle::Ecosystem => "CN=mtls-harness Ecosystem Root CA",
+    }
 }
 
 /// node-oidc-provider with Node's default TLS settings (the fixture sets only what Node defaults
 /// to: TLS 1.2 minimum), judged under FAPI 2.0 and Open Finance Brasil: Node accepts a
-/// client-initiated renegotiation (Brazil forbids it) and, with an ECDSA certificate, CBC and
-/// ChaCha20 TLS 1.2 suites outside both allow-lists. Split aliases: the top-level listener asks
-/// for no certificate, so CDR's rule holds.
+/// client-initiated renegotiation (Brazil forbids it) and CBC and ChaCha20 TLS 1.2 suites
+/// outside both allow-lists (with the compact PKI's ECDSA certificate as with the ecosystem
+/// PKI's RSA one, which adds static RSA: [`assert_suites_fit_the_certificate`]). Split aliases: the top-level listener asks for no certificate, so CDR's rule
+/// holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_oidc_provider_defaults() {
-    let tmp = tempfile::tempdir().unwrap();
-    TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
-    let cfg = crate::oidc_provider::Config { mode: "split", defect: None, policy: "all" };
-    let peer = crate::oidc_provider::start_peer(cfg, tmp.path(), "node-tls-secret");
-    let got = tls_checks(tmp.path(), "node-defaults", &peer.issuer, tmp.path(), &["fapi2-sp-mtls", "br-openfinance", "au-cdr"]).await;
-    let (suites, requests) = enumerated(&got);
-    println!("node: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
-    assert_eq!(requests as usize, suites.len() + 1);
-    use Status::{Fail, Pass};
-    expect(
-        "node-oidc-provider",
-        &got,
-        &[
-            ("tls.cert-request.required", Pass),
-            ("tls.cert-request.forbidden", Pass),
-            ("tls.version.floor", Pass),
-            ("tls.version.prefers-13", Pass),
-            ("tls.ciphers.tls12", Fail),
-            ("tls.renegotiation", Fail),
-            ("tls.ems", Pass),
-        ],
-        &[
-            ("tls.renegotiation", "accepts a client-initiated renegotiation"),
-            ("tls.ciphers.tls12", "CHACHA20"),
-            ("tls.ciphers.tls12", "CBC"),
-            ("tls.cert-request.required", "CN=mtls-harness Test CA"),
-        ],
-    );
+    let peers = each_style(|style| {
+        let tmp = tempfile::tempdir().unwrap();
+        write_pki(style, tmp.path());
+        let cfg = crate::oidc_provider::Config { mode: "split", defect: None, policy: "all" };
+        let peer = crate::oidc_provider::start_peer(cfg, tmp.path(), "node-tls-secret");
+        (tmp, peer)
+    });
+    let profiles = ["fapi2-sp-mtls", "br-openfinance", "au-cdr"];
+    let runs = peers.iter().map(|(style, (tmp, peer))| async move {
+        tls_checks(tmp.path(), &format!("node-defaults-{}", style.name()), &peer.issuer, tmp.path(), &profiles).await
+    });
+    for ((style, _), got) in peers.iter().zip(futures_util::future::join_all(runs).await) {
+        let (suites, requests) = enumerated(&got);
+        println!("node, {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+        assert_suites_fit_the_certificate(&format!("node, {style:?} PKI"), *style, &suites);
+        assert_eq!(requests as usize, suites.len() + 1);
+        use Status::{Fail, Pass};
+        expect(
+            &format!("node-oidc-provider, {style:?} PKI"),
+            &got,
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Pass),
+                ("tls.version.floor", Pass),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Fail),
+                ("tls.renegotiation", Fail),
+                ("tls.ems", Pass),
+            ],
+            &[
+                ("tls.renegotiation", "accepts a client-initiated renegotiation"),
+                ("tls.ciphers.tls12", "CHACHA20"),
+                ("tls.ciphers.tls12", "CBC"),
+                ("tls.cert-request.required", trusted_ca_name(*style)),
+            ],
+        );
+    }
 }
 
 /// glewlwyd (GnuTLS with Debian's defaults; its fixture asks for client certificates on its one
 /// listener), under FAPI 2.0, Open Finance Brasil and CDR: it accepts TLS 1.0 and 1.1, and CBC,
-/// CCM and ChaCha20 TLS 1.2 suites; it refuses renegotiation; its one listener asks for a
+/// CCM and ChaCha20 TLS 1.2 suites (and static RSA with the ecosystem PKI's RSA certificate:
+/// [`assert_suites_fit_the_certificate`]); it refuses renegotiation; its one listener asks for a
 /// certificate at discovery too (CDR).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glewlwyd_defaults() {
-    let tmp = tempfile::tempdir().unwrap();
-    TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
-    let Some(peer) = crate::glewlwyd::start_peer(tmp.path(), "glewlwyd-tls-secret") else { return };
-    let got = tls_checks(tmp.path(), "glewlwyd-defaults", &peer.issuer, tmp.path(), &["fapi2-sp-mtls", "br-openfinance", "au-cdr"]).await;
-    let (suites, requests) = enumerated(&got);
-    println!("glewlwyd: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
-    assert_eq!(requests as usize, suites.len() + 1);
-    use Status::{Fail, Pass};
-    expect(
-        "glewlwyd",
-        &got,
-        &[
-            ("tls.cert-request.required", Pass),
-            ("tls.cert-request.forbidden", Fail),
-            ("tls.version.floor", Fail),
-            ("tls.version.prefers-13", Pass),
-            ("tls.ciphers.tls12", Fail),
-            ("tls.renegotiation", Pass),
-            ("tls.ems", Pass),
-        ],
-        &[
-            ("tls.version.floor", "accepts TLS 1.0"),
-            ("tls.version.floor", "TLS 1.1"),
-            ("tls.ciphers.tls12", "CBC"),
-            ("tls.renegotiation", "refuses renegotiation"),
-            ("tls.cert-request.forbidden", "discovery"),
-        ],
-    );
-}
-
-/// Origins that accept TCP and then say nothing, or answer a ClientHello with plain HTTP: every
-/// probe is bounded by the target's timeouts and ends in `error` naming the origin — no hang, no
-/// pass — while the healthy origin is still judged.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn silent_and_non_tls_origins_end_in_error_within_the_bounds() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use wiremock::{matchers::path, Mock, ResponseTemplate};
-    let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            held.push(s); // accepted, never answered
-        }
+    let peers = each_style(|style| {
+        let tmp = tempfile::tempdir().unwrap();
+        write_pki(style, tmp.path());
+        let peer = crate::glewlwyd::start_peer(tmp.path(), &format!("glewlwyd-tls-secret-{}", style.name()));
+        peer.map(|p| (tmp, p))
     });
-    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http_port = http.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = http.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf).await;
-                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
-            });
-        }
+    let Some(peers) = peers.into_iter().map(|(style, p)| Some((style, p?))).collect::<Option<Vec<_>>>() else { return };
+    let profiles = ["fapi2-sp-mtls", "br-openfinance", "au-cdr"];
+    let runs = peers.iter().map(|(style, (tmp, peer))| async move {
+        tls_checks(tmp.path(), &format!("glewlwyd-defaults-{}", style.name()), &peer.issuer, tmp.path(), &profiles).await
     });
-    let (wm, _listener, base) = crate::common::edge(&pki, "127.0.0.1").await;
-    let doc = serde_json::json!({
-        "issuer": base, "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("https://127.0.0.1:{silent_port}/jwks"),
-        "registration_endpoint": format!("https://127.0.0.1:{http_port}/register"),
-    });
-    Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
-    let t0 = std::time::Instant::now();
-    let timeouts = "timeouts: { connect_ms: 500, request_ms: 700, check_ms: 20000 }\n";
-    let got = tls_checks_with(tmp.path(), "silent", &base, tmp.path(), &["bcp195"], timeouts).await;
-    let took = t0.elapsed();
-    for id in ["tls.version.floor", "tls.version.prefers-13", "tls.ciphers.tls12", "tls.renegotiation", "tls.ems"] {
-        let (status, reason, details) = &got[id];
-        assert_eq!(*status, Status::Error, "{id}: {reason}");
-        assert!(reason.contains(&format!("127.0.0.1:{silent_port}")) && reason.contains("sent no answer"), "{id}: {reason}");
-        assert!(reason.contains("not a TLS record"), "{id}: the plain-HTTP origin is named: {reason}");
-        let healthy = details["origins"].as_array().unwrap().iter().find(|o| o["origin"] == base.as_str()).unwrap();
-        assert_eq!(healthy["verdict"], "pass", "{id}: the healthy origin is still judged: {healthy}");
+    for ((style, _), got) in peers.iter().zip(futures_util::future::join_all(runs).await) {
+        let (suites, requests) = enumerated(&got);
+        println!("glewlwyd, {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+        assert_suites_fit_the_certificate(&format!("glewlwyd, {style:?} PKI"), *style, &suites);
+        assert_eq!(requests as usize, suites.len() + 1);
+        use Status::{Fail, Pass};
+        expect(
+            &format!("glewlwyd, {style:?} PKI"),
+            &got,
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Fail),
+                ("tls.version.floor", Fail),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Fail),
+                ("tls.renegotiation", Pass),
+                ("tls.ems", Pass),
+            ],
+            &[
+                ("tls.version.floor", "accepts TLS 1.0"),
+                ("tls.version.floor", "TLS 1.1"),
+                ("tls.ciphers.tls12", "CBC"),
+                ("tls.renegotiation", "refuses renegotiation"),
+                ("tls.cert-request.forbidden", "discovery"),
+                ("tls.cert-request.required", trusted_ca_name(*style)),
+            ],
+        );
     }
-    assert!(took < std::time::Duration::from_secs(15), "bounded: {took:?}");
-}
-
-/// `openssl s_server -Verify 1` (a client certificate required), on a free port of 127.0.0.1;
-/// killed when dropped.
-struct SServer {
-    _child: crate::front::Killed,
-    port: u16,
-}
-
-fn s_server(pki: &Path, extra: &[&str]) -> SServer {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = std::process::Command::new("openssl")
-            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-quiet", "-Verify", "1", "-no_tls1_3"])
-            .arg("-cert")
-            .arg(pki.join("server.pem"))
-            .arg("-key")
-            .arg(pki.join("server.key"))
-            .arg("-CAfile")
-            .arg(pki.join("ca.pem"))
-            .args(extra)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("openssl runs");
-        let t0 = std::time::Instant::now();
-        while t0.elapsed() < std::time::Duration::from_secs(5) {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return SServer { _child: crate::front::Killed(child), port };
-            }
-            if child.try_wait().unwrap().is_some() {
-                break; // the port was taken meanwhile
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("openssl s_server did not start");
-}
-
-/// The renegotiation probe completes a TLS 1.2 handshake with a server that requires a client
-/// certificate by presenting one (signing the CertificateVerify with its key), then tries to
-/// renegotiate: OpenSSL 3.0 refuses by default and accepts with `-client_renegotiation`. Without
-/// a certificate the handshake fails, named — never a refusal.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_renegotiation_probe_presents_a_certificate_where_one_is_required() {
-    use mtls_harness::tlsprobe::{renegotiate, ClientAuth, Renegotiation, Timeouts};
-    let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let id = pki.identity(mtls_harness::pki::Role::Registered);
-    let key = mtls_harness::mock::terminator::provider().key_provider.load_private_key(id.key_der()).unwrap();
-    let client = ClientAuth { chain: vec![id.cert_der.to_vec()], key };
-    let t = Timeouts { connect: std::time::Duration::from_secs(2), read: std::time::Duration::from_secs(3) };
-    let refusing = s_server(tmp.path(), &[]);
-    let r = renegotiate("127.0.0.1", refusing.port, t, Some(&client)).await;
-    assert!(matches!(&r, Ok(Renegotiation::Refused(how)) if how.contains("no_renegotiation")), "{r:?}");
-    let without = renegotiate("127.0.0.1", refusing.port, t, None).await;
-    assert!(without.is_err(), "no certificate, no handshake, no verdict: {without:?}");
-    let accepting = s_server(tmp.path(), &["-client_renegotiation"]);
-    let r = renegotiate("127.0.0.1", accepting.port, t, Some(&client)).await;
-    assert_eq!(r.unwrap(), Renegotiation::Accepted);
-}
-
-/// An alias origin that accepts TCP and says nothing, under the default profile (where
-/// `tls.ciphers.tls12` is informational) beside a healthy origin that accepts a suite BCP 195 does
-/// not list: every `tls.*` check names the silent origin, and none reports a pass about the
-/// healthy one alone (`tls.ciphers.tls12` had: "informational — would fail: …").
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_alias_origin_is_named_by_every_tls_check() {
-    use wiremock::{matchers::path, Mock, ResponseTemplate};
-    let tmp = tempfile::tempdir().unwrap();
-    let pki = TestPki::generate().unwrap();
-    pki.write_to(tmp.path()).unwrap();
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            held.push(s); // accepted, never answered
-        }
-    });
-    // The healthy origin accepts ChaCha20 in TLS 1.2: outside BCP 195's list, informational here.
-    let wm = wiremock::MockServer::start().await;
-    let plant = mtls_harness::mock::terminator::EdgePlant { tls12_chacha20: true, ..Default::default() };
-    let tls = mtls_harness::mock::terminator::edge_tls(&pki.server, true, plant).unwrap();
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("https://127.0.0.1:{}", socket.local_addr().unwrap().port());
-    let _listener = mtls_harness::mock::terminator::Listener::spawn("top", socket, tls, true, wm.uri(), Default::default()).unwrap();
-    let alias = format!("https://127.0.0.1:{silent_port}/token");
-    let doc = serde_json::json!({
-        "issuer": base, "token_endpoint": format!("{base}/token"),
-        "mtls_endpoint_aliases": { "token_endpoint": alias },
-    });
-    Mock::given(path("/.well-known/openid-configuration")).respond_with(ResponseTemplate::new(200).set_body_json(doc)).mount(&wm).await;
-    let timeouts = "timeouts: { connect_ms: 500, request_ms: 700, check_ms: 20000 }\n";
-    let got = tls_checks_with(tmp.path(), "silent-alias", &base, tmp.path(), &[], timeouts).await;
-    for (id, (status, reason, _)) in &got {
-        println!("{id}: {} — {reason}", status.name());
-    }
-    for (id, (status, reason, _)) in &got {
-        if *status == Status::Skip {
-            continue;
-        }
-        assert!(reason.contains(&format!("127.0.0.1:{silent_port}")), "{id} ({}) names the silent origin: {reason}", status.name());
-        assert_eq!(*status, Status::Error, "{id}: {reason}");
-    }
-    let (_, reason, _) = &got["tls.ciphers.tls12"];
-    assert!(
-        reason.starts_with(&format!("cannot judge: https://127.0.0.1:{silent_port}"))
-            && reason.contains("would fail")
-            && reason.contains("CHACHA20"),
-        "{reason}"
-    );
 }
