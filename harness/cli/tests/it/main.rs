@@ -38,6 +38,7 @@ mod readme;
 mod redaction;
 mod reports;
 mod self_test;
+mod spring_as;
 mod stress;
 mod terminal;
 mod tls_probes;
