@@ -39,6 +39,7 @@ mod redaction;
 mod reports;
 mod self_test;
 mod spring_as;
+mod spring_as_defects;
 mod stress;
 mod terminal;
 mod tls_probes;

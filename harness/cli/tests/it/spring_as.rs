@@ -82,7 +82,7 @@ pub(crate) struct Peer {
     child: Child,
     pub(crate) issuer: String,
     pub(crate) resource: String,
-    _permit: tokio::sync::SemaphorePermit<'static>,
+    _permit: Option<tokio::sync::SemaphorePermit<'static>>,
 }
 
 impl Drop for Peer {
@@ -108,40 +108,79 @@ pub(crate) fn write_spring_pki(style: PkiStyle, dir: &Path) {
     std::fs::write(dir.join("registered-chain.pem"), chain.concat()).unwrap();
 }
 
-/// Starts the peer (after a permit is free) on ports 0 with the PKI in `pki_dir`.
+/// Starts the peer (after a permit is free) on ports 0 with the PKI in `pki_dir`. The peer picks
+/// its free ports before Spring starts, so another process may take one in between (exit 2, no
+/// ready line, README "Ports"): then it is started again, up to three times. Its stderr goes to
+/// `pki_dir/spring-as-N.stderr`, shown when it never gets ready.
 pub(crate) async fn start_peer(jar: &Path, cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
     let permit = PEERS.acquire().await.unwrap();
-    let mut cmd = Command::new("java");
-    cmd.arg("-XX:TieredStopAtLevel=1")
-        .arg("-jar")
-        .arg(jar)
-        .env("PKI_DIR", pki_dir)
-        .env("ALIAS_MODE", cfg.mode)
-        .env("PORT", "0")
-        .env("ALIAS_PORT", "0")
-        .env("PEER_CLIENT_SECRET", secret)
-        .env("PEER_TOKEN_FORMAT", cfg.format)
-        .env("PEER_CLIENT_CERT_METHOD", cfg.method)
-        .env("PEER_DEFECT", cfg.defect.unwrap_or(""))
-        .env("JWT_CLIENT_JWKS", pki_dir.join("jwt-es256.jwks.json"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    let (jar, dir, secret) = (jar.to_path_buf(), pki_dir.to_path_buf(), secret.to_string());
     let label = cfg.label();
     let started = Instant::now();
-    let mut peer = tokio::task::spawn_blocking(move || {
-        let child = cmd.spawn().expect("java runs");
-        let mut peer = Peer { child, issuer: String::new(), resource: String::new(), _permit: permit };
-        let ready = crate::common::ready_line(&mut peer.child, Duration::from_secs(120), "Spring Authorization Server");
-        (peer, ready)
+    let (mut peer, ready) = tokio::task::spawn_blocking(move || {
+        for attempt in 1..=3 {
+            let log = dir.join(format!("spring-as-{attempt}.stderr"));
+            let child = Command::new("java")
+                .args(["-XX:TieredStopAtLevel=1", "-jar"])
+                .arg(&jar)
+                .env("PKI_DIR", &dir)
+                .env("ALIAS_MODE", cfg.mode)
+                .env("PORT", "0")
+                .env("ALIAS_PORT", "0")
+                .env("PEER_CLIENT_SECRET", &secret)
+                .env("PEER_TOKEN_FORMAT", cfg.format)
+                .env("PEER_CLIENT_CERT_METHOD", cfg.method)
+                .env("PEER_DEFECT", cfg.defect.unwrap_or(""))
+                .env("JWT_CLIENT_JWKS", dir.join("jwt-es256.jwks.json"))
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("java runs");
+            let mut peer = Peer { child, issuer: String::new(), resource: String::new(), _permit: None };
+            match first_line(&mut peer.child, Duration::from_secs(120)) {
+                Some(line) => return (peer, line),
+                None => {
+                    let status = peer.child.wait().unwrap();
+                    let err = std::fs::read_to_string(&log).unwrap_or_default();
+                    assert!(status.code() == Some(2) && attempt < 3, "Spring AS {label}: no ready line within 120 s ({status}):\n{err}");
+                    eprintln!("spring-as {label}: exited without a ready line ({status}), starting it again:\n{err}");
+                }
+            }
+        }
+        unreachable!()
     })
     .await
     .unwrap();
-    eprintln!("spring-as {label}: ready in {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!(peer.1["defect"], cfg.defect.unwrap_or("none"), "{}", peer.1);
-    assert_eq!(peer.1["token_format"], cfg.format, "{}", peer.1);
-    peer.0.issuer = peer.1["issuer"].as_str().unwrap().to_string();
-    peer.0.resource = peer.1["resource"].as_str().unwrap().to_string();
-    peer.0
+    peer._permit = Some(permit);
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap_or_else(|e| panic!("ready line `{ready}`: {e}"));
+    eprintln!("spring-as {}: ready in {:.1} s", cfg.label(), started.elapsed().as_secs_f64());
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(ready["defect"], cfg.defect.unwrap_or("none"), "{ready}");
+    assert_eq!(ready["token_format"], cfg.format, "{ready}");
+    peer.issuer = ready["issuer"].as_str().unwrap().to_string();
+    peer.resource = ready["resource"].as_str().unwrap().to_string();
+    peer
+}
+
+/// The child's first stdout line within `within`; `None` when it ends its stdout (exits) or the
+/// time runs out (then it is killed).
+fn first_line(child: &mut Child, within: Duration) -> Option<String> {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("the peer's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    match rx.recv_timeout(within) {
+        Ok(line) if !line.trim().is_empty() => Some(line),
+        Ok(_) => None,
+        Err(_) => {
+            let _ = child.kill();
+            None
+        }
+    }
 }
 
 /// A target file for `peer`, with the registered client's certificate file `cert`.
