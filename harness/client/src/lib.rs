@@ -6,6 +6,7 @@
 
 pub mod assertion;
 pub mod checks;
+pub mod file_keys;
 pub mod http;
 pub mod live;
 pub mod profile;

@@ -266,6 +266,9 @@ pub struct TargetFile {
     /// The file this came from (set by the loader).
     #[serde(skip)]
     pub file: PathBuf,
+    /// The file's text, to find the line of a key (`file_keys`).
+    #[serde(skip)]
+    source: String,
 }
 
 impl TargetFile {
@@ -287,6 +290,7 @@ impl TargetFile {
         }
         let mut t: TargetFile = serde_yaml::from_str(text).map_err(|e| mtls_core::scenario::syntax_error(&name, &e))?;
         t.file = path.to_path_buf();
+        t.source = text.to_string();
         t.validate().map_err(|msg| ScenarioError::Invalid { file: name, msg })?;
         Ok(t)
     }
@@ -452,7 +456,7 @@ impl TargetFile {
                 trusted
             }
             (None, Some(ca)) => {
-                identities.push(ca.mint_other_subject().map_err(ctx)?);
+                identities.push(ca.mint_other_subject(registered.as_ref()).map_err(ctx)?);
                 true
             }
             (None, None) => false,
@@ -481,6 +485,7 @@ impl TargetFile {
         Ok(Parts {
             secrets: secrets.clone(),
             kind: Kind::Live,
+            file_keys: Some(crate::file_keys::FileKeys::new(self.file.display().to_string(), &self.source)),
             issuer: self.issuer.clone(),
             resource_url: self.resource.clone(),
             clients: Clients {

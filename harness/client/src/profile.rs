@@ -420,6 +420,7 @@ mod tests {
             duration_ms: 0.0,
             evidence: vec![],
             details: None,
+            check_file: None,
         };
         let results = [row("auth.pki.accept", Status::Skip), row("auth.jwt.accept", Status::Pass), row("par.alias", Status::Blocked)];
         assert_eq!(required(&results, "auth.jwt.accept", "X", None).status, Status::Pass);

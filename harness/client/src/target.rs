@@ -207,6 +207,9 @@ impl Clients {
 pub struct Parts {
     /// Mock or live.
     pub kind: Kind,
+    /// The user's target file, to name the key and line a failure could also be explained by
+    /// (none for the embedded mock).
+    pub file_keys: Option<crate::file_keys::FileKeys>,
     /// The AS's issuer identifier; discovery is fetched under it.
     pub issuer: String,
     /// A protected resource that enforces the binding, if there is one (for `bind.rs.*`).
@@ -265,6 +268,8 @@ fn reuse_of(role: Role) -> Reuse {
 pub struct Target {
     /// Mock or live.
     pub kind: Kind,
+    /// See [`Parts::file_keys`].
+    pub file_keys: Option<crate::file_keys::FileKeys>,
     /// The AS's issuer identifier.
     pub issuer: String,
     /// The protected resource's URL, if there is one.
@@ -326,6 +331,7 @@ impl Target {
         }
         Ok(Target {
             kind: p.kind,
+            file_keys: p.file_keys,
             issuer: p.issuer,
             resource_url: p.resource_url,
             clients: p.clients,

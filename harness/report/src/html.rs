@@ -84,6 +84,8 @@ struct RuleView<'a> {
 struct View<'a> {
     r: &'a RunReport,
     rules: Vec<RuleView<'a>>,
+    /// The results a wrong target file explains too: listed first.
+    check_file: Vec<RuleView<'a>>,
     real: Vec<ScenarioView<'a>>,
     selftests: Vec<ScenarioView<'a>>,
     redaction: Vec<String>,
@@ -155,6 +157,7 @@ pub(crate) fn render(report: &RunReport) -> Result<String, String> {
         grid: crate::pictures::verdict_grid(&grid_groups),
         r: report,
         rules,
+        check_file: report.check_file_first().into_iter().map(|(scenario, c)| RuleView { scenario, c, status: c.status.name() }).collect(),
         real: real.into_iter().map(scenario_view).collect(),
         selftests: selftests.into_iter().map(scenario_view).collect(),
         redaction: report.redaction.notes(),

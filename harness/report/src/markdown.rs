@@ -42,6 +42,20 @@ pub(crate) fn render(report: &RunReport) -> String {
         }
         out.push('\n');
     }
+    let first = report.check_file_first();
+    if !first.is_empty() {
+        out.push_str("### Check your target file first\n\nThe server refused what the target file says it must accept: either it refuses its own client (the verdict stands) or the file is wrong.\n\n| scenario | check | status | keys to check |\n|---|---|---|---|\n");
+        for (sc, c) in first {
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} |\n",
+                cell(sc),
+                c.id,
+                c.status.name(),
+                cell(c.check_file.as_deref().unwrap_or_default())
+            ));
+        }
+        out.push('\n');
+    }
     for note in report.redaction.notes() {
         out.push_str(&format!("> **Redaction:** {}.\n\n", cell(&note)));
     }

@@ -83,6 +83,14 @@ pub(crate) fn run(
         style.verdict(report.verdict),
         report.duration_ms
     );
+    let first = report.check_file_first();
+    if !first.is_empty() {
+        println!("check your target file first — the server refused what the file says it must accept (or the file is wrong):");
+        for (sc, c) in first {
+            let keys = mtls_harness::text::inert(c.check_file.as_deref().unwrap_or_default());
+            println!("  {}::{}: {keys}", mtls_harness::text::inert(sc), c.id);
+        }
+    }
     for p in &report.profiles {
         let failed = if p.failed.is_empty() { String::new() } else { format!(" — failed: {}", p.failed.join(", ")) };
         anstream::println!("profile {} ({}): {}, {} rules{failed}", p.id, p.version, style.verdict(p.verdict), p.rules);

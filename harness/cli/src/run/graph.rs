@@ -134,7 +134,11 @@ fn finish(
         outcome.status = Status::Warn;
         outcome.reason = format!("{} (a SHOULD-level requirement: reported as a warning)", outcome.reason);
     }
-    if let Some(what) = outcome.unjudged.as_ref().filter(|_| level != Level::Info || !matches!(outcome.status, Status::Fail | Status::Warn))
+    if let Some(what) = outcome
+        .beside
+        .as_ref()
+        .and_then(|b| b.unjudged.clone())
+        .filter(|_| level != Level::Info || !matches!(outcome.status, Status::Fail | Status::Warn))
     {
         outcome.reason = format!("{} (and could not judge: {what})", outcome.reason);
     }
@@ -143,7 +147,7 @@ fn finish(
             Some((p, l)) => format!("under {} ({})", p.id.0, l.citation.0),
             None => "no selected profile makes it a rule; --profile bcp195 does".into(),
         };
-        match outcome.unjudged.take() {
+        match outcome.beside.as_mut().and_then(|b| b.unjudged.take()) {
             // Part of what it was asked about was never judged: no pass, and that part first.
             Some(what) => {
                 outcome.reason = format!(
@@ -194,6 +198,7 @@ fn result(sc: &Scenario, check: &'static CheckInfo, level: Level, outcome: Outco
         duration_ms: ms(t0.elapsed()),
         evidence: outcome.evidence,
         details: outcome.details,
+        check_file: outcome.beside.and_then(|b| b.check_file),
     }
 }
 

@@ -83,6 +83,7 @@ pub async fn start(
         limits,
         token_params: Vec::new(),
         no_proxy: true,
+        file_keys: None,
         par_request_object: false,
         insecure: false,
         secrets: secrets.clone(),

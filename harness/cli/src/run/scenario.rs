@@ -186,6 +186,7 @@ async fn run_as(
             duration_ms: ms(t0.elapsed()),
             evidence: outcome.evidence,
             details: outcome.details,
+            check_file: None,
         };
         super::graph::publish(sc, cr, on_check, done);
     }

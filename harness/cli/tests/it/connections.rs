@@ -98,6 +98,7 @@ fn target(pki: &TestPki, issuer: &str, max_in_flight: Option<usize>) -> Target {
         limits: Limits::default(),
         token_params: Vec::new(),
         no_proxy: true,
+        file_keys: None,
         par_request_object: false,
         insecure: false,
         secrets: Default::default(),

@@ -41,6 +41,7 @@ mod self_test;
 mod spring_as;
 mod spring_as_defects;
 mod stress;
+mod target_mistakes;
 mod terminal;
 mod tls_probes;
 mod tls_race;

@@ -230,14 +230,28 @@ async fn defect(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&
     defect_with(mode, name, fail, warn, blocked, &[]).await;
 }
 
-/// [`defect`], with checks blocked only with JWT access tokens (`jwt_blocked`).
+/// [`defect`], with checks blocked only with JWT access tokens (`jwt_blocked`); with each PKI style.
 async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn: &[&str], blocked: &[&str], jwt_blocked: &[&str]) {
-    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }, PkiStyle::Compact).await;
+    for &style in PkiStyle::ALL {
+        defect_in(style, mode, name, fail, warn, blocked, jwt_blocked).await;
+    }
+}
+
+async fn defect_in(
+    style: PkiStyle,
+    mode: &'static str,
+    name: &'static str,
+    fail: &[&str],
+    warn: &[&str],
+    blocked: &[&str],
+    jwt_blocked: &[&str],
+) {
+    let (jwt, opaque) = run_config(Config { mode, defect: Some(name), policy: "own" }, style).await;
     let jwt_all: Vec<&str> = blocked.iter().chain(jwt_blocked).copied().collect();
     for (label, (got, verdict), base, blocked) in
         [("jwt", jwt, &JWT_EXCEPTIONS[..], &jwt_all[..]), ("opaque", opaque, &OPAQUE_EXCEPTIONS[..], blocked)]
     {
-        let label = format!("{mode}/{name}/{label}");
+        let label = format!("{}/{mode}/{name}/{label}", style.name());
         let status = |s: Status| -> Vec<&str> { got.iter().filter(|(_, (x, _))| *x == s).map(|(id, _)| *id).collect() };
         let sorted = |v: &[&str]| {
             let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
@@ -268,7 +282,13 @@ async fn defect_with(mode: &'static str, name: &'static str, fail: &[&str], warn
 async fn planted_defect_tokens_not_bound() {
     // Discovery still claims bound tokens; neither the token nor introspection carries cnf, and
     // the resource accepts the token from anyone.
-    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }, PkiStyle::Compact).await;
+    for &style in PkiStyle::ALL {
+        tokens_not_bound(style).await;
+    }
+}
+
+async fn tokens_not_bound(style: PkiStyle) {
+    let (jwt, opaque) = run_config(Config { mode: "split", defect: Some("no_binding"), policy: "own" }, style).await;
     let fails = |o: &Outcomes| -> Vec<&str> { o.iter().filter(|(_, (s, _))| *s == Status::Fail).map(|(id, _)| *id).collect() };
     assert_eq!(
         fails(&jwt.0),

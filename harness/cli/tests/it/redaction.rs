@@ -74,6 +74,7 @@ fn report_carrying(client_id: &str, secret: &str, secrets: Secrets) -> RunReport
         duration_ms: 1.0,
         evidence: vec![evidence],
         details: Some(json!({ "k": secret, secret: form })),
+        check_file: None,
     };
     let sc = ScenarioResult {
         id: "s".into(),

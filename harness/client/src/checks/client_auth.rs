@@ -1,6 +1,7 @@
 //! `auth.pki.*`: PKI mutual-TLS client authentication at the token endpoint (RFC 8705 §2.1).
 
 use super::late_request::unless_asked_late;
+use super::readings::{with_readings, Control};
 use super::{expect_invalid_client, Ctx, Outcome, TlsRefusal};
 use crate::http::Exchange;
 use crate::http::Failure;
@@ -48,12 +49,12 @@ pub async fn pki_accept(ctx: &Ctx) -> Outcome {
     const WHAT: &str = "the registered certificate and client_id";
     if ctx.target.clients.primary == Primary::TlsClientAuth {
         return match ctx.primary_grant().await {
-            Ok(ex) => unless_asked_late(ctx, ex, accepted(ex, WHAT)).await,
+            Ok(ex) => with_readings(ctx, unless_asked_late(ctx, ex, accepted(ex, WHAT)).await, ex, Control::Pki),
             Err(o) => o,
         };
     }
     match ctx.token_request(Who::Cert(Role::Registered), &id).await {
-        Ok(ex) => unless_asked_late(ctx, &ex, accepted(&ex, WHAT)).await,
+        Ok(ex) => with_readings(ctx, unless_asked_late(ctx, &ex, accepted(&ex, WHAT)).await, &ex, Control::Pki),
         Err(o) => o,
     }
 }
@@ -124,12 +125,12 @@ pub async fn self_accept(ctx: &Ctx) -> Outcome {
     const WHAT: &str = "the registered self-signed certificate";
     if ctx.target.clients.primary == Primary::SelfSignedTlsClientAuth {
         return match ctx.primary_grant().await {
-            Ok(ex) => unless_asked_late(ctx, ex, accepted(ex, WHAT)).await,
+            Ok(ex) => with_readings(ctx, unless_asked_late(ctx, ex, accepted(ex, WHAT)).await, ex, Control::SelfSigned),
             Err(o) => o,
         };
     }
     match ctx.token_request(Who::Cert(Role::SelfSigned), &id).await {
-        Ok(ex) => unless_asked_late(ctx, &ex, accepted(&ex, WHAT)).await,
+        Ok(ex) => with_readings(ctx, unless_asked_late(ctx, &ex, accepted(&ex, WHAT)).await, &ex, Control::SelfSigned),
         Err(o) => o,
     }
 }

@@ -38,7 +38,8 @@ pub async fn accept(ctx: &Ctx) -> Outcome {
     match grant(ctx).await {
         Ok(ex) => {
             let judged = accepted(ex, "the private_key_jwt assertion (aud = issuer) sent over mTLS");
-            super::late_request::unless_asked_late(ctx, ex, judged).await
+            let judged = super::late_request::unless_asked_late(ctx, ex, judged).await;
+            super::readings::with_readings(ctx, judged, ex, super::readings::Control::Jwt)
         }
         Err(o) => o,
     }

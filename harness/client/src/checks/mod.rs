@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod introspection;
 pub mod jwt_auth;
 mod late_request;
+pub mod readings;
 pub mod refresh;
 pub mod refusal;
 pub mod session;

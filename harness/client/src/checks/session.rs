@@ -408,7 +408,7 @@ mod tests {
     use super::*;
 
     fn resumed(status: Status) -> Attempt {
-        Attempt::Resumed(Outcome { status, reason: status.name().into(), evidence: Vec::new(), details: None, level: None, unjudged: None })
+        Attempt::Resumed(Outcome { status, reason: status.name().into(), evidence: Vec::new(), details: None, level: None, beside: None })
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn the_issuing_ca_as_client_ca_mints_certificates_that_chain_to_the_root() {
     pki.write_to(dir.path()).expect("written");
     let ca = ClientCa::load(&dir.path().join("issuing-ca.pem"), &dir.path().join("issuing-ca.key")).expect("issuing CA loads");
     let reg = pki.identity(Role::Registered);
-    let other = ca.mint_other_subject().expect("minted");
+    let other = ca.mint_other_subject(Some(reg)).expect("minted");
     assert_eq!(other.intermediates, reg.intermediates, "the minted identity carries issuing + intermediate");
     verify(&other.cert_der, &other.intermediates, &pki.ca_cert_der).expect("minted other-subject chains to the root");
     assert!(same_issuer(&other, reg));
@@ -248,7 +248,7 @@ fn files_keep_the_compact_names_and_read_back_with_their_chains() {
     assert_eq!(server.chain(), pki.server.chain());
     // The root's key is `ca.key`: the pair mints too (directly under the root).
     let root_ca = ClientCa::load(&dir.path().join("ca.pem"), &dir.path().join("ca.key")).expect("root CA loads");
-    let minted = root_ca.mint_other_subject().expect("minted");
+    let minted = root_ca.mint_other_subject(None).expect("minted");
     verify(&minted.cert_der, &minted.intermediates, &pki.ca_cert_der).expect("minted under the root");
 }
 

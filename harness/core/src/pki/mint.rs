@@ -1,6 +1,10 @@
 //! Impostor certificates minted for a target: the registered subject from a rogue CA, another
 //! self-signed certificate, and — where the harness holds the client CA — expired and
-//! other-subject certificates (sent with the CA's chain when it is an intermediate).
+//! other-subject certificates. Each impostor presents a chain shaped like the registered
+//! client's (as many certificates after the leaf): a server that tells `tls_client_auth` from
+//! `self_signed_tls_client_auth` by the length of the presented chain (Spring Authorization
+//! Server does) must meet the impostor on the same path as the registered client, or a refusal
+//! would judge the path, not the subject or issuer under test.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -53,14 +57,23 @@ pub(super) fn copy_name_and_sans(der: &[u8]) -> Result<(DistinguishedName, Vec<S
     Ok((name, sans))
 }
 
-/// A certificate with the same subject DN and SANs as `like`, issued by a fresh CA nobody
-/// trusts (for `auth.pki.rogue-ca` against any AS).
+/// A certificate with the same subject DN and SANs as `like`, issued by a fresh CA hierarchy
+/// nobody trusts (for `auth.pki.rogue-ca` against any AS), as deep as `like`'s presented chain:
+/// one rogue CA certificate after the leaf for each certificate `like` presents after its own.
 pub fn mint_rogue(like: &Identity) -> Result<Identity, PkiError> {
-    let rogue_ca = CertifiedIssuer::self_signed(ca_params("mtls-harness Rogue CA"), KeyPair::generate()?)?;
+    let depth = like.intermediates.len();
+    let mut cas = vec![CertifiedIssuer::self_signed(ca_params("mtls-harness Rogue CA"), KeyPair::generate()?)?];
+    for i in 1..depth {
+        let parent = &cas[i - 1];
+        cas.push(CertifiedIssuer::signed_by(ca_params(&format!("mtls-harness Rogue CA {i}")), KeyPair::generate()?, parent)?);
+    }
     let (name, sans) = copy_name_and_sans(&like.cert_der)?;
     let key = KeyPair::generate()?;
-    let cert = client_params(name, sans).signed_by(&key, &rogue_ca)?;
-    Identity::new(Role::RogueCa, cert.der().clone(), &key)
+    let issuer = cas.last().unwrap_or_else(|| unreachable!("the rogue root is always made"));
+    let cert = client_params(name, sans).signed_by(&key, issuer)?;
+    // Presented after the leaf: the rogue CAs, nearest first (none when `like` presents its leaf alone).
+    let chain: Vec<CertificateDer<'static>> = if depth == 0 { Vec::new() } else { cas.iter().rev().map(|c| c.der().clone()).collect() };
+    Ok(Identity::new(Role::RogueCa, cert.der().clone(), &key)?.with_intermediates(chain))
 }
 
 /// A self-signed certificate with the same subject as `like` but another key.
@@ -78,6 +91,8 @@ pub struct ClientCa {
     /// its file) when the CA is an intermediate, so a server that trusts only the root can build
     /// the path; nothing for a self-issued root.
     chain: Vec<CertificateDer<'static>>,
+    /// The CA certificate itself.
+    ca_der: CertificateDer<'static>,
 }
 
 impl ClientCa {
@@ -109,7 +124,18 @@ impl ClientCa {
             what: "not a usable CA certificate",
             source,
         })?;
-        Ok(ClientCa { issuer, chain })
+        Ok(ClientCa { issuer, chain, ca_der: der })
+    }
+
+    /// What a certificate this CA mints presents after its leaf, shaped like `like`'s chain: the
+    /// CA's chain when it is an intermediate; for a root, the root itself when `like` presents
+    /// certificates after its leaf (a registered file of leaf and root), else nothing.
+    fn chain_like(&self, like: Option<&Identity>) -> Vec<CertificateDer<'static>> {
+        match (self.chain.is_empty(), like.is_none_or(|l| l.intermediates.is_empty())) {
+            (false, _) => self.chain.clone(),
+            (true, false) => vec![self.ca_der.clone()],
+            (true, true) => Vec::new(),
+        }
     }
 
     /// Same subject and SANs as `like`, this CA, validity ended yesterday.
@@ -120,16 +146,17 @@ impl ClientCa {
         p.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         let key = KeyPair::generate()?;
         let cert = p.signed_by(&key, &self.issuer)?;
-        Ok(Identity::new(Role::Expired, cert.der().clone(), &key)?.with_intermediates(self.chain.clone()))
+        Ok(Identity::new(Role::Expired, cert.der().clone(), &key)?.with_intermediates(self.chain_like(Some(like))))
     }
 
-    /// A certificate from this CA with a subject no client is registered with.
-    pub fn mint_other_subject(&self) -> Result<Identity, PkiError> {
+    /// A certificate from this CA with a subject no client is registered with, its presented chain
+    /// shaped like `like`'s (the registered client's, if there is one).
+    pub fn mint_other_subject(&self, like: Option<&Identity>) -> Result<Identity, PkiError> {
         let name = dn(&[(DnType::CommonName, "mtls-harness-other-subject"), (DnType::OrganizationName, "mtls-harness")]);
         let key = KeyPair::generate()?;
         let cert =
             client_params(name, vec![SanType::DnsName("other-subject.mtls-harness.invalid".try_into()?)]).signed_by(&key, &self.issuer)?;
-        Ok(Identity::new(Role::OtherSubject, cert.der().clone(), &key)?.with_intermediates(self.chain.clone()))
+        Ok(Identity::new(Role::OtherSubject, cert.der().clone(), &key)?.with_intermediates(self.chain_like(like)))
     }
 }
 

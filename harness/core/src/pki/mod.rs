@@ -310,6 +310,39 @@ mod tests {
         assert_eq!(ss.subject, SELF_SIGNED_DN);
     }
 
+    /// Impostors present as many certificates after the leaf as the registered client does (a
+    /// server choosing tls_client_auth or self-signed by chain length meets them on the same path):
+    /// a leaf alone stays alone; a leaf sent with its root or two intermediates gets a rogue
+    /// hierarchy as deep, and the client CA's minted certificates carry the root (compact) or the
+    /// CA's own chain.
+    #[test]
+    fn impostors_present_chains_shaped_like_the_registered_one() {
+        let pki = TestPki::generate().unwrap();
+        let reg = pki.identity(Role::Registered).clone();
+        assert!(mint_rogue(&reg).unwrap().intermediates.is_empty(), "a leaf alone, like the registered one");
+        let with_root = reg.clone().with_intermediates(vec![pki.ca_cert_der.clone()]);
+        let rogue = mint_rogue(&with_root).unwrap();
+        assert_eq!(rogue.intermediates.len(), 1);
+        assert_ne!(rogue.intermediates[0], pki.ca_cert_der, "a rogue CA, not the trusted one");
+        let deep = reg.clone().with_intermediates(vec![pki.ca_cert_der.clone(), pki.ca_cert_der.clone()]);
+        let rogue = mint_rogue(&deep).unwrap();
+        assert_eq!(rogue.intermediates.len(), 2);
+        let (_, leaf) = x509_parser::parse_x509_certificate(&rogue.cert_der).unwrap();
+        let (_, first) = x509_parser::parse_x509_certificate(&rogue.intermediates[0]).unwrap();
+        let (_, root) = x509_parser::parse_x509_certificate(&rogue.intermediates[1]).unwrap();
+        assert_eq!(leaf.issuer(), first.subject(), "nearest CA first");
+        assert_eq!(first.issuer(), root.subject());
+        assert_eq!(root.issuer(), root.subject(), "the rogue root last");
+        let dir = tempfile::tempdir().unwrap();
+        pki.write_to(dir.path()).unwrap();
+        let ca = ClientCa::load(&dir.path().join("ca.pem"), &dir.path().join("ca.key")).unwrap();
+        assert!(ca.mint_other_subject(Some(&reg)).unwrap().intermediates.is_empty());
+        assert!(ca.mint_expired(&reg).unwrap().intermediates.is_empty());
+        assert_eq!(ca.mint_other_subject(Some(&with_root)).unwrap().intermediates, vec![pki.ca_cert_der.clone()]);
+        assert_eq!(ca.mint_expired(&with_root).unwrap().intermediates, vec![pki.ca_cert_der.clone()]);
+        assert!(ca.mint_other_subject(None).unwrap().intermediates.is_empty());
+    }
+
     #[test]
     fn loads_identities_from_files_and_refuses_a_key_of_another_cert() {
         let pki = TestPki::generate().unwrap();
@@ -327,7 +360,7 @@ mod tests {
         let ca = ClientCa::load(&dir.path().join("ca.pem"), &dir.path().join("ca.key")).unwrap();
         let expired = ca.mint_expired(&id).unwrap();
         assert_eq!(expired.subject, id.subject);
-        assert!(ca.mint_other_subject().unwrap().subject.starts_with("CN=mtls-harness-other-subject"));
+        assert!(ca.mint_other_subject(Some(&id)).unwrap().subject.starts_with("CN=mtls-harness-other-subject"));
     }
 
     #[cfg(unix)]

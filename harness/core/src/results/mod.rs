@@ -8,7 +8,7 @@ mod scrub;
 mod verdict;
 
 pub use client_run::{ClientRun, RunEnd};
-pub use outcome::{Evidence, Level, Outcome, Status};
+pub use outcome::{Beside, Evidence, Level, Outcome, Status};
 pub use report::{
     rfc_url, CheckResult, Configuration, Kind, ProfileVerdict, RunReport, ScenarioResult, TargetInfo, Totals, SCHEMA_VERSION,
 };

@@ -64,16 +64,27 @@ pub struct Outcome {
     /// is MUST only for clients registered for bound tokens); else the check's own level.
     #[serde(skip)]
     pub level: Option<Level>,
+    /// What the check says beside its verdict; rare, so boxed (an `Outcome` is the error type
+    /// of most check steps).
+    #[serde(skip)]
+    pub beside: Option<Box<Beside>>,
+}
+
+/// What a check says beside its verdict.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Beside {
     /// What the check was asked about and could not judge (an origin that never answered),
     /// beside what it did judge: a failure found elsewhere stands and names it, but an
     /// informational check's finding is then no pass (`run::graph` words both).
-    #[serde(skip)]
     pub unjudged: Option<String>,
+    /// The keys of the user's target file that a wrong value of would explain this outcome as
+    /// well as the server could (a positive control refused): listed first in every report.
+    pub check_file: Option<String>,
 }
 
 impl Outcome {
     fn new(status: Status, reason: impl Into<String>) -> Outcome {
-        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None, level: None, unjudged: None }
+        Outcome { status, reason: reason.into(), evidence: Vec::new(), details: None, level: None, beside: None }
     }
     /// A `pass` for `reason`.
     pub fn pass(reason: impl Into<String>) -> Outcome {
@@ -114,9 +125,14 @@ impl Outcome {
         self.details = Some(v);
         self
     }
-    /// Record what could not be judged beside this verdict (see [`Outcome::unjudged`]).
+    /// Record what could not be judged beside this verdict (see [`Beside::unjudged`]).
     pub fn unjudged(mut self, what: impl Into<String>) -> Outcome {
-        self.unjudged = Some(what.into());
+        self.beside.get_or_insert_default().unjudged = Some(what.into());
+        self
+    }
+    /// Name the target-file keys that could explain this outcome too (see [`Beside::check_file`]).
+    pub fn check_file(mut self, keys: impl Into<String>) -> Outcome {
+        self.beside.get_or_insert_default().check_file = Some(keys.into());
         self
     }
     /// Judge this outcome at `level` instead of the check's own.

@@ -51,6 +51,10 @@ pub struct CheckResult {
     /// Structured findings (e.g. the effective-endpoint table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// The keys (and lines) of the target file a wrong value of would explain this result as
+    /// well as the server could: reports list such results first, "check your target file first".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_file: Option<String>,
 }
 
 impl CheckResult {
@@ -297,6 +301,12 @@ impl Totals {
 }
 
 impl RunReport {
+    /// The results a wrong target file explains as well as the server could (`check_file`),
+    /// with their scenario: what every report lists first, "check your target file first".
+    pub fn check_file_first(&self) -> Vec<(&str, &CheckResult)> {
+        self.scenarios.iter().flat_map(|s| s.checks.iter().filter(|c| c.check_file.is_some()).map(move |c| (s.id.as_str(), c))).collect()
+    }
+
     /// Count the check results of `scenarios`.
     pub fn totals(scenarios: &[ScenarioResult]) -> Totals {
         let mut t = Totals::default();

@@ -43,6 +43,7 @@ mod tests {
             duration_ms: 0.0,
             evidence: Vec::new(),
             details: None,
+            check_file: None,
         }
     }
 
