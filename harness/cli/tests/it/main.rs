@@ -40,6 +40,7 @@ mod reports;
 mod self_test;
 mod spring_as;
 mod spring_as_defects;
+mod spring_as_observe;
 mod stress;
 mod target_mistakes;
 mod terminal;
