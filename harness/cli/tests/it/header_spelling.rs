@@ -14,10 +14,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::live_outcomes;
 
-/// A recording origin: its base URL and the raw heads of the requests it answered.
+/// A recording origin: its base URL and the raw heads of the requests it answered, each with the
+/// number of the connection it came on (connections are kept alive).
 struct Origin {
     base: String,
-    heads: Arc<Mutex<Vec<String>>>,
+    heads: Arc<Mutex<Vec<(usize, String)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -39,54 +40,76 @@ async fn start(pki: &TestPki, trust_header: bool) -> Origin {
     let heads = Arc::new(Mutex::new(Vec::new()));
     let registered = pki.identity(Role::Registered).cert_der.to_vec();
     let (b, h) = (base.clone(), heads.clone());
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = connections.clone();
     let task = tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let (acceptor, base, heads, registered) = (acceptor.clone(), b.clone(), h.clone(), registered.clone());
+            let conn = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::spawn(async move {
                 let Ok(Ok(mut tls)) = tokio::time::timeout(std::time::Duration::from_secs(5), acceptor.accept(tcp)).await else { return };
                 let at_tls = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
-                let (path, header_cert, head_len) = loop {
-                    let Ok(n) = tls.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
+                // Requests one after another on the connection, until the client closes it.
+                loop {
+                    let (path, header_cert, head_len, body_len, close) = loop {
+                        let mut fields = [httparse::EMPTY_HEADER; 128];
+                        let mut req = httparse::Request::new(&mut fields);
+                        if let Ok(httparse::Status::Complete(len)) = req.parse(&buf) {
+                            // Case-sensitive, as the field name arrived.
+                            let cert = req.headers.iter().find(|f| f.name == "SSL_CLIENT_CERT").map(|f| pem_spaces_der(f.value));
+                            let field = |n: &str| {
+                                req.headers
+                                    .iter()
+                                    .find(|f| f.name.eq_ignore_ascii_case(n))
+                                    .map(|f| String::from_utf8_lossy(f.value).to_string())
+                            };
+                            let body_len = field("content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+                            let close = field("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                            break (req.path.unwrap_or("").to_string(), cert.flatten(), len, body_len, close);
+                        }
+                        let Ok(n) = tls.read(&mut chunk).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    };
+                    while buf.len() < head_len + body_len {
+                        let Ok(n) = tls.read(&mut chunk).await else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
                     }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let mut fields = [httparse::EMPTY_HEADER; 128];
-                    let mut req = httparse::Request::new(&mut fields);
-                    if let Ok(httparse::Status::Complete(len)) = req.parse(&buf) {
-                        // Case-sensitive, as the field name arrived.
-                        let cert = req.headers.iter().find(|f| f.name == "SSL_CLIENT_CERT").map(|f| pem_spaces_der(f.value));
-                        break (req.path.unwrap_or("").to_string(), cert.flatten(), len);
-                    }
-                };
-                heads.lock().unwrap().push(String::from_utf8_lossy(&buf[..head_len]).to_string());
-                let (status, body) = if path.starts_with("/.well-known/") {
-                    (
-                        200,
-                        serde_json::json!({"issuer": base, "token_endpoint": format!("{base}/token"), "token_endpoint_auth_methods_supported": ["tls_client_auth"]}),
-                    )
-                } else if path == "/token" {
-                    let by_header = trust_header && header_cert.as_deref() == Some(registered.as_slice());
-                    if at_tls.as_deref() == Some(registered.as_slice()) || by_header {
+                    heads.lock().unwrap().push((conn, String::from_utf8_lossy(&buf[..head_len]).to_string()));
+                    buf.drain(..head_len + body_len);
+                    let (status, body) = if path.starts_with("/.well-known/") {
                         (
                             200,
-                            serde_json::json!({"access_token": "opaque-access-token-for-tpp-client-001", "token_type": "Bearer", "expires_in": 300}),
+                            serde_json::json!({"issuer": base, "token_endpoint": format!("{base}/token"), "token_endpoint_auth_methods_supported": ["tls_client_auth"]}),
                         )
+                    } else if path == "/token" {
+                        let by_header = trust_header && header_cert.as_deref() == Some(registered.as_slice());
+                        if at_tls.as_deref() == Some(registered.as_slice()) || by_header {
+                            (
+                                200,
+                                serde_json::json!({"access_token": "opaque-access-token-for-tpp-client-001", "token_type": "Bearer", "expires_in": 300}),
+                            )
+                        } else {
+                            (401, serde_json::json!({"error": "invalid_client"}))
+                        }
                     } else {
-                        (401, serde_json::json!({"error": "invalid_client"}))
+                        (404, serde_json::json!({"error": "not_found"}))
+                    };
+                    let body = body.to_string();
+                    let answer =
+                        format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                    if tls.write_all(answer.as_bytes()).await.is_err() || close {
+                        let _ = tls.shutdown().await;
+                        return;
                     }
-                } else {
-                    (404, serde_json::json!({"error": "not_found"}))
-                };
-                let body = body.to_string();
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(answer.as_bytes()).await;
-                let _ = tls.shutdown().await;
+                }
             });
         }
     });
@@ -128,9 +151,19 @@ async fn spoofs_go_out_with_the_names_as_spelled() {
     assert_eq!(status, Status::Pass, "{reason}");
     let heads = origin.heads.lock().unwrap().clone();
     // The spoofs (the controls, with no extra field, go out through reqwest).
-    let spoofs: Vec<&String> =
-        heads.iter().filter(|h| h.starts_with("POST /token") && h.contains("\r\nUser-Agent: mtls-harness/")).collect();
+    let sent: Vec<&(usize, String)> =
+        heads.iter().filter(|(_, h)| h.starts_with("POST /token") && h.contains("\r\nUser-Agent: mtls-harness/")).collect();
+    let spoofs: Vec<&String> = sent.iter().map(|(_, h)| h).collect();
     assert!(spoofs.len() >= 20, "{} spoofs", spoofs.len());
+    // No certificate at TLS, nothing about a TLS identity judged: the sweep keeps its connections
+    // alive (at most the per-origin bound of them at once), never a handshake per request.
+    let connections: std::collections::BTreeSet<usize> = sent.iter().map(|(c, _)| *c).collect();
+    assert!(
+        connections.len() <= 8 && connections.len() < spoofs.len() / 2,
+        "{} spoofs over {} connections",
+        spoofs.len(),
+        connections.len()
+    );
     for spelled in [
         "\r\nSSL_CLIENT_CERT: -----BEGIN CERTIFICATE----- ",
         "\r\nX-SSL-Client-Cert: %2D%2D%2D%2D%2DBEGIN%20CERTIFICATE",

@@ -158,6 +158,9 @@ pub struct Http {
     throttle: Throttle,
     reuse: Reuse,
     config: (rustls::ClientConfig, bool),
+    /// Kept-alive connections for the byte-for-byte requests (`wire`) of a client that presents
+    /// no certificate; `None` for every other client (a fresh connection per such request).
+    wire_pool: Option<Arc<wire::Pool>>,
 }
 
 impl Http {
@@ -174,6 +177,7 @@ impl Http {
         secrets: Secrets,
     ) -> Result<Http, ClientError> {
         let trust = if insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
+        let wire_pool = cert.is_none().then(Arc::default);
         let tls = client_config(roots, cert, trust)?;
         let client = reqwest_client(tls.config.clone(), limits, no_proxy, Reuse::Pooled)?;
         Ok(Http {
@@ -186,6 +190,7 @@ impl Http {
             throttle: Throttle::default(),
             reuse: Reuse::Pooled,
             config: (tls.config, no_proxy),
+            wire_pool,
         })
     }
 
@@ -256,6 +261,7 @@ impl Http {
             throttle: self.throttle.clone(),
             reuse: Reuse::Fresh,
             config: (tls.config, no_proxy),
+            wire_pool: None,
         };
         Ok((http, tls.cert))
     }
@@ -527,12 +533,13 @@ impl Http {
             Auth::Basic(id, secret) => vec![("Authorization", basic(id, secret))],
         };
         let body = form.map(serde_urlencoded_pairs);
-        let req = wire::Request::new(method.as_str(), &parsed, &fields, headers, body.as_deref().map(str::as_bytes))?;
+        let req =
+            wire::Request::new(method.as_str(), &parsed, &fields, headers, body.as_deref().map(str::as_bytes), self.wire_pool.is_some())?;
         let (mut config, no_proxy) = self.config.clone();
         if self.reuse == Reuse::Fresh {
             config.resumption = rustls::client::Resumption::disabled();
         }
-        wire::exchange(Arc::new(config), &parsed, &req, self.limits, no_proxy).await
+        wire::exchange(Arc::new(config), &parsed, &req, self.limits, no_proxy, self.wire_pool.as_deref()).await
     }
 }
 

@@ -1,11 +1,14 @@
 //! Requests written byte for byte. hyper (under reqwest) sends every header name in lower case;
 //! origins that look a forwarded-certificate header up case-sensitively (`SSL_CLIENT_CERT` in a
-//! C or Java map) never see such a name. The `edge.*` checks' requests therefore go out here: one
-//! fresh connection (TLS over the identity's own client configuration), an HTTP/1.1 head with
-//! every field name exactly as the caller spells it, `Connection: close`, and an answer read with
-//! `httparse` — bounded in time and size like every other exchange.
+//! C or Java map) never see such a name. The `edge.*` checks' requests therefore go out here:
+//! TLS over the identity's own client configuration, an HTTP/1.1 head with every field name
+//! exactly as the caller spells it, and an answer read with `httparse` — bounded in time and size
+//! like every other exchange. A client that presents no certificate keeps its connections alive
+//! in a [`Pool`] (nothing about a TLS identity is judged on them, and a spoof sweep of a hundred
+//! requests then costs one round trip each, not three); any other sends `Connection: close`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -28,19 +31,21 @@ pub(super) struct Answer {
 pub(crate) struct Request {
     bytes: Vec<u8>,
     head_len: usize,
+    keep_alive: bool,
 }
 
 impl Request {
     /// `method url`, the harness's own fields (Host, User-Agent, Accept, `fields`), then `extra`
-    /// exactly as spelled, `Connection: close`, and `body` (a form, with its Content-Type and
-    /// Content-Length). A name that is not an RFC 9110 token or a value with CR, LF or NUL is
-    /// refused, never written.
+    /// exactly as spelled, `Connection: close` unless `keep_alive`, and `body` (a form, with its
+    /// Content-Type and Content-Length). A name that is not an RFC 9110 token or a value with CR,
+    /// LF or NUL is refused, never written.
     pub(crate) fn new(
         method: &str,
         url: &Url,
         fields: &[(&str, String)],
         extra: &[(String, String)],
         body: Option<&[u8]>,
+        keep_alive: bool,
     ) -> Result<Request, Failure> {
         let mut target = url.path().to_string();
         if let Some(q) = url.query() {
@@ -77,12 +82,14 @@ impl Request {
         for (name, value) in extra {
             push(name, value)?;
         }
-        push("Connection", "close")?;
+        if !keep_alive {
+            push("Connection", "close")?;
+        }
         head.push_str("\r\n");
         let head_len = head.len();
         let mut bytes = head.into_bytes();
         bytes.extend_from_slice(body.unwrap_or_default());
-        Ok(Request { bytes, head_len })
+        Ok(Request { bytes, head_len, keep_alive })
     }
 }
 
@@ -118,17 +125,61 @@ fn route(url: &Url, no_proxy: bool) -> Route {
     }
 }
 
-/// One exchange: connect (through the environment's proxy unless `no_proxy`), handshake with
-/// `config`, write `req`, read the answer. The connect and handshake are bounded by
-/// `limits.connect`, the whole exchange by `limits.request`, the body by `limits.max_body`.
+/// A TLS connection to an origin.
+type Conn = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// Idle kept-alive connections of one certificate-less client, per origin (at most
+/// [`Pool::IDLE`] each).
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: Mutex<HashMap<String, Vec<Conn>>>,
+}
+
+impl Pool {
+    const IDLE: usize = 16;
+
+    fn take(&self, origin: &str) -> Option<Conn> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).get_mut(origin).and_then(Vec::pop)
+    }
+
+    fn give(&self, origin: String, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.entry(origin).or_default();
+        if list.len() < Pool::IDLE {
+            list.push(conn);
+        }
+    }
+}
+
+/// One exchange: over an idle connection of `pool` when there is one (a connection the server
+/// closed meanwhile is replaced by a fresh one, once), else connect (through the environment's
+/// proxy unless `no_proxy`) and handshake with `config`; write `req`, read the answer, and give
+/// the connection back to `pool` when the server keeps it open. The connect and handshake are
+/// bounded by `limits.connect`, the whole exchange by `limits.request`, the body by
+/// `limits.max_body`.
 pub(super) async fn exchange(
     config: Arc<rustls::ClientConfig>,
     url: &Url,
     req: &Request,
     limits: Limits,
     no_proxy: bool,
+    pool: Option<&Pool>,
 ) -> Result<Answer, Failure> {
+    let origin = url.origin().ascii_serialization();
     let run = async {
+        if let Some(conn) = pool.and_then(|p| p.take(&origin)) {
+            match converse(conn, req, limits.max_body).await {
+                Ok((answer, kept)) => {
+                    if let (Some(p), Some(c)) = (pool, kept) {
+                        p.give(origin.clone(), c);
+                    }
+                    return Ok(answer);
+                }
+                // Closed while idle (its keep-alive timeout): a fresh connection below.
+                Err(Failure::NoAnswer { .. }) => {}
+                Err(f) => return Err(f),
+            }
+        }
         let tcp = tokio::time::timeout(limits.connect, connect(url, no_proxy))
             .await
             .map_err(|_| Failure::Timeout(format!("no connection to {url} within {:?}", limits.connect)))??;
@@ -138,7 +189,11 @@ pub(super) async fn exchange(
             .await
             .map_err(|_| Failure::Timeout(format!("no TLS handshake with {url} within {:?}", limits.connect)))?
             .map_err(|e| io_failure(&e, "TLS handshake"))?;
-        converse(stream, req, limits.max_body).await
+        let (answer, kept) = converse(stream, req, limits.max_body).await?;
+        if let (Some(p), Some(c)) = (pool, kept) {
+            p.give(origin.clone(), c);
+        }
+        Ok(answer)
     };
     match tokio::time::timeout(limits.request, run).await {
         Ok(r) => r,
@@ -191,10 +246,11 @@ fn io_failure(e: &std::io::Error, what: &str) -> Failure {
     }
 }
 
-/// Write the request and read the answer. A server that stops reading (a request too large for
-/// it, a refused certificate) may have answered or sent an alert before the write failed: that
-/// is read first; with nothing to read, the server closed without an answer.
-async fn converse<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, req: &Request, max_body: usize) -> Result<Answer, Failure> {
+/// Write the request and read the answer; the connection back when it stays open (a kept-alive
+/// request whose answer has a length and no `Connection: close`). A server that stops reading (a
+/// request too large for it, a refused certificate) may have answered or sent an alert before the
+/// write failed: that is read first; with nothing to read, the server closed without an answer.
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, req: &Request, max_body: usize) -> Result<(Answer, Option<S>), Failure> {
     let written = match s.write_all(&req.bytes).await {
         Ok(()) => s.flush().await,
         Err(e) => Err(e),
@@ -210,8 +266,12 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, req: &Request, ma
         }
         Err(f) => return Err(f),
     };
-    answer.body = read_body(&mut s, &answer.headers, answer.status, rest, max_body).await?;
-    Ok(answer)
+    let (body, delimited) = read_body(&mut s, &answer.headers, answer.status, rest, max_body).await?;
+    answer.body = body;
+    let closing =
+        answer.headers.get_all(reqwest::header::CONNECTION).iter().any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("close")));
+    let kept = (req.keep_alive && delimited && !closing && written.is_ok()).then_some(s);
+    Ok((answer, kept))
 }
 
 /// Read up to the end of a final (non-1xx) response head; what was read past it is returned.
@@ -255,17 +315,23 @@ async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Result<(Answer, Vec<u8>),
     }
 }
 
-/// The body of an answer to a request sent with `Connection: close`: chunked, by
-/// Content-Length, or up to the close; at most `max` bytes.
-async fn read_body<S: AsyncRead + Unpin>(s: &mut S, h: &HeaderMap, status: u16, mut have: Vec<u8>, max: usize) -> Result<Vec<u8>, Failure> {
+/// The body of an answer: chunked, by Content-Length, or up to the close; at most `max` bytes.
+/// Whether it had a length of its own (else the connection ended with it).
+async fn read_body<S: AsyncRead + Unpin>(
+    s: &mut S,
+    h: &HeaderMap,
+    status: u16,
+    mut have: Vec<u8>,
+    max: usize,
+) -> Result<(Vec<u8>, bool), Failure> {
     if matches!(status, 204 | 304) {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), true));
     }
     let chunked =
         h.get_all(reqwest::header::TRANSFER_ENCODING).iter().any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
     let length = h.get(reqwest::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<usize>().ok());
     if chunked {
-        return dechunk(s, have, max).await;
+        return Ok((dechunk(s, have, max).await?, true));
     }
     let want = length.unwrap_or(usize::MAX);
     if length.is_some_and(|l| l > max) {
@@ -290,7 +356,7 @@ async fn read_body<S: AsyncRead + Unpin>(s: &mut S, h: &HeaderMap, status: u16, 
         }
         have.truncate(l);
     }
-    Ok(have)
+    Ok((have, length.is_some()))
 }
 
 /// Decode a chunked body (RFC 9112 §7.1), trailers skipped.
@@ -344,14 +410,16 @@ mod tests {
     fn the_head_carries_names_as_spelled_and_refuses_what_is_no_field() {
         let url = Url::parse("https://as.example:8443/token?x=1").unwrap();
         let extra = vec![("SSL_CLIENT_CERT".to_string(), "a b".to_string()), ("X-SSL-Client-Cert".to_string(), "c".to_string())];
-        let r = Request::new("POST", &url, &[("Authorization", "Basic eA==".into())], &extra, Some(b"a=b")).unwrap();
+        let r = Request::new("POST", &url, &[("Authorization", "Basic eA==".into())], &extra, Some(b"a=b"), false).unwrap();
         let text = String::from_utf8(r.bytes.clone()).unwrap();
         assert!(text.starts_with("POST /token?x=1 HTTP/1.1\r\nHost: as.example:8443\r\n"), "{text}");
         assert!(text.contains("\r\nSSL_CLIENT_CERT: a b\r\nX-SSL-Client-Cert: c\r\n"), "{text}");
         assert!(text.ends_with("Connection: close\r\n\r\na=b"), "{text}");
         assert_eq!(r.head_len, text.len() - 3);
-        assert!(Request::new("GET", &url, &[], &[("Bad Name".into(), "v".into())], None).is_err());
-        assert!(Request::new("GET", &url, &[], &[("X".into(), "a\r\nInjected: 1".into())], None).is_err());
+        assert!(Request::new("GET", &url, &[], &[("Bad Name".into(), "v".into())], None, false).is_err());
+        assert!(Request::new("GET", &url, &[], &[("X".into(), "a\r\nInjected: 1".into())], None, false).is_err());
+        let kept = Request::new("GET", &url, &[], &[], None, true).unwrap();
+        assert!(!String::from_utf8(kept.bytes).unwrap().contains("Connection:"), "HTTP/1.1 keeps the connection by default");
     }
 
     #[tokio::test]
@@ -362,7 +430,7 @@ mod tests {
             drop(a);
             let mut b = b;
             let (mut ans, rest) = read_head(&mut b).await?;
-            ans.body = read_body(&mut b, &ans.headers, ans.status, rest, 1024).await?;
+            ans.body = read_body(&mut b, &ans.headers, ans.status, rest, 1024).await?.0;
             Ok::<_, Failure>(ans)
         };
         let a = read(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 2\r\n\r\nok")
