@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::common::repo;
 use crate::oidc_provider::{start_peer, Config};
 
-fn observe_cmd<S: AsRef<std::ffi::OsStr>>(pki: &Path, report: &Path, extra: &[S]) -> Output {
+pub(crate) fn observe_cmd<S: AsRef<std::ffi::OsStr>>(pki: &Path, report: &Path, extra: &[S]) -> Output {
     let p = |f: &str| pki.join(f).display().to_string();
     let mut c = Command::new(env!("CARGO_BIN_EXE_mtls-harness"));
     c.args(["observe", "--upstream-ca", &p("ca.pem"), "--client-cert", &p("registered.pem"), "--client-key", &p("registered.key")])
@@ -27,7 +27,7 @@ fn observe_cmd<S: AsRef<std::ffi::OsStr>>(pki: &Path, report: &Path, extra: &[S]
 }
 
 /// Status and reason of every check of the report, by id; and the verdict.
-fn outcomes(report: &Path) -> (BTreeMap<String, (String, String)>, String) {
+pub(crate) fn outcomes(report: &Path) -> (BTreeMap<String, (String, String)>, String) {
     let r: Value = serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
     let checks = r["scenarios"][0]["checks"].as_array().cloned().unwrap_or_default();
     let by_id = checks
