@@ -25,7 +25,7 @@ use crate::common::{client_ca, live_outcomes, repo, write_pki};
 use crate::front::{binary, under_ci};
 
 /// JVMs of the peer running at once in this test binary (2 shared cores: each start is CPU-bound).
-const PEERS_AT_ONCE: usize = 3;
+const PEERS_AT_ONCE: usize = 2;
 static PEERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PEERS_AT_ONCE);
 
 /// The peer's jar: built by `build.sh` if missing (and mvn is there), once per process. `None`,
