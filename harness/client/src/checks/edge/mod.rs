@@ -198,7 +198,7 @@ pub async fn rs_header_spoof(ctx: &Ctx) -> Outcome {
         Err(o) => return o,
     };
     let catalogue = Catalogue::with(&ctx.target.forwarded_cert_headers);
-    let sweep = spoofs(&catalogue, &id.cert_der, &id.subject, budget(&url, "Authorization: Bearer ".len() + token.len()));
+    let sweep = spoofs(&catalogue, &id.cert_der, &id.subject, budget(&url, spoofs::bearer_allowance(&token)));
     let (url, token) = (&url, &token);
     let results = stream::iter(sweep)
         .map(|s: Spoof| async move {

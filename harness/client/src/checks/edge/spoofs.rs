@@ -29,9 +29,16 @@ pub(super) struct Spoof {
 }
 
 /// The bytes left for spoofed field lines in a request to `url` carrying `other` bytes of
-/// other fields (an `Authorization` value).
+/// other fields (an `Authorization` value). URLs up to 128 bytes count as 128: how the fields are
+/// grouped — and so how many requests a sweep sends — does not change with a port's digits.
 pub(super) fn budget(url: &str, other: usize) -> usize {
-    HEAD_MAX.saturating_sub(EDGE_RESERVE + BASE_HEAD + 2 * url.len() + other)
+    HEAD_MAX.saturating_sub(EDGE_RESERVE + BASE_HEAD + 2 * url.len().max(128) + other)
+}
+
+/// What the `Authorization: Bearer` field of a resource request takes from the budget: the
+/// token's length, at least 2048 bytes (the grouping does not change with one token's length).
+pub(super) fn bearer_allowance(token: &str) -> usize {
+    "Authorization: Bearer \r\n".len() + token.len().max(2048)
 }
 
 fn line_len((name, value): &(String, String)) -> usize {
@@ -195,7 +202,7 @@ mod tests {
             let lines: usize = x.headers.iter().map(line_len).sum();
             assert!(lines <= b || x.headers.len() == 1, "{}: {lines} > {b}", x.label);
             assert!(x.headers.iter().all(|h| line_len(h) <= FIELD_LINE_MAX), "{}", x.label);
-            assert!(BASE_HEAD + 2 * url.len() + lines + EDGE_RESERVE <= HEAD_MAX, "{}", x.label);
+            assert!(BASE_HEAD + 2 * url.len().max(128) + lines + EDGE_RESERVE <= HEAD_MAX, "{}", x.label);
         }
         let parts = s.iter().filter(|x| x.label.starts_with("every header at once")).count();
         assert!(parts > 1, "split: {parts}");
@@ -210,6 +217,14 @@ mod tests {
                 assert!(sent.contains(&(name.clone(), enc.encode(&der))), "{name} {enc:?}");
             }
         }
+    }
+
+    /// The grouping does not move with a port's digits or a token's length (below the allowances).
+    #[test]
+    fn the_budget_is_stable_across_ports_and_token_lengths() {
+        assert_eq!(budget("https://127.0.0.1:8443/token", 0), budget("https://127.0.0.1:44321/token", 0));
+        assert_eq!(bearer_allowance(&"t".repeat(900)), bearer_allowance(&"t".repeat(901)));
+        assert!(bearer_allowance(&"t".repeat(4000)) > bearer_allowance("t"), "a long token takes its length");
     }
 
     #[test]
