@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod init;
+pub mod preflight;
 pub mod run;
 
 pub use mtls_client::{http, live, target};

@@ -133,6 +133,19 @@ enum Command {
     },
     /// Print the man page (roff): `mtls-harness manpage > /usr/local/share/man/man1/mtls-harness.1`.
     Manpage,
+    /// Check a target file against its AS in about a second, before a run: discovery and its
+    /// issuer, the server certificate against ca_bundle, each client's accept request, the
+    /// resource with that token, PAR with the redirect URI. Exit 0 "ready to run", else the
+    /// first thing to fix with the key and line of the file (1: the AS refused what the file
+    /// says it must accept; 2: could not be judged, or the file itself is wrong).
+    CheckTarget {
+        /// The target file.
+        #[arg(env = "MTLS_HARNESS_TARGET")]
+        file: PathBuf,
+        /// Accept any server certificate (warned about).
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Read an AS from its issuer URL and write a commented target file: the shape, endpoints,
     /// advertised auth methods and which origins ask for a client certificate filled in; TODO
     /// where only you know (client ids; secrets as environment-variable names). Never
@@ -322,6 +335,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             let formats = parse_formats(&format).map_err(anyhow::Error::msg)?;
             commands::run::run(scenarios, target, insecure, &cfg, &report_dir, &formats)
         }
+        Command::CheckTarget { file, insecure } => commands::check_target::check_target(&file, insecure, &RunConfig::default()),
         Command::Client { misbehave } => commands::client::reference(&misbehave),
         Command::List { profiles: true, profiles_dir, .. } => commands::list::profiles(profiles_dir.as_deref()),
         Command::List { scenarios, .. } => commands::list::list(&scenarios),

@@ -377,6 +377,40 @@ impl TargetFile {
         }
     }
 
+    /// Where the file's keys are written, by line.
+    pub fn file_keys(&self) -> crate::file_keys::FileKeys {
+        crate::file_keys::FileKeys::new(self.file.display().to_string(), &self.source)
+    }
+
+    /// `source`, blamed on the key of `section` it came from: `.key` when the key file is at
+    /// fault, else `.cert`.
+    fn blame(&self, section: &str, key: &Path, source: mtls_core::pki::PkiError) -> TargetError {
+        let field = if source.path() == Some(self.path(key).as_path()) { "key" } else { "cert" };
+        TargetError::Pki { at: self.file_keys().at(&format!("{section}.{field}")), source: Box::new(source) }
+    }
+
+    /// The certificate and key of `section`, loaded, and in date: a certificate every request
+    /// would be refused for is reported before any request.
+    fn identity(&self, role: Role, section: &str, cert: &Path, key: &Path) -> Result<Identity, TargetError> {
+        let id = Identity::load(role, &self.path(cert), &self.path(key)).map_err(|e| self.blame(section, key, e))?;
+        if let Some((from, until)) = id.validity() {
+            let now = time::OffsetDateTime::now_utc();
+            let day = |t: time::OffsetDateTime| t.date().to_string();
+            let when = if until < now {
+                Some(format!("expired on {}", day(until)))
+            } else if from > now {
+                Some(format!("is not valid before {}", day(from)))
+            } else {
+                None
+            };
+            if let Some(when) = when {
+                let at = self.file_keys().at(&format!("{section}.cert"));
+                return Err(TargetError::CertificateOutOfDate { at, subject: id.subject.clone(), when });
+            }
+        }
+        Ok(id)
+    }
+
     /// The request limits its timeouts give.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -394,69 +428,71 @@ impl TargetFile {
     /// Everything read from disk and environment, with the impostor certificates minted.
     /// Errors name the file or variable at fault.
     pub fn parts(&self, insecure: bool, secrets: &Secrets) -> Result<Parts, TargetError> {
-        let ctx = |source: mtls_core::pki::PkiError| TargetError::Pki { file: self.file.clone(), source: Box::new(source) };
+        let keys = self.file_keys();
         let bundle_path = self.path(&self.ca_bundle);
-        let bundle = std::fs::read(&bundle_path).map_err(|source| TargetError::CaBundleUnreadable {
-            file: self.file.clone(),
-            bundle: bundle_path.clone(),
-            source,
-        })?;
+        let at_bundle = || keys.at("ca_bundle");
+        let bundle = std::fs::read(&bundle_path)
+            .map_err(|source| TargetError::CaBundleUnreadable { at: at_bundle(), bundle: bundle_path.clone(), source })?;
         let roots: Vec<_> = {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
-            CertificateDer::pem_slice_iter(&bundle).collect::<Result<_, _>>().map_err(|source| TargetError::CaBundleNotPem {
-                file: self.file.clone(),
-                bundle: bundle_path.clone(),
-                source,
-            })?
+            CertificateDer::pem_slice_iter(&bundle)
+                .collect::<Result<_, _>>()
+                .map_err(|source| TargetError::CaBundleNotPem { at: at_bundle(), bundle: bundle_path.clone(), source })?
         };
         if roots.is_empty() {
-            return Err(TargetError::CaBundleEmpty { file: self.file.clone(), bundle: bundle_path.clone() });
+            return Err(TargetError::CaBundleEmpty { at: at_bundle(), bundle: bundle_path.clone() });
         }
         let c = &self.clients;
         let primary = c.primary().map_err(|msg| TargetError::Config { file: self.file.clone(), msg })?;
         // The `Registered` certificate: the tls_client_auth client's, else the jwt client's transport certificate.
         let registered_files = match (&c.tls_client_auth, &c.private_key_jwt) {
-            (Some(t), _) => Some((t.cert.clone(), t.key.clone())),
-            (None, Some(JwtClientFile { cert: Some(cert), key: Some(key), .. })) => Some((cert.clone(), key.clone())),
+            (Some(t), _) => Some(("clients.tls_client_auth", t.cert.clone(), t.key.clone())),
+            (None, Some(JwtClientFile { cert: Some(cert), key: Some(key), .. })) => {
+                Some(("clients.private_key_jwt", cert.clone(), key.clone()))
+            }
             _ => None,
         };
         let registered = match &registered_files {
-            Some((cert, key)) => Some(Identity::load(Role::Registered, &self.path(cert), &self.path(key)).map_err(ctx)?),
+            Some((section, cert, key)) => Some(self.identity(Role::Registered, section, cert, key)?),
             None => None,
         };
+        // Generated, not read: an error here names the section the certificate came from.
+        let minted = |section: &str, source| TargetError::Pki { at: keys.at(&format!("{section}.cert")), source: Box::new(source) };
         let mut identities = Vec::new();
-        if let Some(r) = &registered {
-            identities.push(mint_rogue(r).map_err(ctx)?);
+        if let (Some(r), Some((section, ..))) = (&registered, &registered_files) {
+            identities.push(mint_rogue(r).map_err(|e| minted(section, e))?);
         }
         if let Some(ss) = &c.self_signed {
-            let id = Identity::load(Role::SelfSigned, &self.path(&ss.cert), &self.path(&ss.key)).map_err(ctx)?;
-            identities.push(mint_self_signed_like(&id, Role::SelfSignedOther).map_err(ctx)?);
+            let id = self.identity(Role::SelfSigned, "clients.self_signed", &ss.cert, &ss.key)?;
+            identities.push(mint_self_signed_like(&id, Role::SelfSignedOther).map_err(|e| minted("clients.self_signed", e))?);
             identities.push(id);
         }
         let jwt = match &c.private_key_jwt {
             Some(j) => {
-                let key = AssertionKey::load(&self.path(&j.signing_key), j.alg, j.kid.clone())
-                    .map_err(|e| ctx(mtls_core::pki::PkiError::Key(e)))?;
+                let key = AssertionKey::load(&self.path(&j.signing_key), j.alg, j.kid.clone()).map_err(|e| TargetError::Pki {
+                    at: keys.at("clients.private_key_jwt.signing_key"),
+                    source: Box::new(mtls_core::pki::PkiError::Key(e)),
+                })?;
                 Some(JwtClient { client_id: j.client_id.clone(), key: std::sync::Arc::new(key) })
             }
             None => None,
         };
         let ca = match &self.client_ca {
-            Some(f) => Some(ClientCa::load(&self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?),
+            Some(f) => Some(ClientCa::load(&self.path(&f.cert), &self.path(&f.key)).map_err(|e| self.blame("client_ca", &f.key, e))?),
             None => None,
         };
         if let (Some(ca), Some(r)) = (&ca, &registered) {
-            identities.push(ca.mint_expired(r).map_err(ctx)?);
+            identities.push(ca.mint_expired(r).map_err(|e| minted("client_ca", e))?);
         }
         let other_subject_trusted = match (&self.other_subject, &ca) {
             (Some(f), _) => {
-                let other = Identity::load(Role::OtherSubject, &self.path(&f.cert), &self.path(&f.key)).map_err(ctx)?;
+                let other = self.identity(Role::OtherSubject, "other_subject", &f.cert, &f.key)?;
                 let trusted = registered.as_ref().is_some_and(|r| mtls_core::pki::same_issuer(&other, r));
                 identities.push(other);
                 trusted
             }
             (None, Some(ca)) => {
-                identities.push(ca.mint_other_subject(registered.as_ref()).map_err(ctx)?);
+                identities.push(ca.mint_other_subject(registered.as_ref()).map_err(|e| minted("client_ca", e))?);
                 true
             }
             (None, None) => false,
@@ -465,9 +501,13 @@ impl TargetFile {
         let secret = match &c.secret {
             Some(s) => {
                 let value = std::env::var(&s.secret_env)
-                    .map_err(|_| TargetError::SecretUnset { file: self.file.clone(), var: s.secret_env.clone() })?;
+                    .map_err(|_| TargetError::SecretUnset { at: keys.at("clients.secret.secret_env"), var: s.secret_env.clone() })?;
                 if value.len() < mtls_core::redact::MIN_SECRET_LEN {
-                    return Err(TargetError::SecretTooShort { file: self.file.clone(), var: s.secret_env.clone(), len: value.len() });
+                    return Err(TargetError::SecretTooShort {
+                        at: keys.at("clients.secret.secret_env"),
+                        var: s.secret_env.clone(),
+                        len: value.len(),
+                    });
                 }
                 secrets.register_credential(&s.client_id, &value);
                 Some((s.client_id.clone(), Secret::new(value)))
@@ -485,7 +525,7 @@ impl TargetFile {
         Ok(Parts {
             secrets: secrets.clone(),
             kind: Kind::Live,
-            file_keys: Some(crate::file_keys::FileKeys::new(self.file.display().to_string(), &self.source)),
+            file_keys: Some(keys),
             issuer: self.issuer.clone(),
             resource_url: self.resource.clone(),
             clients: Clients {

@@ -42,38 +42,49 @@ pub enum TargetError {
     #[error(transparent)]
     Client(#[from] ClientError),
     /// A certificate or key of the target file could not be used.
-    #[error("{}", file.display())]
+    #[error("{at}")]
     Pki {
-        /// The target file.
-        file: PathBuf,
+        /// The key of the target file and its line (`` `clients.tls_client_auth.key` (target.yaml:8) ``).
+        at: String,
         /// What was wrong with the certificate or key.
         source: Box<PkiError>,
     },
+    /// A certificate the target file registers is outside its validity period: every request
+    /// with it would be refused, so nothing is sent.
+    #[error("{at}: the certificate {subject} {when}: renew it, or point the key at the current certificate (no request was sent)")]
+    CertificateOutOfDate {
+        /// The key of the target file and its line.
+        at: String,
+        /// The certificate's subject.
+        subject: String,
+        /// "expired on …" or "is not valid before …".
+        when: String,
+    },
     /// The CA bundle could not be read.
-    #[error("{}: ca_bundle {}", file.display(), bundle.display())]
+    #[error("{at}: {}", bundle.display())]
     CaBundleUnreadable {
-        /// The target file.
-        file: PathBuf,
+        /// The key of the target file and its line.
+        at: String,
         /// The bundle.
         bundle: PathBuf,
         /// The I/O error.
         source: std::io::Error,
     },
     /// The CA bundle is not PEM.
-    #[error("{}: ca_bundle {} is not a PEM bundle", file.display(), bundle.display())]
+    #[error("{at}: {} is not a PEM bundle", bundle.display())]
     CaBundleNotPem {
-        /// The target file.
-        file: PathBuf,
+        /// The key of the target file and its line.
+        at: String,
         /// The bundle.
         bundle: PathBuf,
         /// The PEM parser's error.
         source: rustls::pki_types::pem::Error,
     },
     /// The CA bundle holds no certificate.
-    #[error("{}: ca_bundle {} holds no CERTIFICATE", file.display(), bundle.display())]
+    #[error("{at}: {} holds no CERTIFICATE", bundle.display())]
     CaBundleEmpty {
-        /// The target file.
-        file: PathBuf,
+        /// The key of the target file and its line.
+        at: String,
         /// The bundle.
         bundle: PathBuf,
     },
@@ -86,18 +97,18 @@ pub enum TargetError {
         msg: String,
     },
     /// The environment variable that should hold a secret is not set.
-    #[error("{}: clients.secret.secret_env names `{var}`, which is not set in the environment", file.display())]
+    #[error("{at} names `{var}`, which is not set in the environment")]
     SecretUnset {
-        /// The target file.
-        file: PathBuf,
+        /// The key of the target file and its line.
+        at: String,
         /// The variable.
         var: String,
     },
     /// The secret is too short to be scrubbed safely from reports.
-    #[error("{}: the secret in `{var}` is {len} bytes; secrets under 8 bytes cannot be scrubbed from reports and logs without scrubbing ordinary text, so the harness refuses them", file.display())]
+    #[error("{at}: the secret in `{var}` is {len} bytes; secrets under 8 bytes cannot be scrubbed from reports and logs without scrubbing ordinary text, so the harness refuses them")]
     SecretTooShort {
-        /// The target file.
-        file: PathBuf,
+        /// The key of the target file and its line.
+        at: String,
         /// The variable.
         var: String,
         /// Its length in bytes.

@@ -255,6 +255,7 @@ mod tests {
             metadata,
             resolution,
             evidence: crate::http::Evidence::default(),
+            duplicate_keys: Vec::new(),
         };
         let s = sites(&d);
         let origins: Vec<&str> = s.iter().map(|s| s.origin.as_str()).collect();

@@ -221,6 +221,30 @@ impl Metadata {
     }
 }
 
+/// The names a JSON text's top-level object carries more than once, in order of their second
+/// appearance (RFC 8259 §4: names SHOULD be unique). Empty for anything but an object.
+pub fn duplicate_keys(body: &[u8]) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                if !seen.insert(k.clone()) && !self.0.contains(&k) {
+                    self.0.push(k);
+                }
+            }
+            Ok(self.0)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde::Deserializer::deserialize_map(&mut de, Names(Vec::new())).unwrap_or_default()
+}
+
 /// The JSON type of `v` with its article (`an object`), for messages.
 pub fn kind(v: &Value) -> &'static str {
     match v {
@@ -240,6 +264,14 @@ mod tests {
 
     fn meta(v: Value) -> Metadata {
         Metadata::from_json(v).unwrap()
+    }
+
+    #[test]
+    fn duplicate_top_level_names_are_found() {
+        let body = br#"{"issuer":"https://a","x":{"issuer":1,"issuer":2},"issuer":"https://b","token_endpoint":1,"issuer":3}"#;
+        assert_eq!(duplicate_keys(body), ["issuer"], "top level only, once each");
+        assert!(duplicate_keys(br#"{"a":1,"b":2}"#).is_empty());
+        assert!(duplicate_keys(b"[1,2]").is_empty() && duplicate_keys(b"not json").is_empty());
     }
 
     #[test]

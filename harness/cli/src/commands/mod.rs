@@ -1,6 +1,7 @@
 //! The subcommands of `mtls-harness`, one file each.
 
 pub(crate) mod bench;
+pub(crate) mod check_target;
 pub(crate) mod client;
 pub(crate) mod init;
 pub(crate) mod list;

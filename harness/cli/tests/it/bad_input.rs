@@ -46,7 +46,7 @@ fn cli(args: &[&str], dir: &Path) -> Out {
 }
 
 /// Replace temporary paths and ephemeral ports, so the table is stable.
-fn normalise(s: &str, dir: &Path) -> String {
+pub(crate) fn normalise(s: &str, dir: &Path) -> String {
     let s = s.replace(&dir.display().to_string(), "<dir>");
     let mut out = String::new();
     let mut rest = s.as_str();

@@ -78,3 +78,211 @@ fn the_right_file_gets_no_second_reading() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(!stdout.contains("two readings") && !stdout.contains("check your target file first"), "{stdout}");
 }
+
+/// One mistake a newcomer makes in a target file: how it is made from the good file, which
+/// command meets it, the exit code, and a fragment of what the user must be shown.
+struct Mistake {
+    what: &'static str,
+    /// The good file's text and the test directory → the mistaken file's text.
+    make: fn(&str, &std::path::Path) -> String,
+    command: &'static str,
+    exit: i32,
+    shown: &'static str,
+}
+
+fn swap(from: &'static str, to: &'static str) -> impl Fn(&str) -> String {
+    move |good: &str| {
+        assert!(good.contains(from), "{from} in {good}");
+        good.replacen(from, to, 1)
+    }
+}
+
+const MISTAKES: &[Mistake] = &[
+    Mistake {
+        what: "a TODO of `init` left unfilled",
+        make: |g, _| swap("client_id: tpp-client-001", "client_id: TODO")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "a TODO is left here",
+    },
+    Mistake {
+        what: "a key misspelt (`client-id`)",
+        make: |g, _| swap("client_id:", "client-id:")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "unknown field `client-id`",
+    },
+    Mistake {
+        what: "an http issuer",
+        make: |g, _| swap("issuer: https://", "issuer: http://")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "must use https",
+    },
+    Mistake {
+        what: "an issuer with a trailing slash the AS does not state",
+        make: |g, _| {
+            let issuer = g.lines().find_map(|l| l.strip_prefix("issuer: ")).unwrap_or_default();
+            g.replacen(&format!("issuer: {issuer}\n"), &format!("issuer: {issuer}/\n"), 1)
+        },
+        command: "check-target",
+        exit: 1,
+        shown: "check `issuer` (target.yaml:2)",
+    },
+    Mistake {
+        what: "`ca_bundle` names a file that is not there",
+        make: |g, _| swap("ca_bundle: ca.pem", "ca_bundle: ca-bundle.pem")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "`ca_bundle` (target.yaml:3)",
+    },
+    Mistake {
+        what: "a certificate path mistyped",
+        make: |g, _| swap("cert: registered.pem", "cert: registred.pem")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "`clients.tls_client_auth.cert` (target.yaml:8)",
+    },
+    Mistake {
+        what: "the key of another certificate",
+        make: |g, _| swap("key: registered.key", "key: other-subject.key")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "`clients.tls_client_auth.key` (target.yaml:9)",
+    },
+    Mistake {
+        what: "an expired client certificate",
+        make: |g, _| swap("cert: registered.pem", "cert: expired.pem")(&swap("key: registered.key", "key: expired.key")(g)),
+        command: "check-target",
+        exit: 2,
+        shown: "expired on",
+    },
+    Mistake {
+        what: "the CA certificate before the leaf in the certificate file",
+        make: |g, dir| {
+            let chain = [std::fs::read_to_string(dir.join("ca.pem")).unwrap(), std::fs::read_to_string(dir.join("registered.pem")).unwrap()];
+            std::fs::write(dir.join("chain.pem"), chain.concat()).unwrap();
+            swap("cert: registered.pem", "cert: chain.pem")(g)
+        },
+        command: "check-target",
+        exit: 2,
+        shown: "put the client's own (leaf) certificate first",
+    },
+    Mistake {
+        what: "an encrypted private key",
+        make: |g, dir| {
+            std::fs::write(dir.join("encrypted.key"), "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n").unwrap();
+            swap("key: registered.key", "key: encrypted.key")(g)
+        },
+        command: "check-target",
+        exit: 2,
+        shown: "decrypt it first",
+    },
+    Mistake {
+        what: "a secret client whose variable is not set",
+        make: |g, _| format!("{g}  secret: {{ client_id: tpp-secret-001, secret_env: MTLS_MISTAKES_UNSET }}\n"),
+        command: "check-target",
+        exit: 2,
+        shown: "`clients.secret.secret_env` (target.yaml:11) names `MTLS_MISTAKES_UNSET`, which is not set",
+    },
+    Mistake {
+        what: "a client_id the AS does not know",
+        make: |g, _| swap("client_id: tpp-client-001", "client_id: tpp-client-00l")(g),
+        command: "check-target",
+        exit: 1,
+        shown: "check `clients.tls_client_auth.client_id` (target.yaml:7)",
+    },
+    Mistake {
+        what: "a client_id that differs only in case",
+        make: |g, _| swap("client_id: tpp-client-001", "client_id: TPP-Client-001")(g),
+        command: "check-target",
+        exit: 1,
+        shown: "differs only in case from `tpp-client-001` in the certificate",
+    },
+    Mistake {
+        what: "a redirect_uri the AS has not registered",
+        make: |g, _| swap("redirect_uri: https://client.example/cb", "redirect_uri: https://client.example/callback")(g),
+        command: "check-target",
+        exit: 2,
+        shown: "check `clients.redirect_uri` (target.yaml:10)",
+    },
+    Mistake {
+        what: "a resource URL that is not the protected resource",
+        make: |g, _| {
+            let resource = g.lines().find_map(|l| l.strip_prefix("resource: ")).unwrap_or_default().to_string();
+            g.replacen(&resource, &format!("{resource}-typo"), 1)
+        },
+        command: "check-target",
+        exit: 2,
+        shown: "check `resource` (target.yaml:4)",
+    },
+    Mistake {
+        what: "a profile that does not exist",
+        make: |g, _| format!("{g}profile: fapi3\n"),
+        command: "run",
+        exit: 2,
+        shown: "profile `fapi3` is not known",
+    },
+    Mistake {
+        what: "a check glob that matches nothing",
+        make: |g, _| format!("{g}checks: [\"authz.*\"]\n"),
+        command: "run",
+        exit: 2,
+        shown: "matches no check in the catalogue",
+    },
+];
+
+const TABLE_START: &str = "<!-- user-mistakes-table:start -->";
+const TABLE_END: &str = "<!-- user-mistakes-table:end -->";
+
+/// Every mistake of [`MISTAKES`] against a conformant node-oidc-provider: the exit code and the
+/// message asserted, and README.md's table of them kept to what was observed
+/// (UPDATE_README=1 rewrites it).
+#[test]
+fn every_user_mistake_names_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(PkiStyle::Compact, dir.path());
+    let peer = start_peer(Config { mode: "identical", defect: None, policy: "all" }, dir.path(), "s3cr3t-target-mistakes-3");
+    let good = format!(
+        "id: mistakes\nissuer: {}\nca_bundle: ca.pem\nresource: {}\nclients:\n  tls_client_auth:\n    client_id: tpp-client-001\n    cert: registered.pem\n    key: registered.key\n  redirect_uri: https://client.example/cb\n",
+        peer.issuer, peer.resource
+    );
+    let target = dir.path().join("target.yaml");
+    let harness = |command: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mtls-harness"));
+        match command {
+            "run" => c.args(["run", "--target"]).arg(&target).arg("--report-dir").arg(dir.path().join("reports")),
+            _ => c.arg(command).arg(&target),
+        };
+        let o = c.env("NO_COLOR", "1").env_remove("MTLS_MISTAKES_UNSET").output().unwrap();
+        (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    };
+    std::fs::write(&target, &good).unwrap();
+    let (code, out) = harness("check-target");
+    assert_eq!(code, Some(0), "the good file is ready\n{out}");
+    assert!(out.contains("ready to run: mtls-harness run --target"), "{out}");
+    let mut rows = String::from("| mistake | command | exit | what you are shown |\n|---|---|---|---|\n");
+    for m in MISTAKES {
+        std::fs::write(&target, (m.make)(&good, dir.path())).unwrap();
+        let (code, out) = harness(m.command);
+        assert_eq!(code, Some(m.exit), "{}: exit\n{out}", m.what);
+        let line = out.lines().find(|l| l.contains(m.shown)).unwrap_or_else(|| panic!("{}: `{}` not shown\n{out}", m.what, m.shown));
+        let line = crate::bad_input::normalise(line, dir.path());
+        let line = mtls_harness::text::cap(&line, 400).replace('|', "\\|").replace('`', "'");
+        rows.push_str(&format!("| {} | `{}` | {} | `{line}` |\n", m.what, m.command, m.exit));
+    }
+    let table = format!("{TABLE_START}\n{rows}{TABLE_END}");
+    let readme_path = crate::common::repo().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (Some(a), Some(b)) = (readme.find(TABLE_START), readme.find(TABLE_END)) else {
+        panic!("README.md lacks the user-mistakes table markers; the table is:\n{table}");
+    };
+    let current = &readme[a..b + TABLE_END.len()];
+    if current != table {
+        if std::env::var_os("UPDATE_README").is_some() {
+            std::fs::write(&readme_path, readme.replacen(current, &table, 1)).unwrap();
+        } else {
+            panic!("README.md's user-mistakes table is out of date (run with UPDATE_README=1); it should be:\n{table}");
+        }
+    }
+}

@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::introspection::introspected_binding_as;
-use super::{access_token_of, expect_invalid_token, Ctx, Level, Outcome, TlsRefusal};
+use super::{access_token_of, expect_invalid_token, Ctx, Level, Outcome, Status, TlsRefusal};
 use crate::http::Failure;
 use crate::target::Who;
 use mtls_core::pki::Role;
@@ -107,7 +107,28 @@ pub async fn rs_same_cert(ctx: &Ctx) -> Outcome {
         Err(f @ Failure::TlsRejected(_)) => Outcome::fail(format!("the resource refused the certificate the token is bound to: {f}")),
         Err(f) => Outcome::error(format!("cannot judge: resource request failed: {f}")),
     };
-    o.with(token_ev).with(ev)
+    resource_readings(ctx, o).with(token_ev).with(ev)
+}
+
+/// The resource's refusal of its own bound token read both ways (live targets): a resource
+/// that breaks RFC 8705 §3, or a `resource` URL that is not the protected resource, or a token
+/// without the scope or audience it needs — the keys to check named with their lines.
+fn resource_readings(ctx: &Ctx, o: Outcome) -> Outcome {
+    let Some(file) = &ctx.target.file_keys else { return o };
+    let keys = match o.status {
+        Status::Fail => vec![file.at("resource"), file.at("scope"), file.at("token_params")],
+        Status::Error if o.reason.contains("the resource answered") => vec![file.at("resource")],
+        _ => return o,
+    };
+    let mut o = o;
+    if o.status == Status::Fail {
+        o.reason = format!(
+            "{} — two readings: the resource refuses a token bound to the certificate presented (RFC 8705 §3), or the file's resource URL, scope or resource indicator is not what this resource needs — check {} first",
+            o.reason,
+            keys.join(", ")
+        );
+    }
+    o.check_file(keys.join(", "))
 }
 
 /// RFC 8705 §3 (MUST reject with 401 `invalid_token` when the certificate does not match): the

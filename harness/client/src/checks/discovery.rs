@@ -44,7 +44,8 @@ pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Opt
         };
         let metadata = Metadata::from_json(json).map_err(|e| (format!("GET {url}: {e}"), Some(ev.clone())))?;
         let resolution = metadata.resolve();
-        return Ok(Discovered { url, metadata, resolution, evidence: ev });
+        let duplicate_keys = mtls_core::discovery::duplicate_keys(&resp.body);
+        return Ok(Discovered { url, metadata, resolution, evidence: ev, duplicate_keys });
     }
     Err(last.unwrap_or_else(|| ("no discovery URL could be formed from the issuer".into(), None)))
 }
@@ -58,13 +59,51 @@ pub async fn fetch(ctx: &Ctx) -> Outcome {
     let expected = ctx.target.issuer.as_str();
     let ev = d.evidence.clone();
     match d.metadata.issuer() {
-        Some(i) if i == expected => Outcome::pass(format!("{} is JSON and its issuer is {expected}", d.url)).with(ev),
-        Some(i) => Outcome::fail(format!(
-            "issuer in the document is `{i}`, not the issuer it was fetched for (`{expected}`): RFC 8414 §3.3 requires them identical"
+        Some(i) if i == expected && !d.duplicate_keys.is_empty() => Outcome::warn(format!(
+            "{} is JSON and its issuer is {expected}, but its object names {} more than once: names SHOULD be unique (RFC 8259 §4), and parsers differ on which value they keep (the harness kept the last)",
+            d.url,
+            mtls_core::text::list(&d.duplicate_keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>(), ", ", 5)
         ))
         .with(ev),
+        Some(i) if i == expected => Outcome::pass(format!("{} is JSON and its issuer is {expected}", d.url)).with(ev),
+        Some(i) => {
+            let o = Outcome::fail(format!(
+                "issuer in the document is `{i}`, not the issuer it was fetched for (`{expected}`): RFC 8414 §3.3 requires them identical"
+            ))
+            .with(ev);
+            issuer_near_miss(ctx, i, expected, o)
+        }
         None => Outcome::fail("the document has no string `issuer` (RFC 8414 §2 REQUIRED)").with(ev),
     }
+}
+
+/// A mismatched issuer that a wrong target file explains as well — the same URL but for a
+/// trailing slash, the scheme or the host's case — with the file's `issuer` key named.
+fn issuer_near_miss(ctx: &Ctx, stated: &str, expected: &str, o: Outcome) -> Outcome {
+    let Some(file) = &ctx.target.file_keys else { return o };
+    let (a, b) = (stated.trim_end_matches('/'), expected.trim_end_matches('/'));
+    let how = if a == b {
+        "only a trailing slash differs"
+    } else if a.eq_ignore_ascii_case(b) {
+        "only letter case differs"
+    } else if a.strip_prefix("http://").is_some_and(|rest| b.strip_prefix("https://") == Some(rest)) {
+        // Not the file's doing: the file's issuer is https (the loader refuses any other).
+        let mut o = o;
+        o.reason = format!(
+            "{} — the AS states an http issuer (RFC 8414 §2 requires https): often an AS behind a TLS-terminating proxy that is not told the scheme",
+            o.reason
+        );
+        return o;
+    } else {
+        return o;
+    };
+    let at = file.at("issuer");
+    let mut o = o;
+    o.reason = format!(
+        "{} — a near miss ({how}): if the AS's issuer really is `{stated}`, write exactly that as {at}; otherwise the AS publishes the wrong issuer",
+        o.reason
+    );
+    o.check_file(at)
 }
 
 /// RFC 8705 §5 (MUST): `mtls_endpoint_aliases`, when present, is a JSON object of absolute https URLs.

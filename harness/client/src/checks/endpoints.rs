@@ -114,16 +114,18 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         }
         // A refusal of the request's content, not of the client: what this AS wants beyond RFC
         // 9126 (a signed request object, other scopes) says nothing about the alias or mTLS.
-        Ok(r) if r.status == 400 && r.str_field("error") != Some("invalid_client") => Outcome::error(format!(
-            "cannot judge: the AS refused the pushed request's parameters, not the client: 400 error={}{}; {}",
-            r.str_field("error").unwrap_or("(none)"),
-            r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default(),
-            if signed.is_some() {
-                "the request object was signed by the primary client"
-            } else {
-                "if it requires a signed request object (RFC 9101), set `par_request_object: true` with a private_key_jwt primary client"
+        Ok(r) if r.status == 400 && r.str_field("error") != Some("invalid_client") => {
+            let o = Outcome::error(format!(
+                "cannot judge: the AS refused the pushed request's parameters, not the client: 400 error={}{}; {}",
+                r.str_field("error").unwrap_or("(none)"),
+                r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default(),
+                par_parameters_advice(t, &r, signed.is_some()),
+            ));
+            match (&t.file_keys, refused_redirect(&r)) {
+                (Some(file), true) => o.check_file(file.at("clients.redirect_uri")),
+                _ => o,
             }
-        )),
+        }
         Ok(r) => Outcome::fail(format!(
             "the pushed request, authenticated as the primary client, was refused: {} error={}",
             r.status,
@@ -133,6 +135,34 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         Err(f) => Outcome::error(format!("cannot judge: PAR request failed: {f}")),
     };
     o.with(ev)
+}
+
+/// Whether a PAR refusal is about the redirect URI (RFC 6749 §4.1.2.1 `invalid_request`
+/// naming it, or OpenID Connect's `invalid_redirect_uri`).
+fn refused_redirect(r: &crate::http::Response) -> bool {
+    r.str_field("error") == Some("invalid_redirect_uri") || r.str_field("error_description").is_some_and(|d| d.contains("redirect_uri"))
+}
+
+/// What to change when the AS refused the pushed request's parameters: the redirect URI the
+/// target file registers, or a signed request object (RFC 9101), as the refusal says.
+fn par_parameters_advice(t: &crate::target::Target, r: &crate::http::Response, signed: bool) -> String {
+    let redirect = match &t.file_keys {
+        Some(f) => format!("check {} — `{}` must be a redirect URI registered for the primary client", f.at("clients.redirect_uri"), t.clients.redirect_uri),
+        None => format!("the redirect URI `{}` must be registered for the primary client", t.clients.redirect_uri),
+    };
+    let object = if signed {
+        "the request object was signed by the primary client".to_string()
+    } else {
+        "if it requires a signed request object (RFC 9101), set `par_request_object: true` with a private_key_jwt primary client".to_string()
+    };
+    let description = r.str_field("error_description").unwrap_or_default().to_ascii_lowercase();
+    if refused_redirect(r) {
+        redirect
+    } else if description.contains("request object") || description.contains("request_object") || description.contains("signed") {
+        object
+    } else {
+        format!("{redirect}; {object}")
+    }
 }
 
 /// Who can tell whether a token is active: introspection (RFC 7662) by its own client, and the

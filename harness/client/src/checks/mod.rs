@@ -97,6 +97,8 @@ pub struct Discovered {
     /// The effective endpoints it resolves to (RFC 8705 §5).
     pub resolution: Resolution,
     pub(crate) evidence: Evidence,
+    /// Names the document's top-level object carries more than once (RFC 8259 §4).
+    pub(crate) duplicate_keys: Vec<String>,
 }
 
 /// Shared state of one scenario's checks.

@@ -77,11 +77,38 @@ pub(crate) fn with_readings(ctx: &Ctx, o: Outcome, ex: &Exchange, control: Contr
         .unwrap_or_else(|| "the client".into());
     let mut o = o;
     o.reason = format!(
-        "{} — two readings ({refusal}): if {id} is registered at the AS for {registered}, the AS refuses its own client ({rfc}); otherwise the target file is wrong — check {} first",
+        "{} — two readings ({refusal}): if {id} is registered at the AS for {registered}, the AS refuses its own client ({rfc}); otherwise the target file is wrong — check {} first{}",
         o.reason,
-        at.join(", ")
+        at.join(", "),
+        near_miss(ctx, control, &refusal).map(|n| format!(". {n}")).unwrap_or_default()
     );
     o.check_file(at.join(", "))
+}
+
+/// A likelier explanation on the user's side, when the file shows one: a client_id that differs
+/// only in case from a name in its certificate, or a certificate file holding the leaf alone
+/// when the handshake refused it.
+fn near_miss(ctx: &Ctx, control: Control, refusal: &str) -> Option<String> {
+    let (role, id, key) = match control {
+        Control::Pki => (Role::Registered, ctx.target.clients.tls.as_deref()?, "clients.tls_client_auth"),
+        Control::SelfSigned => (Role::SelfSigned, ctx.target.clients.self_signed.as_deref()?, "clients.self_signed"),
+        Control::Jwt => return None,
+    };
+    let identity = ctx.target.identity(role)?;
+    if refusal.ends_with("invalid_client") {
+        let names = identity.names();
+        let near = names.iter().find(|n| n.as_str() != id && n.eq_ignore_ascii_case(id))?;
+        return Some(format!(
+            "Likely: `{id}` differs only in case from `{near}` in the certificate — client identifiers are compared as exact strings (RFC 6749 §2.2)"
+        ));
+    }
+    let issuer = identity.issuer()?;
+    let leaf_alone = role == Role::Registered && identity.intermediates.is_empty() && issuer != identity.subject;
+    (refusal.starts_with("TLS alert") && leaf_alone).then(|| {
+        format!(
+            "Likely: {key}.cert holds the leaf alone, issued by {issuer}: an AS that trusts only the root CA needs that intermediate too — append it after the leaf (RFC 8446 §4.4.2)"
+        )
+    })
 }
 
 fn primary_control(ctx: &Ctx) -> Control {

@@ -52,6 +52,35 @@ impl Clone for Identity {
 }
 
 impl Identity {
+    /// The leaf's validity period (notBefore, notAfter), read with x509-parser.
+    pub fn validity(&self) -> Option<(time::OffsetDateTime, time::OffsetDateTime)> {
+        let (_, c) = x509_parser::parse_x509_certificate(&self.cert_der).ok()?;
+        Some((c.validity().not_before.to_datetime(), c.validity().not_after.to_datetime()))
+    }
+
+    /// The leaf's issuer DN (RFC 4514).
+    pub fn issuer(&self) -> Option<String> {
+        let (_, c) = x509_parser::parse_x509_certificate(&self.cert_der).ok()?;
+        Some(crate::dn::to_rfc4514(c.issuer()))
+    }
+
+    /// The values of the leaf's subject attributes and of its SAN (DNS, URI, e-mail): what a
+    /// client_id is often copied from.
+    pub fn names(&self) -> Vec<String> {
+        use x509_parser::extensions::GeneralName;
+        let Ok((_, c)) = x509_parser::parse_x509_certificate(&self.cert_der) else { return Vec::new() };
+        let mut out: Vec<String> = c.subject().iter_attributes().filter_map(|a| a.as_str().ok()).map(str::to_string).collect();
+        if let Ok(Some(san)) = c.subject_alternative_name() {
+            for n in &san.value.general_names {
+                match n {
+                    GeneralName::DNSName(s) | GeneralName::URI(s) | GeneralName::RFC822Name(s) => out.push((*s).to_string()),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
     pub(super) fn new(role: Role, cert_der: CertificateDer<'static>, key: &KeyPair) -> Result<Self, PkiError> {
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         Identity::from_parts(role, cert_der, Vec::new(), key_der, key.serialize_pem())

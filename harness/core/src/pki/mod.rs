@@ -118,6 +118,25 @@ pub enum PkiError {
     Shared(String),
 }
 
+impl PkiError {
+    /// The file at fault, when one is: the key for a key that does not belong to its
+    /// certificate, the certificate file for a leaf that is not first.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            PkiError::Io { path, .. }
+            | PkiError::Pem { path, .. }
+            | PkiError::NoCertificate { path }
+            | PkiError::Unusable { path, .. }
+            | PkiError::Encrypted { path }
+            | PkiError::NotUtf8 { path } => Some(path),
+            PkiError::KeyMismatch { key, .. } => Some(key),
+            PkiError::LeafNotFirst { cert, .. } => Some(cert),
+            PkiError::Key(KeyError::Io { path, .. } | KeyError::Unusable { path, .. }) => Some(path),
+            _ => None,
+        }
+    }
+}
+
 /// The registered client's subject, as an RFC 4514 string (most specific RDN first).
 pub const REGISTERED_DN: &str = "CN=tpp-client-001,OU=Payments,O=Example Fintech Ltd,C=AE";
 /// The subject of the `other-subject` certificate: same CA, a client that is not registered.
