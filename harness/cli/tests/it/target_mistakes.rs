@@ -232,6 +232,34 @@ const MISTAKES: &[Mistake] = &[
     },
 ];
 
+/// `line` without what changes from run to run: thumbprints of the PKI generated per process,
+/// dates relative to today.
+fn stable(line: &str) -> String {
+    let mut text = line.to_string();
+    for (marker, len) in [("x5t#S256 ", 43), ("expired on ", 10)] {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(marker) {
+            out.push_str(&rest[..i + marker.len()]);
+            out.push('…');
+            rest = rest.get(i + marker.len() + len..).unwrap_or_default();
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    text
+}
+
+/// At most ~300 characters of `line` around `shown`, marked with … where cut.
+fn excerpt(line: &str, shown: &str) -> String {
+    let chars: Vec<char> = line.trim().chars().collect();
+    let text: String = chars.iter().collect();
+    let at = text.find(shown).map(|b| text[..b].chars().count()).unwrap_or(0);
+    let (from, to) = (at.saturating_sub(200), (at + shown.chars().count() + 100).min(chars.len()));
+    let cut: String = chars[from..to].iter().collect();
+    format!("{}{cut}{}", if from > 0 { "…" } else { "" }, if to < chars.len() { "…" } else { "" })
+}
+
 const TABLE_START: &str = "<!-- user-mistakes-table:start -->";
 const TABLE_END: &str = "<!-- user-mistakes-table:end -->";
 
@@ -249,10 +277,12 @@ fn every_user_mistake_names_what_to_fix() {
     );
     let target = dir.path().join("target.yaml");
     let harness = |command: &str| {
+        // From the target's directory, as a user would: the file is named as given.
         let mut c = Command::new(env!("CARGO_BIN_EXE_mtls-harness"));
+        c.current_dir(dir.path());
         match command {
-            "run" => c.args(["run", "--target"]).arg(&target).arg("--report-dir").arg(dir.path().join("reports")),
-            _ => c.arg(command).arg(&target),
+            "run" => c.args(["run", "--target", "target.yaml", "--report-dir", "reports"]),
+            _ => c.args([command, "target.yaml"]),
         };
         let o = c.env("NO_COLOR", "1").env_remove("MTLS_MISTAKES_UNSET").output().unwrap();
         (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
@@ -267,8 +297,8 @@ fn every_user_mistake_names_what_to_fix() {
         let (code, out) = harness(m.command);
         assert_eq!(code, Some(m.exit), "{}: exit\n{out}", m.what);
         let line = out.lines().find(|l| l.contains(m.shown)).unwrap_or_else(|| panic!("{}: `{}` not shown\n{out}", m.what, m.shown));
-        let line = crate::bad_input::normalise(line, dir.path());
-        let line = mtls_harness::text::cap(&line, 400).replace('|', "\\|").replace('`', "'");
+        let line = excerpt(&stable(&crate::bad_input::normalise(line, dir.path())), m.shown);
+        let line = line.replace('|', "\\|").replace('`', "'");
         rows.push_str(&format!("| {} | `{}` | {} | `{line}` |\n", m.what, m.command, m.exit));
     }
     let table = format!("{TABLE_START}\n{rows}{TABLE_END}");
