@@ -431,13 +431,18 @@ impl TargetFile {
         let keys = self.file_keys();
         let bundle_path = self.path(&self.ca_bundle);
         let at_bundle = || keys.at("ca_bundle");
-        let bundle = std::fs::read(&bundle_path)
-            .map_err(|source| TargetError::CaBundleUnreadable { at: at_bundle(), bundle: bundle_path.clone(), source })?;
+        let bundle = std::fs::read(&bundle_path).map_err(|source| TargetError::CaBundleUnreadable {
+            at: at_bundle(),
+            bundle: bundle_path.clone(),
+            source,
+        })?;
         let roots: Vec<_> = {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
-            CertificateDer::pem_slice_iter(&bundle)
-                .collect::<Result<_, _>>()
-                .map_err(|source| TargetError::CaBundleNotPem { at: at_bundle(), bundle: bundle_path.clone(), source })?
+            CertificateDer::pem_slice_iter(&bundle).collect::<Result<_, _>>().map_err(|source| TargetError::CaBundleNotPem {
+                at: at_bundle(),
+                bundle: bundle_path.clone(),
+                source,
+            })?
         };
         if roots.is_empty() {
             return Err(TargetError::CaBundleEmpty { at: at_bundle(), bundle: bundle_path.clone() });

@@ -160,7 +160,8 @@ const MISTAKES: &[Mistake] = &[
     Mistake {
         what: "the CA certificate before the leaf in the certificate file",
         make: |g, dir| {
-            let chain = [std::fs::read_to_string(dir.join("ca.pem")).unwrap(), std::fs::read_to_string(dir.join("registered.pem")).unwrap()];
+            let chain =
+                [std::fs::read_to_string(dir.join("ca.pem")).unwrap(), std::fs::read_to_string(dir.join("registered.pem")).unwrap()];
             std::fs::write(dir.join("chain.pem"), chain.concat()).unwrap();
             swap("cert: registered.pem", "cert: chain.pem")(g)
         },
@@ -171,7 +172,8 @@ const MISTAKES: &[Mistake] = &[
     Mistake {
         what: "an encrypted private key",
         make: |g, dir| {
-            std::fs::write(dir.join("encrypted.key"), "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n").unwrap();
+            std::fs::write(dir.join("encrypted.key"), "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n")
+                .unwrap();
             swap("key: registered.key", "key: encrypted.key")(g)
         },
         command: "check-target",
@@ -315,4 +317,42 @@ fn every_user_mistake_names_what_to_fix() {
             panic!("README.md's user-mistakes table is out of date (run with UPDATE_README=1); it should be:\n{table}");
         }
     }
+}
+
+/// An Open Finance transport certificate (ecosystem PKI: root → intermediate → issuing CA)
+/// given as the leaf alone: node-oidc-provider, trusting the root only, cannot validate it and
+/// refuses the client; check-target says so beside the two readings. With the chain, ready.
+#[test]
+fn a_leaf_without_its_intermediates_is_pointed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(PkiStyle::Ecosystem, dir.path());
+    let peer = start_peer(Config { mode: "identical", defect: None, policy: "all" }, dir.path(), "s3cr3t-target-mistakes-4");
+    let chain = std::fs::read_to_string(dir.path().join("registered.pem")).unwrap();
+    let end = "-----END CERTIFICATE-----\n";
+    let leaf = &chain[..chain.find(end).unwrap() + end.len()];
+    std::fs::write(dir.path().join("leaf.pem"), leaf).unwrap();
+    let check = |cert: &str| {
+        let body = format!(
+            "issuer: {}\nca_bundle: ca.pem\nclients:\n  tls_client_auth:\n    client_id: tpp-client-001\n    cert: {cert}\n    key: registered.key\n",
+            peer.issuer
+        );
+        std::fs::write(dir.path().join("target.yaml"), body).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+            .current_dir(dir.path())
+            .args(["check-target", "target.yaml"])
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (code, out) = check("leaf.pem");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "Possibly: `clients.tls_client_auth.cert` (target.yaml:6) holds the leaf alone, issued by CN=mtls-harness Ecosystem Issuing CA"
+        ),
+        "{out}"
+    );
+    let (code, out) = check("registered.pem");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("leaf alone"), "{out}");
 }

@@ -147,13 +147,18 @@ fn refused_redirect(r: &crate::http::Response) -> bool {
 /// target file registers, or a signed request object (RFC 9101), as the refusal says.
 fn par_parameters_advice(t: &crate::target::Target, r: &crate::http::Response, signed: bool) -> String {
     let redirect = match &t.file_keys {
-        Some(f) => format!("check {} — `{}` must be a redirect URI registered for the primary client", f.at("clients.redirect_uri"), t.clients.redirect_uri),
+        Some(f) => format!(
+            "check {} — `{}` must be a redirect URI registered for the primary client",
+            f.at("clients.redirect_uri"),
+            t.clients.redirect_uri
+        ),
         None => format!("the redirect URI `{}` must be registered for the primary client", t.clients.redirect_uri),
     };
     let object = if signed {
         "the request object was signed by the primary client".to_string()
     } else {
-        "if it requires a signed request object (RFC 9101), set `par_request_object: true` with a private_key_jwt primary client".to_string()
+        "if it requires a signed request object (RFC 9101), set `par_request_object: true` with a private_key_jwt primary client"
+            .to_string()
     };
     let description = r.str_field("error_description").unwrap_or_default().to_ascii_lowercase();
     if refused_redirect(r) {

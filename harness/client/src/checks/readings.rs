@@ -97,16 +97,22 @@ fn near_miss(ctx: &Ctx, control: Control, refusal: &str) -> Option<String> {
     let identity = ctx.target.identity(role)?;
     if refusal.ends_with("invalid_client") {
         let names = identity.names();
-        let near = names.iter().find(|n| n.as_str() != id && n.eq_ignore_ascii_case(id))?;
-        return Some(format!(
-            "Likely: `{id}` differs only in case from `{near}` in the certificate — client identifiers are compared as exact strings (RFC 6749 §2.2)"
-        ));
+        if let Some(near) = names.iter().find(|n| n.as_str() != id && n.eq_ignore_ascii_case(id)) {
+            return Some(format!(
+                "Likely: `{id}` differs only in case from `{near}` in the certificate — client identifiers are compared as exact strings (RFC 6749 §2.2)"
+            ));
+        }
     }
+    // The leaf alone, from an issuer the harness knows no certificate of (a root in ca_bundle
+    // would be one): an intermediate the AS may need to build the chain (RFC 8705 §2.1
+    // "validated certificate chain"; RFC 8446 §4.4.2: the sender supplies the chain).
     let issuer = identity.issuer()?;
-    let leaf_alone = role == Role::Registered && identity.intermediates.is_empty() && issuer != identity.subject;
-    (refusal.starts_with("TLS alert") && leaf_alone).then(|| {
+    let known = |dn: &str| ctx.target.roots.iter().any(|r| mtls_core::pki::subject_rfc4514(r).is_ok_and(|s| s == dn));
+    let leaf_alone = role == Role::Registered && identity.intermediates.is_empty() && issuer != identity.subject && !known(&issuer);
+    let at = ctx.target.file_keys.as_ref().map(|f| f.at(&format!("{key}.cert"))).unwrap_or_else(|| format!("{key}.cert"));
+    leaf_alone.then(|| {
         format!(
-            "Likely: {key}.cert holds the leaf alone, issued by {issuer}: an AS that trusts only the root CA needs that intermediate too — append it after the leaf (RFC 8446 §4.4.2)"
+            "Possibly: {at} holds the leaf alone, issued by {issuer}, a CA the file does not include: if that is an intermediate CA, an AS that trusts only the root cannot validate the chain — append the intermediate(s) after the leaf (RFC 8705 §2.1, RFC 8446 §4.4.2)"
         )
     })
 }
