@@ -515,6 +515,30 @@ fn what_bad_input_gets() {
         network_case(&mut rows, case, dir, &base, "disc.fetch", expect);
     }
     {
+        // Two `issuer` members: the second one is the right one; parsers differ on which wins.
+        let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
+        let doc = discovery_doc(&base).to_string();
+        let body = format!("{{\"issuer\":\"https://old.example\",{}", &doc[1..]);
+        rt.block_on(
+            Mock::given(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+                .mount(&wm),
+        );
+        let f = dir.join(format!("target-{}.yaml", rows.len()));
+        std::fs::write(&f, target_yaml(&base, "")).unwrap();
+        let out = cli(&["run", "--target", f.to_str().unwrap(), "--format", "json"], dir);
+        let checks = out.report["scenarios"][0]["checks"].as_array().unwrap_or_else(|| panic!("{}", out.stderr)).clone();
+        let fetch = checks.iter().find(|c| c["id"] == "disc.fetch").cloned().unwrap_or(Value::Null);
+        assert_eq!(fetch["status"], "warn", "{fetch}");
+        let reason = fetch["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("names `issuer` more than once") && reason.contains("RFC 8259 §4"), "{reason}");
+        rows.push(Row {
+            case: "discovery names `issuer` twice",
+            gets: "`warn` for disc.fetch (the last value is read); the run goes on",
+            message: format!("disc.fetch: {reason}"),
+        });
+    }
+    {
         let (wm, _l, base) = rt.block_on(edge(&pki, "127.0.0.1"));
         rt.block_on(async {
             Mock::given(path("/.well-known/openid-configuration"))
