@@ -20,6 +20,8 @@ use mtls_core::tls::{client_config, ServerTrust};
 pub struct InitInputs {
     /// The AS's issuer.
     pub issuer: Url,
+    /// `--issuer` as typed (parsing adds a `/` to a URL without a path).
+    pub issuer_arg: String,
     /// The CA bundle its server certificates chain to (system roots when absent).
     pub ca: Option<PathBuf>,
     /// Accept any server certificate (warned about; recorded in the file).
@@ -55,12 +57,44 @@ pub struct Survey {
     pub par_required: bool,
     /// The certificate's subject and thumbprint, if one was given.
     pub cert: Option<(String, String)>,
+    /// Whether discovery publishes a PAR or authorization endpoint (requests carrying a
+    /// `redirect_uri`).
+    pub authorization: bool,
+    /// The protected resource found through `protected_resources` (RFC 9728), or why none.
+    pub resource: Result<Resource, String>,
 }
+
+/// A protected resource whose RFC 9728 metadata names the AS.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// Its `resource` identifier.
+    pub id: String,
+    /// Where its metadata was read.
+    pub metadata_url: String,
+}
+
+/// The longest protected-resource metadata document read, in bytes.
+const MAX_RESOURCE_METADATA: usize = 256 * 1024;
 
 /// Read the AS: discovery, shape, endpoints, methods, which origins ask for a certificate.
 pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
     use anyhow::Context;
-    let roots = mtls_observe::trust_anchors(i.ca.as_deref())?;
+    let roots = match &i.ca {
+        Some(ca) => mtls_observe::trust_anchors(Some(ca)).with_context(|| format!("--ca {}", ca.display()))?,
+        None => mtls_observe::trust_anchors(None)
+            .map_err(|_| anyhow::anyhow!("no system trust anchors found: give the AS's CA bundle with --ca"))?,
+    };
+    // The certificate first: a mistyped path is told before any request.
+    let cert = match &i.cert {
+        Some((c, k)) => {
+            let id = mtls_core::pki::Identity::load(mtls_core::pki::Role::Registered, c, k).map_err(|e| {
+                let flag = flag_at_fault(&e, k);
+                anyhow::Error::new(e).context(flag)
+            })?;
+            Some((id.subject.clone(), id.x5t_s256.clone()))
+        }
+        None => None,
+    };
     let trust = if i.insecure { ServerTrust::Insecure } else { ServerTrust::Roots };
     let tls = client_config(&roots, None, trust)?;
     let mut b = reqwest::Client::builder()
@@ -72,7 +106,10 @@ pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
         b = b.no_proxy();
     }
     let client = b.build()?;
-    let (discovery_url, doc) = mtls_observe::upstream::discover(&i.issuer, &client, i.limits.request).await?;
+    let (discovery_url, doc) = match mtls_observe::upstream::discover(&i.issuer, &client, i.limits.request).await {
+        Ok(found) => found,
+        Err(e) => return Err(untrusted(i, &roots).await.map(anyhow::Error::msg).unwrap_or_else(|| e.into())),
+    };
     let md = Metadata::from_json(doc.clone()).map_err(|e| anyhow::anyhow!("{discovery_url}: {e}"))?;
     let res = md.resolve();
     let endpoints =
@@ -86,17 +123,11 @@ pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
     let strings = |k: &str| -> Vec<String> {
         doc.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()
     };
-    let cert = match &i.cert {
-        Some((c, k)) => {
-            let id = mtls_core::pki::Identity::load(mtls_core::pki::Role::Registered, c, k)
-                .with_context(|| format!("--cert {}", c.display()))?;
-            Some((id.subject.clone(), id.x5t_s256.clone()))
-        }
-        None => None,
-    };
+    let issuer = doc.get("issuer").and_then(Value::as_str).unwrap_or_default().to_string();
+    let resource = protected_resource(&client, &doc, &issuer, i.limits.request).await;
     Ok(Survey {
         discovery_url,
-        issuer: doc.get("issuer").and_then(Value::as_str).unwrap_or_default().to_string(),
+        issuer,
         shape: res.shape.name(),
         endpoints,
         origins,
@@ -108,7 +139,102 @@ pub async fn survey(i: &InitInputs) -> anyhow::Result<Survey> {
             .collect(),
         par_required: doc.get("require_pushed_authorization_requests").and_then(Value::as_bool) == Some(true),
         cert,
+        authorization: ["pushed_authorization_request_endpoint", "authorization_endpoint"].iter().any(|k| doc.get(*k).is_some()),
+        resource,
     })
+}
+
+/// Why discovery could not be read when the AS's certificate does not verify against `--ca` (or
+/// the system roots): the chain it sends and what the bundle lacks (`http::chain`); `None` when
+/// it verifies, was not checked (`--insecure`), or no TLS answer came.
+async fn untrusted(i: &InitInputs, roots: &[rustls::pki_types::CertificateDer<'static>]) -> Option<String> {
+    if i.insecure {
+        return None;
+    }
+    let why = mtls_client::http::explain_untrusted(&i.issuer, roots, i.limits).await?;
+    let (bundle, named) = match &i.ca {
+        Some(ca) => (format!("--ca {}", ca.display()), "the --ca bundle"),
+        None => ("the system's trust anchors (give the AS's CA bundle with --ca)".to_string(), "the system's trust anchors"),
+    };
+    Some(format!(
+        "discovery at {} could not be read: the AS's server certificate does not verify against {bundle}: {}",
+        i.issuer,
+        why.replace("ca_bundle", named).replace('\n', "; ")
+    ))
+}
+
+/// The flag whose file `e` is about: `--key` when it names `key` alone, `--cert` when it names
+/// the certificate alone, both when it is about the pair.
+fn flag_at_fault(e: &mtls_core::pki::PkiError, key: &Path) -> String {
+    use mtls_core::pki::PkiError as E;
+    match e {
+        E::Io { path, .. } | E::Pem { path, .. } | E::Encrypted { path } | E::NotUtf8 { path } | E::NoCertificate { path }
+            if path == key =>
+        {
+            format!("--key {}", key.display())
+        }
+        E::KeyMismatch { cert, key, .. } | E::LeafNotFirst { cert, key, .. } => {
+            format!("--cert {} and --key {}", cert.display(), key.display())
+        }
+        E::Io { path, .. } | E::Pem { path, .. } | E::Encrypted { path } | E::NotUtf8 { path } | E::NoCertificate { path } => {
+            format!("--cert {}", path.display())
+        }
+        _ => "--cert".to_string(),
+    }
+}
+
+/// RFC 9728 §3.1: the metadata URL of `resource`, `/.well-known/oauth-protected-resource`
+/// inserted between its host and its path.
+fn resource_metadata_url(resource: &Url) -> String {
+    let path = resource.path().trim_end_matches('/');
+    let query = resource.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{}/.well-known/oauth-protected-resource{path}{query}", resource.origin().ascii_serialization())
+}
+
+/// The first of `protected_resources` (RFC 9728 §4), when its metadata (§3) answers 200 JSON with
+/// that `resource` (§3.3) and lists `issuer` in `authorization_servers`; else why not.
+async fn protected_resource(client: &reqwest::Client, doc: &Value, issuer: &str, timeout: std::time::Duration) -> Result<Resource, String> {
+    let first = doc
+        .get("protected_resources")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .ok_or("discovery publishes no protected_resources (RFC 9728 §4)")?;
+    let shown = mtls_core::text::cap(&mtls_core::text::inert(first), 200);
+    let url = Url::parse(first).map_err(|e| format!("protected_resources names {shown}, not a URL ({e})"))?;
+    if url.scheme() != "https" {
+        return Err(format!("protected_resources names {shown}, not an https URL"));
+    }
+    let md = resource_metadata_url(&url);
+    let read = async {
+        let mut resp = client.get(&md).header("accept", "application/json").send().await.map_err(|e| mtls_core::error_chain(&e))?;
+        if resp.status() != 200 {
+            return Err(format!("answered {}", resp.status().as_u16()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| mtls_core::error_chain(&e))? {
+            if body.len() + chunk.len() > MAX_RESOURCE_METADATA {
+                return Err(format!("the body exceeds {MAX_RESOURCE_METADATA} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice::<Value>(&body).map_err(|e| format!("not JSON ({e})"))
+    };
+    let meta = match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r.map_err(|why| format!("{md}: {why}"))?,
+        Err(_) => return Err(format!("{md}: no answer within {timeout:?}")),
+    };
+    match meta.get("resource").and_then(Value::as_str) {
+        Some(r) if r == first => {}
+        Some(_) => return Err(format!("{md}: its `resource` is not {shown} (RFC 9728 §3.3 requires them identical)")),
+        None => return Err(format!("{md}: no string `resource` (RFC 9728 §2 REQUIRED)")),
+    }
+    let names_us =
+        meta.get("authorization_servers").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v.as_str() == Some(issuer)));
+    if !names_us {
+        return Err(format!("{md}: its authorization_servers does not list {issuer}"));
+    }
+    Ok(Resource { id: first.to_string(), metadata_url: md })
 }
 
 /// `p` relative to `base` when it is under it, else absolute.
@@ -160,6 +286,13 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
     );
     if s.issuer != i.issuer.as_str().trim_end_matches('/') && s.issuer != i.issuer.as_str() {
         let _ = writeln!(y, "#   WARNING: discovery's issuer is {} (RFC 8414 §3.3: it must be the URL discovery was read from)", s.issuer);
+    } else if !s.issuer.is_empty() && s.issuer != i.issuer_arg {
+        let _ = writeln!(
+            y,
+            "#   note: --issuer was given as {}; the issuer below is discovery's, {} (compared as a string, RFC 8414 §3.3)",
+            mtls_core::text::inert(&i.issuer_arg),
+            s.issuer
+        );
     }
     if i.insecure {
         let _ = writeln!(y, "#   WARNING: read with --insecure: the AS's certificate was NOT verified. Give its CA bundle below.");
@@ -175,7 +308,23 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
                 writeln!(y, "ca_bundle: TODO                        # the PEM bundle of the CA(s) the AS's server certificates chain to");
         }
     }
-    let _ = writeln!(y, "# resource: https://rs.example/accounts  # optional: a resource that enforces the binding (bind.rs.*)");
+    match &s.resource {
+        Ok(r) => {
+            let _ = writeln!(
+                y,
+                "resource: {}  # RFC 9728 metadata of {} names this AS; bind.rs.* call it with the token",
+                q(&r.id),
+                r.metadata_url
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(
+                y,
+                "# resource: TODO                       # optional: a protected resource that enforces the binding; bind.rs.* call it with the token (not filled in: {})",
+                mtls_core::text::inert(why)
+            );
+        }
+    }
     if s.scopes.is_empty() {
         let _ = writeln!(y, "# scope: accounts                       # optional: scope sent on client_credentials token requests");
     } else {
@@ -229,6 +378,17 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
         let _ = writeln!(y, "  #   method: {m}");
     }
     let _ = writeln!(y, "  # primary: tls_client_auth            # the client binding, PAR, introspection and revocation act as");
+    if s.authorization {
+        let _ = writeln!(y, "  redirect_uri: TODO                    # the redirect URI registered for your client (PAR and authorization requests carry it)");
+    }
+    let _ = writeln!(
+        y,
+        "# other_subject: {{ cert: TODO, key: TODO }}  # a certificate from your CA with a subject no client is registered with: without it (or client_ca) auth.pki.other-subject and bind.rs.other-cert cannot run, and a profile requiring them reports the run incomplete"
+    );
+    let _ = writeln!(
+        y,
+        "# client_ca: {{ cert: TODO, key: TODO }}      # the CA that issues your client certificates, if you may hold it: the harness mints the other-subject and expired certificates; without it (or other_subject) auth.pki.other-subject, bind.rs.other-cert and auth.pki.expired cannot run, and a profile requiring them reports the run incomplete"
+    );
     let mut suggest = Vec::new();
     if s.bound_tokens == Some(true) && has("private_key_jwt") && s.par_required {
         suggest.push("fapi2-sp-mtls");
@@ -270,34 +430,93 @@ mod tests {
             scopes: vec!["accounts".into()],
             par_required: true,
             cert: Some(("CN=tpp".into(), "abc".into())),
+            authorization: true,
+            resource: Err("discovery publishes no protected_resources (RFC 9728 §4)".into()),
         }
     }
 
-    #[test]
-    fn the_file_says_what_was_found_and_leaves_todos_only_for_the_user() {
-        let i = InitInputs {
+    fn inputs() -> InitInputs {
+        InitInputs {
             issuer: Url::parse("https://as.example").unwrap_or_else(|e| panic!("{e}")),
+            issuer_arg: "https://as.example".into(),
             ca: Some(PathBuf::from("/tmp/x/ca.pem")),
             insecure: false,
             cert: Some((PathBuf::from("/tmp/x/c.pem"), PathBuf::from("/tmp/x/c.key"))),
             out: PathBuf::from("/tmp/x/target.yaml"),
             limits: Limits::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn the_file_says_what_was_found_and_leaves_todos_only_for_the_user() {
+        let i = inputs();
         let y = render(&i, &survey(), "2026-11-26");
         assert!(y.contains("#   token_endpoint: https://mtls.as.example/token (alias; top level https://as.example/token)"), "{y}");
         assert!(y.contains("origin https://mtls.as.example: asks for a client certificate"), "{y}");
         assert!(y.contains("ca_bundle: \"ca.pem\"") && y.contains("cert: \"c.pem\""), "{y}");
         assert!(y.contains("# profile: [fapi2-sp-mtls, bcp195]"), "{y}");
         let todos: Vec<&str> = y.lines().filter(|l| !l.trim_start().starts_with('#') && l.contains("TODO")).collect();
-        assert_eq!(todos.len(), 2, "client_id and scope: {todos:?}");
+        assert_eq!(todos.len(), 3, "client_id, scope and redirect_uri: {todos:?}");
+        assert!(y.contains("\n# resource: TODO") && y.contains("bind.rs.* call it with the token"), "{y}");
+        assert!(y.contains("# other_subject: {") && y.contains("# client_ca: {") && y.contains("reports the run incomplete"), "{y}");
+        assert!(!y.contains("note: --issuer"), "the issuer given is discovery's: {y}");
         let mut unbound = survey();
         unbound.bound_tokens = None;
         assert!(render(&i, &unbound, "2026-11-26").contains("require_bound_tokens: TODO"), "a decision only the user can make");
-        let filled = y.replacen("client_id: TODO", "client_id: tpp", 1).replacen("scope: TODO", "scope: accounts", 1);
+        let filled = y.replacen("client_id: TODO", "client_id: tpp", 1).replacen("scope: TODO", "scope: accounts", 1).replacen(
+            "redirect_uri: TODO",
+            "redirect_uri: https://tpp.example/cb",
+            1,
+        );
         let parsed = mtls_client::live::TargetFile::parse(&filled, &i.out).unwrap_or_else(|e| panic!("{e}\n{filled}"));
         assert_eq!(parsed.id, "as.example");
+        assert_eq!(parsed.clients.redirect_uri, "https://tpp.example/cb");
+        assert_eq!(parsed.resource, None);
         let first = y.lines().position(|l| !l.trim_start().starts_with('#') && l.contains("TODO")).unwrap_or_default() + 1;
         let unfilled = mtls_client::live::TargetFile::parse(&y, &i.out).map(|_| ()).unwrap_err().to_string();
         assert!(unfilled.contains("TODO") && unfilled.contains(&format!("target.yaml:{first}")), "{unfilled}");
+    }
+
+    #[test]
+    fn a_protected_resource_that_names_the_as_is_filled_in_and_the_file_parses() {
+        let i = inputs();
+        let mut s = survey();
+        s.resource = Ok(Resource {
+            id: "https://rs.example/accounts".into(),
+            metadata_url: "https://rs.example/.well-known/oauth-protected-resource/accounts".into(),
+        });
+        s.authorization = false;
+        let y = render(&i, &s, "2026-11-26");
+        assert!(
+            y.contains("resource: \"https://rs.example/accounts\"")
+                && y.contains("RFC 9728 metadata of https://rs.example/.well-known/oauth-protected-resource/accounts"),
+            "{y}"
+        );
+        assert!(!y.contains("redirect_uri"), "no PAR or authorization endpoint: no redirect URI asked for\n{y}");
+        let filled = y.replacen("client_id: TODO", "client_id: tpp", 1).replacen("scope: TODO", "scope: accounts", 1);
+        let parsed = mtls_client::live::TargetFile::parse(&filled, &i.out).unwrap_or_else(|e| panic!("{e}\n{filled}"));
+        assert_eq!(parsed.resource.as_deref(), Some("https://rs.example/accounts"));
+    }
+
+    #[test]
+    fn the_issuer_written_is_discoverys_with_a_note_when_the_given_one_differed() {
+        let mut i = inputs();
+        i.issuer = Url::parse("https://as.example/").unwrap_or_else(|e| panic!("{e}"));
+        i.issuer_arg = "https://as.example/".into();
+        let y = render(&i, &survey(), "2026-11-26");
+        assert!(y.contains("\nissuer: \"https://as.example\"\n"), "{y}");
+        assert!(
+            y.contains("#   note: --issuer was given as https://as.example/; the issuer below is discovery's, https://as.example"),
+            "{y}"
+        );
+        assert!(!y.contains("WARNING"), "{y}");
+    }
+
+    #[test]
+    fn the_protected_resource_metadata_url_inserts_the_well_known_suffix_after_the_host() {
+        let u = |s: &str| resource_metadata_url(&Url::parse(s).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(u("https://rs.example/accounts"), "https://rs.example/.well-known/oauth-protected-resource/accounts");
+        assert_eq!(u("https://rs.example/"), "https://rs.example/.well-known/oauth-protected-resource");
+        assert_eq!(u("https://rs.example:8443/a/b?x=1"), "https://rs.example:8443/.well-known/oauth-protected-resource/a/b?x=1");
     }
 }

@@ -359,12 +359,13 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Init { issuer, ca, insecure, cert, key, out, timeout } => {
-            let issuer = url::Url::parse(&issuer).map_err(|e| anyhow::anyhow!("--issuer `{issuer}` is not a URL ({e})"))?;
+            let issuer_arg = issuer;
+            let issuer = url::Url::parse(&issuer_arg).map_err(|e| anyhow::anyhow!("--issuer `{issuer_arg}` is not a URL ({e})"))?;
             anyhow::ensure!(issuer.scheme() == "https", "--issuer {issuer}: an https URL is needed (RFC 8414 §2)");
             let t = std::time::Duration::from_secs(timeout.max(1));
             let mut limits = mtls_harness::http::Limits::default();
             (limits.connect, limits.request) = (t.min(std::time::Duration::from_secs(5)), t);
-            commands::init::init(&mtls_harness::init::InitInputs { issuer, ca, insecure, cert: cert.zip(key), out, limits })
+            commands::init::init(&mtls_harness::init::InitInputs { issuer, issuer_arg, ca, insecure, cert: cert.zip(key), out, limits })
         }
         Command::Observe {
             upstream,

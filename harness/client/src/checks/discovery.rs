@@ -22,7 +22,7 @@ pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Opt
         let ev = ex.evidence.clone();
         let resp = match ex.outcome {
             Ok(r) => r,
-            Err(f) => return Err((format!("GET {url}: {f}"), Some(ev))),
+            Err(f) => return Err((format!("GET {url}: {f}{}", untrusted(ctx, &url, &f).await), Some(ev))),
         };
         if resp.status == 404 {
             last = Some((format!("GET {url}: 404"), Some(ev)));
@@ -48,6 +48,26 @@ pub(crate) async fn fetch_metadata(ctx: &Ctx) -> Result<Discovered, (String, Opt
         return Ok(Discovered { url, metadata, resolution, evidence: ev, duplicate_keys });
     }
     Err(last.unwrap_or_else(|| ("no discovery URL could be formed from the issuer".into(), None)))
+}
+
+/// The longest explanation of an untrusted server certificate a reason carries, in characters.
+const MAX_EXPLANATION: usize = 1500;
+
+/// When `f` is our refusal of the server's certificate at `url` (and it is verified at all): why,
+/// from the chain the server sends (`http::chain`), as one bounded sentence; else nothing.
+async fn untrusted(ctx: &Ctx, url: &str, f: &crate::http::Failure) -> String {
+    if ctx.target.insecure || !f.is_untrusted_server_cert() {
+        return String::new();
+    }
+    let Ok(u) = url::Url::parse(url) else { return String::new() };
+    match crate::http::explain_untrusted(&u, &ctx.target.roots, ctx.target.limits).await {
+        Some(why) => {
+            let why = why.replace('\n', "; ");
+            let cut: String = why.chars().take(MAX_EXPLANATION).collect();
+            format!(" — {cut}{}", if cut.len() < why.len() { "…" } else { "" })
+        }
+        None => String::new(),
+    }
 }
 
 /// RFC 8414 §3 (MUST): discovery answers 200 with a JSON object whose `issuer` is the issuer fetched.

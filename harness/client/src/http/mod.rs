@@ -13,10 +13,12 @@ use reqwest::Method;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Map, Value};
 
+pub mod chain;
 mod classify;
 mod probe;
 mod wire;
 
+pub use chain::explain_untrusted;
 pub use classify::alert_name;
 use classify::classify;
 pub use mtls_core::results::Evidence;
@@ -667,6 +669,14 @@ pub enum Failure {
     /// Any other failure, with its error chain.
     #[error("request failed: {0}")]
     Other(String),
+}
+
+impl Failure {
+    /// Whether this is our refusal of the server's certificate (rustls's `InvalidCertificate`:
+    /// unknown issuer, expired, wrong name…), which [`explain_untrusted`] can explain.
+    pub fn is_untrusted_server_cert(&self) -> bool {
+        matches!(self, Failure::Tls(m) if m.starts_with("invalid peer certificate"))
+    }
 }
 
 /// One request and what came of it; the evidence is already redacted.
