@@ -535,7 +535,7 @@ fn what_bad_input_gets() {
         rows.push(Row {
             case: "discovery names `issuer` twice",
             gets: "`warn` for disc.fetch (the last value is read); the run goes on",
-            message: format!("disc.fetch: {reason}"),
+            message: normalise(&format!("disc.fetch: {reason}"), dir),
         });
     }
     {
