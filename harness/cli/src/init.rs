@@ -32,6 +32,23 @@ pub struct InitInputs {
     pub out: PathBuf,
     /// Connect and request timeouts.
     pub limits: Limits,
+    /// What only the user knows, given on the command line instead of as TODOs.
+    pub answers: Answers,
+}
+
+/// The answers `init` would otherwise leave as `TODO` (`--client-id`, `--redirect-uri`,
+/// `--scope`, `--require-bound-tokens`). With all it needs, the file is complete and `init`
+/// checks it against the AS at once.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// The client_id registered for the certificate.
+    pub client_id: Option<String>,
+    /// The redirect URI registered for the client.
+    pub redirect_uri: Option<String>,
+    /// The scope for client_credentials token requests (empty: none).
+    pub scope: Option<String>,
+    /// Whether the ecosystem requires certificate-bound tokens.
+    pub require_bound_tokens: Option<bool>,
 }
 
 /// What the AS publishes, as `init` found it.
@@ -325,7 +342,10 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
             );
         }
     }
-    if s.scopes.is_empty() {
+    let a = &i.answers;
+    if let Some(scope) = a.scope.as_deref().filter(|v| !v.is_empty()) {
+        let _ = writeln!(y, "scope: {}                             # sent on client_credentials token requests (--scope)", q(scope));
+    } else if s.scopes.is_empty() || a.scope.is_some() {
         let _ = writeln!(y, "# scope: accounts                       # optional: scope sent on client_credentials token requests");
     } else {
         let _ = writeln!(
@@ -354,11 +374,19 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
     let subject = s.cert.as_ref().map(|(dn, t)| format!(" (certificate {dn}, x5t#S256 {t})")).unwrap_or_default();
     if has("tls_client_auth") || (!has("self_signed_tls_client_auth") && !has("private_key_jwt")) {
         let _ = writeln!(y, "  tls_client_auth:                      # RFC 8705 §2.1");
-        let _ = writeln!(y, "    client_id: TODO                     # the client_id registered for this certificate{subject}");
+        let _ = writeln!(
+            y,
+            "    client_id: {}                     # the client_id registered for this certificate{subject}",
+            a.client_id.as_deref().map(q).unwrap_or_else(|| "TODO".into())
+        );
         certs(&mut y);
     } else if has("self_signed_tls_client_auth") {
         let _ = writeln!(y, "  self_signed:                          # RFC 8705 §2.2");
-        let _ = writeln!(y, "    client_id: TODO                     # the client_id registered with this certificate{subject}");
+        let _ = writeln!(
+            y,
+            "    client_id: {}                     # the client_id registered with this certificate{subject}",
+            a.client_id.as_deref().map(q).unwrap_or_else(|| "TODO".into())
+        );
         certs(&mut y);
     }
     if has("private_key_jwt") {
@@ -379,7 +407,11 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
     }
     let _ = writeln!(y, "  # primary: tls_client_auth            # the client binding, PAR, introspection and revocation act as");
     if s.authorization {
-        let _ = writeln!(y, "  redirect_uri: TODO                    # the redirect URI registered for your client (PAR and authorization requests carry it)");
+        let _ = writeln!(
+            y,
+            "  redirect_uri: {}                    # the redirect URI registered for your client (PAR and authorization requests carry it)",
+            a.redirect_uri.as_deref().map(q).unwrap_or_else(|| "TODO".into())
+        );
     }
     let _ = writeln!(
         y,
@@ -399,7 +431,9 @@ pub fn render(i: &InitInputs, s: &Survey, today: &str) -> String {
         "# profile: [{}]                  # optional rule sets (`mtls-harness list --profiles`); suggested from what the AS advertises",
         suggest.join(", ")
     );
-    if s.bound_tokens != Some(true) {
+    if let (Some(b), true) = (a.require_bound_tokens, s.bound_tokens != Some(true)) {
+        let _ = writeln!(y, "require_bound_tokens: {b}             # --require-bound-tokens (the AS does not publish tls_client_certificate_bound_access_tokens: true)");
+    } else if s.bound_tokens != Some(true) {
         let _ = writeln!(
             y,
             "require_bound_tokens: TODO              # the AS does not publish tls_client_certificate_bound_access_tokens: true — true if your ecosystem requires certificate-bound tokens (disc.bound-flag then fails), else false"
@@ -444,6 +478,7 @@ mod tests {
             cert: Some((PathBuf::from("/tmp/x/c.pem"), PathBuf::from("/tmp/x/c.key"))),
             out: PathBuf::from("/tmp/x/target.yaml"),
             limits: Limits::default(),
+            answers: Answers::default(),
         }
     }
 

@@ -172,6 +172,21 @@ enum Command {
         /// Timeout of each request, seconds (connect: at most 5).
         #[arg(long, default_value_t = 10)]
         timeout: u64,
+        /// The client_id registered for the certificate (else a TODO).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// The redirect URI registered for the client (else a TODO when the AS has PAR or an
+        /// authorization endpoint).
+        #[arg(long)]
+        redirect_uri: Option<String>,
+        /// The scope for client_credentials token requests (else a TODO when the AS publishes
+        /// scopes; `--scope ''` for none).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Whether your ecosystem requires certificate-bound tokens (else a TODO when the AS
+        /// does not advertise them).
+        #[arg(long)]
+        require_bound_tokens: Option<bool>,
     },
     /// Observe mode: a recording mTLS proxy in front of a real AS. One loopback listener per
     /// upstream origin (asking for a client certificate where the upstream does); the client under
@@ -358,14 +373,24 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(0)
         }
-        Command::Init { issuer, ca, insecure, cert, key, out, timeout } => {
+        Command::Init { issuer, ca, insecure, cert, key, out, timeout, client_id, redirect_uri, scope, require_bound_tokens } => {
             let issuer_arg = issuer;
             let issuer = url::Url::parse(&issuer_arg).map_err(|e| anyhow::anyhow!("--issuer `{issuer_arg}` is not a URL ({e})"))?;
             anyhow::ensure!(issuer.scheme() == "https", "--issuer {issuer}: an https URL is needed (RFC 8414 §2)");
             let t = std::time::Duration::from_secs(timeout.max(1));
             let mut limits = mtls_harness::http::Limits::default();
             (limits.connect, limits.request) = (t.min(std::time::Duration::from_secs(5)), t);
-            commands::init::init(&mtls_harness::init::InitInputs { issuer, issuer_arg, ca, insecure, cert: cert.zip(key), out, limits })
+            let answers = mtls_harness::init::Answers { client_id, redirect_uri, scope, require_bound_tokens };
+            commands::init::init(&mtls_harness::init::InitInputs {
+                issuer,
+                issuer_arg,
+                ca,
+                insecure,
+                cert: cert.zip(key),
+                out,
+                limits,
+                answers,
+            })
         }
         Command::Observe {
             upstream,

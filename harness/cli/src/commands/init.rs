@@ -37,16 +37,18 @@ pub(crate) fn init(i: &InitInputs) -> anyhow::Result<u8> {
     let todos: Vec<usize> =
         yaml.lines().enumerate().filter(|(_, l)| l.split('#').next().unwrap_or_default().contains("TODO")).map(|(n, _)| n + 1).collect();
     println!("wrote {}", i.out.display());
-    if todos.is_empty() {
-        println!("next: mtls-harness run --target {}", i.out.display());
-    } else {
+    let out = i.out.display();
+    if !todos.is_empty() {
         let lines: Vec<String> = todos.iter().map(|n| n.to_string()).collect();
-        println!(
-            "next: fill in the TODO on line(s) {} of {}, then: mtls-harness run --target {}",
-            lines.join(", "),
-            i.out.display(),
-            i.out.display()
-        );
+        println!("next: fill in the TODO on line(s) {} of {out}, then: mtls-harness check-target {out}", lines.join(", "));
+        return Ok(0);
     }
-    Ok(0)
+    // Nothing left to fill: the file's first contact, at once; init exits as check-target would
+    // (0 ready; the file is written either way).
+    println!("nothing left to fill; checking it:");
+    let tf = mtls_harness::live::TargetFile::load(&i.out)?;
+    tf.parts(i.insecure, &mtls_harness::redact::Secrets::new())?;
+    let cfg = mtls_harness::run::RunConfig::default();
+    let pre = rt.block_on(mtls_harness::preflight::check_target(tf, i.insecure, &cfg));
+    Ok(super::check_target::show(&i.out, &pre))
 }

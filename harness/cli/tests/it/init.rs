@@ -67,6 +67,11 @@ fn init_then_run(dir: &Path, issuer: &str, shape: Option<&str>, answers: &[(&str
     let todo_left: Vec<&str> = filled.lines().filter(|l| l.split('#').next().unwrap_or_default().contains("TODO")).collect();
     assert!(todo_left.is_empty(), "only the TODOs were filled, and all of them: {todo_left:?}");
     std::fs::write(&out, &filled).unwrap();
+    // The first contact, before the run: ready, with no edit but the TODOs.
+    let check = harness(&["check-target", &out.display().to_string()]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&check.stderr));
+    assert!(said.contains("ready to run: mtls-harness run --target"), "{said}");
     let report = dir.join(format!("report-{label}"));
     let run = harness(&["run", "--target", &out.display().to_string(), "--report-dir", &report.display().to_string(), "--format", "json"]);
     let r: Value = serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
@@ -357,4 +362,50 @@ fn init_names_the_flag_at_fault() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("--ca {}", p("registered.key"))) && err.contains("holds no certificate"), "{err}");
+}
+
+/// Given every answer on the command line, init leaves nothing to fill and checks the file at
+/// once: ready to run, exit 0; with a client_id the AS does not know, the first thing to fix
+/// with its line, exit 1.
+#[test]
+fn init_with_every_answer_checks_the_file_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_pki(mtls_harness::pki::PkiStyle::Compact, tmp.path());
+    let peer = start_peer(Config { mode: "split", defect: None, policy: "all" }, tmp.path(), "s3cr3t-init-answers");
+    let p = |f: &str| tmp.path().join(f).display().to_string();
+    let init = |client_id: &str, out: &str| {
+        harness(&[
+            "init",
+            "--issuer",
+            &peer.issuer,
+            "--ca",
+            &p("ca.pem"),
+            "--cert",
+            &p("registered.pem"),
+            "--key",
+            &p("registered.key"),
+            "--client-id",
+            client_id,
+            "--redirect-uri",
+            "https://client.example/cb",
+            "--scope",
+            "",
+            "--out",
+            &p(out),
+        ])
+    };
+    let o = init("tpp-client-001", "ready.yaml");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("nothing left to fill; checking it:") && stdout.contains("ready to run"), "{stdout}");
+    let yaml = std::fs::read_to_string(p("ready.yaml")).unwrap();
+    let todo = yaml.lines().any(|l| l.split('#').next().unwrap_or_default().contains("TODO"));
+    assert!(yaml.contains("client_id: \"tpp-client-001\"") && !todo, "{yaml}");
+    let o = init("tpp-client-00l", "wrong.yaml");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("not ready — the AS refused auth.pki.accept") && stdout.contains("`clients.tls_client_auth.client_id` ("),
+        "{stdout}"
+    );
 }
