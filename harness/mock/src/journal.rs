@@ -8,7 +8,7 @@ use mtls_core::redact::{redacted_form, Secrets};
 use serde::Serialize;
 
 /// One request that reached the mock AS.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Entry {
     /// The name of the listener it arrived on (`top`, `alias`, `plain`).
     pub listener: String,

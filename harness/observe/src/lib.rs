@@ -23,6 +23,7 @@ use mtls_mock::journal::Journal;
 
 pub mod proxy;
 pub mod rewrite;
+pub mod signed;
 pub mod upstream;
 
 /// Why observing could not start. Every variant names the file or URL at fault.

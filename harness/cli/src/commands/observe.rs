@@ -194,7 +194,23 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
         };
         let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
         let upstream_issuer = obs.map.upstream_issuer.clone();
-        let result = run::judge_observed(&sc, &ctx, &upstream_issuer, &obs.metadata, &secrets, Some(&on_check)).await;
+        let signed = if cfg.preserve_issuer { None } else { mtls_harness::observe::signed::first_signed(&ctx.entries) };
+        let mut result = run::judge_observed(&sc, &ctx, &upstream_issuer, &obs.metadata, &secrets, Some(&on_check)).await;
+        if let Some(seen) = signed {
+            // Not the client's verdict: the rewritten issuer broke its signed authentication.
+            let why = mtls_harness::observe::signed::why_rewriting_fails(&seen, &obs.local_issuer, &upstream_issuer);
+            println!("cannot judge: {}", text::inert(&why));
+            // What failed after the upstream refused the rewritten audience is not the client's
+            // failure: blocked by the setup, never a `fail` a CI acts on.
+            for c in result.checks.iter_mut().filter(|c| c.status == mtls_harness::results::Status::Fail) {
+                c.status = mtls_harness::results::Status::Blocked;
+                c.reason = format!(
+                    "blocked: the rewritten issuer broke the client's signed authentication (run with --preserve-issuer) — {}",
+                    c.reason
+                );
+            }
+            result.error = Some(why);
+        }
         let mut report = run::assemble(vec![result], started_at, t0, secrets);
         report.configuration =
             report::Configuration { source: format!("observe proxy in front of {upstream_issuer}"), ..Default::default() };

@@ -312,3 +312,34 @@ fn a_target_file_supplies_the_upstream_and_the_client() {
     assert_eq!(missing.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--client-cert is needed"), "{stderr}");
 }
+
+/// A client that signs its authentication (here a `client_assertion`, as a private_key_jwt
+/// client sends) observed with the issuer rewritten: the upstream refuses the proxy's audience,
+/// and the run says why and what works instead — verdict `error`, exit 2, no check `fail`.
+#[test]
+fn signed_client_authentication_with_a_rewritten_issuer_is_explained_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let peer = start_peer(Config { mode: "identical", defect: None, policy: "all" }, tmp.path(), "s3cr3t-observe-signed");
+    let report = tmp.path().join("report");
+    // The token endpoint found through the proxy's discovery, then a jwt-bearer assertion.
+    let client = r#"sh -c 'token=$(curl -sS --max-time 10 --cacert "$MTLS_CA" "$MTLS_ISSUER/.well-known/openid-configuration" | sed -n "s/.*\"token_endpoint\":\"\([^\"]*\)\".*/\1/p"); curl -sS --max-time 10 --cacert "$MTLS_CA" --cert "$MTLS_CERT" --key "$MTLS_KEY" -d grant_type=client_credentials -d client_id=tpp-jwt-001 -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer -d client_assertion=eyJhbGciOiJFZERTQSJ9.eyJhdWQiOiJ4In0.c2ln "$token"'"#;
+    let out = observe_cmd(
+        tmp.path(),
+        &report,
+        &["--upstream", &peer.issuer, "--client-id", "tpp-jwt-001", "--steps", "token", "--client-cmd", client, "--format", "json"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains(
+            "cannot judge: the client sent a client_assertion (RFC 7523) at POST /token (the upstream answered 401 invalid_client)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Run observe with --preserve-issuer"), "{stdout}");
+    let (got, verdict) = outcomes(&report);
+    assert_eq!(verdict, "error", "{got:?}");
+    assert!(got.values().all(|(status, _)| status != "fail"), "{got:?}");
+}
