@@ -21,6 +21,7 @@ use mtls_core::redact::Secrets;
 use mtls_core::tls::{client_config, ServerTrust};
 use mtls_mock::journal::Journal;
 
+pub mod hosts;
 pub mod proxy;
 pub mod rewrite;
 pub mod signed;
@@ -104,6 +105,8 @@ pub struct Observer {
     pub map: rewrite::OriginMap,
     /// `x5t#S256` of the user's certificate.
     pub thumbprint: String,
+    /// Under `--preserve-issuer`: the loopback address of each upstream host, or why not.
+    pub host_map: hosts::HostMap,
     resource: Option<Url>,
     /// The paths discovery is served under (OIDC's and RFC 8414's, for the upstream's issuer).
     discovery_paths: Vec<String>,
@@ -187,18 +190,39 @@ impl Observer {
         let origins = upstream::origins(&urls, &roots, limits).await?;
         let names: Vec<String> = origins.iter().map(|o| o.host.clone()).collect();
         let ca = ProxyCa::generate(&names).map_err(|e| ObserveError::Tls(mtls_core::error_chain(&e)))?;
-        // Bind every listener first: the map needs their ports.
+        // Bind every listener first: the map needs their ports. Preserving the issuer (on the
+        // default loopback listen address), each upstream host gets a loopback address of its
+        // own and each origin its own port there ([`hosts`]); else free ports on --listen.
+        let mut host_map = if cfg.preserve_issuer && cfg.listen.ip().is_loopback() && cfg.listen.port() == 0 {
+            hosts::plan(&origins.iter().map(|o| o.origin.clone()).collect::<Vec<_>>())
+        } else {
+            hosts::HostMap::Unmapped("--preserve-issuer not given, or --listen set".into())
+        };
         let mut sockets = Vec::new();
-        for (i, o) in origins.iter().enumerate() {
-            let addr = if i == 0 { cfg.listen } else { SocketAddr::new(cfg.listen.ip(), 0) };
-            let socket =
-                tokio::net::TcpListener::bind(addr).await.map_err(|e| ObserveError::Listen { addr: addr.to_string(), source: e })?;
-            let port = socket.local_addr().map_err(|e| ObserveError::Listen { addr: addr.to_string(), source: e })?.port();
-            let host = match cfg.listen.ip() {
-                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                ip => ip.to_string(),
-            };
-            sockets.push((socket, format!("https://{host}:{port}"), o));
+        if let hosts::HostMap::Mapped { addrs, .. } = &host_map {
+            for (o, addr) in origins.iter().zip(addrs) {
+                match tokio::net::TcpListener::bind(addr).await {
+                    Ok(socket) => sockets.push((socket, format!("https://{addr}"), o)),
+                    Err(e) => {
+                        sockets.clear();
+                        host_map = hosts::HostMap::Unmapped(format!("{addr} cannot be bound ({e})"));
+                        break;
+                    }
+                }
+            }
+        }
+        if sockets.is_empty() {
+            for (i, o) in origins.iter().enumerate() {
+                let addr = if i == 0 { cfg.listen } else { SocketAddr::new(cfg.listen.ip(), 0) };
+                let socket =
+                    tokio::net::TcpListener::bind(addr).await.map_err(|e| ObserveError::Listen { addr: addr.to_string(), source: e })?;
+                let port = socket.local_addr().map_err(|e| ObserveError::Listen { addr: addr.to_string(), source: e })?.port();
+                let host = match cfg.listen.ip() {
+                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                    ip => ip.to_string(),
+                };
+                sockets.push((socket, format!("https://{host}:{port}"), o));
+            }
         }
         let map = rewrite::OriginMap {
             pairs: sockets.iter().map(|(_, local, o)| (o.origin.clone(), local.clone())).collect(),
@@ -244,6 +268,7 @@ impl Observer {
             metadata,
             map,
             thumbprint: identity.x5t_s256.clone(),
+            host_map,
             resource: cfg.resource.clone(),
             discovery_paths,
         })

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mtls_harness::observe::hosts::HostMap;
 use mtls_harness::observe::{ObserveConfig, Observer};
 use mtls_harness::run::{self, OnCheck};
 use mtls_harness::scenario::{ClientUnderTest, Scenario, Step};
@@ -78,6 +79,40 @@ fn config(a: &ObserveArgs) -> anyhow::Result<(ObserveConfig, String)> {
     ))
 }
 
+/// `argv` run in a private mount namespace whose /etc/hosts sends the upstream's host names to
+/// the listeners (Linux, with the privilege to unshare); else `argv` unchanged, with the reason
+/// printed — the hosts lines are printed either way.
+fn with_private_hosts(argv: &[String], lines: &[(std::net::IpAddr, String)], dir: &Path) -> Vec<String> {
+    let hosts = dir.join("observe-hosts");
+    let current = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let probe = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output();
+    let why_not = match probe {
+        Ok(o) if o.status.success() => match std::fs::write(&hosts, mtls_harness::observe::hosts::hosts_file(lines, &current)) {
+            Ok(()) => None,
+            Err(e) => Some(format!("{}: {e}", hosts.display())),
+        },
+        Ok(o) => Some(format!("unshare: {}", text::inert(String::from_utf8_lossy(&o.stderr).trim()))),
+        Err(e) => Some(format!("unshare: {e}")),
+    };
+    if let Some(why) = why_not {
+        println!("note:      the client runs with the system's /etc/hosts ({why}): point it at the listeners with the hosts lines above");
+        return argv.to_vec();
+    }
+    println!("client:    runs with a private /etc/hosts ({}): the upstream's names lead to the listeners", hosts.display());
+    let mut wrapped: Vec<String> =
+        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    wrapped.push(hosts.display().to_string());
+    wrapped.extend(argv.iter().cloned());
+    wrapped
+}
+
 /// How to make common clients trust the proxy's CA (printed; also in the README).
 fn trust_hints(ca: &Path) -> Vec<String> {
     let ca = ca.display();
@@ -134,6 +169,16 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
                 }
             }
         }
+        if cfg.preserve_issuer {
+            match &obs.host_map {
+                HostMap::Mapped { lines, .. } => {
+                    for (ip, host) in lines {
+                        println!("hosts:     {ip} {host}   (each origin listens there on the upstream's own port)");
+                    }
+                }
+                HostMap::Unmapped(why) => println!("note:      no hosts lines: {why}"),
+            }
+        }
         if let Some(r) = &obs.local_resource {
             println!("resource:  {r}");
         }
@@ -146,8 +191,12 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
         println!("requests:");
         let client_run = match &a.client_cmd {
             Some(argv) => {
+                let argv = match (&obs.host_map, cfg.preserve_issuer) {
+                    (HostMap::Mapped { lines, .. }, true) => with_private_hosts(argv, lines, &a.report_dir),
+                    _ => argv.clone(),
+                };
                 let cut = ClientUnderTest {
-                    command: Some(argv.clone()),
+                    command: Some(argv),
                     misbehave: Vec::new(),
                     steps: a.steps.clone().unwrap_or_else(|| Step::ALL.to_vec()),
                     use_aliases: a.use_aliases,

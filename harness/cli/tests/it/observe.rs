@@ -343,3 +343,63 @@ fn signed_client_authentication_with_a_rewritten_issuer_is_explained_not_failed(
     assert_eq!(verdict, "error", "{got:?}");
     assert!(got.values().all(|(status, _)| status != "fail"), "{got:?}");
 }
+
+/// `--preserve-issuer` with the upstream addressed by name (node-oidc-provider, split layout, as
+/// https://localhost:PORT): each origin listens on 127.0.0.2 at the upstream's own port, the
+/// hosts line is printed, and the client command runs with a private /etc/hosts that sends
+/// `localhost` there — so an unmodified client (oauth4webapi, no resolver override) is observed
+/// with the upstream's own issuer, and every request reaches the AS through the proxy.
+#[test]
+fn preserve_issuer_points_an_unmodified_client_at_the_listeners_by_host_name() {
+    let probe = Command::new("unshare").args(["--mount", "--propagation", "private", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: no privilege to unshare a mount namespace here");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate().unwrap();
+    pki.write_to(tmp.path()).unwrap();
+    let cfg = Config { mode: "split", defect: None, policy: "all" };
+    let peer = crate::oidc_provider::start_peer_with(cfg, tmp.path(), "s3cr3t-observe-hosts", &[("PEER_PUBLIC_HOST", "localhost")]);
+    assert!(peer.issuer.starts_with("https://localhost:"), "{}", peer.issuer);
+    let report = tmp.path().join("report");
+    // oauth4webapi on Node, unmodified: it resolves `localhost` through the hosts file (curl
+    // would not: it pins localhost to loopback, RFC 6761 §6.3).
+    let client = format!("node {}", repo().join("fixtures/peers/oauth4webapi/client.mjs").display());
+    let out = observe_cmd(
+        tmp.path(),
+        &report,
+        &[
+            "--upstream",
+            &peer.issuer,
+            "--preserve-issuer",
+            "--resource",
+            &peer.resource,
+            "--client-id",
+            "tpp-client-001",
+            "--steps",
+            "token,introspect,resource,revoke",
+            "--client-cmd",
+            &client,
+            "--duration",
+            "60",
+            "--format",
+            "json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("hosts:     127.0.0.2 localhost"), "{stdout}");
+    assert!(stdout.contains("runs with a private /etc/hosts"), "{stdout}");
+    let port = url::Url::parse(&peer.issuer).unwrap().port().unwrap();
+    assert!(stdout.contains(&format!("listener:  https://127.0.0.2:{port} -> {}", peer.issuer)), "the upstream's own port\n{stdout}");
+    let (got, verdict) = outcomes(&report);
+    assert_eq!(verdict, "pass", "{got:?}");
+    for id in ["client.discovery", "client.alias.token", "client.cert.presented", "client.client-id"] {
+        assert_eq!(got[id].0, "pass", "{id}: {}", got[id].1);
+    }
+    assert!(
+        !std::fs::read_to_string("/etc/hosts").unwrap_or_default().contains("127.0.0.2\tlocalhost"),
+        "the system's hosts file is untouched"
+    );
+}

@@ -41,8 +41,14 @@ pub(crate) struct Config {
 }
 
 pub(crate) fn start_peer(cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
+    start_peer_with(cfg, pki_dir, secret, &[])
+}
+
+/// [`start_peer`] with further environment (e.g. `PEER_PUBLIC_HOST`).
+pub(crate) fn start_peer_with(cfg: Config, pki_dir: &Path, secret: &str, env: &[(&str, &str)]) -> Peer {
     ensure_node_peers();
     let child = Command::new("node")
+        .envs(env.iter().copied())
         .arg(repo().join("fixtures/peers/oidc-provider/start.mjs"))
         .env("PKI_DIR", pki_dir)
         .env("ALIAS_MODE", cfg.mode)
