@@ -123,7 +123,7 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "auth.pki.expired", "§2.1", Must, "Expired certificate with the registered subject: invalid_client", "auth.pki.accept" => NO_CONTROL),
     check!(As, "auth.self.accept", "§2.2", Must, "Registered self-signed certificate gets an access token", "endpoints.resolve" => "no token endpoint to call"),
     check!(As, "auth.self.other", "§2.2", Must, "Another self-signed certificate: invalid_client", "auth.self.accept" => "no positive control: the registered self-signed certificate was not accepted at this URL, so a refusal proves nothing"),
-    check!(As, "auth.jwt.accept", "RFC 7523 §3", Must, "A private_key_jwt assertion (aud = issuer) sent over mTLS gets an access token", "endpoints.resolve" => "no token endpoint to call"),
+    check!(As, "auth.jwt.accept", "RFC 7523 §3", Must, "A private_key_jwt assertion sent over mTLS gets an access token (aud = issuer; refused so, the token endpoint URL unless a profile demands the issuer)", "endpoints.resolve" => "no token endpoint to call"),
     check!(As, "auth.jwt.bad-signature", "RFC 7523 §3", Must, "An assertion signed with an unregistered key: invalid_client", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.aud-wrong", "RFC 7523 §3", Must, "An assertion whose aud names another server: invalid_client", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.aud-endpoint", "FAPI 2.0 SP §5.3.2.1", Should, "An assertion whose aud is the token endpoint URL, not the issuer: refused", "auth.jwt.accept" => NO_JWT_CONTROL),

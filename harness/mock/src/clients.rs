@@ -212,7 +212,11 @@ impl AsState {
         if str_claim("iss") != Some(client.client_id.as_str()) || str_claim("sub") != Some(client.client_id.as_str()) {
             return Err("client_assertion iss and sub must both be the client_id (RFC 7523 §3)".into());
         }
-        if self.has(Defect::JwtAudTokenEndpointOnly) {
+        if self.has(Defect::JwtAudNeverMatches) {
+            if str_claim("aud") != Some(format!("{}/", self.issuer).as_str()) {
+                return Err("client_assertion aud does not identify this AS".into());
+            }
+        } else if self.has(Defect::JwtAudTokenEndpointOnly) {
             if !str_claim("aud").is_some_and(|a| a.ends_with(crate::server::layout::TOKEN_PATH)) {
                 return Err("client_assertion aud must be the token endpoint URL".into());
             }

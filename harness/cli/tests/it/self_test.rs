@@ -141,3 +141,24 @@ async fn the_private_key_jwt_self_tests_hold_in_every_served_shape() {
         }
     }
 }
+
+/// `jwt_aud_token_endpoint_only` (assertions accepted only with aud = the token endpoint URL):
+/// without a profile, RFC 7523 §3 allows it — auth.jwt.accept retries with that URL and passes,
+/// both attempts in its evidence; under fapi2-sp-mtls, whose §5.3.2.1 demands the issuer, there
+/// is no retry and auth.jwt.accept fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_audience_is_retried_unless_a_profile_demands_the_issuer() {
+    let source = Source::mock().unwrap();
+    let mut sc = scenarios().into_iter().find(|s| s.id == "selftest-jwt-aud-token-endpoint-only").unwrap();
+    sc.checks = vec!["auth.jwt.accept".into()];
+    let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+    let accept = r.checks.iter().find(|c| c.id == "auth.jwt.accept").unwrap();
+    assert_eq!(accept.status, Status::Pass, "{}", accept.reason);
+    assert!(accept.reason.contains("after aud = the issuer was refused"), "{}", accept.reason);
+    assert_eq!(accept.evidence.len(), 2, "the refused attempt and the accepted one: {:?}", accept.evidence);
+    sc.profiles = vec!["fapi2-sp-mtls".into()];
+    let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+    let accept = r.checks.iter().find(|c| c.id == "auth.jwt.accept").unwrap();
+    assert_eq!(accept.status, Status::Fail, "{}", accept.reason);
+    assert_eq!(accept.evidence.len(), 1, "no retry: {:?}", accept.evidence);
+}

@@ -24,20 +24,24 @@ async fn grant(ctx: &Ctx) -> Result<&Exchange, Outcome> {
     if ctx.target.clients.primary == Primary::PrivateKeyJwt {
         return ctx.primary_grant().await;
     }
-    ctx.jwt_grant
-        .get_or_try_init(|| async {
-            let auth = ctx.jwt_auth(Value::String(ctx.target.issuer.clone()))?;
-            ctx.token_request_with(Who::Cert(Role::Registered), &auth).await
-        })
-        .await
+    ctx.jwt_grant.get_or_try_init(|| ctx.jwt_token_request(Who::Cert(Role::Registered))).await
 }
 
 /// RFC 7523 §3 (MUST accept a valid assertion): an assertion with `iss` = `sub` = client_id, `aud` =
-/// the issuer, unique `jti`, short `exp`, sent with the transport certificate, yields a token.
+/// the issuer (or, refused so and no profile demanding the issuer, the token endpoint URL),
+/// unique `jti`, short `exp`, sent with the transport certificate, yields a token.
 pub async fn accept(ctx: &Ctx) -> Outcome {
     match grant(ctx).await {
         Ok(ex) => {
-            let judged = accepted(ex, "the private_key_jwt assertion (aud = issuer) sent over mTLS");
+            let refused = ctx.jwt_aud_refused();
+            let what = match &refused {
+                Some(_) => "the private_key_jwt assertion (aud = the token endpoint URL, after aud = the issuer was refused; RFC 7523 §3 allows either) sent over mTLS",
+                None => "the private_key_jwt assertion (aud = issuer) sent over mTLS",
+            };
+            let mut judged = accepted(ex, what);
+            if let Some((_, ev)) = refused {
+                judged.evidence.insert(0, ev);
+            }
             let judged = super::late_request::unless_asked_late(ctx, ex, judged).await;
             super::readings::with_readings(ctx, judged, ex, super::readings::Control::Jwt)
         }
@@ -96,7 +100,7 @@ pub async fn aud_array(ctx: &Ctx) -> Outcome {
 /// RFC 7523 §3 (MAY: the AS may keep the `jti`s it saw and refuse a replayed JWT): one fresh
 /// assertion is accepted (its own positive control), then the very same assertion is refused.
 pub async fn replay(ctx: &Ctx) -> Outcome {
-    let auth = match ctx.jwt_auth(Value::String(ctx.target.issuer.clone())) {
+    let auth = match ctx.jwt_auth(ctx.accepted_jwt_aud()) {
         Ok(a) => a,
         Err(o) => return o,
     };
@@ -120,7 +124,7 @@ pub async fn replay(ctx: &Ctx) -> Outcome {
 /// RFC 8705 §3 with FAPI 2.0 SP §5.3.2.1 (sender-constrained tokens only): the accepted assertion
 /// sent without a transport certificate gets no token at all, rather than an unbound one.
 pub async fn no_cert(ctx: &Ctx) -> Outcome {
-    let auth = match ctx.jwt_auth(Value::String(ctx.target.issuer.clone())) {
+    let auth = match ctx.jwt_auth(ctx.accepted_jwt_aud()) {
         Ok(a) => a,
         Err(o) => return o,
     };
@@ -169,6 +173,6 @@ pub async fn bound(ctx: &Ctx) -> Outcome {
     };
     let expected = ctx.target.identity(Role::Registered).map(|i| i.x5t_s256.clone()).unwrap_or_default();
     let whose = "the transport certificate the private_key_jwt client presented";
-    let issuer = Value::String(ctx.target.issuer.clone());
-    super::binding::token_bound_to(ctx, &token, jwt_claims(&token).as_ref(), &expected, whose, || ctx.jwt_auth(issuer)).await.with(ev)
+    let aud = ctx.accepted_jwt_aud();
+    super::binding::token_bound_to(ctx, &token, jwt_claims(&token).as_ref(), &expected, whose, || ctx.jwt_auth(aud)).await.with(ev)
 }

@@ -117,6 +117,12 @@ pub struct Ctx {
     pub(crate) survey: crate::tls_survey::Survey,
     /// The selected profiles' TLS rules (BCP 195 where none sets one).
     pub(crate) tls_rules: mtls_core::tls_policy::TlsRules,
+    /// Whether a refused `aud` = issuer may be retried with `aud` = the token endpoint URL (RFC
+    /// 7523 §3 allows either; a profile that fails `auth.jwt.aud-endpoint` demands the issuer).
+    jwt_aud_fallback: bool,
+    /// Set when the AS accepted the jwt client's assertion only with `aud` = the token endpoint
+    /// URL: that URL, and the evidence of the refused `aud` = issuer attempt.
+    jwt_aud_endpoint: std::sync::Mutex<Option<(String, Evidence)>>,
 }
 
 impl Ctx {
@@ -140,13 +146,53 @@ impl Ctx {
             cert_requests: tokio::sync::Mutex::new(std::collections::HashMap::new()),
             survey,
             tls_rules: mtls_core::tls_policy::TlsRules::of(&[]),
+            jwt_aud_fallback: true,
+            jwt_aud_endpoint: std::sync::Mutex::new(None),
         }
     }
 
-    /// This context judging the TLS rules of `profiles` (the `tls.*` checks).
+    /// This context judging the TLS rules of `profiles` (the `tls.*` checks) and their `aud`
+    /// rule for client assertions.
     pub fn with_profiles(mut self, profiles: &[mtls_core::profile::Profile]) -> Ctx {
+        use mtls_core::profile::RuleLevel;
         self.tls_rules = mtls_core::tls_policy::TlsRules::of(profiles);
+        self.jwt_aud_fallback = !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
         self
+    }
+
+    /// The `aud` the AS accepts from the jwt client: the issuer, or the token endpoint URL when
+    /// only that was accepted ([`Ctx::jwt_token_request`]).
+    pub(crate) fn accepted_jwt_aud(&self) -> serde_json::Value {
+        let endpoint = self.jwt_aud_endpoint.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(u, _)| u.clone());
+        serde_json::Value::String(endpoint.unwrap_or_else(|| self.target.issuer.clone()))
+    }
+
+    /// The refused `aud` = issuer attempt, when the token endpoint URL was accepted instead.
+    pub(crate) fn jwt_aud_refused(&self) -> Option<(String, Evidence)> {
+        self.jwt_aud_endpoint.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A token request of the jwt client with `who`'s certificate: `aud` = the issuer; when the
+    /// AS refuses the client for it and no selected profile demands the issuer alone, once more
+    /// with `aud` = the token endpoint URL (RFC 7523 §3: that URL MAY identify the AS; OpenID
+    /// Connect Core §9 recommends it, FAPI 1 ecosystems use it).
+    pub(crate) async fn jwt_token_request(&self, who: Who) -> Result<Exchange, Outcome> {
+        let issuer = self.target.issuer.clone();
+        let first = self.token_request_with(who, &self.jwt_auth(serde_json::Value::String(issuer.clone()))?).await?;
+        let refused = matches!(&first.outcome, Ok(r) if matches!(r.status, 400 | 401) && r.str_field("error") == Some("invalid_client"));
+        if !refused || !self.jwt_aud_fallback {
+            return Ok(first);
+        }
+        let url = self.endpoint(Operation::Token).await?;
+        if url.trim_end_matches('/') == issuer.trim_end_matches('/') {
+            return Ok(first);
+        }
+        let second = self.token_request_with(who, &self.jwt_auth(serde_json::Value::String(url.clone()))?).await?;
+        if access_token_of(&second).is_err() {
+            return Ok(first);
+        }
+        *self.jwt_aud_endpoint.lock().unwrap_or_else(|p| p.into_inner()) = Some((url, first.evidence.clone()));
+        Ok(second)
     }
 
     /// Record what the PAR endpoint answered (RFC 9126 §2.2 `expires_in`).
@@ -289,6 +335,9 @@ impl Ctx {
 
     /// A client-credentials token request as the primary client, with its certificate.
     pub(crate) async fn primary_token_request(&self) -> Result<Exchange, Outcome> {
+        if self.target.clients.primary == mtls_core::catalogue::Primary::PrivateKeyJwt {
+            return self.jwt_token_request(Who::Cert(self.target.clients.primary_role())).await;
+        }
         let auth = self.primary_auth()?;
         self.token_request_with(Who::Cert(self.target.clients.primary_role()), &auth).await
     }

@@ -77,6 +77,9 @@ pub enum Defect {
     JwtAudTokenEndpointOnly,
     /// A client assertion is accepted again with the same `jti`.
     JwtReplayAccepted,
+    /// private_key_jwt assertions are compared with the issuer plus a trailing slash, a URL the AS
+    /// never publishes: every assertion is refused, whatever its `aud`.
+    JwtAudNeverMatches,
     /// Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2.
     Tls12Chacha20,
     /// Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.
@@ -144,6 +147,7 @@ impl Defect {
             Defect::JwtNoCertUnbound => "A private_key_jwt client registered for bound tokens that presents no certificate gets an unbound token.",
             Defect::JwtAudTokenEndpointOnly => "private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer (FAPI 2.0 SP requires the issuer).",
             Defect::JwtReplayAccepted => "A client assertion is accepted again with the same `jti` (no replay detection).",
+            Defect::JwtAudNeverMatches => "private_key_jwt assertions are compared with the issuer plus a trailing slash, which the AS never publishes: every assertion is refused, whatever its `aud`.",
             Defect::Tls12Chacha20 => "Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2's recommended four.",
             Defect::PrefersTls12 => "Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.",
             Defect::EdgePassesClientCertHeader => "The edge passes a client's own `x-ssl-client-cert` header through when the client presented no certificate at TLS (it overwrites it only when it has a certificate to forward).",
@@ -191,8 +195,11 @@ impl Defect {
             Defect::JwtAudNotChecked => &["auth.jwt.aud-wrong", "auth.jwt.aud-endpoint", "auth.jwt.aud-array"],
             Defect::JwtUnbound => &["bind.jwt-client"],
             Defect::JwtNoCertUnbound => &["auth.jwt.no-cert"],
-            Defect::JwtAudTokenEndpointOnly => &["auth.jwt.accept"],
+            // RFC 7523 §3 lets the token endpoint URL identify the AS: accepted (the accept
+            // control falls back to it); FAPI 2.0 SP §5.3.2.1's issuer-only rule is what breaks.
+            Defect::JwtAudTokenEndpointOnly => &["auth.jwt.aud-endpoint"],
             Defect::JwtReplayAccepted => &["auth.jwt.replay"],
+            Defect::JwtAudNeverMatches => &["auth.jwt.accept"],
             Defect::Tls12Chacha20 => &["tls.ciphers.tls12"],
             Defect::PrefersTls12 => &["tls.version.prefers-13"],
             Defect::EdgePassesClientCertHeader => &["edge.client-auth-header-spoof", "edge.rs-header-spoof"],
