@@ -646,6 +646,16 @@ pub(crate) mod tests {
         assert!(e.contains("not both"), "{e}");
     }
 
+    /// RFC 8705 §3.3 makes `tls_client_certificate_bound_access_tokens` OPTIONAL: the default
+    /// profile and the TLS-only one do not require bound tokens; every ecosystem profile does.
+    #[test]
+    fn only_ecosystem_profiles_require_bound_tokens() {
+        for p in builtin().unwrap() {
+            let want = !matches!(p.id.0.as_str(), DEFAULT_PROFILE | "bcp195");
+            assert_eq!(p.bound_tokens, want, "{}", p.id.0);
+        }
+    }
+
     #[test]
     fn contains_any_and_lists_outside_parse_and_info_rules_are_allowed() {
         let p = parse(&format!(

@@ -150,7 +150,9 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
     let cases: [(&str, &[&str]); 5] = [
         // Only a warn-level rule breaks: nothing fails (asserted below, it warns).
         ("par_not_required", &[]),
-        ("secret_basic_advertised", &["profile.uae-openfinance.private-key-jwt-only", "profile.fapi2-sp-mtls.auth-methods"]),
+        // Listing client_secret_basic besides private_key_jwt is reported (info), not failed:
+        // UAE SP-FAPI §2.1-3 and FAPI 2.0 SP §5.3.2.1-6 bind how clients authenticate.
+        ("secret_basic_advertised", &[]),
         ("no_s256", &["profile.uae-openfinance.pkce-s256", "profile.fapi2-sp-mtls.pkce-s256"]),
         ("jwt_unbound", &["auth.jwt.no-cert", "bind.introspection-cnf", "bind.rs.other-cert", "bind.rs.no-cert"]),
         ("long_tokens", &["profile.uae-openfinance.access-token-lifetime"]),
@@ -172,6 +174,20 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
             }
             let want_verdict = if want.is_empty() { "pass" } else { "fail" };
             assert_eq!(mtls_harness::report::verdict(std::slice::from_ref(&r)), want_verdict, "{label}");
+            if variant == "secret_basic_advertised" {
+                let got = outcomes(&r);
+                for id in ["profile.uae-openfinance.auth-methods-others", "profile.fapi2-sp-mtls.auth-methods-others"] {
+                    assert_eq!(got[id].0, Status::Pass, "{label}: {id}: {}", got[id].1);
+                    assert!(
+                        got[id].1.starts_with("informational (") && got[id].1.contains("client_secret_basic"),
+                        "{label}: {id}: {}",
+                        got[id].1
+                    );
+                }
+                for id in ["profile.uae-openfinance.private-key-jwt-offered", "profile.fapi2-sp-mtls.auth-methods"] {
+                    assert_eq!(got[id].0, Status::Pass, "{label}: {id}: {}", got[id].1);
+                }
+            }
             if variant == "par_not_required" {
                 let got = outcomes(&r);
                 for id in ["profile.uae-openfinance.par-required", "profile.fapi2-sp-mtls.par-required"] {
