@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::checks::{Ctx, Outcome, Status};
 use mtls_core::discovery::Operation;
-use mtls_core::profile::{intern, AliasTest, Assertion, MetadataTest, Profile, RuleLevel, Seconds};
+use mtls_core::profile::{intern, AliasTest, Assertion, MetadataTest, Profile, Rfc9325Statement, RuleLevel, Seconds};
 use mtls_core::results::{CheckResult, Level};
 
 /// One judged rule of a profile.
@@ -173,7 +173,53 @@ async fn assertion(ctx: &Ctx, a: &Assertion, citation: &str) -> Outcome {
             Err(o) => o,
         },
         Assertion::CertRequest(c) => cert_requests(ctx, &c.endpoints, c.requested).await,
+        Assertion::Tls12Suites(t) => tls12_rfc9325(ctx, t.rfc9325).await,
     }
+}
+
+/// The suites of RFC 9325 §4.1/§4.2 that `statement` covers among those a suite's concern names.
+fn rfc9325_hits(accepted: &[u16], statement: Rfc9325Statement) -> Vec<String> {
+    let prefix = match statement {
+        Rfc9325Statement::MustNot => "MUST NOT",
+        Rfc9325Statement::ShouldNot => "SHOULD NOT",
+    };
+    accepted
+        .iter()
+        .filter_map(|s| {
+            mtls_tlsprobe::suites::rfc9325_concern(*s)
+                .filter(|c| c.starts_with(prefix))
+                .map(|c| format!("{} — {c}", mtls_tlsprobe::suites::name(*s)))
+        })
+        .collect()
+}
+
+/// Every origin's accepted TLS 1.2 suites (the enumeration `tls.ciphers.tls12` shares), none of
+/// which RFC 9325 says `statement` of.
+async fn tls12_rfc9325(ctx: &Ctx, statement: Rfc9325Statement) -> Outcome {
+    use crate::checks::tls::{control, per_origin, Verdict};
+    let what = match statement {
+        Rfc9325Statement::MustNot => "no accepted TLS 1.2 suite is one RFC 9325 §4.1 forbids",
+        Rfc9325Statement::ShouldNot => "no accepted TLS 1.2 suite is one RFC 9325 advises against",
+    };
+    per_origin(ctx, what, |ctx, site| async move {
+        if let Err(v) = control(ctx, &site).await {
+            return (v, Value::Null);
+        }
+        match ctx.survey.suites(&site).await {
+            Err(why) => (Verdict::Error(why), Value::Null),
+            Ok(e) => {
+                let hits = rfc9325_hits(&e.accepted, statement);
+                let detail =
+                    json!({ "accepted": e.accepted.iter().map(|s| mtls_tlsprobe::suites::name(*s)).collect::<Vec<_>>(), "rfc9325": hits });
+                if hits.is_empty() {
+                    (Verdict::Pass(format!("{} TLS 1.2 suite(s) accepted, none of them", e.accepted.len())), detail)
+                } else {
+                    (Verdict::Fail(format!("accepts {}", hits.join(", "))), detail)
+                }
+            }
+        }
+    })
+    .await
 }
 
 /// A `metadata` rule against a discovery document: an `if_present` rule skips an absent member.
@@ -672,6 +718,67 @@ mod tests {
             assert_eq!(o.status, if optional { Status::Skip } else { Status::Fail }, "{p}/{}: absent {key}: {}", main.id.0, o.reason);
             assert_eq!(judge(&others, &absent).status, Status::Pass, "{p}/{}: absent lists nothing", others.id.0);
         }
+    }
+
+    /// Issue #31: an aliased authorization endpoint is a warning under fapi2-sp-mtls and
+    /// br-openfinance (no clause forbids it), and a split alias layout is only recorded under
+    /// uae-openfinance (no UAE clause asks for identical aliases).
+    #[test]
+    fn alias_rules_are_as_strong_as_their_clauses() {
+        let all = mtls_core::profile::builtin().unwrap();
+        let rule = |p: &str, r: &str| {
+            all.iter()
+                .find(|x| x.id.0 == p)
+                .and_then(|x| x.rules.iter().find(|y| y.id.0 == r))
+                .cloned()
+                .unwrap_or_else(|| panic!("{p}/{r}"))
+        };
+        let split = raw(json!({"token_endpoint": "https://as.example/token", "authorization_endpoint": "https://as.example/authorize",
+            "mtls_endpoint_aliases": {"token_endpoint": "https://mtls.as.example/token", "authorization_endpoint": "https://mtls.as.example/authorize"}}));
+        for p in ["fapi2-sp-mtls", "br-openfinance"] {
+            let r = rule(p, "no-authorization-alias");
+            assert_eq!(r.level, RuleLevel::Warn, "{p}");
+            let Assertion::Aliases(t) = &r.assert else { panic!("{p}: an aliases rule") };
+            let o = informational(r.level, &r.citation.0, aliases(&split, &t.0));
+            // Level::Should: the run reports this failed outcome as a warning.
+            assert!(o.status == Status::Fail && o.reason.contains("authorization_endpoint"), "{p}: {}", o.reason);
+            assert_eq!(r.level.level(), Level::Should, "{p}");
+        }
+        let r = rule("uae-openfinance", "aliases-identical");
+        assert_eq!(r.level, RuleLevel::Info);
+        let Assertion::Aliases(t) = &r.assert else { panic!("an aliases rule") };
+        let o = informational(r.level, &r.citation.0, aliases(&split, &t.0));
+        assert!(o.status == Status::Pass && o.reason.starts_with("informational (") && o.reason.contains("diverge"), "{}", o.reason);
+    }
+
+    /// RFC 9325: only §4.1's MUST NOTs are the fail-level statement; ChaCha20 (not among §4.2's
+    /// four RECOMMENDED, but advised against nowhere) is in neither list.
+    #[test]
+    fn rfc9325_statements_split_must_not_from_should_not() {
+        let by = |n: &str| mtls_tlsprobe::suites::by_name(n).unwrap_or_else(|| panic!("{n}"));
+        let accepted = [
+            by("TLS_RSA_WITH_NULL_SHA256"),
+            by("TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+            by("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
+            by("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
+            by("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+            by("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+        ];
+        let must = rfc9325_hits(&accepted, Rfc9325Statement::MustNot);
+        assert!(
+            must.len() == 2 && must[0].starts_with("TLS_RSA_WITH_NULL_SHA256") && must[1].starts_with("TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+            "{must:?}"
+        );
+        let should = rfc9325_hits(&accepted, Rfc9325Statement::ShouldNot);
+        assert!(should.len() == 2 && should[0].contains("CBC") && should[1].starts_with("TLS_DHE_RSA"), "{should:?}");
+        assert!(!must.iter().chain(&should).any(|h| h.contains("CHACHA20")), "ChaCha20 is neither");
+        let all = mtls_core::profile::builtin().unwrap();
+        let bcp = all.iter().find(|p| p.id.0 == "bcp195").unwrap();
+        let level_of = |r: &str| bcp.rules.iter().find(|x| x.id.0 == r).map(|x| x.level);
+        assert_eq!(level_of("tls12-must-not"), Some(RuleLevel::Fail));
+        assert_eq!(level_of("tls12-should-not"), Some(RuleLevel::Warn));
+        assert_eq!(bcp.level_of("tls.ciphers.tls12").map(|l| l.level), Some(RuleLevel::Info), "outside §4.2's four: informational");
+        assert!(!bcp.required.iter().any(|r| r.name() == "tls.ciphers.tls12"), "not required to pass");
     }
 
     #[test]

@@ -352,6 +352,26 @@ pub struct CertRequestAssert {
     pub requested: bool,
 }
 
+/// Which of RFC 9325's TLS 1.2 cipher suite statements a `tls12_suites` rule judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rfc9325Statement {
+    /// §4.1 MUST NOT: NULL encryption, RC4, under 112 bits (export, DES).
+    MustNot,
+    /// §4.1 SHOULD NOT (static RSA/DH/ECDH, TLS 1.2 DHE, under 128 bits) and §4.2 (CBC unless
+    /// encrypt_then_mac).
+    ShouldNot,
+}
+
+/// The TLS 1.2 suites every origin accepts, judged against one level of RFC 9325's statements
+/// (the enumeration `tls.ciphers.tls12` makes; what a profile's allow-list does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls12SuitesAssert {
+    /// The statements whose suites are reported.
+    pub rfc9325: Rfc9325Statement,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAssertion {
@@ -365,6 +385,8 @@ struct RawAssertion {
     aliases: Option<AliasAssert>,
     #[serde(default)]
     cert_request: Option<CertRequestAssert>,
+    #[serde(default)]
+    tls12_suites: Option<Tls12SuitesAssert>,
 }
 
 impl TryFrom<RawAssertion> for Assertion {
@@ -376,11 +398,12 @@ impl TryFrom<RawAssertion> for Assertion {
             r.par_expires_in.map(Assertion::ParExpiresIn),
             r.aliases.map(Assertion::Aliases),
             r.cert_request.map(Assertion::CertRequest),
+            r.tls12_suites.map(Assertion::Tls12Suites),
         ];
         let mut given = all.into_iter().flatten();
         match (given.next(), given.next()) {
             (Some(a), None) => Ok(a),
-            _ => Err("assert: give exactly one of metadata, token_lifetime, par_expires_in, aliases, cert_request"),
+            _ => Err("assert: give exactly one of metadata, token_lifetime, par_expires_in, aliases, cert_request, tls12_suites"),
         }
     }
 }
@@ -399,6 +422,8 @@ pub enum Assertion {
     Aliases(AliasAssert),
     /// Certificate requests in the handshake of endpoints.
     CertRequest(CertRequestAssert),
+    /// TLS 1.2 suites accepted that RFC 9325 forbids or advises against.
+    Tls12Suites(Tls12SuitesAssert),
 }
 
 impl PartialEq for Seconds {
@@ -677,5 +702,15 @@ pub(crate) mod tests {
         assert!(e.contains("`contains_any` needs at least one value"), "{e}");
         let e = parse(&format!("{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, contains_any: [a], lists_outside: [a] }} }} }}\n")).unwrap_err();
         assert!(e.contains("exactly one"), "{e}");
+        let p = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ tls12_suites: {{ rfc9325: must_not }} }} }}\n"
+        ))
+        .unwrap();
+        assert_eq!(p.rules[0].assert, Assertion::Tls12Suites(Tls12SuitesAssert { rfc9325: Rfc9325Statement::MustNot }));
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ tls12_suites: {{ rfc9325: may }} }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("unknown variant `may`"), "{e}");
     }
 }
