@@ -229,7 +229,11 @@ async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server()
             // OFB DCR 1.0 §6.1-5 is a MAY: recorded (info), neither failed nor warned.
             let aliases = &got["profile.br-openfinance.dcr-mtls-aliases"];
             assert_eq!(aliases.0, Status::Pass, "{label}: {}", aliases.1);
-            assert!(aliases.1.starts_with("informational (") && aliases.1.contains("lacks registration_endpoint"), "{label}: {}", aliases.1);
+            assert!(
+                aliases.1.starts_with("informational (") && aliases.1.contains("lacks registration_endpoint"),
+                "{label}: {}",
+                aliases.1
+            );
         }
     }
 }
