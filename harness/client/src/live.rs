@@ -543,7 +543,7 @@ impl TargetFile {
                 public: c.public.as_ref().map(|p| p.client_id.clone()),
                 redirect_uri: c.redirect_uri.clone(),
             },
-            require_bound_tokens: self.require_bound_tokens.unwrap_or(true),
+            require_bound_tokens: self.require_bound_tokens.unwrap_or(false),
             holds_ca: ca.is_some(),
             other_subject_trusted,
             secret_client_bound: c.secret.as_ref().is_some_and(|s| s.bound_tokens),
@@ -573,11 +573,12 @@ impl TargetFile {
         sc
     }
 
-    /// Settle `require_bound_tokens` when the file leaves it out: true when no profile is
-    /// selected (the default `rfc8705` requires bound tokens) or a selected one requires them.
+    /// Settle `require_bound_tokens` when the file leaves it out: true when a selected profile
+    /// requires bound tokens. No profile selected means the default `rfc8705`, which does not
+    /// (RFC 8705 §3.3: the metadata is OPTIONAL, absent means false).
     pub fn settle_bound_tokens(&mut self, selected: &[mtls_core::profile::Profile]) {
         if self.require_bound_tokens.is_none() {
-            self.require_bound_tokens = Some(selected.is_empty() || selected.iter().any(|p| p.bound_tokens));
+            self.require_bound_tokens = Some(selected.iter().any(|p| p.bound_tokens));
         }
     }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::checks::{Ctx, Outcome, Status};
 use mtls_core::discovery::Operation;
-use mtls_core::profile::{intern, AliasTest, Assertion, MetadataTest, Profile, Seconds};
+use mtls_core::profile::{intern, AliasTest, Assertion, MetadataTest, Profile, Rfc9325Statement, RuleLevel, Seconds};
 use mtls_core::results::{CheckResult, Level};
 
 /// One judged rule of a profile.
@@ -75,11 +75,12 @@ pub async fn judge(
         for rule in &p.rules {
             let outcome = match rule.not_in_force(today) {
                 Some(why) => Outcome::skip(format!("{why} ({})", rule.citation.0)),
-                None => match tokio::time::timeout(timeout, assertion(ctx, &rule.assert)).await {
+                None => match tokio::time::timeout(timeout, assertion(ctx, &rule.assert, &rule.citation.0)).await {
                     Ok(o) => o,
                     Err(_) => Outcome::error(format!("cannot judge: the rule did not finish within {timeout:?}")),
                 },
             };
+            let outcome = informational(rule.level, &rule.citation.0, outcome);
             rows.push(RuleRow {
                 id: intern(&format!("profile.{pid}.{}", rule.id.0)),
                 title: intern(&rule.title),
@@ -90,6 +91,16 @@ pub async fn judge(
         }
     }
     rows
+}
+
+/// An `info` rule never fails or warns: what it found is recorded in a passing row, its clause
+/// named (a catalogue check at an informational level reads the same way).
+fn informational(level: RuleLevel, citation: &str, mut o: Outcome) -> Outcome {
+    if level == RuleLevel::Info && matches!(o.status, Status::Fail | Status::Warn) {
+        o.reason = format!("informational ({citation}): {}", o.reason);
+        o.status = Status::Pass;
+    }
+    o
 }
 
 /// A required check: judged and passed (or warned) passes; failed fails the profile. One that
@@ -139,13 +150,10 @@ fn required_any(results: &[CheckResult], any: &[mtls_core::profile::CheckId], ci
     }
 }
 
-async fn assertion(ctx: &Ctx, a: &Assertion) -> Outcome {
+async fn assertion(ctx: &Ctx, a: &Assertion, citation: &str) -> Outcome {
     match a {
         Assertion::Metadata(m) => match ctx.discovered().await {
-            Ok(d) if m.if_present && d.metadata.raw.get(&m.key).is_none_or(serde_json::Value::is_null) => {
-                Outcome::skip(format!("{} is not published; the rule applies only where it is", m.key))
-            }
-            Ok(d) => metadata(d.metadata.raw.get(&m.key), &m.key, &m.test),
+            Ok(d) => metadata_rule(m, &d.metadata.raw, citation),
             Err(o) => o,
         },
         Assertion::TokenLifetime(range) => token_lifetime(ctx, *range).await,
@@ -165,11 +173,65 @@ async fn assertion(ctx: &Ctx, a: &Assertion) -> Outcome {
             Err(o) => o,
         },
         Assertion::CertRequest(c) => cert_requests(ctx, &c.endpoints, c.requested).await,
+        Assertion::Tls12Suites(t) => tls12_rfc9325(ctx, t.rfc9325).await,
     }
 }
 
-/// Judge one discovery member.
-fn metadata(v: Option<&Value>, key: &str, test: &MetadataTest) -> Outcome {
+/// The suites of RFC 9325 §4.1/§4.2 that `statement` covers among those a suite's concern names.
+fn rfc9325_hits(accepted: &[u16], statement: Rfc9325Statement) -> Vec<String> {
+    let prefix = match statement {
+        Rfc9325Statement::MustNot => "MUST NOT",
+        Rfc9325Statement::ShouldNot => "SHOULD NOT",
+    };
+    accepted
+        .iter()
+        .filter_map(|s| {
+            mtls_tlsprobe::suites::rfc9325_concern(*s)
+                .filter(|c| c.starts_with(prefix))
+                .map(|c| format!("{} — {c}", mtls_tlsprobe::suites::name(*s)))
+        })
+        .collect()
+}
+
+/// Every origin's accepted TLS 1.2 suites (the enumeration `tls.ciphers.tls12` shares), none of
+/// which RFC 9325 says `statement` of.
+async fn tls12_rfc9325(ctx: &Ctx, statement: Rfc9325Statement) -> Outcome {
+    use crate::checks::tls::{control, per_origin, Verdict};
+    let what = match statement {
+        Rfc9325Statement::MustNot => "no accepted TLS 1.2 suite is one RFC 9325 §4.1 forbids",
+        Rfc9325Statement::ShouldNot => "no accepted TLS 1.2 suite is one RFC 9325 advises against",
+    };
+    per_origin(ctx, what, |ctx, site| async move {
+        if let Err(v) = control(ctx, &site).await {
+            return (v, Value::Null);
+        }
+        match ctx.survey.suites(&site).await {
+            Err(why) => (Verdict::Error(why), Value::Null),
+            Ok(e) => {
+                let hits = rfc9325_hits(&e.accepted, statement);
+                let detail =
+                    json!({ "accepted": e.accepted.iter().map(|s| mtls_tlsprobe::suites::name(*s)).collect::<Vec<_>>(), "rfc9325": hits });
+                if hits.is_empty() {
+                    (Verdict::Pass(format!("{} TLS 1.2 suite(s) accepted, none of them", e.accepted.len())), detail)
+                } else {
+                    (Verdict::Fail(format!("accepts {}", hits.join(", "))), detail)
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// A `metadata` rule against a discovery document: an `if_present` rule skips an absent member.
+fn metadata_rule(m: &mtls_core::profile::MetadataAssert, raw: &serde_json::Map<String, Value>, citation: &str) -> Outcome {
+    match raw.get(&m.key) {
+        None | Some(Value::Null) if m.if_present => Outcome::skip(format!("{} is not published; the rule applies only where it is", m.key)),
+        v => metadata(v, &m.key, &m.test, citation),
+    }
+}
+
+/// Judge one discovery member against a rule citing `citation`.
+fn metadata(v: Option<&Value>, key: &str, test: &MetadataTest, citation: &str) -> Outcome {
     let shown = v.map(Value::to_string).unwrap_or_else(|| "absent".into());
     let details = json!({ "member": key, "published": v });
     let array = v.and_then(Value::as_array);
@@ -188,6 +250,29 @@ fn metadata(v: Option<&Value>, key: &str, test: &MetadataTest) -> Outcome {
                 }
             }
             None => Outcome::fail(format!("{key} is {shown}, not an array")),
+        },
+        MetadataTest::ContainsAny(allowed) => match array {
+            Some(list) => {
+                let found: Vec<String> = list.iter().filter(|x| allowed.contains(x)).map(Value::to_string).collect();
+                if found.is_empty() {
+                    Outcome::fail(format!("{key} lists none of {}", shown_list(allowed)))
+                } else {
+                    Outcome::pass(format!("{key} lists {} (the profile needs one of {})", found.join(", "), shown_list(allowed)))
+                }
+            }
+            None => Outcome::fail(format!("{key} is {shown}; the profile requires an array listing one of {}", shown_list(allowed))),
+        },
+        MetadataTest::ListsOutside(allowed) => match (v, array) {
+            (None, _) | (Some(Value::Null), _) => Outcome::pass(format!("{key} is not published: it lists nothing")),
+            (_, Some(list)) => {
+                let extra: Vec<String> = list.iter().filter(|x| !allowed.contains(x)).map(Value::to_string).collect();
+                if extra.is_empty() {
+                    Outcome::pass(format!("{key} lists nothing besides {}", shown_list(allowed)))
+                } else {
+                    Outcome::fail(format!("{key} also lists {} besides {} ({citation})", extra.join(", "), shown_list(allowed)))
+                }
+            }
+            (Some(_), None) => Outcome::fail(format!("{key} is {shown}, not an array")),
         },
         MetadataTest::Only(allowed) => match array {
             Some(list) if !list.is_empty() => {
@@ -214,6 +299,10 @@ fn metadata(v: Option<&Value>, key: &str, test: &MetadataTest) -> Outcome {
         },
     };
     o.details(details)
+}
+
+fn shown_list(values: &[Value]) -> String {
+    values.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn within(v: u64, r: Seconds, what: &str) -> Outcome {
@@ -361,20 +450,335 @@ mod tests {
     fn metadata_tests_fail_what_they_must_and_only_that() {
         let methods = json!(["private_key_jwt", "client_secret_basic"]);
         let only = MetadataTest::Only(vec![json!("private_key_jwt")]);
-        assert_eq!(metadata(Some(&methods), "m", &only).status, Status::Fail);
-        assert_eq!(metadata(Some(&json!(["private_key_jwt"])), "m", &only).status, Status::Pass);
-        assert_eq!(metadata(None, "m", &only).status, Status::Fail, "absent is not a non-empty array");
-        assert_eq!(metadata(Some(&json!([])), "m", &only).status, Status::Fail);
+        assert_eq!(metadata(Some(&methods), "m", &only, "X").status, Status::Fail);
+        assert_eq!(metadata(Some(&json!(["private_key_jwt"])), "m", &only, "X").status, Status::Pass);
+        assert_eq!(metadata(None, "m", &only, "X").status, Status::Fail, "absent is not a non-empty array");
+        assert_eq!(metadata(Some(&json!([])), "m", &only, "X").status, Status::Fail);
         let excludes = MetadataTest::Excludes(vec![json!("tls_client_auth")]);
-        assert_eq!(metadata(None, "m", &excludes).status, Status::Pass);
-        assert_eq!(metadata(Some(&json!(["tls_client_auth"])), "m", &excludes).status, Status::Fail);
-        assert_eq!(metadata(Some(&json!("tls_client_auth")), "m", &excludes).status, Status::Fail, "not an array");
+        assert_eq!(metadata(None, "m", &excludes, "X").status, Status::Pass);
+        assert_eq!(metadata(Some(&json!(["tls_client_auth"])), "m", &excludes, "X").status, Status::Fail);
+        assert_eq!(metadata(Some(&json!("tls_client_auth")), "m", &excludes, "X").status, Status::Fail, "not an array");
         let contains = MetadataTest::Contains(vec![json!("S256")]);
-        assert_eq!(metadata(Some(&json!(["plain"])), "m", &contains).status, Status::Fail);
-        assert_eq!(metadata(Some(&json!(["plain", "S256"])), "m", &contains).status, Status::Pass);
+        assert_eq!(metadata(Some(&json!(["plain"])), "m", &contains, "X").status, Status::Fail);
+        assert_eq!(metadata(Some(&json!(["plain", "S256"])), "m", &contains, "X").status, Status::Pass);
         let equals = MetadataTest::Equals(json!(true));
-        assert_eq!(metadata(Some(&json!("true")), "m", &equals).status, Status::Fail, "the string \"true\" is not true");
-        assert_eq!(metadata(Some(&Value::Null), "m", &MetadataTest::Present).status, Status::Fail);
+        assert_eq!(metadata(Some(&json!("true")), "m", &equals, "X").status, Status::Fail, "the string \"true\" is not true");
+        assert_eq!(metadata(Some(&Value::Null), "m", &MetadataTest::Present, "X").status, Status::Fail);
+    }
+
+    #[test]
+    fn contains_any_passes_on_one_allowed_value_and_lists_outside_names_the_others() {
+        let any = MetadataTest::ContainsAny(vec![json!("PS256"), json!("ES256")]);
+        assert_eq!(metadata(Some(&json!(["RS256", "ES256"])), "m", &any, "X").status, Status::Pass);
+        let o = metadata(Some(&json!(["RS256"])), "m", &any, "X");
+        assert!(o.status == Status::Fail && o.reason.contains("none of \"PS256\", \"ES256\""), "{}", o.reason);
+        assert_eq!(metadata(None, "m", &any, "X").status, Status::Fail, "absent and not if_present: nothing offered");
+        assert_eq!(metadata(Some(&json!("PS256")), "m", &any, "X").status, Status::Fail, "not an array");
+        let outside = MetadataTest::ListsOutside(vec![json!("PS256")]);
+        let o = metadata(Some(&json!(["PS256", "RS256"])), "m", &outside, "Spec §1");
+        assert!(o.status == Status::Fail && o.reason.contains("also lists \"RS256\"") && o.reason.contains("Spec §1"), "{}", o.reason);
+        assert_eq!(metadata(Some(&json!(["PS256"])), "m", &outside, "X").status, Status::Pass);
+        assert_eq!(metadata(None, "m", &outside, "X").status, Status::Pass, "absent lists nothing");
+        // An info rule records what it found and passes; a warn or fail rule keeps its finding.
+        let o = informational(RuleLevel::Info, "Spec §1", metadata(Some(&json!(["PS256", "RS256"])), "m", &outside, "Spec §1"));
+        assert!(
+            o.status == Status::Pass && o.reason.starts_with("informational (Spec §1): ") && o.reason.contains("RS256"),
+            "{}",
+            o.reason
+        );
+        assert_eq!(informational(RuleLevel::Warn, "X", Outcome::fail("f")).status, Status::Fail);
+        assert_eq!(informational(RuleLevel::Info, "X", Outcome::error("e")).status, Status::Error, "an error stays one");
+    }
+
+    /// Every metadata rule whose form issue #31 changed, judged against a discovery document
+    /// that lists one allowed value and one extra: the `contains_any` rule passes, its companion
+    /// reports the extra (at `info`, as a passing row naming it; at `warn` where the clause
+    /// makes listing matter), and an absent OPTIONAL member does not fail.
+    #[test]
+    fn changed_builtin_rules_pass_on_an_allowed_value_and_report_the_extra() {
+        let today = time::Date::from_calendar_date(2026, time::Month::January, 1).unwrap();
+        // (profile, contains rule, companion, key, allowed value, extra value, companion level)
+        let cases: &[(&str, &str, &str, &str, &str, &str, RuleLevel)] = &[
+            (
+                "fapi2-sp-mtls",
+                "auth-methods",
+                "auth-methods-others",
+                "token_endpoint_auth_methods_supported",
+                "private_key_jwt",
+                "client_secret_basic",
+                RuleLevel::Info,
+            ),
+            (
+                "fapi2-sp-mtls",
+                "response-type-code",
+                "response-types-others",
+                "response_types_supported",
+                "code",
+                "code id_token",
+                RuleLevel::Info,
+            ),
+            (
+                "fapi2-sp-mtls",
+                "client-assertion-algs",
+                "client-assertion-algs-others",
+                "token_endpoint_auth_signing_alg_values_supported",
+                "PS256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            (
+                "fapi1-advanced",
+                "auth-methods",
+                "auth-methods-others",
+                "token_endpoint_auth_methods_supported",
+                "tls_client_auth",
+                "client_secret_post",
+                RuleLevel::Info,
+            ),
+            (
+                "fapi1-advanced",
+                "response-types",
+                "response-types-others",
+                "response_types_supported",
+                "code id_token",
+                "token",
+                RuleLevel::Info,
+            ),
+            (
+                "fapi1-advanced",
+                "request-object-algs",
+                "request-object-algs-others",
+                "request_object_signing_alg_values_supported",
+                "ES256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            (
+                "fapi1-advanced",
+                "client-assertion-algs",
+                "client-assertion-algs-others",
+                "token_endpoint_auth_signing_alg_values_supported",
+                "PS256",
+                "HS256",
+                RuleLevel::Info,
+            ),
+            (
+                "uk-openbanking",
+                "auth-methods",
+                "auth-methods-others",
+                "token_endpoint_auth_methods_supported",
+                "private_key_jwt",
+                "client_secret_basic",
+                RuleLevel::Info,
+            ),
+            (
+                "uk-openbanking",
+                "response-types",
+                "response-types-others",
+                "response_types_supported",
+                "code id_token",
+                "id_token",
+                RuleLevel::Info,
+            ),
+            (
+                "uk-openbanking",
+                "request-object-algs",
+                "request-object-algs-others",
+                "request_object_signing_alg_values_supported",
+                "PS256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            (
+                "uk-openbanking",
+                "client-assertion-algs",
+                "client-assertion-algs-others",
+                "token_endpoint_auth_signing_alg_values_supported",
+                "ES256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            (
+                "br-openfinance",
+                "private-key-jwt-offered",
+                "auth-methods-others",
+                "token_endpoint_auth_methods_supported",
+                "private_key_jwt",
+                "tls_client_auth",
+                RuleLevel::Info,
+            ),
+            (
+                "br-openfinance",
+                "client-assertion-ps256",
+                "client-assertion-algs-others",
+                "token_endpoint_auth_signing_alg_values_supported",
+                "PS256",
+                "ES256",
+                RuleLevel::Info,
+            ),
+            (
+                "br-openfinance",
+                "request-object-ps256",
+                "request-object-algs-others",
+                "request_object_signing_alg_values_supported",
+                "PS256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            (
+                "uae-openfinance",
+                "private-key-jwt-offered",
+                "auth-methods-others",
+                "token_endpoint_auth_methods_supported",
+                "private_key_jwt",
+                "client_secret_basic",
+                RuleLevel::Info,
+            ),
+            (
+                "uae-openfinance",
+                "response-type-code",
+                "response-types-others",
+                "response_types_supported",
+                "code",
+                "code id_token",
+                RuleLevel::Info,
+            ),
+            (
+                "uae-openfinance",
+                "client-assertion-ps256",
+                "client-assertion-algs-others",
+                "token_endpoint_auth_signing_alg_values_supported",
+                "PS256",
+                "ES256",
+                RuleLevel::Info,
+            ),
+            (
+                "uae-openfinance",
+                "request-object-ps256",
+                "request-object-algs-others",
+                "request_object_signing_alg_values_supported",
+                "PS256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            ("au-cdr", "response-types", "response-types-others", "response_types_supported", "code", "code id_token", RuleLevel::Warn),
+            (
+                "au-cdr",
+                "client-assertion-algs",
+                "client-assertion-algs-others",
+                "token_endpoint_auth_signing_alg_values_supported",
+                "PS256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+            (
+                "au-cdr",
+                "request-object-algs",
+                "request-object-algs-others",
+                "request_object_signing_alg_values_supported",
+                "ES256",
+                "RS256",
+                RuleLevel::Info,
+            ),
+        ];
+        let all = mtls_core::profile::builtin().unwrap();
+        let rule = |p: &str, r: &str| {
+            let profile = all.iter().find(|x| x.id.0 == p).unwrap_or_else(|| panic!("no profile {p}"));
+            profile.rules.iter().find(|x| x.id.0 == r).unwrap_or_else(|| panic!("{p} has no rule {r}")).clone()
+        };
+        let judge = |rule: &mtls_core::profile::Rule, doc: &serde_json::Map<String, Value>| {
+            assert!(rule.not_in_force(today).is_none(), "{} is in force", rule.id.0);
+            let Assertion::Metadata(m) = &rule.assert else { panic!("{} is a metadata rule", rule.id.0) };
+            informational(rule.level, &rule.citation.0, metadata_rule(m, doc, &rule.citation.0))
+        };
+        for &(p, main, others, key, allowed, extra, level) in cases {
+            let (main, others) = (rule(p, main), rule(p, others));
+            assert_eq!(main.level, RuleLevel::Fail, "{p}/{}", main.id.0);
+            assert_eq!(others.level, level, "{p}/{}", others.id.0);
+            let doc = raw(json!({ key: [allowed, extra] }));
+            let o = judge(&main, &doc);
+            assert_eq!(o.status, Status::Pass, "{p}/{}: {}", main.id.0, o.reason);
+            let o = judge(&others, &doc);
+            let want = if level == RuleLevel::Info { Status::Pass } else { Status::Fail };
+            assert_eq!(o.status, want, "{p}/{}: {}", others.id.0, o.reason);
+            assert!(
+                o.reason.contains(&format!("also lists \"{extra}\"")) && o.reason.contains(&others.citation.0),
+                "{p}/{}: {}",
+                others.id.0,
+                o.reason
+            );
+            if level == RuleLevel::Info {
+                assert!(o.reason.starts_with("informational ("), "{p}/{}: {}", others.id.0, o.reason);
+            }
+            let only_extra = raw(json!({ key: [extra] }));
+            assert_eq!(judge(&main, &only_extra).status, Status::Fail, "{p}/{}: no allowed value offered", main.id.0);
+            let absent = raw(json!({}));
+            let o = judge(&main, &absent);
+            let optional = key != "token_endpoint_auth_methods_supported" && key != "response_types_supported";
+            assert_eq!(o.status, if optional { Status::Skip } else { Status::Fail }, "{p}/{}: absent {key}: {}", main.id.0, o.reason);
+            assert_eq!(judge(&others, &absent).status, Status::Pass, "{p}/{}: absent lists nothing", others.id.0);
+        }
+    }
+
+    /// Issue #31: an aliased authorization endpoint is a warning under fapi2-sp-mtls and
+    /// br-openfinance (no clause forbids it), and a split alias layout is only recorded under
+    /// uae-openfinance (no UAE clause asks for identical aliases).
+    #[test]
+    fn alias_rules_are_as_strong_as_their_clauses() {
+        let all = mtls_core::profile::builtin().unwrap();
+        let rule = |p: &str, r: &str| {
+            all.iter()
+                .find(|x| x.id.0 == p)
+                .and_then(|x| x.rules.iter().find(|y| y.id.0 == r))
+                .cloned()
+                .unwrap_or_else(|| panic!("{p}/{r}"))
+        };
+        let split = raw(json!({"token_endpoint": "https://as.example/token", "authorization_endpoint": "https://as.example/authorize",
+            "mtls_endpoint_aliases": {"token_endpoint": "https://mtls.as.example/token", "authorization_endpoint": "https://mtls.as.example/authorize"}}));
+        for p in ["fapi2-sp-mtls", "br-openfinance"] {
+            let r = rule(p, "no-authorization-alias");
+            assert_eq!(r.level, RuleLevel::Warn, "{p}");
+            let Assertion::Aliases(t) = &r.assert else { panic!("{p}: an aliases rule") };
+            let o = informational(r.level, &r.citation.0, aliases(&split, &t.0));
+            // Level::Should: the run reports this failed outcome as a warning.
+            assert!(o.status == Status::Fail && o.reason.contains("authorization_endpoint"), "{p}: {}", o.reason);
+            assert_eq!(r.level.level(), Level::Should, "{p}");
+        }
+        let r = rule("uae-openfinance", "aliases-identical");
+        assert_eq!(r.level, RuleLevel::Info);
+        let Assertion::Aliases(t) = &r.assert else { panic!("an aliases rule") };
+        let o = informational(r.level, &r.citation.0, aliases(&split, &t.0));
+        assert!(o.status == Status::Pass && o.reason.starts_with("informational (") && o.reason.contains("diverge"), "{}", o.reason);
+    }
+
+    /// RFC 9325: only §4.1's MUST NOTs are the fail-level statement; ChaCha20 (not among §4.2's
+    /// four RECOMMENDED, but advised against nowhere) is in neither list.
+    #[test]
+    fn rfc9325_statements_split_must_not_from_should_not() {
+        let by = |n: &str| mtls_tlsprobe::suites::by_name(n).unwrap_or_else(|| panic!("{n}"));
+        let accepted = [
+            by("TLS_RSA_WITH_NULL_SHA256"),
+            by("TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+            by("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
+            by("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
+            by("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+            by("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+        ];
+        let must = rfc9325_hits(&accepted, Rfc9325Statement::MustNot);
+        assert!(
+            must.len() == 2 && must[0].starts_with("TLS_RSA_WITH_NULL_SHA256") && must[1].starts_with("TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+            "{must:?}"
+        );
+        let should = rfc9325_hits(&accepted, Rfc9325Statement::ShouldNot);
+        assert!(should.len() == 2 && should[0].contains("CBC") && should[1].starts_with("TLS_DHE_RSA"), "{should:?}");
+        assert!(!must.iter().chain(&should).any(|h| h.contains("CHACHA20")), "ChaCha20 is neither");
+        let all = mtls_core::profile::builtin().unwrap();
+        let bcp = all.iter().find(|p| p.id.0 == "bcp195").unwrap();
+        let level_of = |r: &str| bcp.rules.iter().find(|x| x.id.0 == r).map(|x| x.level);
+        assert_eq!(level_of("tls12-must-not"), Some(RuleLevel::Fail));
+        assert_eq!(level_of("tls12-should-not"), Some(RuleLevel::Warn));
+        assert_eq!(bcp.level_of("tls.ciphers.tls12").map(|l| l.level), Some(RuleLevel::Info), "outside §4.2's four: informational");
+        assert!(!bcp.required.iter().any(|r| r.name() == "tls.ciphers.tls12"), "not required to pass");
     }
 
     #[test]

@@ -89,8 +89,8 @@ impl std::fmt::Display for Day {
     }
 }
 
-/// `fail` or `warn`: what breaking the rule makes of it; `off` (in `levels` only): the check
-/// does not apply under the profile.
+/// `fail`, `warn` or `info`: what breaking the rule makes of it; `off` (in `levels` only): the
+/// check does not apply under the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleLevel {
@@ -209,6 +209,13 @@ pub enum MetadataTest {
     Equals(Value),
     /// An array containing every value.
     Contains(Vec<Value>),
+    /// An array containing at least one of these values (what a clause allows: the AS offers one
+    /// of them; listing others besides is a separate, `lists_outside`, question).
+    ContainsAny(Vec<Value>),
+    /// Reports the values an array lists besides these (absent: nothing listed). Used at `info`
+    /// or `warn` next to a `contains_any` rule: a clause on what FAPI clients use, or on what
+    /// the AS does with FAPI requests, does not forbid metadata from listing other values.
+    ListsOutside(Vec<Value>),
     /// A non-empty array of only these values.
     Only(Vec<Value>),
     /// Absent, or an array containing none of these.
@@ -225,6 +232,10 @@ struct RawMetadata {
     equals: Option<Value>,
     #[serde(default)]
     contains: Option<Vec<Value>>,
+    #[serde(default)]
+    contains_any: Option<Vec<Value>>,
+    #[serde(default)]
+    lists_outside: Option<Vec<Value>>,
     #[serde(default)]
     only: Option<Vec<Value>>,
     #[serde(default)]
@@ -258,6 +269,18 @@ impl TryFrom<RawMetadata> for MetadataAssert {
         if let Some(v) = r.contains {
             tests.push(MetadataTest::Contains(v));
         }
+        if let Some(v) = r.contains_any {
+            if v.is_empty() {
+                return Err(format!("metadata `{}`: `contains_any` needs at least one value", r.key));
+            }
+            tests.push(MetadataTest::ContainsAny(v));
+        }
+        if let Some(v) = r.lists_outside {
+            if v.is_empty() {
+                return Err(format!("metadata `{}`: `lists_outside` needs at least one value", r.key));
+            }
+            tests.push(MetadataTest::ListsOutside(v));
+        }
         if let Some(v) = r.only {
             tests.push(MetadataTest::Only(v));
         }
@@ -272,7 +295,10 @@ impl TryFrom<RawMetadata> for MetadataAssert {
         match (tests.pop(), tests.is_empty()) {
             (Some(MetadataTest::Present), true) if r.if_present => Err("`if_present` with `present` tests nothing".into()),
             (Some(test), true) => Ok(MetadataAssert { key: r.key, test, if_present: r.if_present }),
-            _ => Err(format!("metadata `{}`: give exactly one of equals, contains, only, excludes, present", r.key)),
+            _ => Err(format!(
+                "metadata `{}`: give exactly one of equals, contains, contains_any, lists_outside, only, excludes, present",
+                r.key
+            )),
         }
     }
 }
@@ -326,6 +352,26 @@ pub struct CertRequestAssert {
     pub requested: bool,
 }
 
+/// Which of RFC 9325's TLS 1.2 cipher suite statements a `tls12_suites` rule judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rfc9325Statement {
+    /// §4.1 MUST NOT: NULL encryption, RC4, under 112 bits (export, DES).
+    MustNot,
+    /// §4.1 SHOULD NOT (static RSA/DH/ECDH, TLS 1.2 DHE, under 128 bits) and §4.2 (CBC unless
+    /// encrypt_then_mac).
+    ShouldNot,
+}
+
+/// The TLS 1.2 suites every origin accepts, judged against one level of RFC 9325's statements
+/// (the enumeration `tls.ciphers.tls12` makes; what a profile's allow-list does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls12SuitesAssert {
+    /// The statements whose suites are reported.
+    pub rfc9325: Rfc9325Statement,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAssertion {
@@ -339,6 +385,8 @@ struct RawAssertion {
     aliases: Option<AliasAssert>,
     #[serde(default)]
     cert_request: Option<CertRequestAssert>,
+    #[serde(default)]
+    tls12_suites: Option<Tls12SuitesAssert>,
 }
 
 impl TryFrom<RawAssertion> for Assertion {
@@ -350,11 +398,12 @@ impl TryFrom<RawAssertion> for Assertion {
             r.par_expires_in.map(Assertion::ParExpiresIn),
             r.aliases.map(Assertion::Aliases),
             r.cert_request.map(Assertion::CertRequest),
+            r.tls12_suites.map(Assertion::Tls12Suites),
         ];
         let mut given = all.into_iter().flatten();
         match (given.next(), given.next()) {
             (Some(a), None) => Ok(a),
-            _ => Err("assert: give exactly one of metadata, token_lifetime, par_expires_in, aliases, cert_request"),
+            _ => Err("assert: give exactly one of metadata, token_lifetime, par_expires_in, aliases, cert_request, tls12_suites"),
         }
     }
 }
@@ -373,6 +422,8 @@ pub enum Assertion {
     Aliases(AliasAssert),
     /// Certificate requests in the handshake of endpoints.
     CertRequest(CertRequestAssert),
+    /// TLS 1.2 suites accepted that RFC 9325 forbids or advises against.
+    Tls12Suites(Tls12SuitesAssert),
 }
 
 impl PartialEq for Seconds {
@@ -389,7 +440,7 @@ pub struct Rule {
     pub id: RuleId,
     /// What is checked, one line.
     pub title: String,
-    /// `fail` or `warn`.
+    /// `fail`, `warn` or `info`.
     pub level: RuleLevel,
     /// Specification and section.
     pub citation: Citation,
@@ -469,8 +520,8 @@ impl Profile {
         for s in &self.sources {
             url::Url::parse(&s.url).map_err(|e| format!("sources: `{}` is not a URL ({e})", s.url))?;
         }
-        if let Some(r) = self.rules.iter().find(|r| matches!(r.level, RuleLevel::Off | RuleLevel::Info)) {
-            return Err(format!("rule `{}`: levels `off` and `info` only apply to `levels:` (a rule is fail or warn)", r.id.0));
+        if let Some(r) = self.rules.iter().find(|r| r.level == RuleLevel::Off) {
+            return Err(format!("rule `{}`: level `off` only applies to `levels:` (a rule is fail, warn or info)", r.id.0));
         }
         if let Some(t) = &self.tls {
             t.validate(|n| mtls_tlsprobe::suites::by_name(n).is_some())?;
@@ -596,7 +647,7 @@ pub(crate) mod tests {
             "{HEAD}rules:\n  - {{ id: r, title: R, level: off, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
         ))
         .unwrap_err();
-        assert!(e.contains("only apply to `levels:`"), "{e}");
+        assert!(e.contains("only applies to `levels:`"), "{e}");
     }
 
     #[test]
@@ -618,5 +669,48 @@ pub(crate) mod tests {
         assert!(matches!(p.rules[0].assert, Assertion::Metadata(MetadataAssert { if_present: true, .. })));
         let e = parse(&format!("{HEAD}required:\n  - {{ check: disc.fetch, any: [disc.fetch], citation: X }}\n")).unwrap_err();
         assert!(e.contains("not both"), "{e}");
+    }
+
+    /// RFC 8705 §3.3 makes `tls_client_certificate_bound_access_tokens` OPTIONAL: the default
+    /// profile and the TLS-only one do not require bound tokens; every ecosystem profile does.
+    #[test]
+    fn only_ecosystem_profiles_require_bound_tokens() {
+        for p in builtin().unwrap() {
+            let want = !matches!(p.id.0.as_str(), DEFAULT_PROFILE | "bcp195");
+            assert_eq!(p.bound_tokens, want, "{}", p.id.0);
+        }
+    }
+
+    #[test]
+    fn contains_any_and_lists_outside_parse_and_info_rules_are_allowed() {
+        let p = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, contains_any: [PS256, ES256], if_present: true }} }} }}\n  - {{ id: b, title: B, level: info, citation: X, assert: {{ metadata: {{ key: k, lists_outside: [PS256, ES256] }} }} }}\n"
+        ))
+        .unwrap();
+        assert!(
+            matches!(&p.rules[0].assert, Assertion::Metadata(MetadataAssert { test: MetadataTest::ContainsAny(v), if_present: true, .. }) if v.len() == 2)
+        );
+        assert!(matches!(
+            &p.rules[1].assert,
+            Assertion::Metadata(MetadataAssert { test: MetadataTest::ListsOutside(_), if_present: false, .. })
+        ));
+        assert_eq!(p.rules[1].level, RuleLevel::Info);
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, contains_any: [] }} }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("`contains_any` needs at least one value"), "{e}");
+        let e = parse(&format!("{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ metadata: {{ key: k, contains_any: [a], lists_outside: [a] }} }} }}\n")).unwrap_err();
+        assert!(e.contains("exactly one"), "{e}");
+        let p = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ tls12_suites: {{ rfc9325: must_not }} }} }}\n"
+        ))
+        .unwrap();
+        assert_eq!(p.rules[0].assert, Assertion::Tls12Suites(Tls12SuitesAssert { rfc9325: Rfc9325Statement::MustNot }));
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: a, title: A, level: fail, citation: X, assert: {{ tls12_suites: {{ rfc9325: may }} }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("unknown variant `may`"), "{e}");
     }
 }

@@ -194,10 +194,10 @@ mod tests {
         let e = parse(&format!("{HEAD}tls:\n  cert_request: {{ citation: X }}\n")).unwrap_err();
         assert!(e.contains("give `required`, `forbidden` or both"), "{e}");
         let e = parse(&format!(
-            "{HEAD}rules:\n  - {{ id: r, title: R, level: info, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
+            "{HEAD}rules:\n  - {{ id: r, title: R, level: off, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
         ))
         .unwrap_err();
-        assert!(e.contains("only apply to `levels:`"), "{e}");
+        assert!(e.contains("only applies to `levels:`"), "{e}");
     }
 
     #[test]

@@ -27,42 +27,63 @@ pub(crate) fn list(dir: &std::path::Path) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// A profile's `tls:` rules, one line each.
-fn tls_lines(t: &mtls_harness::tls_policy::TlsPolicy) {
-    if let Some(c) = &t.prefer_tls13 {
-        println!("  tls      {:<28} {}", "prefer_tls13", c.citation);
+/// The level `check` is judged at under `p`: the profile's own (`levels:`), else the catalogue's.
+fn check_level(p: &mtls_harness::profile::Profile, check: &str) -> String {
+    if let Some(l) = p.level_of(check) {
+        return format!("{:?}", l.level).to_lowercase();
     }
-    if let Some(s) = &t.tls12_suites {
-        let except = if s.except.is_empty() { String::new() } else { format!(" (except {})", s.except.join(", ")) };
-        println!("  tls      {:<28} {}{except} — {}", "tls12_suites", s.only.join(", "), s.citation);
-    }
-    if let Some(r) = &t.renegotiation {
-        let what = if r.refused { "indication, and refused" } else { "indication" };
-        println!("  tls      {:<28} {what} — {}", "renegotiation", r.citation);
-    }
-    if let Some(c) = &t.extended_master_secret {
-        println!("  tls      {:<28} {}", "extended_master_secret", c.citation);
-    }
-    if let Some(c) = &t.cert_request {
-        println!(
-            "  tls      {:<28} required: {}; forbidden: {} — {}",
-            "cert_request",
-            c.required.join(", "),
-            c.forbidden.join(", "),
-            c.citation
-        );
+    match CATALOGUE.iter().find(|c| c.id == check).map(|c| c.level) {
+        Some(mtls_harness::results::Level::Must) => "fail".into(),
+        Some(mtls_harness::results::Level::Should) => "warn".into(),
+        Some(mtls_harness::results::Level::Info) => "info".into(),
+        None => "?".into(),
     }
 }
 
-/// `list --profiles`: every profile with its sources, required checks, levels and rules.
+/// A profile's `tls:` rules, one line each: the rule, the level of the check that judges it under
+/// this profile, what it asks and its clause.
+fn tls_lines(p: &mtls_harness::profile::Profile, t: &mtls_harness::tls_policy::TlsPolicy) {
+    let line = |name: &str, check: &str, what: &str, citation: &str| {
+        let what = if what.is_empty() { String::new() } else { format!("{what} — ") };
+        println!("  tls      {name:<28} {:<5} {what}{citation} [{check}]", check_level(p, check));
+    };
+    if let Some(c) = &t.prefer_tls13 {
+        line("prefer_tls13", "tls.version.prefers-13", "", &c.citation);
+    }
+    if let Some(s) = &t.tls12_suites {
+        let except = if s.except.is_empty() { String::new() } else { format!(" (except {})", s.except.join(", ")) };
+        line("tls12_suites", "tls.ciphers.tls12", &format!("{}{except}", s.only.join(", ")), &s.citation);
+    }
+    if let Some(r) = &t.renegotiation {
+        let what = if r.refused { "indication, and refused" } else { "indication" };
+        line("renegotiation", "tls.renegotiation", what, &r.citation);
+    }
+    if let Some(c) = &t.extended_master_secret {
+        line("extended_master_secret", "tls.ems", "", &c.citation);
+    }
+    if let Some(c) = &t.cert_request {
+        if !c.required.is_empty() {
+            line("cert_request.required", "tls.cert-request.required", &c.required.join(", "), &c.citation);
+        }
+        if !c.forbidden.is_empty() {
+            line("cert_request.forbidden", "tls.cert-request.forbidden", &c.forbidden.join(", "), &c.citation);
+        }
+    }
+}
+
+/// `list --profiles`: every profile with its sources, then every rule with its level and clause:
+/// required checks (`fail`: each must be judged and pass), the levels it sets, its own rules and
+/// its TLS rules (at the level of the check that judges them).
 pub(crate) fn profiles(extra: Option<&std::path::Path>) -> anyhow::Result<u8> {
     for p in mtls_harness::profile::available(extra)? {
         println!("{} — {} ({})", p.id.0, p.title, p.version);
         for s in &p.sources {
             println!("  source   {} <{}>", s.name, s.url);
         }
+        let bound = if p.bound_tokens { "required (disc.bound-flag needs true)" } else { "not required" };
+        println!("  bound    {:<28} {bound}", "bound_tokens");
         for r in &p.required {
-            println!("  requires {:<28} {}", r.name(), r.citation.0);
+            println!("  requires {:<28} {:<5} {}", r.name(), "fail", r.citation.0);
         }
         for l in &p.levels {
             println!("  level    {:<28} {:<5} {}", l.check.0, format!("{:?}", l.level).to_lowercase(), l.citation.0);
@@ -77,7 +98,7 @@ pub(crate) fn profiles(extra: Option<&std::path::Path>) -> anyhow::Result<u8> {
             println!("  rule     {:<28} {:<5} {} — {}{dates}", r.id.0, format!("{:?}", r.level).to_lowercase(), r.title, r.citation.0);
         }
         if let Some(t) = &p.tls {
-            tls_lines(t);
+            tls_lines(&p, t);
         }
         println!();
     }

@@ -16,12 +16,14 @@ fn scenarios() -> Vec<Scenario> {
 }
 
 /// Checks whose defect rustls cannot plant in the mock (it has no TLS 1.0/1.1, no renegotiation,
-/// no way to leave out the extended master secret, and the mock's listeners keep discovery off
-/// mTLS only in the split shape): their negative self-test is a real server configured to break
+/// no way to leave out the extended master secret, no suite RFC 9325 advises against — ChaCha20
+/// is merely not recommended, informational under bcp195 — and the mock's listeners keep
+/// discovery off mTLS only in the split shape): their negative self-test is a real server configured to break
 /// exactly them, in `tls_probes.rs` — `(check, test function)`.
 const ON_REAL_SERVERS: &[(&str, &str)] = &[
     ("tls.version.floor", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
     ("tls.ems", "nginx_without_the_extended_master_secret_fails_exactly_tls_ems"),
+    ("tls.ciphers.tls12", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
     ("tls.renegotiation", "node_oidc_provider_defaults"),
     ("tls.cert-request.forbidden", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
 ];

@@ -148,7 +148,7 @@ impl Defect {
             Defect::JwtAudTokenEndpointOnly => "private_key_jwt assertions are accepted only with `aud` = the token endpoint URL, never the issuer (FAPI 2.0 SP requires the issuer).",
             Defect::JwtReplayAccepted => "A client assertion is accepted again with the same `jti` (no replay detection).",
             Defect::JwtAudNeverMatches => "private_key_jwt assertions are compared with the issuer plus a trailing slash, which the AS never publishes: every assertion is refused, whatever its `aud`.",
-            Defect::Tls12Chacha20 => "Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2's recommended four.",
+            Defect::Tls12Chacha20 => "Every listener also accepts the TLS 1.2 ChaCha20-Poly1305 suites, outside RFC 9325 §4.2's recommended four — a negative control: no RFC 9325 statement advises against them, so under bcp195 they are recorded, not failed.",
             Defect::PrefersTls12 => "Every listener picks TLS 1.2 whenever a client offers it, though it supports TLS 1.3.",
             Defect::EdgePassesClientCertHeader => "The edge passes a client's own `x-ssl-client-cert` header through when the client presented no certificate at TLS (it overwrites it only when it has a certificate to forward).",
             Defect::AsTrustsXfcc => "Client authentication also takes the certificate from an Envoy `X-Forwarded-Client-Cert` header when TLS presented none.",
@@ -200,7 +200,9 @@ impl Defect {
             Defect::JwtAudTokenEndpointOnly => &["auth.jwt.aud-endpoint"],
             Defect::JwtReplayAccepted => &["auth.jwt.replay"],
             Defect::JwtAudNeverMatches => &["auth.jwt.accept"],
-            Defect::Tls12Chacha20 => &["tls.ciphers.tls12"],
+            // Not a defect under RFC 9325 (§4.2 recommends four suites, advises against none of
+            // these): tls.ciphers.tls12 records them at info under bcp195.
+            Defect::Tls12Chacha20 => &[],
             Defect::PrefersTls12 => &["tls.version.prefers-13"],
             Defect::EdgePassesClientCertHeader => &["edge.client-auth-header-spoof", "edge.rs-header-spoof"],
             Defect::AsTrustsXfcc => &["edge.client-auth-header-spoof"],
