@@ -163,4 +163,14 @@ async fn a_token_endpoint_audience_is_retried_unless_a_profile_demands_the_issue
     let accept = r.checks.iter().find(|c| c.id == "auth.jwt.accept").unwrap();
     assert_eq!(accept.status, Status::Fail, "{}", accept.reason);
     assert_eq!(accept.evidence.len(), 1, "no retry: {:?}", accept.evidence);
+    // FAPI 1 family: the token endpoint URL is what OIDC Core §9 recommends — accepted, and
+    // accepting it (or an array) neither fails nor warns.
+    sc.profiles = vec!["fapi1-advanced".into()];
+    sc.checks = vec!["auth.jwt.accept".into(), "auth.jwt.aud-endpoint".into(), "auth.jwt.aud-array".into()];
+    let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+    let status = |id: &str| r.checks.iter().find(|c| c.id == id).map(|c| (c.status, c.reason.clone())).unwrap();
+    assert_eq!(status("auth.jwt.accept").0, Status::Pass, "{:?}", status("auth.jwt.accept"));
+    for id in ["auth.jwt.aud-endpoint", "auth.jwt.aud-array"] {
+        assert!(!matches!(status(id).0, Status::Fail | Status::Warn), "{id}: {:?}", status(id));
+    }
 }
