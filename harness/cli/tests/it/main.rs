@@ -34,6 +34,7 @@ mod nginx;
 mod observe;
 mod oidc_provider;
 mod open_finance;
+mod profiles_real;
 mod readme;
 mod redaction;
 mod reports;
