@@ -122,7 +122,6 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
     write_pki(PkiStyle::Compact, dir.path());
     let secret = format!("glewlwyd-profiles-{}", std::process::id());
     let Some(peer) = crate::glewlwyd::start_peer(dir.path(), &secret) else { return };
-    std::env::set_var("GLEWLWYD_PROFILES_SECRET", &secret);
     let file = dir.path().join("glewlwyd.yaml");
     std::fs::write(
         &file,
