@@ -33,6 +33,31 @@ pub fn signed(key: &AssertionKey, client_id: &str, aud: Value, secrets: &Secrets
     Ok(jws)
 }
 
+/// A fresh assertion as [`signed`] makes it, but with `iat` and `nbf` `ahead_s` seconds in the
+/// future (`exp` a lifetime after them), and signed under `alg` when given (the same key).
+pub fn signed_variant(
+    key: &AssertionKey,
+    client_id: &str,
+    aud: Value,
+    ahead_s: u64,
+    alg: Option<jsonwebtoken::Algorithm>,
+    secrets: &Secrets,
+) -> Result<String, KeyError> {
+    let mut c = claims(client_id, aud);
+    if ahead_s > 0 {
+        let at = c["iat"].as_u64().unwrap_or_default() + ahead_s;
+        c["iat"] = json!(at);
+        c["nbf"] = json!(at);
+        c["exp"] = json!(at + LIFETIME_S);
+    }
+    let jws = match alg {
+        Some(a) => key.sign_as(&c, a)?,
+        None => key.sign(&c)?,
+    };
+    secrets.register(&jws);
+    Ok(jws)
+}
+
 /// A fresh `client_secret_jwt` assertion (HS256 with the client secret) for `aud`.
 pub fn maced(secret: &str, client_id: &str, aud: Value, secrets: &Secrets) -> Result<String, KeyError> {
     let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
