@@ -291,3 +291,29 @@ pub async fn jwt_iat_future(ctx: &Ctx) -> Outcome {
     o.evidence.insert(0, near_ev);
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> mtls_core::profile::Profile {
+        let head = "id: p\ntitle: P\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
+        mtls_core::profile::Profile::parse(&format!("{head}{text}"), std::path::Path::new("p.yaml")).unwrap()
+    }
+
+    #[test]
+    fn a_check_runs_where_a_profile_names_it_or_checks_names_its_id_and_not_by_glob() {
+        let required = profile("required:\n  - check: par.fapi.pkce-plain\n    citation: X\n");
+        let levels = profile("levels:\n  - check: auth.jwt.iat-future\n    level: warn\n    citation: X\n");
+        let off = profile("levels:\n  - check: auth.jwt.alg-rs256\n    level: off\n    citation: X\n");
+        let profiles = [required, levels, off];
+        let by = demand(&profiles, &["*".into(), "par.fapi.*".into(), "par.fapi.no-client-auth".into()]);
+        assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["auth.jwt.iat-future", "par.fapi.no-client-auth", "par.fapi.pkce-plain"]);
+        assert_eq!(by["par.fapi.pkce-plain"], ["p"]);
+        assert_eq!(by["par.fapi.no-client-auth"], ["checks:"]);
+        assert!(unasked("par.fapi.pkce-plain", &profiles, &[]).is_none());
+        let skip = unasked("auth.jwt.alg-rs256", &profiles, &["*".into()]).expect("`off` and a glob do not ask for it");
+        assert_eq!((skip.status, skip.reason.as_str()), (mtls_core::results::Status::Skip, NOT_ASKED));
+        assert!(unasked("par.alias", &[], &[]).is_none(), "RFC 8705 checks are never held back");
+    }
+}
