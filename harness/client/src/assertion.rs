@@ -33,6 +33,31 @@ pub fn signed(key: &AssertionKey, client_id: &str, aud: Value, secrets: &Secrets
     Ok(jws)
 }
 
+/// A fresh assertion as [`signed`] makes it, but with `iat` and `nbf` `ahead_s` seconds in the
+/// future (`exp` a lifetime after them), and signed under `alg` when given (the same key).
+pub fn signed_variant(
+    key: &AssertionKey,
+    client_id: &str,
+    aud: Value,
+    ahead_s: u64,
+    alg: Option<jsonwebtoken::Algorithm>,
+    secrets: &Secrets,
+) -> Result<String, KeyError> {
+    let mut c = claims(client_id, aud);
+    if ahead_s > 0 {
+        let at = c["iat"].as_u64().unwrap_or_default() + ahead_s;
+        c["iat"] = json!(at);
+        c["nbf"] = json!(at);
+        c["exp"] = json!(at + LIFETIME_S);
+    }
+    let jws = match alg {
+        Some(a) => key.sign_as(&c, a)?,
+        None => key.sign(&c)?,
+    };
+    secrets.register(&jws);
+    Ok(jws)
+}
+
 /// A fresh `client_secret_jwt` assertion (HS256 with the client secret) for `aud`.
 pub fn maced(secret: &str, client_id: &str, aud: Value, secrets: &Secrets) -> Result<String, KeyError> {
     let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
@@ -95,5 +120,26 @@ mod tests {
         let other = signed(&key, "tpp-jwt-001", json!("https://as.example"), &secrets).unwrap();
         assert_ne!(crate::checks::binding::jwt_claims(&other).unwrap()["jti"], claims["jti"], "jti is unique");
         assert_eq!(secrets.scrub(&format!("x {jws} y")), "x [redacted] y");
+    }
+
+    #[test]
+    fn variants_move_iat_and_nbf_ahead_and_sign_under_another_alg_with_the_same_key() {
+        let key = mtls_core::pki::rsa_test_assertion_key().unwrap();
+        let secrets = Secrets::new();
+        let jws = signed_variant(&key, "c", json!("https://as.example"), 90, Some(jsonwebtoken::Algorithm::RS256), &secrets).unwrap();
+        let header = jsonwebtoken::decode_header(&jws).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref()), (jsonwebtoken::Algorithm::RS256, key.kid.as_deref()));
+        let claims = crate::checks::binding::jwt_claims(&jws).unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let iat = claims["iat"].as_u64().unwrap();
+        assert!((now + 89..=now + 91).contains(&iat), "iat {iat} is 90 s after {now}");
+        assert_eq!(claims["nbf"], claims["iat"]);
+        assert_eq!(claims["exp"].as_u64().unwrap(), iat + LIFETIME_S, "exp follows the moved iat");
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk.clone().unwrap()).unwrap();
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_audience(&["https://as.example"]);
+        jsonwebtoken::decode::<Value>(&jws, &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(), &v)
+            .expect("the registered key verifies it");
+        assert_eq!(secrets.scrub(&jws), "[redacted]");
     }
 }

@@ -99,6 +99,8 @@ const NO_TOKEN: &str = "no token to test binding with";
 const NO_PRIMARY_TOKEN: &str = "the primary client got no token to test binding with";
 const NO_JWT_CONTROL: &str =
     "no positive control: the private_key_jwt client's assertion was not accepted at this URL, so a refusal proves nothing";
+const NO_PAR_CONTROL: &str =
+    "no positive control: the PAR endpoint did not accept the conformant pushed request, so a refusal proves nothing";
 const NO_CONTROL: &str = "no positive control: the registered client was not accepted at this URL, so a refusal proves nothing";
 
 /// Every check, in the order a run performs them (a check comes after everything it needs).
@@ -130,6 +132,8 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "auth.jwt.aud-array", "FAPI 2.0 SP §5.3.2.1", Should, "An assertion whose aud is an array, not the issuer string: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.replay", "RFC 7523 §3", Should, "The same assertion (same jti) sent again: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.no-cert", "§3, FAPI 2.0 SP §5.3.2.1", Should, "The same assertion without a transport certificate gets no unbound token", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.alg-rs256", "FAPI 2.0 SP §5.4.1-1; FAPI 1.0 Adv §8.6", Must, "An assertion signed RS256 with the registered RSA key: refused (PS256, ES256, EdDSA only)", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.iat-future", "FAPI 2.0 SP §5.3.2.1-13", Must, "An assertion with iat and nbf 8 s ahead is accepted; one 90 s ahead is refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", PRIMARY => NO_PRIMARY_TOKEN),
     check!(As, "introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", PRIMARY => "no token to introspect"),
     check!(As, "bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", PRIMARY => NO_PRIMARY_TOKEN, "introspect.active" => "no introspection response to read the binding from"),
@@ -140,6 +144,11 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "bind.jwt-client", "§3", Must, "The private_key_jwt client's token is bound to the transport certificate it presented", "auth.jwt.accept" => NO_TOKEN),
     check!(As, "bind.refresh-public", "§4", Should, "A public client's refresh token is bound to its certificate", "endpoints.resolve" => "no token endpoint to call"),
     check!(As, "par.alias", "§5", Must, "PAR at the effective endpoint, authenticated as the primary client: 201 request_uri", PRIMARY => "the primary client was not accepted at the token endpoint"),
+    check!(As, "par.fapi.response-type", "FAPI 2.0 SP §5.3.2.2-1", Must, "The accepted pushed request with response_type=code id_token: refused (400)", "par.alias" => NO_PAR_CONTROL),
+    check!(As, "par.fapi.pkce-missing", "FAPI 2.0 SP §5.3.2.2-5; RFC 9126 §2.1", Must, "The accepted pushed request without code_challenge and code_challenge_method: refused (400)", "par.alias" => NO_PAR_CONTROL),
+    check!(As, "par.fapi.pkce-plain", "FAPI 2.0 SP §5.3.2.2-5", Must, "The accepted pushed request with code_challenge_method=plain: refused (400)", "par.alias" => NO_PAR_CONTROL),
+    check!(As, "par.fapi.redirect-missing", "FAPI 2.0 SP §5.3.2.2-6", Must, "The accepted pushed request without redirect_uri: refused (400)", "par.alias" => NO_PAR_CONTROL),
+    check!(As, "par.fapi.no-client-auth", "FAPI 2.0 SP §5.3.2.2-4; RFC 9126 §2", Must, "The pushed request with only client_id, no certificate and no other client authentication: refused", "par.alias" => NO_PAR_CONTROL),
     check!(As, "revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", PRIMARY => "no token to revoke"),
     check!(As, "edge.client-auth-header-spoof", "RFC 9440 §4", Must, "No TLS certificate, the registered one in a forwarded-certificate header (each of the catalogue, then all): no token", "auth.pki.accept" => NO_CONTROL, "auth.pki.no-cert" => "the AS does not refuse a request with no certificate at all: a header cannot make it worse"),
     check!(As, "edge.binding-follows-tls", "§3; RFC 9440 §4", Must, "A certificate at TLS and another in forwarded-certificate headers: the token is bound to the TLS one", "bind.other-auth" => "the secret client's token is not bound to its TLS certificate even without headers"),
@@ -246,7 +255,7 @@ mod tests {
         assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
         assert_eq!(select(&["*".into()], Client).len(), 11);
-        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 7);
+        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 9);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
         assert_eq!(
             select(&["bind.rs.*".into(), "disc.fetch".into()], As),

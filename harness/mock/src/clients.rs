@@ -35,6 +35,8 @@ pub struct Registration {
     pub bound_access_tokens: bool,
     /// Redirect URIs the authorization endpoint accepts for it.
     pub redirect_uris: Vec<String>,
+    /// For `private_key_jwt`: the private key the harness signs its assertions with.
+    pub key: Option<mtls_core::pki::AssertionKey>,
 }
 
 /// An OAuth error the endpoint answers with.
@@ -68,6 +70,9 @@ pub struct Credentials<'r> {
     /// The `Authorization` header.
     pub authorization: Option<&'r str>,
 }
+
+/// How far in the future an assertion's `iat` or `nbf` may be (FAPI 2.0 SP §5.3.2.1-13: at most 60 s).
+const MAX_FUTURE_S: u64 = 60;
 
 /// RFC 7523 §2.2: the assertion type of a JWT client assertion.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -193,7 +198,8 @@ impl AsState {
                 }
                 jsonwebtoken::DecodingKey::from_secret(client.secret.as_deref().unwrap_or_default().as_bytes())
             } else {
-                if !matches!(header.alg, Algorithm::PS256 | Algorithm::ES256 | Algorithm::EdDSA) {
+                let rs256 = header.alg == Algorithm::RS256 && self.has(Defect::JwtRs256Accepted);
+                if !matches!(header.alg, Algorithm::PS256 | Algorithm::ES256 | Algorithm::EdDSA) && !rs256 {
                     return Err(format!("private_key_jwt assertions are PS256, ES256 or EdDSA (FAPI 2.0 SP §5.4.1), not {:?}", header.alg));
                 }
                 let keys = client.jwks.as_ref().ok_or("the client has no registered JWKS")?;
@@ -222,6 +228,16 @@ impl AsState {
             }
         } else if !self.has(Defect::JwtAudNotChecked) && str_claim("aud") != Some(self.issuer.as_str()) {
             return Err(format!("client_assertion aud must be the issuer `{}` as a single string (FAPI 2.0 SP §5.3.2.1)", self.issuer));
+        }
+        // FAPI 2.0 SP §5.3.2.1-13: `iat`/`nbf` up to 10 s ahead accepted (this AS allows 60 s),
+        // more than 60 s ahead refused.
+        let leeway = if self.has(Defect::JwtIatNoLeeway) { 0 } else { MAX_FUTURE_S };
+        let now = crate::tokens::now();
+        for name in ["iat", "nbf"] {
+            let at = claims.get(name).and_then(serde_json::Value::as_u64).unwrap_or_default();
+            if at > now + leeway && !self.has(Defect::JwtFutureIatAccepted) {
+                return Err(format!("client_assertion {name} is {} s in the future (FAPI 2.0 SP §5.3.2.1)", at - now));
+            }
         }
         let Some(jti) = claims.get("jti").and_then(|v| v.as_str()).filter(|j| !j.is_empty()) else {
             return Err("client_assertion has no jti".into());
@@ -301,12 +317,22 @@ pub fn register(spec: &ClientSpec, pki: &TestPki) -> Result<Registration, String
     };
     let secret = matches!(spec.auth, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt)
         .then(crate::tokens::random_id);
-    let jwks = match spec.auth {
-        AuthMethod::PrivateKeyJwt => {
-            let set = pki.assertion_key.public_jwks().ok_or("the test PKI's assertion key has no public JWK")?;
-            Some(serde_json::from_value(set).map_err(|e| format!("assertion JWKS: {e}"))?)
+    let key = match (spec.auth, spec.key_alg) {
+        (AuthMethod::PrivateKeyJwt, None | Some(mtls_core::pki::JwsAlg::EdDSA)) => Some(pki.assertion_key.clone()),
+        (AuthMethod::PrivateKeyJwt, Some(mtls_core::pki::JwsAlg::PS256)) => {
+            Some(mtls_core::pki::rsa_test_assertion_key().map_err(|e| e.to_string())?)
+        }
+        (AuthMethod::PrivateKeyJwt, Some(other)) => {
+            return Err(format!("client {}: key_alg {} is not offered (EdDSA or PS256)", spec.client_id, other.name()))
         }
         _ => None,
+    };
+    let jwks = match &key {
+        Some(k) => {
+            let set = k.public_jwks().ok_or("the assertion key has no public JWK")?;
+            Some(serde_json::from_value(set).map_err(|e| format!("assertion JWKS: {e}"))?)
+        }
+        None => None,
     };
     Ok(Registration {
         client_id: spec.client_id.clone(),
@@ -317,6 +343,7 @@ pub fn register(spec: &ClientSpec, pki: &TestPki) -> Result<Registration, String
         secret,
         bound_access_tokens: spec.bound_access_tokens,
         redirect_uris: spec.redirect_uris.clone().unwrap_or_else(|| vec![DEFAULT_REDIRECT_URI.to_string()]),
+        key,
     })
 }
 

@@ -61,7 +61,8 @@ pub(crate) async fn run_graph(
                 started[i] = true;
                 progressed = true;
                 let t0 = Instant::now();
-                match checks::gate(check, &done, sc.primary) {
+                let unasked = mtls_client::checks::fapi::unasked(check.id, profiles, &sc.checks);
+                match unasked.or_else(|| checks::gate(check, &done, sc.primary)) {
                     Some(o) => {
                         let cr = finish(sc, check, o, t0, profiles, &mut done);
                         deliver(sc, cr, client_failure.is_some(), &mut held, on_check, sink);

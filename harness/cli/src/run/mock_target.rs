@@ -55,7 +55,10 @@ pub async fn start(
         primary,
         tls: id(AuthMethod::TlsClientAuth),
         self_signed: id(AuthMethod::SelfSignedTlsClientAuth),
-        jwt: id(AuthMethod::PrivateKeyJwt).map(|client_id| JwtClient { client_id, key: Arc::new(pki.assertion_key.clone()) }),
+        jwt: mock.client(AuthMethod::PrivateKeyJwt).map(|c| JwtClient {
+            client_id: c.client_id.clone(),
+            key: Arc::new(c.key.clone().unwrap_or_else(|| pki.assertion_key.clone())),
+        }),
         secret: secret.and_then(|c| {
             let value = c.secret.clone()?;
             secrets.register_credential(&c.client_id, &value);

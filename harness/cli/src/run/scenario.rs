@@ -160,7 +160,7 @@ async fn run_as(
         Ok(p) => p,
         Err(e) => return ScenarioResult { error: Some(e), ..empty_result(sc) },
     };
-    let ctx = Ctx::new(target.clone()).with_profiles(&profiles);
+    let ctx = Ctx::new(target.clone()).with_profiles(&profiles).with_named_checks(&sc.checks);
     let runner: &Runner<'_> = &|id: &str| mtls_client::checks::implementation(id).map(|f| f(&ctx));
     let checks = run_graph(sc, cfg, on_check, done, None, &profiles, runner).await;
     // Back into the sink while the rules are judged: a run cut short by its deadline keeps them.

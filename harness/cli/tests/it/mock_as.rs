@@ -153,8 +153,18 @@ async fn partial_aliases_only_the_token_endpoint_and_the_top_level_asks_for_cert
     assert_eq!(aliases.keys().collect::<Vec<_>>(), vec!["token_endpoint"]);
     assert_ne!(alias(&d, "token_endpoint"), d["token_endpoint"].as_str().unwrap());
     // PAR is top level only; the top-level listener asks for the cert, so mTLS client auth works there.
-    let form = [("client_id", TLS_CLIENT_ID), ("response_type", "code"), ("redirect_uri", "https://client.example/cb")];
-    let (status, body) = env.post(Some(Role::Registered), d["pushed_authorization_request_endpoint"].as_str().unwrap(), &form).await;
+    let par = d["pushed_authorization_request_endpoint"].as_str().unwrap();
+    let form = [
+        ("client_id", TLS_CLIENT_ID),
+        ("response_type", "code"),
+        ("redirect_uri", "https://client.example/cb"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    // FAPI 2.0 SP §5.3.2.2: without PKCE the pushed request is refused.
+    let (status, body) = env.post(Some(Role::Registered), par, &form[..3]).await;
+    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    let (status, body) = env.post(Some(Role::Registered), par, &form).await;
     assert_eq!(status, 201, "{body}");
     assert!(body["request_uri"].as_str().unwrap().starts_with("urn:ietf:params:oauth:request_uri:"));
     assert_eq!(body["expires_in"], 60);

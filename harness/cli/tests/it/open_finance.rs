@@ -144,6 +144,37 @@ async fn a_private_key_jwt_only_target_against_node_in_the_uae_configuration() {
     }
 }
 
+/// The FAPI 2.0 SP behaviour checks (named in `checks:`, as a profile would require them) against
+/// node's FAPI 2.0 mode, pushing plain parameters (PEM key) and a signed request object (JWK key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fapi_behaviour_checks_against_node_in_fapi2_mode() {
+    let peer = start_one(PkiStyle::default(), "none", "identical");
+    for key in ["jwt-client.key", "jwt-client.jwk"] {
+        let dir = peer.3.path();
+        let body = format!(
+            "id: node-uae-fapi\nissuer: {}\nca_bundle: ca.pem\nresource: {}/resource\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: {key}, alg: PS256, cert: registered.pem, key: registered.key }}\n{}par_request_object: {}\n",
+            peer.1,
+            peer.1,
+            client_ca(peer.2),
+            key.ends_with(".jwk")
+        );
+        let file = dir.join("fapi.yaml");
+        std::fs::write(&file, body).unwrap();
+        let tf = Arc::new(TargetFile::load(&file).unwrap());
+        let mut sc = tf.scenario();
+        sc.checks = mtls_harness::checks::fapi::PROFILE_ONLY.iter().map(|id| id.to_string()).collect();
+        let r = run_scenario(&sc, &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let got = outcomes(&r);
+        for id in mtls_harness::checks::fapi::PROFILE_ONLY {
+            eprintln!("{key}: {id}: {:?} — {}", got[id].0, got[id].1);
+        }
+        for id in mtls_harness::checks::fapi::PROFILE_ONLY {
+            assert_eq!(got[id].0, Status::Pass, "{key}: {id}: {}", got[id].1);
+        }
+    }
+}
+
 /// Each deliberate off-profile variant fails exactly the rules it breaks (with their citations).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_profile_variants_fail_exactly_the_rules_they_break() {

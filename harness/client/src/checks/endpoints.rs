@@ -55,34 +55,32 @@ pub async fn resolve(ctx: &Ctx) -> Outcome {
     Outcome::pass(format!("shape {}: {summary}", r.shape.name())).details(details)
 }
 
-/// RFC 8705 §5 with RFC 9126 (MUST): a pushed authorization request at the effective PAR endpoint,
-/// authenticated as the primary client, answers 201 with `request_uri` and `expires_in`.
-pub async fn par_alias(ctx: &Ctx) -> Outcome {
-    let url = match ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
+/// The pushed authorization request `par.alias` sends (RFC 9126 §2.1), after `edit` changed its
+/// parameters, authenticated as the primary client with its certificate at the effective PAR
+/// endpoint; the parameters go in a signed request object (RFC 9101) where the target or
+/// discovery wants one. `Ok((exchange, signed))`.
+pub(crate) async fn push(ctx: &Ctx, edit: impl FnOnce(&mut Vec<(&'static str, String)>)) -> Result<(crate::http::Exchange, bool), Outcome> {
+    let url = ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await?;
     let t = &ctx.target;
-    let auth = match ctx.primary_auth() {
-        Ok(a) => a,
-        Err(o) => return o,
-    };
-    let params = [
-        ("response_type", "code"),
-        ("client_id", t.primary_id()),
-        ("redirect_uri", t.clients.redirect_uri.as_str()),
-        ("scope", "openid"),
-        ("state", "mtls-harness"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-        ("code_challenge_method", "S256"),
+    let auth = ctx.primary_auth()?;
+    let mut params: Vec<(&'static str, String)> = vec![
+        ("response_type", "code".into()),
+        ("client_id", t.primary_id().to_string()),
+        ("redirect_uri", t.clients.redirect_uri.clone()),
+        ("scope", "openid".into()),
+        ("state", "mtls-harness".into()),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        ("code_challenge_method", "S256".into()),
     ];
+    edit(&mut params);
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let required = ctx.discovered().await.ok().and_then(|d| d.metadata.raw.get("require_signed_request_object"))
         == Some(&serde_json::Value::Bool(true));
     let signed = match (&t.clients.jwt, t.clients.primary) {
         (Some(j), mtls_core::catalogue::Primary::PrivateKeyJwt) if t.par_request_object || required => {
             match crate::assertion::request_object(&j.key, &j.client_id, &t.issuer, &params, t.secrets()) {
                 Ok(jws) => Some(jws),
-                Err(e) => return Outcome::error(format!("cannot judge: {e}")),
+                Err(e) => return Err(Outcome::error(format!("cannot judge: {e}"))),
             }
         }
         _ => None,
@@ -93,7 +91,17 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
         Some(jws) => vec![("request", jws.as_str())],
         None => params.iter().filter(|(k, _)| *k != "client_id").copied().collect(),
     };
-    let ex = auth.post(t.primary(), &url, &form).await;
+    Ok((auth.post(t.primary(), &url, &form).await, signed.is_some()))
+}
+
+/// RFC 8705 §5 with RFC 9126 (MUST): a pushed authorization request at the effective PAR endpoint,
+/// authenticated as the primary client, answers 201 with `request_uri` and `expires_in`.
+pub async fn par_alias(ctx: &Ctx) -> Outcome {
+    let t = &ctx.target;
+    let (ex, signed) = match push(ctx, |_| {}).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
     let ev = ex.evidence.clone();
     if let Ok(r) = &ex.outcome {
         ctx.record_par(r.field("expires_in").and_then(serde_json::Value::as_u64), r.status);
@@ -119,7 +127,7 @@ pub async fn par_alias(ctx: &Ctx) -> Outcome {
                 "cannot judge: the AS refused the pushed request's parameters, not the client: 400 error={}{}; {}",
                 r.str_field("error").unwrap_or("(none)"),
                 r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default(),
-                par_parameters_advice(t, &r, signed.is_some()),
+                par_parameters_advice(t, &r, signed),
             ));
             match (&t.file_keys, refused_redirect(&r)) {
                 (Some(file), true) => o.check_file(file.at("clients.redirect_uri")),

@@ -50,7 +50,7 @@ pub async fn accept(ctx: &Ctx) -> Outcome {
 }
 
 /// The accepted request with only the assertion changed, which must be refused.
-async fn refused_with(ctx: &Ctx, auth: Result<Auth, Outcome>, what: &str) -> Outcome {
+pub(crate) async fn refused_with(ctx: &Ctx, auth: Result<Auth, Outcome>, what: &str) -> Outcome {
     let auth = match auth {
         Ok(a) => a,
         Err(o) => return o,

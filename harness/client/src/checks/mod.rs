@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod edge;
 pub mod endpoints;
+pub mod fapi;
 pub mod introspection;
 pub mod jwt_auth;
 mod late_request;
@@ -78,6 +79,13 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "bind.jwt-client" => |ctx| Box::pin(jwt_auth::bound(ctx)),
         "bind.refresh-public" => |ctx| Box::pin(refresh::refresh_public(ctx)),
         "par.alias" => |ctx| Box::pin(endpoints::par_alias(ctx)),
+        "par.fapi.response-type" => |ctx| Box::pin(fapi::par_response_type(ctx)),
+        "par.fapi.pkce-missing" => |ctx| Box::pin(fapi::par_pkce_missing(ctx)),
+        "par.fapi.pkce-plain" => |ctx| Box::pin(fapi::par_pkce_plain(ctx)),
+        "par.fapi.redirect-missing" => |ctx| Box::pin(fapi::par_redirect_missing(ctx)),
+        "par.fapi.no-client-auth" => |ctx| Box::pin(fapi::par_no_client_auth(ctx)),
+        "auth.jwt.alg-rs256" => |ctx| Box::pin(fapi::jwt_alg_rs256(ctx)),
+        "auth.jwt.iat-future" => |ctx| Box::pin(fapi::jwt_iat_future(ctx)),
         "revoke.alias" => |ctx| Box::pin(endpoints::revoke_alias(ctx)),
         "edge.client-auth-header-spoof" => |ctx| Box::pin(edge::client_auth_header_spoof(ctx)),
         "edge.rs-header-spoof" => |ctx| Box::pin(edge::rs_header_spoof(ctx)),
@@ -123,6 +131,9 @@ pub struct Ctx {
     /// Set when the AS accepted the jwt client's assertion only with `aud` = the token endpoint
     /// URL: that URL, and the evidence of the refused `aud` = issuer attempt.
     jwt_aud_endpoint: std::sync::Mutex<Option<(String, Evidence)>>,
+    /// Who asks for each profile-only check ([`fapi`]): check id → the selected profiles that
+    /// name it in `required:` or `levels:` (not `off`), or the run's own `checks:` naming it.
+    pub(crate) demanded: std::collections::BTreeMap<&'static str, Vec<String>>,
 }
 
 impl Ctx {
@@ -148,6 +159,7 @@ impl Ctx {
             tls_rules: mtls_core::tls_policy::TlsRules::of(&[]),
             jwt_aud_fallback: true,
             jwt_aud_endpoint: std::sync::Mutex::new(None),
+            demanded: std::collections::BTreeMap::new(),
         }
     }
 
@@ -156,7 +168,20 @@ impl Ctx {
     pub fn with_profiles(mut self, profiles: &[mtls_core::profile::Profile]) -> Ctx {
         use mtls_core::profile::RuleLevel;
         self.tls_rules = mtls_core::tls_policy::TlsRules::of(profiles);
-        self.jwt_aud_fallback = !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
+        self.jwt_aud_fallback =
+            !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
+        for (id, who) in fapi::demand(profiles, &[]) {
+            self.demanded.entry(id).or_default().extend(who);
+        }
+        self
+    }
+
+    /// This context running the profile-only checks ([`fapi::PROFILE_ONLY`]) that `patterns` (a
+    /// scenario's `checks:`, `--checks`) name by their id, not by a glob.
+    pub fn with_named_checks(mut self, patterns: &[String]) -> Ctx {
+        for (id, who) in fapi::demand(&[], patterns) {
+            self.demanded.entry(id).or_default().extend(who);
+        }
         self
     }
 

@@ -213,6 +213,14 @@ impl AssertionKey {
         Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
     }
 
+    /// Sign `claims` with this key under another JOSE `alg` of the same key family (RS256 with
+    /// an RSA key: what an AS limited to PS256/ES256/EdDSA must refuse, FAPI 2.0 SP §5.4.1).
+    pub fn sign_as(&self, claims: &Value, alg: Algorithm) -> Result<String, KeyError> {
+        let mut header = Header::new(alg);
+        header.kid = self.kid.clone();
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+
     /// `{"keys": [public JWK]}`, for keys whose public half the harness knows.
     pub fn public_jwks(&self) -> Option<Value> {
         self.public_jwk.as_ref().map(|k| json!({ "keys": [k] }))
@@ -227,6 +235,15 @@ impl AssertionKey {
     pub fn private_jwk(&self) -> Option<&Value> {
         self.private_jwk.as_ref()
     }
+}
+
+/// The process-wide PS256 (RSA 2048) assertion key a mock client registers with `key_alg: PS256`
+/// (generated once: RSA key generation is slow).
+pub fn rsa_test_assertion_key() -> Result<AssertionKey, KeyError> {
+    static KEY: std::sync::OnceLock<Result<AssertionKey, String>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| AssertionKey::generate(JwsAlg::PS256, "tpp-jwt-001-ps256").map_err(|e| e.to_string()))
+        .clone()
+        .map_err(KeyError::Generate)
 }
 
 /// An encoding key from a private JWK of the family `alg` needs.

@@ -21,7 +21,7 @@ use base64::Engine;
 use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
-pub use assertion::{AssertionKey, JwsAlg, KeyError};
+pub use assertion::{rsa_test_assertion_key, AssertionKey, JwsAlg, KeyError};
 pub use ecosystem::{CA_KEY_BITS, LEAF_KEY_BITS};
 pub use files::{write_file, write_new_file};
 pub use identity::Identity;

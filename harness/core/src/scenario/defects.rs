@@ -100,6 +100,22 @@ pub enum Defect {
     SessionCacheKeepsIdentity,
     /// On a resumed session the edge forwards no certificate but says the client was verified, and the AS then issues bound-token clients unbound tokens.
     EdgeDropsCertOnResumption,
+    /// The PAR endpoint accepts `response_type=code id_token` (FAPI 2.0 SP allows only `code`).
+    ParAcceptsHybrid,
+    /// The PAR endpoint accepts a pushed request without PKCE.
+    ParPkceOptional,
+    /// The PAR endpoint accepts `code_challenge_method=plain`.
+    ParPkcePlain,
+    /// The PAR endpoint accepts a pushed request without `redirect_uri`.
+    ParRedirectOptional,
+    /// The PAR endpoint accepts a pushed request carrying only a registered `client_id`, no client authentication.
+    ParUnauthenticated,
+    /// private_key_jwt assertions signed RS256 with the registered RSA key are accepted.
+    JwtRs256Accepted,
+    /// private_key_jwt assertions are accepted whatever their `iat`/`nbf`, even minutes in the future.
+    JwtFutureIatAccepted,
+    /// private_key_jwt assertions whose `iat` or `nbf` is in the future at all are refused (no clock-offset leeway).
+    JwtIatNoLeeway,
 }
 
 impl Defect {
@@ -158,6 +174,14 @@ impl Defect {
             Defect::RevocationIgnoresClient => "Revocation revokes any client's token, not only the requesting client's (RFC 7009 §2.1).",
             Defect::SessionCacheKeepsIdentity => "The edge keeps one TLS session cache for all its listeners (virtual hosts) and, on a resumed session, forwards the certificate the requesting `client_id` last obtained a 2xx with — wherever that was — instead of the session's own: a session set up without a certificate authenticates as a client that presented its certificate earlier.",
             Defect::EdgeDropsCertOnResumption => "On a resumed TLS session the edge forwards no certificate (its TLS stack does not keep it) but `x-ssl-client-verify: SUCCESS`, and the AS, trusting the flag, issues a private_key_jwt client registered for bound tokens an unbound token.",
+            Defect::ParAcceptsHybrid => "The PAR endpoint accepts `response_type=code id_token`, where FAPI 2.0 SP §5.3.2.2 allows only `code`.",
+            Defect::ParPkceOptional => "The PAR endpoint accepts a pushed request without `code_challenge` (FAPI 2.0 SP §5.3.2.2 requires PKCE).",
+            Defect::ParPkcePlain => "The PAR endpoint accepts `code_challenge_method=plain` (FAPI 2.0 SP §5.3.2.2: S256 only).",
+            Defect::ParRedirectOptional => "The PAR endpoint accepts a pushed request without `redirect_uri` (FAPI 2.0 SP §5.3.2.2 requires it).",
+            Defect::ParUnauthenticated => "The PAR endpoint accepts a pushed request that carries only a registered `client_id`, with no certificate and no other client authentication.",
+            Defect::JwtRs256Accepted => "private_key_jwt assertions signed RS256 with the registered RSA key are accepted (FAPI 2.0 SP §5.4.1: PS256, ES256, EdDSA only).",
+            Defect::JwtFutureIatAccepted => "private_key_jwt assertions are accepted whatever their `iat` and `nbf`, even minutes in the future (FAPI 2.0 SP §5.3.2.1: reject more than 60 s).",
+            Defect::JwtIatNoLeeway => "private_key_jwt assertions whose `iat` or `nbf` is in the future at all are refused (FAPI 2.0 SP §5.3.2.1: accept up to 10 s).",
         }
     }
 
@@ -212,6 +236,14 @@ impl Defect {
             Defect::RevocationIgnoresClient => &["abuse.revoke-other-client"],
             Defect::SessionCacheKeepsIdentity => &["session.resume-other-identity"],
             Defect::EdgeDropsCertOnResumption => &["session.resumed-token-bound"],
+            Defect::ParAcceptsHybrid => &["par.fapi.response-type"],
+            Defect::ParPkceOptional => &["par.fapi.pkce-missing"],
+            Defect::ParPkcePlain => &["par.fapi.pkce-plain"],
+            Defect::ParRedirectOptional => &["par.fapi.redirect-missing"],
+            Defect::ParUnauthenticated => &["par.fapi.no-client-auth"],
+            Defect::JwtRs256Accepted => &["auth.jwt.alg-rs256"],
+            Defect::JwtFutureIatAccepted => &["auth.jwt.iat-future"],
+            Defect::JwtIatNoLeeway => &["auth.jwt.iat-future"],
         }
     }
 }

@@ -117,6 +117,10 @@ pub struct ClientSpec {
     /// Its registered redirect URIs (default [`DEFAULT_REDIRECT_URI`]).
     #[serde(default)]
     pub redirect_uris: Option<Vec<String>>,
+    /// private_key_jwt: the algorithm of its registered key (default EdDSA, the test PKI's key;
+    /// PS256 registers an RSA key, which an RS256 assertion can be signed with).
+    #[serde(default)]
+    pub key_alg: Option<crate::pki::JwsAlg>,
 }
 
 fn yes() -> bool {
@@ -140,6 +144,7 @@ impl ClientSpec {
             certificate: None,
             bound_access_tokens: true,
             redirect_uris: None,
+            key_alg: None,
         }
     }
 
@@ -179,6 +184,9 @@ impl ClientSpec {
         }
         if self.certificate.is_some() && self.auth != AuthMethod::SelfSignedTlsClientAuth {
             return Err(format!("client {}: `certificate` only applies to auth: self_signed_tls_client_auth", self.client_id));
+        }
+        if self.key_alg.is_some() && self.auth != AuthMethod::PrivateKeyJwt {
+            return Err(format!("client {}: `key_alg` only applies to auth: private_key_jwt", self.client_id));
         }
         Ok(())
     }

@@ -1,0 +1,319 @@
+//! `par.fapi.*`, `auth.jwt.alg-rs256`, `auth.jwt.iat-future`: FAPI 2.0 Security Profile rules
+//! judged by behaviour, not metadata — the pushed request `par.alias` had accepted, with one
+//! thing changed (FAPI 2.0 SP §5.3.2.2), and the private_key_jwt assertion `auth.jwt.accept` had
+//! accepted, with its algorithm or its `iat`/`nbf` changed (§5.4.1, §5.3.2.1). They are not RFC
+//! 8705 rules: each runs only where a selected profile names it (`required:` or `levels:`) or
+//! the run names it by its id in `checks:`, and skips otherwise.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::endpoints::push;
+use super::refusal::judge_alert;
+use super::{access_token_of, expect_invalid_client, Auth, Ctx, Outcome, TlsRefusal};
+use crate::http::{Exchange, Failure};
+use crate::target::Who;
+use mtls_core::pki::{JwsAlg, Role};
+
+/// The checks that run only where a selected profile (or the run's `checks:`, by id) asks for them.
+pub const PROFILE_ONLY: &[&str] = &[
+    "par.fapi.response-type",
+    "par.fapi.pkce-missing",
+    "par.fapi.pkce-plain",
+    "par.fapi.redirect-missing",
+    "par.fapi.no-client-auth",
+    "auth.jwt.alg-rs256",
+    "auth.jwt.iat-future",
+];
+
+const NOT_ASKED: &str = "no selected profile requires it (fapi2-sp-mtls does)";
+
+/// Who asks for each of [`PROFILE_ONLY`]: check id → the `profiles` naming it in `required:` or
+/// `levels:` (not `off`), and "checks:" where `patterns` (a scenario's `checks:`, `--checks`)
+/// names it by its id rather than by a glob.
+pub fn demand(profiles: &[mtls_core::profile::Profile], patterns: &[String]) -> BTreeMap<&'static str, Vec<String>> {
+    let mut by: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut add = |id: &str, who: &str| {
+        if let Some(id) = PROFILE_ONLY.iter().find(|p| **p == mtls_core::catalogue::canonical(id)) {
+            let list = by.entry(id).or_default();
+            if !list.iter().any(|w| w == who) {
+                list.push(who.to_string());
+            }
+        }
+    };
+    for p in profiles {
+        let required = p.required.iter().flat_map(|r| r.checks.iter().map(|c| c.0));
+        let levels = p.levels.iter().filter(|l| l.level != mtls_core::profile::RuleLevel::Off).map(|l| l.check.0);
+        for id in required.chain(levels) {
+            add(id, &p.id.0);
+        }
+    }
+    for id in patterns {
+        add(id, "checks:");
+    }
+    by
+}
+
+/// The `skip` a check of [`PROFILE_ONLY`] ends with, before its needs are even looked at, when
+/// neither `profiles` nor `patterns` ask for it: a rule nobody applies is not blocked.
+pub fn unasked(id: &str, profiles: &[mtls_core::profile::Profile], patterns: &[String]) -> Option<Outcome> {
+    (PROFILE_ONLY.contains(&id) && !demand(profiles, patterns).contains_key(id)).then(|| Outcome::skip(NOT_ASKED))
+}
+
+/// Seconds ahead of the harness's clock an assertion's `iat`/`nbf` must still be accepted at: inside
+/// FAPI 2.0 SP §5.3.2.1-13's 10 s, leaving 2 s for the clocks of harness and AS to differ.
+pub const IAT_WITHIN_S: u64 = 8;
+/// Seconds ahead an assertion's `iat`/`nbf` must be refused at: beyond §5.3.2.1-13's 60 s, with
+/// 30 s to spare for the clocks to differ.
+pub const IAT_BEYOND_S: u64 = 90;
+
+const NO_JWT_CLIENT: &str = "the target registers no private_key_jwt client (add `private_key_jwt` under `clients:`)";
+
+/// `Err(skip)` unless a selected profile or the run's `checks:` asks for `id`.
+fn demanded(ctx: &Ctx, id: &str) -> Result<(), Outcome> {
+    match ctx.demanded.get(id) {
+        Some(who) if !who.is_empty() => Ok(()),
+        _ => Err(Outcome::skip(NOT_ASKED)),
+    }
+}
+
+/// Judge the PAR endpoint's answer to a pushed request it must refuse for its parameters
+/// (RFC 9126 §2.3: the error response of RFC 6749 §4.1.2.1, with 400).
+fn par_refused(ex: Exchange, what: &str) -> Outcome {
+    let ev = ex.evidence.clone();
+    let o = match ex.outcome {
+        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")),
+        Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
+        Ok(r) if (200..300).contains(&r.status) => {
+            let uri = if r.str_field("request_uri").is_some() { " with a request_uri" } else { "" };
+            Outcome::fail(format!("{what}: the PAR endpoint answered {}{uri}; it must refuse it", r.status))
+        }
+        Ok(r) if r.status == 400 && r.str_field("error") != Some("invalid_client") => Outcome::pass(format!(
+            "{what}: refused with 400 error={}{}",
+            r.str_field("error").unwrap_or("(none)"),
+            r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default()
+        )),
+        Ok(r) if r.str_field("error") == Some("invalid_client") || r.status == 401 => Outcome::error(format!(
+            "cannot judge {what}: the PAR endpoint refused the client ({} error={}), though it accepted the same client's conformant request (par.alias)",
+            r.status,
+            r.str_field("error").unwrap_or("(none)")
+        )),
+        Ok(r) if matches!(r.status, 403 | 422) => Outcome::warn(format!(
+            "{what}: refused with {} error={}, where RFC 9126 §2.3 expects 400",
+            r.status,
+            r.str_field("error").unwrap_or("(none)")
+        )),
+        Ok(r) => Outcome::error(format!(
+            "cannot judge {what}: the PAR endpoint answered {} ({})",
+            r.status,
+            r.not_a_judgement().unwrap_or_else(|| "an unexpected status".into())
+        )),
+    };
+    o.with(ev)
+}
+
+/// `par.alias`'s pushed request with `edit` applied, which must be refused.
+async fn par_changed(ctx: &Ctx, id: &str, what: &str, edit: impl FnOnce(&mut Vec<(&'static str, String)>)) -> Outcome {
+    if let Err(o) = demanded(ctx, id) {
+        return o;
+    }
+    match push(ctx, edit).await {
+        Ok((ex, _)) => par_refused(ex, what),
+        Err(o) => o,
+    }
+}
+
+fn set(params: &mut [(&'static str, String)], key: &str, value: &str) {
+    params.iter_mut().filter(|(k, _)| *k == key).for_each(|(_, v)| *v = value.to_string());
+}
+
+/// FAPI 2.0 SP §5.3.2.2-1 (shall require `response_type` `code`): `code id_token` is refused.
+pub async fn par_response_type(ctx: &Ctx) -> Outcome {
+    par_changed(ctx, "par.fapi.response-type", "the pushed request with response_type=code id_token", |p| {
+        set(p, "response_type", "code id_token");
+        p.push(("nonce", "mtls-harness-nonce".into()));
+    })
+    .await
+}
+
+/// FAPI 2.0 SP §5.3.2.2-5 (shall require PKCE): a pushed request without `code_challenge` is refused.
+pub async fn par_pkce_missing(ctx: &Ctx) -> Outcome {
+    par_changed(ctx, "par.fapi.pkce-missing", "the pushed request without code_challenge and code_challenge_method", |p| {
+        p.retain(|(k, _)| !k.starts_with("code_challenge"));
+    })
+    .await
+}
+
+/// FAPI 2.0 SP §5.3.2.2-5 (shall require `S256` as the code challenge method): `plain` is refused.
+pub async fn par_pkce_plain(ctx: &Ctx) -> Outcome {
+    par_changed(ctx, "par.fapi.pkce-plain", "the pushed request with code_challenge_method=plain", |p| {
+        // RFC 7636 §4.2: with `plain` the challenge is the verifier itself (43-128 characters).
+        set(p, "code_challenge", "mtls-harness-plain-code-verifier-0123456789abcdef");
+        set(p, "code_challenge_method", "plain");
+    })
+    .await
+}
+
+/// FAPI 2.0 SP §5.3.2.2-6 (shall require `redirect_uri` in pushed requests): one without it is refused.
+pub async fn par_redirect_missing(ctx: &Ctx) -> Outcome {
+    par_changed(ctx, "par.fapi.redirect-missing", "the pushed request without redirect_uri", |p| p.retain(|(k, _)| *k != "redirect_uri"))
+        .await
+}
+
+/// FAPI 2.0 SP §5.3.2.2-4 (shall reject pushed requests without client authentication; RFC 9126
+/// §2): the conformant parameters with only `client_id`, no certificate, no assertion, are refused.
+pub async fn par_no_client_auth(ctx: &Ctx) -> Outcome {
+    if let Err(o) = demanded(ctx, "par.fapi.no-client-auth") {
+        return o;
+    }
+    let url = match ctx.optional_endpoint(mtls_core::discovery::Operation::PushedAuthorizationRequest, "par.fapi.no-client-auth").await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let http = match ctx.http(Who::NoCert) {
+        Ok(h) => h,
+        Err(o) => return o,
+    };
+    let t = &ctx.target;
+    let form = [
+        ("response_type", "code"),
+        ("client_id", t.primary_id()),
+        ("redirect_uri", t.clients.redirect_uri.as_str()),
+        ("scope", "openid"),
+        ("state", "mtls-harness"),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        ("code_challenge_method", "S256"),
+    ];
+    let ex = http.post_form(&url, &form).await;
+    let ev = ex.evidence.clone();
+    let what = "the pushed request with only client_id and no client authentication";
+    let o = match ex.outcome {
+        Err(Failure::TlsRejected(alert)) => judge_alert(alert, what, TlsRefusal::NoCertificate),
+        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")),
+        Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
+        Ok(r) if (200..300).contains(&r.status) => {
+            Outcome::fail(format!("{what}: the PAR endpoint answered {}; it must refuse an unauthenticated client", r.status))
+        }
+        Ok(r) if r.status == 400 || (r.status == 401 && r.str_field("error") == Some("invalid_client")) => {
+            Outcome::pass(format!("{what}: refused with {} error={}", r.status, r.str_field("error").unwrap_or("(none)")))
+        }
+        Ok(r) if matches!(r.status, 401 | 403) => Outcome::warn(format!(
+            "{what}: refused with {} error={}, where RFC 6749 §5.2 expects 401 invalid_client (or 400)",
+            r.status,
+            r.str_field("error").unwrap_or("(none)")
+        )),
+        Ok(r) => Outcome::error(format!(
+            "cannot judge {what}: the PAR endpoint answered {} ({})",
+            r.status,
+            r.not_a_judgement().unwrap_or_else(|| "an unexpected status".into())
+        )),
+    };
+    o.with(ev)
+}
+
+/// The jwt client's assertion with `iat`/`nbf` `ahead_s` ahead and, when given, another `alg`.
+fn variant(ctx: &Ctx, ahead_s: u64, alg: Option<jsonwebtoken::Algorithm>) -> Result<Auth, Outcome> {
+    let Some(j) = &ctx.target.clients.jwt else { return Err(Outcome::skip(NO_JWT_CLIENT)) };
+    let aud = Value::String(ctx.target.issuer.clone());
+    crate::assertion::signed_variant(&j.key, &j.client_id, aud, ahead_s, alg, ctx.target.secrets())
+        .map(|a| Auth { form: crate::assertion::form(&j.client_id, a), basic: None })
+        .map_err(|e| Outcome::error(format!("cannot judge: {e}")))
+}
+
+/// FAPI 2.0 SP §5.4.1-1 (shall use PS256, ES256 or EdDSA): an assertion signed RS256 with the
+/// registered RSA key is refused. Where the registered key is not RSA it skips: an RS256
+/// signature needs an RSA key, and one the client never registered is refused for its key.
+pub async fn jwt_alg_rs256(ctx: &Ctx) -> Outcome {
+    if let Err(o) = demanded(ctx, "auth.jwt.alg-rs256") {
+        return o;
+    }
+    let Some(j) = &ctx.target.clients.jwt else { return Outcome::skip(NO_JWT_CLIENT) };
+    if j.key.alg != JwsAlg::PS256 {
+        return Outcome::skip(format!(
+            "the private_key_jwt client's registered key is {}, not RSA: RS256 needs an RSA key, and an assertion signed by a key the client never registered would be refused for the key, not the algorithm (auth.jwt.bad-signature)",
+            j.key.alg.name()
+        ));
+    }
+    super::jwt_auth::refused_with(
+        ctx,
+        variant(ctx, 0, Some(jsonwebtoken::Algorithm::RS256)),
+        "an assertion signed RS256 with the registered RSA key",
+    )
+    .await
+}
+
+/// FAPI 2.0 SP §5.3.2.1-13 (shall accept `iat`/`nbf` up to 10 s in the future, shall reject more
+/// than 60 s): an assertion 8 s ahead gets a token, one 90 s ahead is refused.
+pub async fn jwt_iat_future(ctx: &Ctx) -> Outcome {
+    if let Err(o) = demanded(ctx, "auth.jwt.iat-future") {
+        return o;
+    }
+    let near = match variant(ctx, IAT_WITHIN_S, None) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let near = match ctx.token_request_with(Who::Cert(Role::Registered), &near).await {
+        Ok(ex) => ex,
+        Err(o) => return o,
+    };
+    let near_what = format!("an assertion with iat and nbf {IAT_WITHIN_S} s ahead");
+    let near_ev = near.evidence.clone();
+    let near_verdict = match (&near.outcome, access_token_of(&near)) {
+        (_, Ok(_)) => Ok(format!("{near_what} was accepted")),
+        (Ok(r), Err(why)) if matches!(r.status, 400 | 401) => {
+            Err(Outcome::fail(format!("{near_what} was refused ({why}); the AS must accept iat/nbf up to 10 s in the future")))
+        }
+        (_, Err(why)) => Err(Outcome::error(format!("cannot judge {near_what}: {why}"))),
+    };
+    let far = match variant(ctx, IAT_BEYOND_S, None) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let far = match ctx.token_request_with(Who::Cert(Role::Registered), &far).await {
+        Ok(ex) => {
+            expect_invalid_client(ex, &format!("an assertion with iat and nbf {IAT_BEYOND_S} s ahead"), TlsRefusal::TrustedCertificate)
+        }
+        Err(o) => return o,
+    };
+    let mut o = match near_verdict {
+        Ok(near) => {
+            let mut o = far;
+            o.reason = format!("{near}; {}", o.reason);
+            o
+        }
+        Err(mut fail) => {
+            fail.reason = format!("{}; {}: {}", fail.reason, far.status.name(), far.reason);
+            fail.evidence.extend(far.evidence);
+            fail
+        }
+    };
+    o.evidence.insert(0, near_ev);
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> mtls_core::profile::Profile {
+        let head = "id: p\ntitle: P\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
+        mtls_core::profile::Profile::parse(&format!("{head}{text}"), std::path::Path::new("p.yaml")).unwrap()
+    }
+
+    #[test]
+    fn a_check_runs_where_a_profile_names_it_or_checks_names_its_id_and_not_by_glob() {
+        let required = profile("required:\n  - check: par.fapi.pkce-plain\n    citation: X\n");
+        let levels = profile("levels:\n  - check: auth.jwt.iat-future\n    level: warn\n    citation: X\n");
+        let off = profile("levels:\n  - check: auth.jwt.alg-rs256\n    level: off\n    citation: X\n");
+        let profiles = [required, levels, off];
+        let by = demand(&profiles, &["*".into(), "par.fapi.*".into(), "par.fapi.no-client-auth".into()]);
+        assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["auth.jwt.iat-future", "par.fapi.no-client-auth", "par.fapi.pkce-plain"]);
+        assert_eq!(by["par.fapi.pkce-plain"], ["p"]);
+        assert_eq!(by["par.fapi.no-client-auth"], ["checks:"]);
+        assert!(unasked("par.fapi.pkce-plain", &profiles, &[]).is_none());
+        let skip = unasked("auth.jwt.alg-rs256", &profiles, &["*".into()]).expect("`off` and a glob do not ask for it");
+        assert_eq!((skip.status, skip.reason.as_str()), (mtls_core::results::Status::Skip, NOT_ASKED));
+        assert!(unasked("par.alias", &[], &[]).is_none(), "RFC 8705 checks are never held back");
+    }
+}
