@@ -168,8 +168,7 @@ impl Ctx {
     pub fn with_profiles(mut self, profiles: &[mtls_core::profile::Profile]) -> Ctx {
         use mtls_core::profile::RuleLevel;
         self.tls_rules = mtls_core::tls_policy::TlsRules::of(profiles);
-        self.jwt_aud_fallback =
-            !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
+        self.jwt_aud_fallback = !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
         for (id, who) in fapi::demand(profiles, &[]) {
             self.demanded.entry(id).or_default().extend(who);
         }
