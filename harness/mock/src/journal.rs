@@ -56,6 +56,46 @@ pub fn answer_facts(v: &serde_json::Value) -> (Option<String>, Option<String>) {
     (error, cnf.or(introspected))
 }
 
+/// A JWT client assertion (RFC 7523 §2.2) as a request carried it: its header and claims for
+/// the client checks to judge, and the compact JWS itself — a credential, so sealed: never
+/// serialised, never shown by `Debug`, only handed to a signature verification.
+#[derive(Clone)]
+pub struct SeenAssertion {
+    /// The JOSE header, as sent.
+    pub header: serde_json::Value,
+    /// The claims, as sent (unverified).
+    pub claims: serde_json::Value,
+    jws: String,
+}
+
+impl std::fmt::Debug for SeenAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeenAssertion").field("header", &self.header).field("claims", &self.claims).finish_non_exhaustive()
+    }
+}
+
+impl SeenAssertion {
+    /// A compact JWS's header and claims; `None` when it is no JWS with JSON header and payload.
+    pub fn parse(jws: &str) -> Option<SeenAssertion> {
+        use base64::Engine;
+        let part = |s: &str| -> Option<serde_json::Value> {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?;
+            serde_json::from_slice(&bytes).ok().filter(serde_json::Value::is_object)
+        };
+        let mut it = jws.split('.');
+        let (h, c, _sig) = (it.next()?, it.next()?, it.next()?);
+        if it.next().is_some() {
+            return None;
+        }
+        Some(SeenAssertion { header: part(h)?, claims: part(c)?, jws: jws.to_string() })
+    }
+
+    /// The compact JWS, for a signature verification only.
+    pub fn jws(&self) -> &str {
+        &self.jws
+    }
+}
+
 /// A callback told of each entry as it is recorded (for `mtls-harness serve`).
 pub type Observer = Box<dyn Fn(&Entry) + Send + Sync>;
 
@@ -65,7 +105,7 @@ const CAPACITY: usize = 10_000;
 /// The record of requests of one mock AS, shared by its listeners; clones share it.
 #[derive(Clone, Default)]
 pub struct Journal {
-    entries: Arc<Mutex<VecDeque<Entry>>>,
+    entries: Arc<Mutex<VecDeque<(Entry, Option<SeenAssertion>)>>>,
     observer: Arc<OnceLock<Observer>>,
     secrets: Secrets,
 }
@@ -90,6 +130,11 @@ impl Journal {
 
     /// Record `e` (telling the observer first).
     pub fn record(&self, e: Entry) {
+        self.record_with_assertion(e, None);
+    }
+
+    /// [`Journal::record`], with the JWT client assertion the request carried (RFC 7523 §2.2).
+    pub fn record_with_assertion(&self, e: Entry, assertion: Option<SeenAssertion>) {
         if let Some(obs) = self.observer.get() {
             obs(&e);
         }
@@ -98,12 +143,17 @@ impl Journal {
         if entries.len() == CAPACITY {
             entries.pop_front();
         }
-        entries.push_back(e);
+        entries.push_back((e, assertion));
     }
 
     /// The recorded entries, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(e, _)| e.clone()).collect()
+    }
+
+    /// The client assertion of each recorded entry, aligned with [`Journal::entries`].
+    pub fn assertions(&self) -> Vec<Option<SeenAssertion>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(_, a)| a.clone()).collect()
     }
 
     /// Set the observer; only the first call takes effect.
