@@ -96,6 +96,9 @@ impl SeenAssertion {
     }
 }
 
+/// An entry and the client assertion its request carried.
+type Recorded = (Entry, Option<SeenAssertion>);
+
 /// A callback told of each entry as it is recorded (for `mtls-harness serve`).
 pub type Observer = Box<dyn Fn(&Entry) + Send + Sync>;
 
@@ -105,7 +108,7 @@ const CAPACITY: usize = 10_000;
 /// The record of requests of one mock AS, shared by its listeners; clones share it.
 #[derive(Clone, Default)]
 pub struct Journal {
-    entries: Arc<Mutex<VecDeque<(Entry, Option<SeenAssertion>)>>>,
+    entries: Arc<Mutex<VecDeque<Recorded>>>,
     observer: Arc<OnceLock<Observer>>,
     secrets: Secrets,
 }
