@@ -1,5 +1,6 @@
 //! The harness's own conformant RFC 8705 client: discovery with alias resolution (§5),
-//! client_credentials and authorization code + PAR with `tls_client_auth` (§2), introspection,
+//! client_credentials and authorization code + PAR with `tls_client_auth` (§2) or
+//! `private_key_jwt` (RFC 7523 §2.2, a fresh assertion per request), introspection,
 //! userinfo, a bound-token resource call (§3) and revocation — every mTLS request with its
 //! certificate. Misbehaviours can be switched on for self-tests of the client checks.
 //! It reads the same environment contract as any client under test (`ClientEnv`).
@@ -32,7 +33,7 @@ const GUESSED_PATHS: [(&str, &str); 6] = [
 pub struct ClientEnv {
     /// `MTLS_ISSUER`: the AS's issuer; discovery is under it.
     pub issuer: String,
-    /// `MTLS_CLIENT_ID`: the tls_client_auth client to act as.
+    /// `MTLS_CLIENT_ID`: the client to act as (registered for `auth`).
     pub client_id: String,
     /// `MTLS_CERT`: the client certificate, PEM file.
     pub cert: PathBuf,

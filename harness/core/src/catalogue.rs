@@ -275,7 +275,7 @@ mod tests {
         use Mode::{As, Client};
         assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
-        assert_eq!(select(&["*".into()], Client).len(), 11);
+        assert_eq!(select(&["*".into()], Client).len(), 17);
         assert_eq!(select(&["auth.jwt.*".into()], As).len(), 7);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
         assert_eq!(

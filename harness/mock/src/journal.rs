@@ -204,4 +204,38 @@ mod tests {
     fn only_the_scheme_of_a_credential_is_kept() {
         assert_eq!(auth_scheme("Bearer eyJhbGciOi.x.y"), "Bearer");
     }
+
+    #[test]
+    fn a_seen_assertion_shows_its_claims_but_never_the_jws() {
+        use base64::Engine;
+        let b = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jws = format!("{}.{}.c2lnbmF0dXJl", b(r#"{"alg":"EdDSA"}"#), b(r#"{"iss":"c","jti":"j1"}"#));
+        let a = SeenAssertion::parse(&jws).unwrap();
+        assert_eq!((a.header["alg"].as_str(), a.claims["jti"].as_str(), a.jws()), (Some("EdDSA"), Some("j1"), jws.as_str()));
+        let shown = format!("{a:?}");
+        assert!(shown.contains("j1") && !shown.contains("c2lnbmF0dXJl"), "{shown}");
+        assert!(SeenAssertion::parse("a.b").is_none() && SeenAssertion::parse(&format!("{jws}.x")).is_none());
+        let journal = Journal::default();
+        journal.record_with_assertion(sample_entry(), Some(a));
+        journal.record(sample_entry());
+        let seen = journal.assertions();
+        assert_eq!((journal.entries().len(), seen.len(), seen[0].is_some(), seen[1].is_some()), (2, 2, true, false));
+    }
+
+    fn sample_entry() -> Entry {
+        Entry {
+            listener: "top".into(),
+            cert_requested: true,
+            method: "POST".into(),
+            path: "/token".into(),
+            query: None,
+            form: vec![],
+            authorization: None,
+            cert_x5t_s256: None,
+            status: 200,
+            error: None,
+            upstream: None,
+            token_cnf: None,
+        }
+    }
 }

@@ -134,3 +134,25 @@ fn an_unregistered_key_fails_the_signature_and_an_mtls_client_is_not_judged() {
     c.auth.method = Some(AuthMethod::TlsClientAuth);
     assert_eq!(status(rt.block_on(signature(&c))), Status::Skip);
 }
+
+#[test]
+fn rs256_passes_plain_rfc7523_and_fails_fapi2_and_a_mac_always_fails() {
+    let rt = rt();
+    let rsa = AssertionKey::generate(JwsAlg::PS256, "r1").unwrap();
+    let enc = jsonwebtoken::EncodingKey::from_rsa_pem(rsa.private_pem().unwrap().as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.kid = Some("r1".into());
+    let rs256 = jsonwebtoken::encode(&header, &good(), &enc).unwrap();
+    for (fapi2, want) in [(false, Status::Pass), (true, Status::Fail)] {
+        let mut c = ctx(&[good()], fapi2);
+        c.assertions = vec![SeenAssertion::parse(&rs256)];
+        let o = rt.block_on(alg_allowed(&c));
+        assert_eq!(o.status, want, "fapi2 {fapi2}: {}", o.reason);
+    }
+    let hs =
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &good(), &jsonwebtoken::EncodingKey::from_secret(b"s")).unwrap();
+    let mut c = ctx(&[good()], false);
+    c.assertions = vec![SeenAssertion::parse(&hs)];
+    assert_eq!(status(rt.block_on(alg_allowed(&c))), Status::Fail);
+    assert_eq!(status(rt.block_on(signature(&c))), Status::Fail);
+}

@@ -208,3 +208,35 @@ impl ClientUnderTest {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Scenario;
+    use super::*;
+
+    fn parse(client: &str) -> Result<Scenario, String> {
+        let text = format!("id: t\ntitle: T\nmode: client\ndiscovery:\n  shape: split\nclient:\n{client}checks: [\"*\"]\n");
+        Scenario::parse(&text, std::path::Path::new("t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_client_section_names_the_method_and_refuses_what_does_not_fit() {
+        let sc = parse("  auth: private_key_jwt\n  misbehave: [assertion_reuse_jti]\n").unwrap();
+        assert_eq!(sc.client.map(|c| c.auth), Some(AuthMethod::PrivateKeyJwt));
+        assert_eq!(parse("  steps: [token]\n").unwrap().client.map(|c| c.auth), Some(AuthMethod::TlsClientAuth));
+        let e = parse("  misbehave: [assertion_expired]\n").unwrap_err();
+        assert!(e.contains("set `auth: private_key_jwt`"), "{e}");
+        let e = parse("  auth: client_secret_basic\n").unwrap_err();
+        assert!(e.contains("client mode registers"), "{e}");
+        let e = parse("  auht: private_key_jwt\n").unwrap_err();
+        assert!(e.contains("unknown field `auht`"), "{e}");
+    }
+
+    #[test]
+    fn every_misbehaviour_is_caught_by_some_check() {
+        for m in Misbehaviour::ALL {
+            assert!(!m.caught_by().is_empty(), "{m:?}");
+            assert!(m.caught_by().iter().all(|id| crate::catalogue::find(id).is_some()), "{m:?}");
+        }
+    }
+}
