@@ -53,12 +53,34 @@ fn table_row(label: &str, r: &ScenarioResult) -> String {
     )
 }
 
+/// The private_key_jwt columns: client-id, cert.presented, then the six assertion checks.
+fn jwt_table_row(label: &str, r: &ScenarioResult) -> String {
+    let s = statuses(r);
+    let cells: Vec<&str> = [
+        "client.client-id",
+        "client.cert.presented",
+        "client.auth.assertion.signature",
+        "client.auth.assertion.alg",
+        "client.auth.assertion.claims",
+        "client.auth.assertion.aud",
+        "client.auth.assertion.lifetime",
+        "client.auth.assertion.jti",
+    ]
+    .iter()
+    .map(|id| s.get(id).map(|x| x.name()).unwrap_or("-"))
+    .collect();
+    format!("| {label} | {} |", cells.join(" | "))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_client_passes_every_client_check_in_every_shape() {
     for (auth, shape) in ["tls_client_auth", "private_key_jwt"].into_iter().flat_map(|a| SHAPES.map(|s| (a, s))) {
         let steps = "  steps: [token, par, authorize, introspect, userinfo, resource, revoke]\n";
         let r = run(&scenario(shape, &format!("  auth: {auth}\n{steps}"))).await;
         println!("{}", table_row(&format!("reference, {auth} / {shape}"), &r));
+        if auth == "private_key_jwt" {
+            println!("{}", jwt_table_row(&format!("reference / {shape}"), &r));
+        }
         assert!(r.client.as_ref().unwrap().succeeded(), "{shape}: {:?}", r.client);
         for c in &r.checks {
             assert!(matches!(c.status, Status::Pass | Status::Skip), "{shape}: {} {}: {}", c.id, c.status.name(), c.reason);
@@ -212,10 +234,9 @@ async fn oauth4webapi_with_private_key_jwt_and_its_certificate_passes_in_every_s
             sc.profiles = vec!["fapi2-sp-mtls".into()];
         }
         let r = run(&sc).await;
-        println!(
-            "{}",
-            table_row(&format!("oauth4webapi, private_key_jwt{} / {shape}", if profiles.is_empty() { "" } else { ", FAPI 2.0" }), &r)
-        );
+        let label = format!("oauth4webapi{} / {shape}", if profiles.is_empty() { "" } else { ", FAPI 2.0" });
+        println!("{}", table_row(&label, &r));
+        println!("{}", jwt_table_row(&label, &r));
         assert!(r.client.as_ref().unwrap().succeeded(), "{shape}: {:?}", r.client);
         for c in &r.checks {
             assert!(matches!(c.status, Status::Pass | Status::Skip), "{shape}: {} {}: {}", c.id, c.status.name(), c.reason);
