@@ -74,7 +74,9 @@ fn jwt_table_row(label: &str, r: &ScenarioResult) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_client_passes_every_client_check_in_every_shape() {
-    for (auth, shape) in ["tls_client_auth", "private_key_jwt"].into_iter().flat_map(|a| SHAPES.map(|s| (a, s))) {
+    for (auth, shape) in
+        ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt"].into_iter().flat_map(|a| SHAPES.map(|s| (a, s)))
+    {
         let steps = "  steps: [token, par, authorize, introspect, userinfo, resource, revoke]\n";
         let r = run(&scenario(shape, &format!("  auth: {auth}\n{steps}"))).await;
         println!("{}", table_row(&format!("reference, {auth} / {shape}"), &r));
