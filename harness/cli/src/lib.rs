@@ -29,5 +29,5 @@ pub mod checks {
 /// Running a client under test (`mtls_clientmode::run`), the client checks and what they judge.
 pub mod client_mode {
     pub use mtls_clientmode::run::*;
-    pub use mtls_clientmode::{checks, site};
+    pub use mtls_clientmode::{auth, checks, site};
 }

@@ -118,7 +118,8 @@ enum Command {
         style: pki::PkiStyle,
     },
     /// The reference client: reads MTLS_ISSUER, MTLS_CLIENT_ID, MTLS_CERT, MTLS_KEY, MTLS_CA,
-    /// MTLS_RESOURCE, MTLS_REDIRECT_URI, MTLS_STEPS, MTLS_USE_ALIASES; exits 0 when every step worked.
+    /// MTLS_RESOURCE, MTLS_REDIRECT_URI, MTLS_STEPS, MTLS_USE_ALIASES, MTLS_CLIENT_AUTH (and for
+    /// private_key_jwt MTLS_JWT_KEY, MTLS_JWT_KID, MTLS_JWT_ALG); exits 0 when every step worked.
     Client {
         /// Misbehave on purpose (repeatable), for self-tests of the client checks.
         #[arg(long, value_enum)]

@@ -7,10 +7,12 @@ use serde_json::json;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::auth::ClientAuth;
 use crate::site::{Loc, Site};
 use mtls_core::results::{ClientRun, Evidence, Outcome, Status};
+use mtls_core::scenario::AuthMethod;
 use mtls_core::scenario::Step;
-use mtls_mock::{Entry, MTLS_ENDPOINT_KEYS};
+use mtls_mock::{Entry, SeenAssertion, MTLS_ENDPOINT_KEYS};
 
 /// What the client-mode checks judge: the journal and the site after the client ran.
 pub struct ClientCtx {
@@ -24,6 +26,12 @@ pub struct ClientCtx {
     pub client_run: Option<ClientRun>,
     /// The steps the scenario asked the client to perform (`None`: unknown).
     pub asked_steps: Option<Vec<Step>>,
+    /// How the client is registered to authenticate, and what its assertions are judged against.
+    pub auth: ClientAuth,
+    /// The JWT client assertion each entry carried, aligned with `entries` (shorter: none).
+    pub assertions: Vec<Option<SeenAssertion>>,
+    /// When the client ran, unix seconds (start, end); `None`: unknown (a client run by hand).
+    pub window: Option<(u64, u64)>,
 }
 
 /// A running client-mode check.
@@ -44,6 +52,12 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "client.authz.top-level" => |ctx| Box::pin(authz_top_level(ctx)),
         "client.cert.presented" => |ctx| Box::pin(cert_presented(ctx)),
         "client.client-id" => |ctx| Box::pin(client_id(ctx)),
+        "client.auth.assertion.signature" => |ctx| Box::pin(crate::assertion::signature(ctx)),
+        "client.auth.assertion.alg" => |ctx| Box::pin(crate::assertion::alg_allowed(ctx)),
+        "client.auth.assertion.claims" => |ctx| Box::pin(crate::assertion::claims(ctx)),
+        "client.auth.assertion.aud" => |ctx| Box::pin(crate::assertion::aud(ctx)),
+        "client.auth.assertion.lifetime" => |ctx| Box::pin(crate::assertion::lifetime(ctx)),
+        "client.auth.assertion.jti" => |ctx| Box::pin(crate::assertion::jti(ctx)),
         "client.rs.same-cert" => |ctx| Box::pin(rs_same_cert(ctx)),
         _ => return None,
     })
@@ -77,13 +91,13 @@ fn never_called(ctx: &ClientCtx, step: Step, what: &str) -> Outcome {
 }
 
 /// What the checks read: the journal, the site, the client's certificate.
-struct View<'a> {
+pub(crate) struct View<'a> {
     entries: Vec<Entry>,
     site: &'a Site,
     thumbprint: &'a str,
 }
 
-fn view(ctx: &ClientCtx) -> Result<View<'_>, Outcome> {
+pub(crate) fn view(ctx: &ClientCtx) -> Result<View<'_>, Outcome> {
     let entries = ctx.entries.clone();
     if entries.is_empty() {
         let why = ctx.client_run.as_ref().and_then(|r| r.failure()).map(|f| format!(" ({f})")).unwrap_or_default();
@@ -92,7 +106,7 @@ fn view(ctx: &ClientCtx) -> Result<View<'_>, Outcome> {
     Ok(View { entries, site: &ctx.site, thumbprint: &ctx.thumbprint })
 }
 
-fn evidence(e: &Entry) -> Evidence {
+pub(crate) fn evidence(e: &Entry) -> Evidence {
     // What the answer said that is no secret: its error code, the certificate its token is bound to.
     let mut facts = serde_json::Map::new();
     if let Some(code) = &e.error {
@@ -345,8 +359,17 @@ pub async fn cert_presented(ctx: &ClientCtx) -> Outcome {
     Outcome::pass(format!("all {} request(s) to mTLS endpoints carried the client's certificate", asked.len())).with_all(ev)
 }
 
-/// RFC 8705 §2 (MUST): a `tls_client_auth` token request identifies the client with `client_id` and
-/// carries no secret or assertion.
+/// The endpoints a client authenticates at (RFC 8705 §2; RFC 9126 §2; RFC 7662 §2.1; RFC 7009 §2.1).
+const AUTHENTICATED: [&str; 4] =
+    ["token_endpoint", "pushed_authorization_request_endpoint", "introspection_endpoint", "revocation_endpoint"];
+
+/// RFC 8705 §2 (MUST) / RFC 7523 §2.2 (MUST): requests authenticate the way the client is
+/// registered. An mTLS client (`tls_client_auth`, `self_signed_tls_client_auth`, or unknown)
+/// sends `client_id` at the token endpoint and nowhere a secret, an assertion or HTTP Basic; a
+/// `private_key_jwt` client sends `client_assertion_type` =
+/// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with a `client_assertion` at the
+/// token endpoint and wherever it authenticates, and never a secret or HTTP Basic (the
+/// assertion itself is judged by `client.auth.assertion.*`).
 pub async fn client_id(ctx: &ClientCtx) -> Outcome {
     let v = match view(ctx) {
         Ok(v) => v,
@@ -356,31 +379,53 @@ pub async fn client_id(ctx: &ClientCtx) -> Outcome {
     if calls.is_empty() {
         return Outcome::skip("the client made no token request");
     }
+    let jwt = ctx.auth.is_jwt();
+    let authenticated: Vec<&Entry> = AUTHENTICATED.iter().flat_map(|k| v.calls_of(k)).collect();
     let mut problems = Vec::new();
-    for e in &calls {
+    for e in &authenticated {
         let has = |k: &str| e.form.iter().any(|(n, _)| n == k);
-        if !has("client_id") {
+        let at_token = calls.iter().any(|c| std::ptr::eq(*c, *e));
+        if at_token && !jwt && !has("client_id") {
             problems.push(format!(
                 "a token request ({}) has no client_id",
                 e.form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()).unwrap_or("?")
             ));
         }
         if has("client_secret") {
-            problems.push("a token request carries client_secret".into());
-        }
-        if has("client_assertion") {
-            problems.push("a token request carries client_assertion".into());
+            problems.push(format!("a request to {} carries client_secret", e.path));
         }
         if e.authorization.as_deref() == Some("Basic") {
-            problems.push("a token request carries HTTP Basic credentials".into());
+            problems.push(format!("a request to {} carries HTTP Basic credentials", e.path));
+        }
+        if jwt {
+            let kind = e.form.iter().find(|(k, _)| k == "client_assertion_type").map(|(_, v)| v.as_str());
+            match (kind, has("client_assertion")) {
+                (Some(mtls_mock::clients::JWT_BEARER), true) => {}
+                (_, false) if at_token => problems.push(format!(
+                    "a token request to {} carries no client_assertion (the client is registered for private_key_jwt)",
+                    e.path
+                )),
+                (_, false) => {}
+                (Some(other), true) => problems.push(format!(
+                    "a request to {} has client_assertion_type `{other}`, not urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    e.path
+                )),
+                (None, true) => problems.push(format!("a request to {} carries client_assertion without client_assertion_type", e.path)),
+            }
+        } else if has("client_assertion") {
+            let method = ctx.auth.method.unwrap_or(AuthMethod::TlsClientAuth).name();
+            problems.push(format!("a request to {} carries client_assertion (the client is registered for {method})", e.path));
         }
     }
     let ev = calls.iter().map(|e| evidence(e));
-    if problems.is_empty() {
-        Outcome::pass(format!("{} token request(s) carry client_id and no other credential", calls.len())).with_all(ev)
-    } else {
+    if !problems.is_empty() {
         problems.dedup();
-        Outcome::fail(problems.join("; ")).with_all(ev)
+        return Outcome::fail(problems.join("; ")).with_all(ev);
+    }
+    if jwt {
+        Outcome::pass(format!("{} token request(s) carry a jwt-bearer client_assertion and no secret", calls.len())).with_all(ev)
+    } else {
+        Outcome::pass(format!("{} token request(s) carry client_id and no other credential", calls.len())).with_all(ev)
     }
 }
 

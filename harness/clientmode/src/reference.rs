@@ -1,5 +1,6 @@
 //! The harness's own conformant RFC 8705 client: discovery with alias resolution (§5),
-//! client_credentials and authorization code + PAR with `tls_client_auth` (§2), introspection,
+//! client_credentials and authorization code + PAR with `tls_client_auth` (§2) or
+//! `private_key_jwt` (RFC 7523 §2.2, a fresh assertion per request), introspection,
 //! userinfo, a bound-token resource call (§3) and revocation — every mTLS request with its
 //! certificate. Misbehaviours can be switched on for self-tests of the client checks.
 //! It reads the same environment contract as any client under test (`ClientEnv`).
@@ -12,7 +13,10 @@ use mtls_client::http::{Http, Limits};
 use mtls_core::discovery::{Metadata, Operation};
 use mtls_core::pki::{Identity, Role};
 use mtls_core::redact::Secrets;
+use mtls_core::scenario::AuthMethod;
 pub use mtls_core::scenario::{Misbehaviour, Step};
+
+use crate::signer::{self, Signer};
 
 /// Where a client configured by hand (no discovery) guesses the endpoints: under the issuer.
 const GUESSED_PATHS: [(&str, &str); 6] = [
@@ -29,7 +33,7 @@ const GUESSED_PATHS: [(&str, &str); 6] = [
 pub struct ClientEnv {
     /// `MTLS_ISSUER`: the AS's issuer; discovery is under it.
     pub issuer: String,
-    /// `MTLS_CLIENT_ID`: the tls_client_auth client to act as.
+    /// `MTLS_CLIENT_ID`: the client to act as (registered for `auth`).
     pub client_id: String,
     /// `MTLS_CERT`: the client certificate, PEM file.
     pub cert: PathBuf,
@@ -47,6 +51,24 @@ pub struct ClientEnv {
     pub use_aliases: bool,
     /// Reference client only: a second certificate (for the `switch_cert` misbehaviour).
     pub other_cert: Option<(PathBuf, PathBuf)>,
+    /// `MTLS_CLIENT_AUTH`: how the client authenticates (`tls_client_auth`,
+    /// `self_signed_tls_client_auth`, `private_key_jwt`); the certificate is presented in each case.
+    pub auth: AuthMethod,
+    /// `MTLS_JWT_KEY`, `MTLS_JWT_KID`, `MTLS_JWT_ALG`: the private_key_jwt assertion key.
+    pub jwt: Option<JwtKey>,
+    /// Reference client only: a registered RSA key (for the `assertion_rs256` misbehaviour).
+    pub rs256_key: Option<JwtKey>,
+}
+
+/// A `private_key_jwt` client's assertion-signing key, as the environment names it.
+#[derive(Debug, Clone)]
+pub struct JwtKey {
+    /// PEM file of the private key (mode 0600 when the harness writes it).
+    pub path: PathBuf,
+    /// The `kid` of its registered public key.
+    pub kid: Option<String>,
+    /// The algorithm to sign with (`EdDSA`).
+    pub alg: String,
 }
 
 impl ClientEnv {
@@ -65,6 +87,14 @@ impl ClientEnv {
         if let Some(r) = &self.resource {
             v.push(("MTLS_RESOURCE", r.clone()));
         }
+        v.push(("MTLS_CLIENT_AUTH", self.auth.name().to_string()));
+        if let Some(k) = &self.jwt {
+            v.push(("MTLS_JWT_KEY", k.path.display().to_string()));
+            v.push(("MTLS_JWT_ALG", k.alg.clone()));
+            if let Some(kid) = &k.kid {
+                v.push(("MTLS_JWT_KID", kid.clone()));
+            }
+        }
         v
     }
 
@@ -78,7 +108,28 @@ impl ClientEnv {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => Step::ALL.to_vec(),
         };
+        let auth = match std::env::var("MTLS_CLIENT_AUTH") {
+            Ok(m) if !m.trim().is_empty() => serde_json::from_value::<AuthMethod>(Value::String(m.trim().to_string()))
+                .ok()
+                .filter(|a| matches!(a, AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth | AuthMethod::PrivateKeyJwt))
+                .ok_or_else(|| format!("MTLS_CLIENT_AUTH `{m}`: tls_client_auth, self_signed_tls_client_auth or private_key_jwt"))?,
+            _ => AuthMethod::TlsClientAuth,
+        };
+        let jwt = match std::env::var("MTLS_JWT_KEY") {
+            Ok(path) => Some(JwtKey {
+                path: path.into(),
+                kid: std::env::var("MTLS_JWT_KID").ok().filter(|k| !k.is_empty()),
+                alg: std::env::var("MTLS_JWT_ALG").unwrap_or_else(|_| "EdDSA".into()),
+            }),
+            Err(_) if auth == AuthMethod::PrivateKeyJwt => {
+                return Err("MTLS_CLIENT_AUTH is private_key_jwt but MTLS_JWT_KEY is not set".into())
+            }
+            Err(_) => None,
+        };
         Ok(ClientEnv {
+            auth,
+            jwt,
+            rs256_key: None,
             issuer: var("MTLS_ISSUER")?,
             client_id: var("MTLS_CLIENT_ID")?,
             cert: var("MTLS_CERT")?.into(),
@@ -110,6 +161,11 @@ struct Run<'a> {
     other: Option<Http>,
     meta: Metadata,
     out: Outcome,
+    /// private_key_jwt: the assertion signer.
+    signer: Option<Signer>,
+    /// `assertion_reuse_jti`: the first assertion, sent again.
+    sent: Option<String>,
+    secrets: Secrets,
 }
 
 impl Run<'_> {
@@ -155,9 +211,49 @@ impl Run<'_> {
         form
     }
 
+    /// A private_key_jwt client's authentication parameters for a request to `url` (RFC 7523
+    /// §2.2): a fresh assertion each time, unless a misbehaviour says otherwise; none for an mTLS client.
+    fn client_auth(&mut self, url: &str) -> Result<Vec<(&'static str, String)>, String> {
+        let Some(signer) = &self.signer else { return Ok(Vec::new()) };
+        let jws = match (&self.sent, self.has(Misbehaviour::AssertionReuseJti)) {
+            (Some(first), true) => first.clone(),
+            _ => {
+                let token_url = self.endpoint(Operation::Token).unwrap_or_else(|| url.to_string());
+                let aud = if self.has(Misbehaviour::AssertionAudTokenEndpoint) { token_url } else { self.env.issuer.clone() };
+                let lifetime = if self.has(Misbehaviour::AssertionExpired) { -120 } else { 60 };
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                let mut claims = signer::claims(&self.env.client_id, &aud, now, lifetime);
+                if self.has(Misbehaviour::AssertionIssNotClientId) {
+                    claims["iss"] = Value::String("https://client.example".into());
+                }
+                let jws = signer.sign(&claims).map_err(|e| e.to_string())?;
+                self.secrets.register(&jws);
+                jws
+            }
+        };
+        self.sent.get_or_insert(jws.clone());
+        Ok(vec![("client_assertion_type", mtls_mock::clients::JWT_BEARER.to_string()), ("client_assertion", jws)])
+    }
+
+    /// POST `form` to `url` with the client's authentication, over `http` (default: with the certificate).
+    async fn post(&mut self, url: &str, form: &[(&str, &str)], no_cert: bool) -> mtls_client::http::Exchange {
+        let auth = match self.client_auth(url) {
+            Ok(a) => a,
+            Err(why) => {
+                self.out.log.push(format!("client assertion: FAILED {why}"));
+                Vec::new()
+            }
+        };
+        let mut all: Vec<(&str, &str)> = form.to_vec();
+        all.extend(auth.iter().map(|(k, v)| (*k, v.as_str())));
+        let http = if no_cert { &self.no_cert } else { &self.http };
+        http.post_form(url, &all).await
+    }
+
     async fn token(&mut self, form: Vec<(&str, &str)>) -> Result<String, String> {
         let url = self.endpoint(Operation::Token).ok_or("no token endpoint")?;
-        let ex = self.http.post_form(&url, &form).await;
+        let no_cert = self.has(Misbehaviour::NoCertToken);
+        let ex = self.post(&url, &form, no_cert).await;
         let r = ex.outcome.map_err(|f| f.to_string())?;
         match (r.status, r.str_field("access_token")) {
             (200, Some(t)) => Ok(t.to_string()),
@@ -211,7 +307,17 @@ pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour], secrets: &Secrets)
             Err(f) => return Err(format!("discovery failed: {f}")),
         }
     };
-    let mut run = Run { env, misbehave, http, no_cert, other, meta, out: Outcome::default() };
+    let key = if misbehave.contains(&Misbehaviour::AssertionRs256) { env.rs256_key.as_ref() } else { env.jwt.as_ref() };
+    let signer = match (env.auth, key) {
+        (AuthMethod::PrivateKeyJwt, Some(k)) if misbehave.contains(&Misbehaviour::AssertionUnregisteredKey) => {
+            // A key of the same algorithm and kid that the AS never saw.
+            Some(Signer::generated(&k.alg, k.kid.clone()).map_err(|e| e.to_string())?)
+        }
+        (AuthMethod::PrivateKeyJwt, Some(k)) => Some(Signer::load(&k.path, &k.alg, k.kid.clone()).map_err(|e| e.to_string())?),
+        (AuthMethod::PrivateKeyJwt, None) => return Err("private_key_jwt without an assertion key (MTLS_JWT_KEY)".into()),
+        _ => None,
+    };
+    let mut run = Run { env, misbehave, http, no_cert, other, meta, out: Outcome::default(), signer, sent: None, secrets: secrets.clone() };
     run.out.log.push("step discovery: done".into());
     if run.has(Misbehaviour::OnlyDiscovery) {
         return Ok(run.out);
@@ -246,7 +352,7 @@ pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour], secrets: &Secrets)
                 Some(url) => {
                     let mut form = params.clone();
                     form.push(("client_id", cid));
-                    match run.http.post_form(&url, &form).await.outcome {
+                    match run.post(&url, &form, false).await.outcome {
                         Ok(r) if r.status == 201 => r.str_field("request_uri").map(str::to_string).ok_or("201 without request_uri".into()),
                         Ok(r) => Err(format!("PAR answered {}", r.status)),
                         Err(f) => Err(f.to_string()),
@@ -316,9 +422,12 @@ pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour], secrets: &Secrets)
         let r = match run.endpoint(Operation::Introspection) {
             None => Err("no introspection endpoint".to_string()),
             Some(url) => {
-                let http = if run.has(Misbehaviour::SwitchCert) { run.other.as_ref().unwrap_or(&run.http) } else { &run.http };
                 let form = [("token", token.as_str()), ("client_id", cid)];
-                match http.post_form(&url, &form).await.outcome {
+                let ex = match run.other.as_ref().filter(|_| run.has(Misbehaviour::SwitchCert)) {
+                    Some(other) => other.post_form(&url, &form).await,
+                    None => run.post(&url, &form, false).await,
+                };
+                match ex.outcome {
                     Ok(r) if r.status == 200 => Ok(format!("200 active={}", r.field("active").cloned().unwrap_or(Value::Null))),
                     Ok(r) => Err(format!("introspection answered {}", r.status)),
                     Err(f) => Err(f.to_string()),
@@ -351,7 +460,7 @@ pub async fn run(env: &ClientEnv, misbehave: &[Misbehaviour], secrets: &Secrets)
             None => Err("no revocation endpoint".to_string()),
             Some(url) => {
                 let form = [("token", token.as_str()), ("token_type_hint", "access_token"), ("client_id", cid)];
-                match run.http.post_form(&url, &form).await.outcome {
+                match run.post(&url, &form, false).await.outcome {
                     Ok(r) if r.status == 200 => Ok("200".into()),
                     Ok(r) => Err(format!("revocation answered {}", r.status)),
                     Err(f) => Err(f.to_string()),

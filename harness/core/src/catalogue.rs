@@ -171,7 +171,37 @@ pub static CATALOGUE: &[CheckInfo] = &[
         Must,
         "Every request to an mTLS endpoint that asked carried the client certificate, the same one"
     ),
-    check!(Client, "client.client-id", "§2", Must, "Token requests carry client_id, and no secret or client_assertion"),
+    check!(
+        Client,
+        "client.client-id",
+        "§2, RFC 7523 §2.2",
+        Must,
+        "Requests authenticate the registered way: client_id and no other credential (mTLS methods), or a jwt-bearer client_assertion and no secret (private_key_jwt)"
+    ),
+    check!(Client, "client.auth.assertion.signature", "RFC 7523 §3", Must, "Each client assertion is a JWS that verifies with a key the client registered"),
+    check!(
+        Client,
+        "client.auth.assertion.alg",
+        "FAPI 2.0 SP §5.4.1",
+        Must,
+        "Client assertions are signed with PS256, ES256 or EdDSA (RS256 only where no FAPI 2.0 profile is judged; never none or a MAC)"
+    ),
+    check!(Client, "client.auth.assertion.claims", "RFC 7523 §3", Must, "Client assertions have iss and sub equal to the client_id"),
+    check!(
+        Client,
+        "client.auth.assertion.aud",
+        "RFC 7523 §3",
+        Must,
+        "Client assertions name the AS in aud: its issuer or token endpoint URL (under FAPI 2.0, the issuer as a single string)"
+    ),
+    check!(
+        Client,
+        "client.auth.assertion.lifetime",
+        "RFC 7523 §3",
+        Must,
+        "Client assertions carry an exp in the near future, and no iat or nbf in the future"
+    ),
+    check!(Client, "client.auth.assertion.jti", "OIDC Core §9", Must, "Client assertions carry a jti, never used twice in the run"),
     check!(Client, "client.rs.same-cert", "§3", Must, "The resource call presents the certificate the token is bound to"),
 ];
 
@@ -254,7 +284,7 @@ mod tests {
         use Mode::{As, Client};
         assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
-        assert_eq!(select(&["*".into()], Client).len(), 11);
+        assert_eq!(select(&["*".into()], Client).len(), 17);
         assert_eq!(select(&["auth.jwt.*".into()], As).len(), 9);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
         assert_eq!(

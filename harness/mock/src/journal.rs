@@ -56,6 +56,49 @@ pub fn answer_facts(v: &serde_json::Value) -> (Option<String>, Option<String>) {
     (error, cnf.or(introspected))
 }
 
+/// A JWT client assertion (RFC 7523 §2.2) as a request carried it: its header and claims for
+/// the client checks to judge, and the compact JWS itself — a credential, so sealed: never
+/// serialised, never shown by `Debug`, only handed to a signature verification.
+#[derive(Clone)]
+pub struct SeenAssertion {
+    /// The JOSE header, as sent.
+    pub header: serde_json::Value,
+    /// The claims, as sent (unverified).
+    pub claims: serde_json::Value,
+    jws: String,
+}
+
+impl std::fmt::Debug for SeenAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeenAssertion").field("header", &self.header).field("claims", &self.claims).finish_non_exhaustive()
+    }
+}
+
+impl SeenAssertion {
+    /// A compact JWS's header and claims; `None` when it is no JWS with JSON header and payload.
+    pub fn parse(jws: &str) -> Option<SeenAssertion> {
+        use base64::Engine;
+        let part = |s: &str| -> Option<serde_json::Value> {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?;
+            serde_json::from_slice(&bytes).ok().filter(serde_json::Value::is_object)
+        };
+        let mut it = jws.split('.');
+        let (h, c, _sig) = (it.next()?, it.next()?, it.next()?);
+        if it.next().is_some() {
+            return None;
+        }
+        Some(SeenAssertion { header: part(h)?, claims: part(c)?, jws: jws.to_string() })
+    }
+
+    /// The compact JWS, for a signature verification only.
+    pub fn jws(&self) -> &str {
+        &self.jws
+    }
+}
+
+/// An entry and the client assertion its request carried.
+type Recorded = (Entry, Option<SeenAssertion>);
+
 /// A callback told of each entry as it is recorded (for `mtls-harness serve`).
 pub type Observer = Box<dyn Fn(&Entry) + Send + Sync>;
 
@@ -65,7 +108,7 @@ const CAPACITY: usize = 10_000;
 /// The record of requests of one mock AS, shared by its listeners; clones share it.
 #[derive(Clone, Default)]
 pub struct Journal {
-    entries: Arc<Mutex<VecDeque<Entry>>>,
+    entries: Arc<Mutex<VecDeque<Recorded>>>,
     observer: Arc<OnceLock<Observer>>,
     secrets: Secrets,
 }
@@ -90,6 +133,11 @@ impl Journal {
 
     /// Record `e` (telling the observer first).
     pub fn record(&self, e: Entry) {
+        self.record_with_assertion(e, None);
+    }
+
+    /// [`Journal::record`], with the JWT client assertion the request carried (RFC 7523 §2.2).
+    pub fn record_with_assertion(&self, e: Entry, assertion: Option<SeenAssertion>) {
         if let Some(obs) = self.observer.get() {
             obs(&e);
         }
@@ -98,12 +146,17 @@ impl Journal {
         if entries.len() == CAPACITY {
             entries.pop_front();
         }
-        entries.push_back(e);
+        entries.push_back((e, assertion));
     }
 
     /// The recorded entries, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(e, _)| e.clone()).collect()
+    }
+
+    /// The client assertion of each recorded entry, aligned with [`Journal::entries`].
+    pub fn assertions(&self) -> Vec<Option<SeenAssertion>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(_, a)| a.clone()).collect()
     }
 
     /// Set the observer; only the first call takes effect.
@@ -150,5 +203,39 @@ mod tests {
     #[test]
     fn only_the_scheme_of_a_credential_is_kept() {
         assert_eq!(auth_scheme("Bearer eyJhbGciOi.x.y"), "Bearer");
+    }
+
+    #[test]
+    fn a_seen_assertion_shows_its_claims_but_never_the_jws() {
+        use base64::Engine;
+        let b = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jws = format!("{}.{}.c2lnbmF0dXJl", b(r#"{"alg":"EdDSA"}"#), b(r#"{"iss":"c","jti":"j1"}"#));
+        let a = SeenAssertion::parse(&jws).unwrap();
+        assert_eq!((a.header["alg"].as_str(), a.claims["jti"].as_str(), a.jws()), (Some("EdDSA"), Some("j1"), jws.as_str()));
+        let shown = format!("{a:?}");
+        assert!(shown.contains("j1") && !shown.contains("c2lnbmF0dXJl"), "{shown}");
+        assert!(SeenAssertion::parse("a.b").is_none() && SeenAssertion::parse(&format!("{jws}.x")).is_none());
+        let journal = Journal::default();
+        journal.record_with_assertion(sample_entry(), Some(a));
+        journal.record(sample_entry());
+        let seen = journal.assertions();
+        assert_eq!((journal.entries().len(), seen.len(), seen[0].is_some(), seen[1].is_some()), (2, 2, true, false));
+    }
+
+    fn sample_entry() -> Entry {
+        Entry {
+            listener: "top".into(),
+            cert_requested: true,
+            method: "POST".into(),
+            path: "/token".into(),
+            query: None,
+            form: vec![],
+            authorization: None,
+            cert_x5t_s256: None,
+            status: 200,
+            error: None,
+            upstream: None,
+            token_cnf: None,
+        }
     }
 }

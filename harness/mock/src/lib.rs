@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use clients::Registration;
 pub use defects::Defects;
-pub use journal::{Entry, Journal};
+pub use journal::{Entry, Journal, SeenAssertion};
 pub use mtls_core::discovery::{Malformed, MTLS_ENDPOINT_KEYS};
 pub use mtls_core::scenario::{AuthMethod, ClientSpec, Defect, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SELF_SIGNED_CLIENT_ID, TLS_CLIENT_ID};
 pub use server::{endpoint_path, Layout, ListenerInfo};
@@ -56,12 +56,23 @@ pub struct MockConfig {
     pub defects: Vec<Defect>,
     /// `None`: the default registrations.
     pub clients: Option<Vec<ClientSpec>>,
+    /// Public JWKs every `private_key_jwt` client registers besides the test PKI's assertion
+    /// key (client mode: the RSA key of the reference client's `assertion_rs256` self-test).
+    pub extra_assertion_jwks: Vec<serde_json::Value>,
 }
 
 impl MockConfig {
     /// A conformant mock of `shape`: default aliases and clients, bound tokens, no defects.
     pub fn new(shape: Shape) -> MockConfig {
-        MockConfig { shape, aliased: None, malformed: None, bound_access_tokens: true, defects: vec![], clients: None }
+        MockConfig {
+            shape,
+            aliased: None,
+            malformed: None,
+            bound_access_tokens: true,
+            defects: vec![],
+            clients: None,
+            extra_assertion_jwks: vec![],
+        }
     }
 
     /// The mock AS a scenario stands up.
@@ -73,6 +84,7 @@ impl MockConfig {
             bound_access_tokens: sc.discovery.bound_access_tokens,
             defects: sc.mock.defects.clone(),
             clients: sc.clients.clone(),
+            extra_assertion_jwks: vec![],
         }
     }
 }
@@ -168,7 +180,17 @@ impl MockAs {
             listeners: listeners.clone(),
         };
         let specs = cfg.clients.clone().unwrap_or_else(mtls_core::scenario::default_specs);
-        let registrations = specs.iter().map(|s| clients::register(s, pki)).collect::<Result<Vec<_>, _>>().map_err(MockError::Config)?;
+        let mut registrations =
+            specs.iter().map(|s| clients::register(s, pki)).collect::<Result<Vec<_>, _>>().map_err(MockError::Config)?;
+        for extra in &cfg.extra_assertion_jwks {
+            let jwk: jsonwebtoken::jwk::Jwk =
+                serde_json::from_value(extra.clone()).map_err(|e| MockError::Config(format!("extra assertion JWK: {e}")))?;
+            for r in registrations.iter_mut().filter(|r| r.method == AuthMethod::PrivateKeyJwt) {
+                if let Some(set) = r.jwks.as_mut() {
+                    set.keys.push(jwk.clone());
+                }
+            }
+        }
         let plant = terminator::EdgePlant {
             tls12_chacha20: defects.has(Defect::Tls12Chacha20),
             prefer_tls12: defects.has(Defect::PrefersTls12),

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::journal::{auth_scheme, Entry, Journal};
+use crate::journal::{auth_scheme, Entry, Journal, SeenAssertion};
 use mtls_core::pki::{x5t_s256, Identity};
 use mtls_core::redact::redacted_form;
 pub use mtls_core::tls::provider;
@@ -404,6 +404,13 @@ impl Edge {
             let escaped = percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC).to_string();
             up = up.header(H_CLIENT_CERT, escaped);
         }
+        // A JWT client assertion is a credential: the entry keeps it redacted, the journal keeps
+        // its header and claims (and the sealed JWS) for the client checks.
+        let assertion = if is_form {
+            url::form_urlencoded::parse(&body).find(|(k, _)| k == "client_assertion").and_then(|(_, v)| SeenAssertion::parse(&v))
+        } else {
+            None
+        };
         let entry_base = Entry {
             listener: self.name.to_string(),
             cert_requested: self.request_cert,
@@ -421,7 +428,7 @@ impl Edge {
         let resp = match up.body(body).send().await {
             Ok(r) => r,
             Err(e) => {
-                self.journal.record(Entry { status: 502, ..entry_base });
+                self.journal.record_with_assertion(Entry { status: 502, ..entry_base }, assertion);
                 return plain(StatusCode::BAD_GATEWAY, &format!("mock AS upstream error: {e}"));
             }
         };
@@ -433,7 +440,7 @@ impl Edge {
         let bytes = resp.bytes().await.unwrap_or_default();
         let (error, token_cnf) =
             serde_json::from_slice::<serde_json::Value>(&bytes).map(|v| crate::journal::answer_facts(&v)).unwrap_or_default();
-        self.journal.record(Entry { status: status.as_u16(), error, token_cnf, ..entry_base });
+        self.journal.record_with_assertion(Entry { status: status.as_u16(), error, token_cnf, ..entry_base }, assertion);
         let mut out = Response::new(Full::new(bytes));
         *out.status_mut() = status;
         for (k, v) in headers.iter() {

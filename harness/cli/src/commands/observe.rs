@@ -198,6 +198,7 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
                 let cut = ClientUnderTest {
                     command: Some(argv),
                     misbehave: Vec::new(),
+                    auth: mtls_harness::scenario::AuthMethod::TlsClientAuth,
                     steps: a.steps.clone().unwrap_or_else(|| Step::ALL.to_vec()),
                     use_aliases: a.use_aliases,
                     env: Default::default(),
@@ -214,6 +215,9 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
                     steps: cut.steps.clone(),
                     use_aliases: a.use_aliases,
                     other_cert: None,
+                    auth: mtls_harness::scenario::AuthMethod::TlsClientAuth,
+                    jwt: None,
+                    rs256_key: None,
                 };
                 let run = mtls_harness::client_mode::run_client(&cut, &env, Path::new("."), None, &secrets).await;
                 println!("client:    {} — {}", run.command, run.failure().unwrap_or_else(|| "exited 0".into()));
@@ -240,6 +244,10 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
             thumbprint: obs.thumbprint.clone(),
             client_run,
             asked_steps: a.steps.clone(),
+            // The client's registration at the real AS is unknown: judged as an mTLS client.
+            auth: mtls_harness::client_mode::auth::ClientAuth::unknown(&obs.map.upstream_issuer),
+            assertions: obs.journal.assertions(),
+            window: None,
         };
         let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
         let upstream_issuer = obs.map.upstream_issuer.clone();

@@ -11,7 +11,7 @@ use mtls_core::profile::Profile;
 use mtls_core::redact::Secrets;
 use mtls_core::results::{rfc_url, CheckResult, Level, ProfileVerdict, ScenarioResult, Status, TargetInfo};
 use mtls_core::scenario::{Mode, Scenario};
-use mtls_mock::{MockAs, MockConfig};
+use mtls_mock::MockAs;
 
 use super::graph::{run_graph, Runner};
 use super::{client, mock_target, ms, OnCheck, RunConfig, Source};
@@ -95,15 +95,18 @@ pub(crate) async fn run_scenario_into(
     let started = Instant::now();
     let mut result = empty_result(sc);
     let outcome = match source {
-        Source::Mock(pki) => match mock_target::start(&MockConfig::from_scenario(sc), sc.primary, pki, cfg.limits, secrets).await {
-            Ok(mt) => {
-                let target = Arc::new(mt.target);
-                match sc.mode {
-                    Mode::As => Ok(run_as(sc, target, cfg, on_check, done).await),
-                    Mode::Client => run_client_mode(sc, &mt.mock, target, pki, cfg, on_check, done).await,
+        Source::Mock(pki) => match client::mock_config(sc) {
+            Err(e) => Err(e),
+            Ok(mock_cfg) => match mock_target::start(&mock_cfg, sc.primary, pki, cfg.limits, secrets).await {
+                Ok(mt) => {
+                    let target = Arc::new(mt.target);
+                    match sc.mode {
+                        Mode::As => Ok(run_as(sc, target, cfg, on_check, done).await),
+                        Mode::Client => run_client_mode(sc, &mt.mock, target, pki, cfg, on_check, done).await,
+                    }
                 }
-            }
-            Err(e) => Err(mtls_core::error_chain(&e)),
+                Err(e) => Err(mtls_core::error_chain(&e)),
+            },
         },
         Source::Live { .. } if sc.mode == Mode::Client => Err("client mode runs against the embedded mock AS, not a live target".into()),
         Source::Live { target, insecure } => {
@@ -213,11 +216,17 @@ async fn run_client_mode(
     on_check: Option<&OnCheck>,
     done: &Mutex<Vec<CheckResult>>,
 ) -> Result<ScenarioResult, String> {
+    // The profiles a client-mode scenario names judge its client's assertions (FAPI 2.0: issuer-only aud, no RS256).
+    let names: Vec<&String> = sc.profiles.iter().collect();
+    let profiles = mtls_core::profile::pick(&cfg.available_profiles, &names).map_err(|e| e.to_string())?;
+    let unix_now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let started = unix_now();
     let client_run = match &sc.client {
         Some(cut) => Some(client::run_client_under_test(sc, cut, &target, pki, cfg).await?),
         None => None,
     };
-    let ctx = client::client_ctx(mock, &target, client_run.clone(), sc);
+    let window = Some((started, unix_now()));
+    let ctx = client::client_ctx(mock, &target, client_run.clone(), sc, window, &profiles);
     let failure = client_run.as_ref().and_then(|r| r.failure());
     let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
     let checks = run_graph(sc, cfg, on_check, done, failure, &[], runner).await;
@@ -242,7 +251,7 @@ pub(crate) fn target_info(sc: &Scenario, target: &Target, resolution: Option<mtl
 /// `serve --judge`: the client-mode checks of `sc` against what a client run by hand sent to a
 /// mock stood up with [`super::start_mock_target`] — the same graph and settlement as a scenario.
 pub async fn judge_hand_run_client(sc: &Scenario, mt: &mock_target::MockTarget, on_check: Option<&OnCheck>) -> ScenarioResult {
-    let ctx = client::client_ctx(&mt.mock, &mt.target, None, sc);
+    let ctx = client::client_ctx(&mt.mock, &mt.target, None, sc, None, &[]);
     let runner: &Runner<'_> = &|id: &str| mtls_clientmode::checks::implementation(id).map(|f| f(&ctx));
     let on_check = super::scrubbing(on_check, mt.target.secrets());
     let checks = run_graph(sc, &RunConfig::default(), on_check.as_ref(), &Mutex::new(Vec::new()), None, &[], runner).await;

@@ -131,8 +131,12 @@ fn oauth4webapi_through_the_proxy_with_and_without_aliases() {
         for id in ["client.alias.par", "client.alias.userinfo", "client.alias.fallback", "client.authz.top-level"] {
             assert_eq!(row(id).0, "skip", "{id}: {}", row(id).1);
         }
+        // The client's registration at a real AS is unknown to the proxy: judged as an mTLS
+        // client, its (absent) assertions are not judged.
+        let (s, r) = row("client.auth.assertion.signature");
+        assert!(s == "skip" && r.contains("not private_key_jwt"), "{s}: {r}");
     }
-    assert_eq!(tables[0].len(), 11, "every client check judged");
+    assert_eq!(tables[0].len(), 17, "every client check judged");
 }
 
 /// An upstream of a test: wiremock answering `/.well-known/openid-configuration` with

@@ -63,9 +63,9 @@ fn every_defect_has_a_self_test_expecting_exactly_its_catching_checks() {
 
 #[test]
 fn every_client_misbehaviour_has_a_self_test_expecting_exactly_its_catching_checks() {
-    use mtls_harness::reference_client::Misbehaviour::*;
+    use mtls_harness::reference_client::Misbehaviour;
     let all = scenarios();
-    for m in [IgnoreAliases, AliasAuthz, NoCertResource, OmitClientId, SwitchCert, NoDiscovery, GuessAliases, OnlyDiscovery] {
+    for &m in Misbehaviour::ALL {
         let sc = all
             .iter()
             .find(|s| s.client.as_ref().is_some_and(|c| c.misbehave == [m]))

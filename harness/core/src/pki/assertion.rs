@@ -89,6 +89,9 @@ impl std::fmt::Debug for AssertionKey {
     }
 }
 
+/// The DER of a PKCS#8 v1 Ed25519 private key up to its 32 key bytes (RFC 8410 §10.3).
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -119,7 +122,11 @@ impl AssertionKey {
             }
             JwsAlg::EdDSA => {
                 let sk = ed25519_dalek::SigningKey::from_bytes(&random_32()?);
-                let pem = sk.to_pkcs8_pem(LineEnding::LF).map_err(|e| gen(&e))?.to_string();
+                // PKCS#8 v1 (RFC 8410 §7, no public key): OpenSSL 3 — under Node, curl, Python —
+                // refuses the v2 form ed25519-dalek writes, and client mode hands this file to
+                // clients under test (MTLS_JWT_KEY).
+                let v1 = [ED25519_PKCS8_V1_PREFIX.as_slice(), sk.as_bytes().as_slice()].concat();
+                let pem = super::pem_encode("PRIVATE KEY", &v1);
                 let der = sk.to_pkcs8_der().map_err(|e| gen(&e))?.as_bytes().to_vec();
                 (
                     der,
@@ -342,6 +349,15 @@ mod tests {
         let p = dir.path().join("k.pem");
         std::fs::write(&p, k.private_pem().unwrap()).unwrap();
         assert!(AssertionKey::load(&p, JwsAlg::ES256, None).is_ok());
+        // Ed25519 keys are written PKCS#8 v1 (what OpenSSL 3 reads), and load back.
+        let ed = AssertionKey::generate(JwsAlg::EdDSA, "e").unwrap();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(ed.private_pem().unwrap().lines().filter(|l| !l.starts_with("-----")).collect::<String>())
+            .unwrap();
+        assert_eq!((der.len(), &der[..16]), (48, ED25519_PKCS8_V1_PREFIX.as_slice()));
+        let ep = dir.path().join("e.pem");
+        std::fs::write(&ep, ed.private_pem().unwrap()).unwrap();
+        assert!(AssertionKey::load(&ep, JwsAlg::EdDSA, None).is_ok());
         let e = AssertionKey::load(&p, JwsAlg::PS256, None).unwrap_err().to_string();
         assert!(e.contains("k.pem") && e.contains("PS256") && !e.contains("BEGIN"), "{e}");
         let j = dir.path().join("k.jwk");

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::AuthMethod;
+
 /// One thing a client under test is asked to do (`MTLS_STEPS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, strum::IntoStaticStr, strum::VariantArray, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
@@ -63,9 +65,29 @@ pub enum Misbehaviour {
     GuessAliases,
     /// Read discovery, then do nothing else and exit 0. Caught by every check of an asked step.
     OnlyDiscovery,
+    /// private_key_jwt: `aud` = the token endpoint URL, not the issuer. Caught by
+    /// `client.auth.assertion.aud` under a FAPI 2.0 profile (plain RFC 7523 §3 allows it).
+    AssertionAudTokenEndpoint,
+    /// private_key_jwt: sign one assertion and send it again (same `jti`). Caught by `client.auth.assertion.jti`.
+    AssertionReuseJti,
+    /// private_key_jwt: sign with RS256 (a registered RSA key). Caught by `client.auth.assertion.alg`
+    /// under a FAPI 2.0 profile (plain RFC 7523 allows it).
+    AssertionRs256,
+    /// private_key_jwt: an assertion whose `exp` has passed. Caught by `client.auth.assertion.lifetime`.
+    AssertionExpired,
+    /// private_key_jwt: sign with a key the client never registered. Caught by `client.auth.assertion.signature`.
+    AssertionUnregisteredKey,
+    /// private_key_jwt: `iss` is the client's own URL, not its client_id. Caught by `client.auth.assertion.claims`.
+    AssertionIssNotClientId,
+    /// private_key_jwt: call the token endpoint without the transport certificate. Caught by
+    /// `client.cert.presented`.
+    NoCertToken,
 }
 
 impl Misbehaviour {
+    /// Every misbehaviour.
+    pub const ALL: &'static [Misbehaviour] = <Misbehaviour as strum::VariantArray>::VARIANTS;
+
     /// The client checks that must fail when the reference client misbehaves this way.
     pub fn caught_by(self) -> &'static [&'static str] {
         match self {
@@ -91,8 +113,33 @@ impl Misbehaviour {
                 "client.authz.top-level",
                 "client.rs.same-cert",
             ],
+            Misbehaviour::AssertionAudTokenEndpoint => &["client.auth.assertion.aud"],
+            Misbehaviour::AssertionReuseJti => &["client.auth.assertion.jti"],
+            Misbehaviour::AssertionRs256 => &["client.auth.assertion.alg"],
+            Misbehaviour::AssertionExpired => &["client.auth.assertion.lifetime"],
+            Misbehaviour::AssertionUnregisteredKey => &["client.auth.assertion.signature"],
+            Misbehaviour::AssertionIssNotClientId => &["client.auth.assertion.claims"],
+            Misbehaviour::NoCertToken => &["client.cert.presented"],
         }
     }
+
+    /// Whether the misbehaviour is one of a `private_key_jwt` client.
+    pub fn needs_private_key_jwt(self) -> bool {
+        matches!(
+            self,
+            Misbehaviour::AssertionAudTokenEndpoint
+                | Misbehaviour::AssertionReuseJti
+                | Misbehaviour::AssertionRs256
+                | Misbehaviour::AssertionExpired
+                | Misbehaviour::AssertionUnregisteredKey
+                | Misbehaviour::AssertionIssNotClientId
+                | Misbehaviour::NoCertToken
+        )
+    }
+}
+
+fn tls_client_auth() -> AuthMethod {
+    AuthMethod::TlsClientAuth
 }
 
 fn all_steps() -> Vec<Step> {
@@ -118,6 +165,10 @@ pub struct ClientUnderTest {
     /// Reference client only: misbehaviours for self-tests.
     #[serde(default)]
     pub misbehave: Vec<Misbehaviour>,
+    /// How the client authenticates (`MTLS_CLIENT_AUTH`): `tls_client_auth` (default),
+    /// `self_signed_tls_client_auth` or `private_key_jwt` (with its transport certificate).
+    #[serde(default = "tls_client_auth")]
+    pub auth: AuthMethod,
     /// What the client should do (`MTLS_STEPS`).
     #[serde(default = "all_steps")]
     pub steps: Vec<Step>,
@@ -140,9 +191,52 @@ impl ClientUnderTest {
         if self.command.as_ref().is_some_and(|c| c.is_empty()) {
             return Err("client.command is empty".into());
         }
+        if !matches!(self.auth, AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth | AuthMethod::PrivateKeyJwt) {
+            return Err(format!(
+                "client.auth `{}`: client mode registers tls_client_auth, self_signed_tls_client_auth or private_key_jwt",
+                self.auth.name()
+            ));
+        }
+        if let Some(m) = self.misbehave.iter().find(|m| m.needs_private_key_jwt()) {
+            if self.auth != AuthMethod::PrivateKeyJwt {
+                return Err(format!("client.misbehave `{m:?}` is a private_key_jwt misbehaviour: set `auth: private_key_jwt`"));
+            }
+        }
         if self.timeout_ms == 0 {
             return Err("client.timeout_ms must be greater than zero".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Scenario;
+    use super::*;
+
+    fn parse(client: &str) -> Result<Scenario, String> {
+        let text = format!("id: t\ntitle: T\nmode: client\ndiscovery:\n  shape: split\nclient:\n{client}checks: [\"*\"]\n");
+        Scenario::parse(&text, std::path::Path::new("t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_client_section_names_the_method_and_refuses_what_does_not_fit() {
+        let sc = parse("  auth: private_key_jwt\n  misbehave: [assertion_reuse_jti]\n").unwrap();
+        assert_eq!(sc.client.map(|c| c.auth), Some(AuthMethod::PrivateKeyJwt));
+        assert_eq!(parse("  steps: [token]\n").unwrap().client.map(|c| c.auth), Some(AuthMethod::TlsClientAuth));
+        let e = parse("  misbehave: [assertion_expired]\n").unwrap_err();
+        assert!(e.contains("set `auth: private_key_jwt`"), "{e}");
+        let e = parse("  auth: client_secret_basic\n").unwrap_err();
+        assert!(e.contains("client mode registers"), "{e}");
+        let e = parse("  auht: private_key_jwt\n").unwrap_err();
+        assert!(e.contains("unknown field `auht`"), "{e}");
+    }
+
+    #[test]
+    fn every_misbehaviour_is_caught_by_some_check() {
+        for m in Misbehaviour::ALL {
+            assert!(!m.caught_by().is_empty(), "{m:?}");
+            assert!(m.caught_by().iter().all(|id| crate::catalogue::find(id).is_some()), "{m:?}");
+        }
     }
 }
