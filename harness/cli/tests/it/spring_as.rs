@@ -230,7 +230,13 @@ pub(crate) fn departures(
     let mut wrong: Vec<String> = got
         .iter()
         .filter_map(|(id, (status, reason))| {
-            let (want, because) = except.iter().find(|(e, _, _)| e == id).map_or((Status::Pass, ""), |(_, s, b)| (*s, *b));
+            // The FAPI behaviour checks run only where a profile asks: no profile here.
+            let default = if mtls_harness::checks::fapi::PROFILE_ONLY.contains(id) {
+                (Status::Skip, "no selected profile requires it")
+            } else {
+                (Status::Pass, "")
+            };
+            let (want, because) = except.iter().find(|(e, _, _)| e == id).map_or(default, |(_, s, b)| (*s, *b));
             (*status != want || !reason.contains(because))
                 .then(|| format!("{label}: {id}: {} (want {}: {because}): {reason}", status.name(), want.name()))
         })
