@@ -109,6 +109,7 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
         (
             "au-cdr",
             set(&[
+                "profile.au-cdr.arrangement-revocation-published",
                 "profile.au-cdr.no-mtls-client-auth",
                 "profile.au-cdr.par-required-published",
                 "profile.au-cdr.requires.tls.ciphers.tls12",
@@ -243,6 +244,7 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
                 "abuse.revoke-other-client",
                 "disc.bound-flag",
                 "profile.au-cdr.access-token-lifetime",
+                "profile.au-cdr.arrangement-revocation-published",
                 "profile.au-cdr.bound-tokens-flag",
                 "profile.au-cdr.no-mtls-client-auth",
                 "profile.au-cdr.private-key-jwt-offered",
