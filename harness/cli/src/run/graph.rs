@@ -146,6 +146,11 @@ fn finish(
     if level == Level::Info && matches!(outcome.status, Status::Fail | Status::Warn) {
         let under = match set.iter().find(|(_, l)| l.level == RuleLevel::Info) {
             Some((p, l)) => format!("under {} ({})", p.id.0, l.citation.0),
+            // bcp195 records the §4.2 allow-list at info too: an ecosystem profile makes it a rule.
+            None if check.id == "tls.ciphers.tls12" => {
+                "no selected profile makes it a rule; an ecosystem profile's allow-list does (bcp195 fails only RFC 9325 §4.1's MUST NOTs)"
+                    .into()
+            }
             None => "no selected profile makes it a rule; --profile bcp195 does".into(),
         };
         match outcome.beside.as_mut().and_then(|b| b.unjudged.take()) {
