@@ -133,9 +133,11 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "auth.jwt.replay", "RFC 7523 §3", Should, "The same assertion (same jti) sent again: refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.no-cert", "§3, FAPI 2.0 SP §5.3.2.1", Should, "The same assertion without a transport certificate gets no unbound token", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.alg-rs256", "FAPI 2.0 SP §5.4.1-1; FAPI 1.0 Adv §8.6", Must, "An assertion signed RS256 with the registered RSA key: refused (PS256, ES256, EdDSA only)", "auth.jwt.accept" => NO_JWT_CONTROL),
+    check!(As, "auth.jwt.aud-endpoint-accepted", "CDS SP › Client Authentication", Must, "Assertions whose aud is the issuer and whose aud is the token endpoint URL are each accepted", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "auth.jwt.iat-future", "FAPI 2.0 SP §5.3.2.1-13", Must, "An assertion with iat and nbf 8 s ahead is accepted; one 90 s ahead is refused", "auth.jwt.accept" => NO_JWT_CONTROL),
     check!(As, "bind.token-cnf", "§3.1", Must, "JWT access token carries cnf.x5t#S256 of the presented certificate", PRIMARY => NO_PRIMARY_TOKEN),
     check!(As, "introspect.active", "RFC 7662 §2.2", Should, "Introspection of a fresh token, by the client it was issued to, answers 200 active: true", PRIMARY => "no token to introspect"),
+    check!(As, "introspect.access-token-refused", "CDS SP › Token Introspection End Point", Must, "Introspection of an access token, by the client it was issued to, is not supported: active: false or refused", PRIMARY => "no token to introspect"),
     check!(As, "bind.introspection-cnf", "§3.2", Must, "Introspection of a bound token returns active with the same cnf", PRIMARY => NO_PRIMARY_TOKEN, "introspect.active" => "no introspection response to read the binding from"),
     check!(As, "bind.rs.same-cert", "§3", Must, "Bound token with the same certificate is accepted by the resource", PRIMARY => NO_PRIMARY_TOKEN),
     check!(As, "bind.rs.other-cert", "§3", Must, "Bound token with another certificate: 401 invalid_token", "bind.rs.same-cert" => "no positive control: the resource did not accept the bound token with its own certificate, so a refusal proves nothing"),
@@ -285,7 +287,7 @@ mod tests {
         assert_eq!(select(&["auth.pki.*".into()], As).len(), 5);
         assert_eq!(select(&["*".into()], As).len() + select(&["*".into()], Client).len(), CATALOGUE.len());
         assert_eq!(select(&["*".into()], Client).len(), 17);
-        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 9);
+        assert_eq!(select(&["auth.jwt.*".into()], As).len(), 10);
         assert!(select(&["client.*".into()], As).is_empty(), "client checks never run in AS mode");
         assert_eq!(
             select(&["bind.rs.*".into(), "disc.fetch".into()], As),

@@ -229,13 +229,14 @@ async fn off_profile_variants_fail_exactly_the_rules_they_break() {
     }
 }
 
-/// The CDR rule no other suite checks — discovery, authorization and JWKS must NOT ask for a
+/// The CDR rules no other suite checks — discovery, authorization and JWKS must NOT ask for a
 /// client certificate, the back-channel endpoints must (au-cdr's `tls.cert_request`, judged by
 /// `tls.cert-request.forbidden` and `tls.cert-request.required`) — judged from the handshakes: node with
 /// one listener that asks for certificates everywhere breaks it; node with the mTLS endpoints on
 /// their own listener (split aliases) keeps it. And Open Finance Brasil's DCR rule (a MAY:
 /// informational) that the aliases carry token, registration, userinfo and PAR: node aliases no
-/// registration endpoint, which is recorded.
+/// registration endpoint, which is recorded. And two CDS rules this FAPI 2.0-shaped node
+/// breaks: it introspects access tokens, and it refuses the token endpoint URL as `aud`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server() {
     for (mode, public_ok) in [("identical", false), ("split", true)] {
@@ -257,6 +258,15 @@ async fn cdr_certificate_requests_and_brazil_aliases_judged_from_a_real_server()
                 assert_eq!(got[id].0, Status::Skip, "{label}: {id}: {}", got[id].1);
                 assert!(got[id].1.contains("not applicable under au-cdr"), "{label}: {id}: {}", got[id].1);
             }
+            // ...and this node (the UAE configuration) introspects them (CDS: MUST NOT).
+            let refused = &got["introspect.access-token-refused"];
+            assert_eq!(refused.0, Status::Fail, "{label}: {}", refused.1);
+            assert!(refused.1.contains("active: true"), "{label}: {}", refused.1);
+            // node in its FAPI 2.0 mode accepts only the issuer as aud (FAPI 2.0 SP §5.3.2.1),
+            // where CDS says the token endpoint URL MUST be accepted too.
+            let aud = &got["auth.jwt.aud-endpoint-accepted"];
+            assert_eq!(aud.0, Status::Fail, "{label}: {}", aud.1);
+            assert!(aud.1.contains("token endpoint URL") && aud.1.contains("invalid_client"), "{label}: {}", aud.1);
             // OFB DCR 1.0 §6.1-5 is a MAY: recorded (info), neither failed nor warned.
             let aliases = &got["profile.br-openfinance.dcr-mtls-aliases"];
             assert_eq!(aliases.0, Status::Pass, "{label}: {}", aliases.1);

@@ -21,9 +21,14 @@ const PROFILES: [&str; 8] =
 
 /// The ids of the results that fail (or error) under each profile, in `PROFILES` order.
 fn failing_per_profile(file: &Path) -> Vec<(&'static str, BTreeSet<String>)> {
+    failing_under(file, &PROFILES).into_iter().map(|(p, failing, _)| (p, failing)).collect()
+}
+
+/// For each of `profiles`, the ids of the results that fail (or error), and every result.
+fn failing_under(file: &Path, profiles: &[&'static str]) -> Vec<(&'static str, BTreeSet<String>, Vec<mtls_harness::results::CheckResult>)> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let available = Arc::new(mtls_harness::profile::builtin().unwrap());
-    PROFILES
+    profiles
         .iter()
         .map(|p| {
             let mut tf = TargetFile::load(file).unwrap();
@@ -42,7 +47,7 @@ fn failing_per_profile(file: &Path) -> Vec<(&'static str, BTreeSet<String>)> {
                     c.id.to_string()
                 })
                 .collect();
-            (*p, failing)
+            (*p, failing, r.checks)
         })
         .collect()
 }
@@ -75,7 +80,10 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
     // FAPI 2.0 AS (it accepts the token endpoint URL and an array as `aud`: FAPI 2.0 SP
     // §5.3.2.1-8); it supports tls_client_auth, which CDS says SHALL NOT be; Node accepts a
     // client-initiated renegotiation, which OFB FAPI SP §6.2.2-3 says shall be disabled; and it
-    // does not publish require_pushed_authorization_requests (CDS PAR).
+    // does not publish require_pushed_authorization_requests (CDS PAR); at its defaults it
+    // introspects access tokens and publishes no JARM (CDS Token Introspection End Point: MUST
+    // NOT; Authorization Code Flow: JARM MUST — node configured so passes both, see
+    // `the_cdr_behaviour_rules_pass_node_configured_as_a_data_holder`).
     // FAPI 2.0 (and UAE) behaviour: as configured (no FAPI mode) node accepts a pushed request
     // without PKCE or redirect_uri (§5.3.2.2-5, -6); UAE requires alg-rs256, which this
     // target's EdDSA client cannot test (an incomplete row, `error`).
@@ -109,9 +117,13 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
         (
             "au-cdr",
             set(&[
+                "introspect.access-token-refused",
                 "profile.au-cdr.arrangement-revocation-published",
+                "profile.au-cdr.jarm-response-modes",
+                "profile.au-cdr.jarm-signing-algs",
                 "profile.au-cdr.no-mtls-client-auth",
                 "profile.au-cdr.par-required-published",
+                "profile.au-cdr.requires.introspect.access-token-refused",
                 "profile.au-cdr.requires.tls.ciphers.tls12",
                 "tls.ciphers.tls12",
             ]),
@@ -136,6 +148,53 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
         assert!(got.iter().all(|id| !is_listing_rule(id)), "{p}: a listing rule failed: {got:?}");
         assert_eq!(got, want, "{p}");
     }
+}
+
+/// The CDS rules judged by behaviour and JARM metadata, against node configured as a Data Holder
+/// would be (`PEER_INTROSPECTION_POLICY=refresh_only`: access tokens are not introspected;
+/// `PEER_JARM=on`): each passes, and what still fails is what the stock node above fails for
+/// other clauses. The stock node (introspecting access tokens, no JARM) fails exactly these rules.
+#[test]
+fn the_cdr_behaviour_rules_pass_node_configured_as_a_data_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(PkiStyle::Compact, dir.path());
+    let peer = crate::oidc_provider::start_peer_with(
+        Config { mode: "split", defect: None, policy: "refresh_only" },
+        dir.path(),
+        "s3cr3t-profiles-cdr",
+        &[("PEER_JARM", "on")],
+    );
+    let file = dir.path().join("node-cdr.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "id: node-cdr\nissuer: {}\nca_bundle: ca.pem\nresource: {}\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: EdDSA, cert: registered.pem, key: registered.key }}\nclient_ca: {{ cert: ca.pem, key: ca.key }}\n",
+            peer.issuer, peer.resource
+        ),
+    )
+    .unwrap();
+    let (_, failing, checks) = failing_under(&file, &["au-cdr"]).remove(0);
+    let of = |id: &str| checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id} ran"));
+    for (id, word) in [
+        ("introspect.access-token-refused", "active: false"),
+        ("auth.jwt.aud-endpoint-accepted", "both accepted"),
+        ("profile.au-cdr.jarm-signing-algs", ""),
+        ("profile.au-cdr.jarm-response-modes", ""),
+    ] {
+        let c = of(id);
+        assert_eq!(c.status, Status::Pass, "{id}: {}", c.reason);
+        assert!(c.reason.contains(word), "{id}: {}", c.reason);
+    }
+    assert_eq!(
+        failing,
+        set(&[
+            "profile.au-cdr.arrangement-revocation-published",
+            "profile.au-cdr.no-mtls-client-auth",
+            "profile.au-cdr.par-required-published",
+            "profile.au-cdr.requires.tls.ciphers.tls12",
+            "tls.ciphers.tls12",
+        ])
+    );
 }
 
 #[test]
@@ -164,7 +223,8 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
     // require_pushed_authorization_requests; issues 3600 s tokens (Brazil, CDR, UAE: ≤ 900/600 s);
     // supports tls_client_auth (CDS: SHALL NOT); asks for a certificate on every endpoint (CDS
     // keeps discovery, authorisation and JWKS off mTLS); accepts a pushed `code id_token` request
-    // and one without PKCE (FAPI 2.0 SP §5.3.2.2-1, -5). The `error` rows are required checks
+    // and one without PKCE (FAPI 2.0 SP §5.3.2.2-1, -5); introspects access tokens and publishes
+    // no JARM (CDS: access-token introspection MUST NOT be supported; JARM MUST). The `error` rows are required checks
     // this target cannot test (no resource, no private_key_jwt client): an incomplete verdict.
     let expected: Vec<(&str, BTreeSet<String>)> = vec![
         ("rfc8705", set(&["abuse.revoke-other-client"])),
@@ -243,16 +303,21 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
             set(&[
                 "abuse.revoke-other-client",
                 "disc.bound-flag",
+                "introspect.access-token-refused",
                 "profile.au-cdr.access-token-lifetime",
                 "profile.au-cdr.arrangement-revocation-published",
                 "profile.au-cdr.bound-tokens-flag",
+                "profile.au-cdr.jarm-response-modes",
+                "profile.au-cdr.jarm-signing-algs",
                 "profile.au-cdr.no-mtls-client-auth",
                 "profile.au-cdr.private-key-jwt-offered",
                 "profile.au-cdr.requires.auth.jwt.accept",
+                "profile.au-cdr.requires.auth.jwt.aud-endpoint-accepted",
                 "profile.au-cdr.requires.bind.rs.no-cert",
                 "profile.au-cdr.requires.bind.rs.other-cert",
                 "profile.au-cdr.requires.bind.rs.same-cert",
                 "profile.au-cdr.requires.disc.bound-flag",
+                "profile.au-cdr.requires.introspect.access-token-refused",
                 "profile.au-cdr.requires.tls.cert-request.forbidden",
                 "profile.au-cdr.requires.tls.ciphers.tls12",
                 "profile.au-cdr.requires.tls.version.floor",

@@ -25,9 +25,17 @@ pub const PROFILE_ONLY: &[&str] = &[
     "par.fapi.no-client-auth",
     "auth.jwt.alg-rs256",
     "auth.jwt.iat-future",
+    "auth.jwt.aud-endpoint-accepted",
+    "introspect.access-token-refused",
 ];
 
 const NOT_ASKED: &str = "no selected profile requires it (fapi2-sp-mtls does)";
+const NOT_ASKED_CDR: &str = "no selected profile requires it (au-cdr does)";
+
+/// The `skip` of a check of [`PROFILE_ONLY`] nobody asked for, naming a profile that does.
+fn not_asked(id: &str) -> Outcome {
+    Outcome::skip(if super::cdr::CHECKS.contains(&id) { NOT_ASKED_CDR } else { NOT_ASKED })
+}
 
 /// Who asks for each of [`PROFILE_ONLY`]: check id → the `profiles` naming it in `required:` or
 /// `levels:` (not `off`), and "checks:" where `patterns` (a scenario's `checks:`, `--checks`)
@@ -58,7 +66,7 @@ pub fn demand(profiles: &[mtls_core::profile::Profile], patterns: &[String]) -> 
 /// The `skip` a check of [`PROFILE_ONLY`] ends with, before its needs are even looked at, when
 /// neither `profiles` nor `patterns` ask for it: a rule nobody applies is not blocked.
 pub fn unasked(id: &str, profiles: &[mtls_core::profile::Profile], patterns: &[String]) -> Option<Outcome> {
-    (PROFILE_ONLY.contains(&id) && !demand(profiles, patterns).contains_key(id)).then(|| Outcome::skip(NOT_ASKED))
+    (PROFILE_ONLY.contains(&id) && !demand(profiles, patterns).contains_key(id)).then(|| not_asked(id))
 }
 
 /// Seconds ahead of the harness's clock an assertion's `iat`/`nbf` must still be accepted at: inside
@@ -71,10 +79,10 @@ pub const IAT_BEYOND_S: u64 = 90;
 const NO_JWT_CLIENT: &str = "the target registers no private_key_jwt client (add `private_key_jwt` under `clients:`)";
 
 /// `Err(skip)` unless a selected profile or the run's `checks:` asks for `id`.
-fn demanded(ctx: &Ctx, id: &str) -> Result<(), Outcome> {
+pub(super) fn demanded(ctx: &Ctx, id: &str) -> Result<(), Outcome> {
     match ctx.demanded.get(id) {
         Some(who) if !who.is_empty() => Ok(()),
-        _ => Err(Outcome::skip(NOT_ASKED)),
+        _ => Err(not_asked(id)),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod abuse;
 pub mod binding;
+pub mod cdr;
 pub mod client_auth;
 pub mod discovery;
 pub mod edge;
@@ -86,6 +87,8 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "par.fapi.no-client-auth" => |ctx| Box::pin(fapi::par_no_client_auth(ctx)),
         "auth.jwt.alg-rs256" => |ctx| Box::pin(fapi::jwt_alg_rs256(ctx)),
         "auth.jwt.iat-future" => |ctx| Box::pin(fapi::jwt_iat_future(ctx)),
+        "auth.jwt.aud-endpoint-accepted" => |ctx| Box::pin(cdr::aud_endpoint_accepted(ctx)),
+        "introspect.access-token-refused" => |ctx| Box::pin(cdr::access_token_introspection_refused(ctx)),
         "revoke.alias" => |ctx| Box::pin(endpoints::revoke_alias(ctx)),
         "edge.client-auth-header-spoof" => |ctx| Box::pin(edge::client_auth_header_spoof(ctx)),
         "edge.rs-header-spoof" => |ctx| Box::pin(edge::rs_header_spoof(ctx)),
