@@ -93,6 +93,20 @@ pub fn request_object(
     Ok(jws)
 }
 
+/// An unsigned request object (RFC 9101 §4 with RFC 7519 §6: JOSE header `alg: none`, empty
+/// signature) carrying `params` — what an AS that requires signed request objects must refuse.
+pub fn unsigned_request_object(client_id: &str, issuer: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let mut claims =
+        json!({ "iss": client_id, "aud": issuer, "iat": now, "nbf": now, "exp": now + 300, "jti": mtls_core::ids::random_id() });
+    for (k, v) in params {
+        claims[*k] = json!(v);
+    }
+    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "oauth-authz-req+jwt" })), b64(&claims))
+}
+
 /// The form parameters carrying an assertion: `client_id` (RFC 6749 §3.2.1 lets the client
 /// identify itself; many ASes want it), `client_assertion_type`, `client_assertion`.
 pub fn form(client_id: &str, assertion: String) -> Vec<(String, String)> {

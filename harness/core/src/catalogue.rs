@@ -150,6 +150,7 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "par.fapi.pkce-missing", "FAPI 2.0 SP §5.3.2.2-5; RFC 9126 §2.1", Must, "The accepted pushed request without code_challenge and code_challenge_method: refused (400)", "par.alias" => NO_PAR_CONTROL),
     check!(As, "par.fapi.pkce-plain", "FAPI 2.0 SP §5.3.2.2-5", Must, "The accepted pushed request with code_challenge_method=plain: refused (400)", "par.alias" => NO_PAR_CONTROL),
     check!(As, "par.fapi.redirect-missing", "FAPI 2.0 SP §5.3.2.2-6", Must, "The accepted pushed request without redirect_uri: refused (400)", "par.alias" => NO_PAR_CONTROL),
+    check!(As, "par.fapi.signed-request-object", "UAE SP-FAPI §2.1-9; RFC 9101", Must, "The accepted pushed request as plain form parameters, and as an unsigned (alg none) request object: each refused (400)", "par.alias" => NO_PAR_CONTROL),
     check!(As, "par.fapi.no-client-auth", "FAPI 2.0 SP §5.3.2.2-4; RFC 9126 §2", Must, "The pushed request with only client_id, no certificate and no other client authentication: refused", "par.alias" => NO_PAR_CONTROL),
     check!(As, "revoke.alias", "§5", Must, "Revocation at the effective endpoint: 200, then the token is inactive", PRIMARY => "no token to revoke"),
     check!(As, "edge.client-auth-header-spoof", "RFC 9440 §4", Must, "No TLS certificate, the registered one in a forwarded-certificate header (each of the catalogue, then all): no token", "auth.pki.accept" => NO_CONTROL, "auth.pki.no-cert" => "the AS does not refuse a request with no certificate at all: a header cannot make it worse"),

@@ -85,7 +85,8 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
     // NOT; Authorization Code Flow: JARM MUST — node configured so passes both, see
     // `the_cdr_behaviour_rules_pass_node_configured_as_a_data_holder`).
     // FAPI 2.0 (and UAE) behaviour: as configured (no FAPI mode) node accepts a pushed request
-    // without PKCE or redirect_uri (§5.3.2.2-5, -6); UAE requires alg-rs256, which this
+    // without PKCE or redirect_uri (§5.3.2.2-5, -6), and a plain one where UAE SP-FAPI §2.1-9
+    // requires signed request objects; UAE requires alg-rs256, which this
     // target's EdDSA client cannot test (an incomplete row, `error`).
     let expected: Vec<(&str, BTreeSet<String>)> = vec![
         ("rfc8705", set(&[])),
@@ -135,9 +136,11 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
                 "auth.jwt.aud-endpoint",
                 "par.fapi.pkce-missing",
                 "par.fapi.redirect-missing",
+                "par.fapi.signed-request-object",
                 "profile.uae-openfinance.requires.auth.jwt.alg-rs256",
                 "profile.uae-openfinance.requires.par.fapi.pkce-missing",
                 "profile.uae-openfinance.requires.par.fapi.redirect-missing",
+                "profile.uae-openfinance.requires.par.fapi.signed-request-object",
                 "profile.uae-openfinance.requires.tls.ciphers.tls12",
                 "tls.ciphers.tls12",
             ]),
@@ -223,7 +226,7 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
     // require_pushed_authorization_requests; issues 3600 s tokens (Brazil, CDR, UAE: ≤ 900/600 s);
     // supports tls_client_auth (CDS: SHALL NOT); asks for a certificate on every endpoint (CDS
     // keeps discovery, authorisation and JWKS off mTLS); accepts a pushed `code id_token` request
-    // and one without PKCE (FAPI 2.0 SP §5.3.2.2-1, -5); introspects access tokens and publishes
+    // and one without PKCE (FAPI 2.0 SP §5.3.2.2-1, -5), and plain parameters (UAE SP-FAPI §2.1-9: signed request objects); introspects access tokens and publishes
     // no JARM (CDS: access-token introspection MUST NOT be supported; JARM MUST). The `error` rows are required checks
     // this target cannot test (no resource, no private_key_jwt client): an incomplete verdict.
     let expected: Vec<(&str, BTreeSet<String>)> = vec![
@@ -333,6 +336,7 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
                 "disc.bound-flag",
                 "par.fapi.pkce-missing",
                 "par.fapi.response-type",
+                "par.fapi.signed-request-object",
                 "profile.uae-openfinance.access-token-lifetime",
                 "profile.uae-openfinance.bound-tokens-flag",
                 "profile.uae-openfinance.iss-parameter",
@@ -346,6 +350,7 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
                 "profile.uae-openfinance.requires.disc.bound-flag",
                 "profile.uae-openfinance.requires.par.fapi.pkce-missing",
                 "profile.uae-openfinance.requires.par.fapi.response-type",
+                "profile.uae-openfinance.requires.par.fapi.signed-request-object",
                 "profile.uae-openfinance.requires.tls.ciphers.tls12",
                 "profile.uae-openfinance.requires.tls.version.floor",
                 "tls.ciphers.tls12",

@@ -60,6 +60,26 @@ pub async fn resolve(ctx: &Ctx) -> Outcome {
 /// endpoint; the parameters go in a signed request object (RFC 9101) where the target or
 /// discovery wants one. `Ok((exchange, signed))`.
 pub(crate) async fn push(ctx: &Ctx, edit: impl FnOnce(&mut Vec<(&'static str, String)>)) -> Result<(crate::http::Exchange, bool), Outcome> {
+    push_as(ctx, edit, PushBody::AsConfigured).await
+}
+
+/// How a pushed request carries its parameters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushBody {
+    /// A signed request object where the target or discovery wants one, else form parameters.
+    AsConfigured,
+    /// Form parameters, whatever the target or discovery says.
+    Plain,
+    /// An unsigned (`alg: none`, RFC 9101 §4 / RFC 7519 §6) request object.
+    Unsigned,
+}
+
+/// [`push`] with the parameters carried as `body` says.
+pub(crate) async fn push_as(
+    ctx: &Ctx,
+    edit: impl FnOnce(&mut Vec<(&'static str, String)>),
+    body: PushBody,
+) -> Result<(crate::http::Exchange, bool), Outcome> {
     let url = ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await?;
     let t = &ctx.target;
     let auth = ctx.primary_auth()?;
@@ -76,8 +96,12 @@ pub(crate) async fn push(ctx: &Ctx, edit: impl FnOnce(&mut Vec<(&'static str, St
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let required = ctx.discovered().await.ok().and_then(|d| d.metadata.raw.get("require_signed_request_object"))
         == Some(&serde_json::Value::Bool(true));
+    if body == PushBody::Unsigned {
+        let jwt = crate::assertion::unsigned_request_object(t.primary_id(), &t.issuer, &params);
+        return Ok((auth.post(t.primary(), &url, &[("request", jwt.as_str())]).await, false));
+    }
     let signed = match (&t.clients.jwt, t.clients.primary) {
-        (Some(j), mtls_core::catalogue::Primary::PrivateKeyJwt) if t.par_request_object || required => {
+        (Some(j), mtls_core::catalogue::Primary::PrivateKeyJwt) if body == PushBody::AsConfigured && (t.par_request_object || required) => {
             match crate::assertion::request_object(&j.key, &j.client_id, &t.issuer, &params, t.secrets()) {
                 Ok(jws) => Some(jws),
                 Err(e) => return Err(Outcome::error(format!("cannot judge: {e}"))),

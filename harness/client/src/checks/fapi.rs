@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::endpoints::push;
+use super::endpoints::{push, push_as, PushBody};
 use super::refusal::judge_alert;
 use super::{access_token_of, expect_invalid_client, Auth, Ctx, Outcome, TlsRefusal};
 use crate::http::{Exchange, Failure};
@@ -23,6 +23,7 @@ pub const PROFILE_ONLY: &[&str] = &[
     "par.fapi.pkce-plain",
     "par.fapi.redirect-missing",
     "par.fapi.no-client-auth",
+    "par.fapi.signed-request-object",
     "auth.jwt.alg-rs256",
     "auth.jwt.iat-future",
     "auth.jwt.aud-endpoint-accepted",
@@ -31,10 +32,15 @@ pub const PROFILE_ONLY: &[&str] = &[
 
 const NOT_ASKED: &str = "no selected profile requires it (fapi2-sp-mtls does)";
 const NOT_ASKED_CDR: &str = "no selected profile requires it (au-cdr does)";
+const NOT_ASKED_UAE: &str = "no selected profile requires it (uae-openfinance does)";
 
 /// The `skip` of a check of [`PROFILE_ONLY`] nobody asked for, naming a profile that does.
 fn not_asked(id: &str) -> Outcome {
-    Outcome::skip(if super::cdr::CHECKS.contains(&id) { NOT_ASKED_CDR } else { NOT_ASKED })
+    Outcome::skip(match id {
+        _ if super::cdr::CHECKS.contains(&id) => NOT_ASKED_CDR,
+        "par.fapi.signed-request-object" => NOT_ASKED_UAE,
+        _ => NOT_ASKED,
+    })
 }
 
 /// Who asks for each of [`PROFILE_ONLY`]: check id → the `profiles` naming it in `required:` or
@@ -167,6 +173,33 @@ pub async fn par_pkce_plain(ctx: &Ctx) -> Outcome {
 pub async fn par_redirect_missing(ctx: &Ctx) -> Outcome {
     par_changed(ctx, "par.fapi.redirect-missing", "the pushed request without redirect_uri", |p| p.retain(|(k, _)| *k != "redirect_uri"))
         .await
+}
+
+/// UAE SP-FAPI §2.1-9 (shall require signed request objects, RFC 9101, at the PAR endpoint): the
+/// accepted pushed request's parameters as plain form parameters, then as an unsigned (`alg: none`)
+/// request object, are each refused.
+pub async fn par_signed_request_object(ctx: &Ctx) -> Outcome {
+    const ID: &str = "par.fapi.signed-request-object";
+    if let Err(o) = demanded(ctx, ID) {
+        return o;
+    }
+    let mut evidence = Vec::new();
+    let mut passes = Vec::new();
+    for (body, what) in [
+        (PushBody::Plain, "the pushed request as form parameters"),
+        (PushBody::Unsigned, "the pushed request as an unsigned (alg none) request object"),
+    ] {
+        let o = match push_as(ctx, |_| {}, body).await {
+            Ok((ex, _)) => par_refused(ex, what),
+            Err(o) => return o,
+        };
+        if o.status != mtls_core::results::Status::Pass {
+            return o.with_all(evidence);
+        }
+        evidence.extend(o.evidence);
+        passes.push(o.reason);
+    }
+    Outcome::pass(passes.join("; ")).with_all(evidence)
 }
 
 /// FAPI 2.0 SP §5.3.2.2-4 (shall reject pushed requests without client authentication; RFC 9126

@@ -85,6 +85,7 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "par.fapi.pkce-plain" => |ctx| Box::pin(fapi::par_pkce_plain(ctx)),
         "par.fapi.redirect-missing" => |ctx| Box::pin(fapi::par_redirect_missing(ctx)),
         "par.fapi.no-client-auth" => |ctx| Box::pin(fapi::par_no_client_auth(ctx)),
+        "par.fapi.signed-request-object" => |ctx| Box::pin(fapi::par_signed_request_object(ctx)),
         "auth.jwt.alg-rs256" => |ctx| Box::pin(fapi::jwt_alg_rs256(ctx)),
         "auth.jwt.iat-future" => |ctx| Box::pin(fapi::jwt_iat_future(ctx)),
         "auth.jwt.aud-endpoint-accepted" => |ctx| Box::pin(cdr::aud_endpoint_accepted(ctx)),
