@@ -63,6 +63,20 @@ pub(crate) async fn push(ctx: &Ctx, edit: impl FnOnce(&mut Vec<(&'static str, St
     push_as(ctx, edit, PushBody::AsConfigured).await
 }
 
+/// The conformant pushed authorization request of the primary client (RFC 9126 §2.1 with RFC
+/// 6749 §4.1.1, PKCE S256 per RFC 7636 §4.3).
+pub(crate) fn par_parameters(t: &crate::target::Target) -> Vec<(&'static str, String)> {
+    vec![
+        ("response_type", "code".into()),
+        ("client_id", t.primary_id().to_string()),
+        ("redirect_uri", t.clients.redirect_uri.clone()),
+        ("scope", "openid".into()),
+        ("state", "mtls-harness".into()),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        ("code_challenge_method", "S256".into()),
+    ]
+}
+
 /// How a pushed request carries its parameters.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PushBody {
@@ -83,15 +97,7 @@ pub(crate) async fn push_as(
     let url = ctx.optional_endpoint(Operation::PushedAuthorizationRequest, "par.alias").await?;
     let t = &ctx.target;
     let auth = ctx.primary_auth()?;
-    let mut params: Vec<(&'static str, String)> = vec![
-        ("response_type", "code".into()),
-        ("client_id", t.primary_id().to_string()),
-        ("redirect_uri", t.clients.redirect_uri.clone()),
-        ("scope", "openid".into()),
-        ("state", "mtls-harness".into()),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
-        ("code_challenge_method", "S256".into()),
-    ];
+    let mut params = par_parameters(t);
     edit(&mut params);
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let required = ctx.discovered().await.ok().and_then(|d| d.metadata.raw.get("require_signed_request_object"))

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::endpoints::{push, push_as, PushBody};
+use super::endpoints::{par_parameters, push, push_as, PushBody};
 use super::refusal::judge_alert;
 use super::{access_token_of, expect_invalid_client, Auth, Ctx, Outcome, TlsRefusal};
 use crate::http::{Exchange, Failure};
@@ -92,37 +92,56 @@ pub(super) fn demanded(ctx: &Ctx, id: &str) -> Result<(), Outcome> {
     }
 }
 
-/// Judge the PAR endpoint's answer to a pushed request it must refuse for its parameters
-/// (RFC 9126 §2.3: the error response of RFC 6749 §4.1.2.1, with 400).
-fn par_refused(ex: Exchange, what: &str) -> Outcome {
+/// Why a pushed request must be refused: for its parameters (RFC 9126 §2.3: the error response
+/// of RFC 6749 §4.1.2.1, with 400), or for its client (RFC 6749 §5.2: 401 `invalid_client`, or
+/// 400; a TLS alert refusing the missing certificate will do too).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefusedFor {
+    Parameters,
+    Client,
+}
+
+/// Judge the PAR endpoint's answer to a pushed request it must refuse, `why` says for what.
+fn par_refused(ex: Exchange, what: &str, why: RefusedFor) -> Outcome {
     let ev = ex.evidence.clone();
+    let error = |r: &crate::http::Response| r.str_field("error").unwrap_or("(none)").to_string();
     let o = match ex.outcome {
+        Err(Failure::TlsRejected(alert)) if why == RefusedFor::Client => judge_alert(alert, what, TlsRefusal::NoCertificate),
         Err(f) => Outcome::error(format!("cannot judge {what}: {f}")),
         Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
         Ok(r) if (200..300).contains(&r.status) => {
             let uri = if r.str_field("request_uri").is_some() { " with a request_uri" } else { "" };
-            Outcome::fail(format!("{what}: the PAR endpoint answered {}{uri}; it must refuse it", r.status))
+            let must = if why == RefusedFor::Client { "an unauthenticated client" } else { "it" };
+            Outcome::fail(format!("{what}: the PAR endpoint answered {}{uri}; it must refuse {must}", r.status))
         }
-        Ok(r) if r.status == 400 && r.str_field("error") != Some("invalid_client") => Outcome::pass(format!(
-            "{what}: refused with 400 error={}{}",
-            r.str_field("error").unwrap_or("(none)"),
-            r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default()
-        )),
-        Ok(r) if r.str_field("error") == Some("invalid_client") || r.status == 401 => Outcome::error(format!(
-            "cannot judge {what}: the PAR endpoint refused the client ({} error={}), though it accepted the same client's conformant request (par.alias)",
-            r.status,
-            r.str_field("error").unwrap_or("(none)")
-        )),
-        Ok(r) if matches!(r.status, 403 | 422) => Outcome::warn(format!(
-            "{what}: refused with {} error={}, where RFC 9126 §2.3 expects 400",
-            r.status,
-            r.str_field("error").unwrap_or("(none)")
-        )),
-        Ok(r) => Outcome::error(format!(
-            "cannot judge {what}: the PAR endpoint answered {} ({})",
-            r.status,
-            r.not_a_judgement().unwrap_or_else(|| "an unexpected status".into())
-        )),
+        Ok(r) => match (why, r.status, r.str_field("error") == Some("invalid_client")) {
+            (RefusedFor::Parameters, 400, false) => Outcome::pass(format!(
+                "{what}: refused with 400 error={}{}",
+                error(&r),
+                r.str_field("error_description").map(|d| format!(" ({d})")).unwrap_or_default()
+            )),
+            (RefusedFor::Parameters, 401, _) | (RefusedFor::Parameters, _, true) => Outcome::error(format!(
+                "cannot judge {what}: the PAR endpoint refused the client ({} error={}), though it accepted the same client's conformant request (par.alias)",
+                r.status,
+                error(&r)
+            )),
+            (RefusedFor::Parameters, 403 | 422, _) => {
+                Outcome::warn(format!("{what}: refused with {} error={}, where RFC 9126 §2.3 expects 400", r.status, error(&r)))
+            }
+            (RefusedFor::Client, 400, _) | (RefusedFor::Client, 401, true) => {
+                Outcome::pass(format!("{what}: refused with {} error={}", r.status, error(&r)))
+            }
+            (RefusedFor::Client, 401 | 403, _) => Outcome::warn(format!(
+                "{what}: refused with {} error={}, where RFC 6749 §5.2 expects 401 invalid_client (or 400)",
+                r.status,
+                error(&r)
+            )),
+            _ => Outcome::error(format!(
+                "cannot judge {what}: the PAR endpoint answered {} ({})",
+                r.status,
+                r.not_a_judgement().unwrap_or_else(|| "an unexpected status".into())
+            )),
+        },
     };
     o.with(ev)
 }
@@ -133,7 +152,7 @@ async fn par_changed(ctx: &Ctx, id: &str, what: &str, edit: impl FnOnce(&mut Vec
         return o;
     }
     match push(ctx, edit).await {
-        Ok((ex, _)) => par_refused(ex, what),
+        Ok((ex, _)) => par_refused(ex, what, RefusedFor::Parameters),
         Err(o) => o,
     }
 }
@@ -190,7 +209,7 @@ pub async fn par_signed_request_object(ctx: &Ctx) -> Outcome {
         (PushBody::Unsigned, "the pushed request as an unsigned (alg none) request object"),
     ] {
         let o = match push_as(ctx, |_| {}, body).await {
-            Ok((ex, _)) => par_refused(ex, what),
+            Ok((ex, _)) => par_refused(ex, what, RefusedFor::Parameters),
             Err(o) => return o,
         };
         if o.status != mtls_core::results::Status::Pass {
@@ -216,41 +235,11 @@ pub async fn par_no_client_auth(ctx: &Ctx) -> Outcome {
         Ok(h) => h,
         Err(o) => return o,
     };
-    let t = &ctx.target;
-    let form = [
-        ("response_type", "code"),
-        ("client_id", t.primary_id()),
-        ("redirect_uri", t.clients.redirect_uri.as_str()),
-        ("scope", "openid"),
-        ("state", "mtls-harness"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-        ("code_challenge_method", "S256"),
-    ];
+    // `par.alias`'s parameters, `client_id` among them, and nothing that authenticates the client.
+    let params = par_parameters(&ctx.target);
+    let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let ex = http.post_form(&url, &form).await;
-    let ev = ex.evidence.clone();
-    let what = "the pushed request with only client_id and no client authentication";
-    let o = match ex.outcome {
-        Err(Failure::TlsRejected(alert)) => judge_alert(alert, what, TlsRefusal::NoCertificate),
-        Err(f) => Outcome::error(format!("cannot judge {what}: {f}")),
-        Ok(r) if r.unjudgeable().is_some() => Outcome::error(r.unjudgeable().unwrap_or_default()),
-        Ok(r) if (200..300).contains(&r.status) => {
-            Outcome::fail(format!("{what}: the PAR endpoint answered {}; it must refuse an unauthenticated client", r.status))
-        }
-        Ok(r) if r.status == 400 || (r.status == 401 && r.str_field("error") == Some("invalid_client")) => {
-            Outcome::pass(format!("{what}: refused with {} error={}", r.status, r.str_field("error").unwrap_or("(none)")))
-        }
-        Ok(r) if matches!(r.status, 401 | 403) => Outcome::warn(format!(
-            "{what}: refused with {} error={}, where RFC 6749 §5.2 expects 401 invalid_client (or 400)",
-            r.status,
-            r.str_field("error").unwrap_or("(none)")
-        )),
-        Ok(r) => Outcome::error(format!(
-            "cannot judge {what}: the PAR endpoint answered {} ({})",
-            r.status,
-            r.not_a_judgement().unwrap_or_else(|| "an unexpected status".into())
-        )),
-    };
-    o.with(ev)
+    par_refused(ex, "the pushed request with only client_id and no client authentication", RefusedFor::Client)
 }
 
 /// The jwt client's assertion with `iat`/`nbf` `ahead_s` ahead and, when given, another `alg`.
