@@ -49,6 +49,20 @@ pub struct Preflight {
 }
 
 impl Preflight {
+    /// What `report` concludes: ready when nothing is to fix; refused when the first thing to
+    /// fix is a refusal (`fail`); otherwise, or when the scenario did not run, not judged.
+    fn of(report: RunReport) -> Preflight {
+        let mut pre = Preflight { report, readiness: Readiness::CannotJudge };
+        let ran = pre.report.scenarios.first().is_some_and(|s| s.error.is_none());
+        pre.readiness = match pre.first_problem() {
+            _ if !ran => Readiness::CannotJudge,
+            None => Readiness::Ready,
+            Some(c) if c.status == Status::Fail => Readiness::Refused,
+            Some(_) => Readiness::CannotJudge,
+        };
+        pre
+    }
+
     /// The results, in plan order.
     pub fn results(&self) -> &[CheckResult] {
         self.report.scenarios.first().map(|s| s.checks.as_slice()).unwrap_or_default()
@@ -74,16 +88,5 @@ pub async fn check_target(mut tf: TargetFile, insecure: bool, cfg: &RunConfig) -
     let scenario = tf.scenario();
     let cfg = RunConfig { profiles: Vec::new(), client_cmd: None, ..cfg.clone() };
     let source = Source::Live { target: Arc::new(tf), insecure };
-    let report = run::run_all(&[scenario], &source, &cfg, None).await;
-    let first = report.scenarios.first();
-    let readiness = match first {
-        Some(s) if s.error.is_some() => Readiness::CannotJudge,
-        Some(s) => match s.checks.iter().find(|c| matches!(c.status, Status::Fail | Status::Error | Status::Blocked)) {
-            None => Readiness::Ready,
-            Some(c) if c.status == Status::Fail => Readiness::Refused,
-            Some(_) => Readiness::CannotJudge,
-        },
-        None => Readiness::CannotJudge,
-    };
-    Preflight { report, readiness }
+    Preflight::of(run::run_all(&[scenario], &source, &cfg, None).await)
 }
