@@ -155,3 +155,39 @@ pub(crate) fn ready_line(child: &mut std::process::Child, within: std::time::Dur
     assert_eq!(ready["ready"], true, "{line}");
     ready
 }
+
+/// What a real-server test expects of check `id` when no profile is selected: as `except` lists
+/// it (status, and words of the reason), else `pass` — or, for the profile-only behaviour checks
+/// (FAPI, CDR, UAE), `skip` because no profile asks for them.
+pub(crate) fn expected_without_profile<'a>(id: &str, except: &[(&'a str, Status, &'a str)]) -> (Status, &'a str) {
+    let default = if mtls_harness::checks::fapi::PROFILE_ONLY.contains(&id) {
+        (Status::Skip, "no selected profile requires it")
+    } else {
+        (Status::Pass, "")
+    };
+    except.iter().find(|(e, _, _)| *e == id).map_or(default, |(_, s, b)| (*s, *b))
+}
+
+/// Every AS check of the catalogue ran and ended as [`expected_without_profile`] says, and the
+/// verdict is `want`: one line per departure (empty when none).
+pub(crate) fn departures(
+    label: &str,
+    (got, verdict): &(BTreeMap<&'static str, (Status, String)>, &'static str),
+    except: &[(&str, Status, &str)],
+    want: &str,
+) -> Vec<String> {
+    let as_checks = mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count();
+    assert_eq!(got.len(), as_checks, "{label}: the whole AS catalogue ran");
+    let mut wrong: Vec<String> = got
+        .iter()
+        .filter_map(|(id, (status, reason))| {
+            let (want, because) = expected_without_profile(id, except);
+            (*status != want || !reason.contains(because))
+                .then(|| format!("{label}: {id}: {} (want {}: {because}): {reason}", status.name(), want.name()))
+        })
+        .collect();
+    if *verdict != want {
+        wrong.push(format!("{label}: verdict {verdict} (want {want})"));
+    }
+    wrong
+}

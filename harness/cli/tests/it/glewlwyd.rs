@@ -154,13 +154,7 @@ async fn outcome_table(style: PkiStyle) {
         let mut wrong = Vec::new();
         for (id, (status, reason)) in &got {
             table.push_str(&format!("| `{id}` | {} | {reason} |\n", status.name()));
-            // The FAPI behaviour checks run only where a profile asks: no profile here.
-            let default = if mtls_harness::checks::fapi::PROFILE_ONLY.contains(id) {
-                (Status::Skip, "no selected profile requires it")
-            } else {
-                (Status::Pass, "")
-            };
-            let (s, because) = want.iter().find(|(w, _, _)| w == id).map_or(default, |(_, s, b)| (*s, *b));
+            let (s, because) = crate::common::expected_without_profile(id, &want);
             if *status != s || !reason.contains(because) {
                 wrong.push(format!("{id}: {} (want {}{because}): {reason}", status.name(), s.name()));
             }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use mtls_harness::checks::Status;
 use mtls_harness::pki::{PkiStyle, TestPki};
 
-use crate::common::{client_ca, ensure_node_peers, live_outcomes, repo, write_pki};
+use crate::common::{client_ca, departures, ensure_node_peers, live_outcomes, repo, write_pki};
 
 /// A running node-oidc-provider; killed when dropped.
 pub(crate) struct Peer {
@@ -95,34 +95,6 @@ async fn run_config(cfg: Config, style: PkiStyle) -> ((Outcomes, &'static str), 
     let jwt = live_outcomes(&target_file(tmp.path(), &format!("{label}-jwt"), &peer, &var, true, client_ca(style))).await;
     let opaque = live_outcomes(&target_file(tmp.path(), &format!("{label}-opaque"), &peer, &var, false, client_ca(style))).await;
     (jwt, opaque)
-}
-
-/// What departs from: every check passes except the listed ones, which end exactly as listed
-/// (status, and a word of the reason); and the verdict is as given. One line per departure.
-fn departures(label: &str, (got, verdict): &(Outcomes, &'static str), except: &[(&str, Status, &str)], want_verdict: &str) -> Vec<String> {
-    assert_eq!(
-        got.len(),
-        mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count(),
-        "{label}: the whole AS catalogue ran"
-    );
-    let mut wrong: Vec<String> = got
-        .iter()
-        .filter_map(|(id, (status, reason))| {
-            // The FAPI behaviour checks run only where a profile asks: no profile here.
-            let default = if mtls_harness::checks::fapi::PROFILE_ONLY.contains(id) {
-                (Status::Skip, "no selected profile requires it")
-            } else {
-                (Status::Pass, "")
-            };
-            let (want, because) = except.iter().find(|(e, _, _)| e == id).map_or(default, |(_, s, b)| (*s, *b));
-            (*status != want || !reason.contains(because))
-                .then(|| format!("{label}: {id}: {} (want {}{because}): {reason}", status.name(), want.name()))
-        })
-        .collect();
-    if *verdict != want_verdict {
-        wrong.push(format!("{label}: verdict {verdict} (want {want_verdict})"));
-    }
-    wrong
 }
 
 /// JWT access tokens: node-oidc-provider will not introspect them (400 `unsupported_token_type`:

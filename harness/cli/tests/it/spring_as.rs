@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use mtls_harness::checks::Status;
 use mtls_harness::pki::{AssertionKey, JwsAlg, PkiStyle};
 
-use crate::common::{client_ca, live_outcomes, repo, write_pki};
+use crate::common::{client_ca, departures, live_outcomes, repo, write_pki};
 use crate::front::{binary, under_ci};
 
 /// JVMs of the peer running at once in this test binary (2 shared cores: each start is CPU-bound).
@@ -212,39 +212,9 @@ pub(crate) async fn run_config(cfg: Config, cert: &'static str) -> Option<(Outco
     let peer = start_peer(&jar, cfg, tmp.path(), &secret).await;
     let started = Instant::now();
     let out = live_outcomes(&target_file(tmp.path(), &label, &peer, &var, cert, cfg.style)).await;
-    eprintln!("spring-as {label}: 44 checks in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!("spring-as {label}: {} checks in {:.1} s", out.0.len(), started.elapsed().as_secs_f64());
     drop(peer);
     Some(out)
-}
-
-/// Every check passes except the listed ones, which end exactly as listed (status, and words of
-/// the reason); the verdict is as given. One line per departure.
-pub(crate) fn departures(
-    label: &str,
-    (got, verdict): &(Outcomes, &'static str),
-    except: &[(&str, Status, &str)],
-    want: &str,
-) -> Vec<String> {
-    let as_checks = mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count();
-    assert_eq!(got.len(), as_checks, "{label}: the whole AS catalogue ran");
-    let mut wrong: Vec<String> = got
-        .iter()
-        .filter_map(|(id, (status, reason))| {
-            // The FAPI behaviour checks run only where a profile asks: no profile here.
-            let default = if mtls_harness::checks::fapi::PROFILE_ONLY.contains(id) {
-                (Status::Skip, "no selected profile requires it")
-            } else {
-                (Status::Pass, "")
-            };
-            let (want, because) = except.iter().find(|(e, _, _)| e == id).map_or(default, |(_, s, b)| (*s, *b));
-            (*status != want || !reason.contains(because))
-                .then(|| format!("{label}: {id}: {} (want {}: {because}): {reason}", status.name(), want.name()))
-        })
-        .collect();
-    if *verdict != want {
-        wrong.push(format!("{label}: verdict {verdict} (want {want})"));
-    }
-    wrong
 }
 
 /// Spring's documented non-passes in every conformant configuration (README "Proven against

@@ -8,7 +8,8 @@
 use mtls_harness::checks::Status;
 use mtls_harness::pki::PkiStyle;
 
-use crate::spring_as::{departures, expected, run_config, Config};
+use crate::common::departures;
+use crate::spring_as::{expected, run_config, Config};
 
 /// Stock Spring (method by chain length), compact PKI, JWT access tokens, in `mode`.
 fn stock(mode: &'static str, defect: Option<&'static str>) -> Config {
