@@ -126,13 +126,13 @@ mod tests {
         let key = AssertionKey::generate(mtls_core::pki::JwsAlg::ES256, "k").unwrap();
         let secrets = Secrets::new();
         let jws = signed(&key, "tpp-jwt-001", json!("https://as.example"), &secrets).unwrap();
-        let claims = crate::checks::binding::jwt_claims(&jws).unwrap();
+        let claims = crate::checks::cnf::jwt_claims(&jws).unwrap();
         assert_eq!(claims["iss"], "tpp-jwt-001");
         assert_eq!(claims["sub"], "tpp-jwt-001");
         assert_eq!(claims["aud"], "https://as.example");
         assert!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap() <= 60);
         let other = signed(&key, "tpp-jwt-001", json!("https://as.example"), &secrets).unwrap();
-        assert_ne!(crate::checks::binding::jwt_claims(&other).unwrap()["jti"], claims["jti"], "jti is unique");
+        assert_ne!(crate::checks::cnf::jwt_claims(&other).unwrap()["jti"], claims["jti"], "jti is unique");
         assert_eq!(secrets.scrub(&format!("x {jws} y")), "x [redacted] y");
     }
 
@@ -143,7 +143,7 @@ mod tests {
         let jws = signed_variant(&key, "c", json!("https://as.example"), 90, Some(jsonwebtoken::Algorithm::RS256), &secrets).unwrap();
         let header = jsonwebtoken::decode_header(&jws).unwrap();
         assert_eq!((header.alg, header.kid.as_deref()), (jsonwebtoken::Algorithm::RS256, key.kid.as_deref()));
-        let claims = crate::checks::binding::jwt_claims(&jws).unwrap();
+        let claims = crate::checks::cnf::jwt_claims(&jws).unwrap();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let iat = claims["iat"].as_u64().unwrap();
         assert!((now + 89..=now + 91).contains(&iat), "iat {iat} is 90 s after {now}");

@@ -338,7 +338,7 @@ async fn token_lifetime(ctx: &Ctx, r: Seconds) -> Outcome {
     if let Some(e) = resp.field("expires_in").and_then(Value::as_u64) {
         return within(e, r, "the access token's expires_in").with(ev);
     }
-    let claims = resp.str_field("access_token").and_then(crate::checks::binding::jwt_claims);
+    let claims = resp.str_field("access_token").and_then(crate::checks::cnf::jwt_claims);
     match claims.as_ref().and_then(|c| Some(c.get("exp")?.as_u64()? - c.get("iat")?.as_u64()?)) {
         Some(l) => within(l, r, "the JWT access token's exp - iat").with(ev),
         None => Outcome::error("cannot judge: the token response has no expires_in and the token is not a JWT with exp and iat").with(ev),

@@ -7,7 +7,17 @@
 use std::collections::HashMap;
 
 use crate::results::{Level, Outcome, Status};
-use crate::scenario::Mode;
+use serde::{Deserialize, Serialize};
+
+/// Which side the harness plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The harness is the client; the target is an AS (RFC 8705 §2, §3, §5 server side).
+    As,
+    /// The harness is the AS; a client under test is judged from the mock's request journal.
+    Client,
+}
 
 /// A prerequisite: the check that establishes a fact, and what is missing without it.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +79,7 @@ pub struct CheckInfo {
     /// Stable id (`auth.pki.accept`), used in selections, expectations and reports.
     pub id: &'static str,
     /// AS mode (the harness is the client) or client mode (the harness is the AS).
-    pub mode: crate::scenario::Mode,
+    pub mode: Mode,
     /// The expected behaviour, one line for reports.
     pub title: &'static str,
     /// Section of RFC 8705 unless another RFC is named.

@@ -61,7 +61,7 @@ pub(crate) async fn run_graph(
                 started[i] = true;
                 progressed = true;
                 let t0 = Instant::now();
-                let unasked = mtls_client::checks::fapi::unasked(check.id, profiles, &sc.checks);
+                let unasked = mtls_client::checks::profile_only::unasked(check.id, profiles, &sc.checks);
                 match unasked.or_else(|| checks::gate(check, &done, sc.primary)) {
                     Some(o) => {
                         let cr = finish(sc, check, o, t0, profiles, &mut done);

@@ -160,7 +160,7 @@ pub(crate) fn ready_line(child: &mut std::process::Child, within: std::time::Dur
 /// it (status, and words of the reason), else `pass` — or, for the profile-only behaviour checks
 /// (FAPI, CDR, UAE), `skip` because no profile asks for them.
 pub(crate) fn expected_without_profile<'a>(id: &str, except: &[(&'a str, Status, &'a str)]) -> (Status, &'a str) {
-    let default = if mtls_harness::checks::fapi::PROFILE_ONLY.contains(&id) {
+    let default = if mtls_harness::checks::profile_only::PROFILE_ONLY.contains(&id) {
         (Status::Skip, "no selected profile requires it")
     } else {
         (Status::Pass, "")

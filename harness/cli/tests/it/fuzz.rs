@@ -137,10 +137,10 @@ proptest! {
 
     #[test]
     fn jwt_payload_reader_never_panics(token in "[A-Za-z0-9_.=+/-]{0,300}", payload in json()) {
-        let _ = mtls_harness::checks::binding::jwt_claims(&token);
+        let _ = mtls_harness::checks::cnf::jwt_claims(&token);
         use base64::Engine;
         let p = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string());
-        let parsed = mtls_harness::checks::binding::jwt_claims(&format!("eyJhbGciOiJub25lIn0.{p}.sig"));
+        let parsed = mtls_harness::checks::cnf::jwt_claims(&format!("eyJhbGciOiJub25lIn0.{p}.sig"));
         prop_assert_eq!(parsed.is_some(), payload.is_object());
     }
 

@@ -52,7 +52,7 @@ async fn the_whole_catalogue_passes_against_a_conformant_as_reached_as_a_live_ta
             let ok = c.status == Status::Pass
                 || (shape == Shape::Missing && c.id == "disc.aliases.keys" && c.status == Status::Skip)
                 || (c.id == "tls.cert-request.forbidden" && c.status == Status::Skip)
-                || (mtls_harness::checks::fapi::PROFILE_ONLY.contains(&c.id) && c.status == Status::Skip);
+                || (mtls_harness::checks::profile_only::PROFILE_ONLY.contains(&c.id) && c.status == Status::Skip);
             assert!(ok, "{}: {} {}: {}", shape.name(), c.id, c.status.name(), c.reason);
         }
         assert_eq!(r.checks.len(), mtls_harness::checks::CATALOGUE.iter().filter(|c| c.mode == mtls_harness::scenario::Mode::As).count());
@@ -151,7 +151,7 @@ fn unreachable_issuer_is_an_error_and_exit_2() {
     // (The FAPI behaviour checks no profile asks for skip before any request.)
     for c in report["scenarios"][0]["checks"].as_array().unwrap() {
         let (id, s) = (c["id"].as_str().unwrap(), c["status"].as_str().unwrap());
-        let unasked = mtls_harness::checks::fapi::PROFILE_ONLY.contains(&id) && s == "skip";
+        let unasked = mtls_harness::checks::profile_only::PROFILE_ONLY.contains(&id) && s == "skip";
         assert!(s == "error" || s == "blocked" || unasked, "{id}: {s} against an unreachable AS");
     }
     assert_eq!(report["verdict"], "error");

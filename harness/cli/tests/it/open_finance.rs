@@ -170,14 +170,14 @@ async fn fapi_behaviour_checks_against_node_in_fapi2_mode() {
         std::fs::write(&file, body).unwrap();
         let tf = Arc::new(TargetFile::load(&file).unwrap());
         let mut sc = tf.scenario();
-        sc.checks = mtls_harness::checks::fapi::PROFILE_ONLY.iter().map(|id| id.to_string()).collect();
+        sc.checks = mtls_harness::checks::profile_only::PROFILE_ONLY.iter().map(|id| id.to_string()).collect();
         let r = run_scenario(&sc, &Source::Live { target: tf.clone(), insecure: false }, &RunConfig::default(), None).await;
         assert!(r.error.is_none(), "{:?}", r.error);
         let got = outcomes(&r);
-        for id in mtls_harness::checks::fapi::PROFILE_ONLY {
+        for id in mtls_harness::checks::profile_only::PROFILE_ONLY {
             eprintln!("{key}: {id}: {:?} — {}", got[id].0, got[id].1);
         }
-        for id in mtls_harness::checks::fapi::PROFILE_ONLY.iter().filter(|id| !mtls_harness::checks::cdr::CHECKS.contains(id)) {
+        for id in mtls_harness::checks::profile_only::PROFILE_ONLY.iter().filter(|id| !mtls_harness::checks::cdr::CHECKS.contains(id)) {
             // Node as started here does not require signed request objects: the plain pushed
             // request is accepted, which UAE SP-FAPI §2.1-9 forbids (the other tests start node
             // requiring them, and there it passes).

@@ -1,11 +1,11 @@
 //! `auth.jwt.aud-endpoint-accepted`, `introspect.access-token-refused`: Australia's Consumer Data
-//! Standards (CDS) rules judged by behaviour, not metadata. Like the FAPI behaviour checks
-//! ([`super::fapi`]) they run only where a selected profile (au-cdr) or the run's `checks:` asks.
+//! Standards (CDS) rules judged by behaviour, not metadata. They run only where a selected
+//! profile (au-cdr) or the run's `checks:` asks ([`super::profile_only`]).
 
 use serde_json::Value;
 
 use super::client_auth::accepted;
-use super::fapi::demanded;
+use super::profile_only::demanded;
 use super::{Ctx, Outcome};
 use crate::target::Who;
 use mtls_core::discovery::Operation;

@@ -1,79 +1,19 @@
 //! `par.fapi.*`, `auth.jwt.alg-rs256`, `auth.jwt.iat-future`: FAPI 2.0 Security Profile rules
 //! judged by behaviour, not metadata — the pushed request `par.alias` had accepted, with one
 //! thing changed (FAPI 2.0 SP §5.3.2.2), and the private_key_jwt assertion `auth.jwt.accept` had
-//! accepted, with its algorithm or its `iat`/`nbf` changed (§5.4.1, §5.3.2.1). They are not RFC
-//! 8705 rules: each runs only where a selected profile names it (`required:` or `levels:`) or
-//! the run names it by its id in `checks:`, and skips otherwise.
-
-use std::collections::BTreeMap;
+//! accepted, with its algorithm or its `iat`/`nbf` changed (§5.4.1, §5.3.2.1); and UAE's
+//! signed-request-object rule at PAR. They are not RFC 8705 rules: each runs only where a
+//! selected profile or the run's `checks:` asks ([`super::profile_only`]).
 
 use serde_json::Value;
 
 use super::endpoints::{par_parameters, push, push_as, PushBody};
+use super::profile_only::demanded;
 use super::refusal::judge_alert;
 use super::{access_token_of, expect_invalid_client, Auth, Ctx, Outcome, TlsRefusal};
 use crate::http::{Exchange, Failure};
 use crate::target::Who;
 use mtls_core::pki::{JwsAlg, Role};
-
-/// The checks that run only where a selected profile (or the run's `checks:`, by id) asks for them.
-pub const PROFILE_ONLY: &[&str] = &[
-    "par.fapi.response-type",
-    "par.fapi.pkce-missing",
-    "par.fapi.pkce-plain",
-    "par.fapi.redirect-missing",
-    "par.fapi.no-client-auth",
-    "par.fapi.signed-request-object",
-    "auth.jwt.alg-rs256",
-    "auth.jwt.iat-future",
-    "auth.jwt.aud-endpoint-accepted",
-    "introspect.access-token-refused",
-];
-
-const NOT_ASKED: &str = "no selected profile requires it (fapi2-sp-mtls does)";
-const NOT_ASKED_CDR: &str = "no selected profile requires it (au-cdr does)";
-const NOT_ASKED_UAE: &str = "no selected profile requires it (uae-openfinance does)";
-
-/// The `skip` of a check of [`PROFILE_ONLY`] nobody asked for, naming a profile that does.
-fn not_asked(id: &str) -> Outcome {
-    Outcome::skip(match id {
-        _ if super::cdr::CHECKS.contains(&id) => NOT_ASKED_CDR,
-        "par.fapi.signed-request-object" => NOT_ASKED_UAE,
-        _ => NOT_ASKED,
-    })
-}
-
-/// Who asks for each of [`PROFILE_ONLY`]: check id → the `profiles` naming it in `required:` or
-/// `levels:` (not `off`), and "checks:" where `patterns` (a scenario's `checks:`, `--checks`)
-/// names it by its id rather than by a glob.
-pub fn demand(profiles: &[mtls_core::profile::Profile], patterns: &[String]) -> BTreeMap<&'static str, Vec<String>> {
-    let mut by: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    let mut add = |id: &str, who: &str| {
-        if let Some(id) = PROFILE_ONLY.iter().find(|p| **p == mtls_core::catalogue::canonical(id)) {
-            let list = by.entry(id).or_default();
-            if !list.iter().any(|w| w == who) {
-                list.push(who.to_string());
-            }
-        }
-    };
-    for p in profiles {
-        let required = p.required.iter().flat_map(|r| r.checks.iter().map(|c| c.0));
-        let levels = p.levels.iter().filter(|l| l.level != mtls_core::profile::RuleLevel::Off).map(|l| l.check.0);
-        for id in required.chain(levels) {
-            add(id, &p.id.0);
-        }
-    }
-    for id in patterns {
-        add(id, "checks:");
-    }
-    by
-}
-
-/// The `skip` a check of [`PROFILE_ONLY`] ends with, before its needs are even looked at, when
-/// neither `profiles` nor `patterns` ask for it: a rule nobody applies is not blocked.
-pub fn unasked(id: &str, profiles: &[mtls_core::profile::Profile], patterns: &[String]) -> Option<Outcome> {
-    (PROFILE_ONLY.contains(&id) && !demand(profiles, patterns).contains_key(id)).then(|| not_asked(id))
-}
 
 /// Seconds ahead of the harness's clock an assertion's `iat`/`nbf` must still be accepted at: inside
 /// FAPI 2.0 SP §5.3.2.1-13's 10 s, leaving 2 s for the clocks of harness and AS to differ.
@@ -83,14 +23,6 @@ pub const IAT_WITHIN_S: u64 = 8;
 pub const IAT_BEYOND_S: u64 = 90;
 
 const NO_JWT_CLIENT: &str = "the target registers no private_key_jwt client (add `private_key_jwt` under `clients:`)";
-
-/// `Err(skip)` unless a selected profile or the run's `checks:` asks for `id`.
-pub(super) fn demanded(ctx: &Ctx, id: &str) -> Result<(), Outcome> {
-    match ctx.demanded.get(id) {
-        Some(who) if !who.is_empty() => Ok(()),
-        _ => Err(not_asked(id)),
-    }
-}
 
 /// Why a pushed request must be refused: for its parameters (RFC 9126 §2.3: the error response
 /// of RFC 6749 §4.1.2.1, with 400), or for its client (RFC 6749 §5.2: 401 `invalid_client`, or
@@ -320,30 +252,4 @@ pub async fn jwt_iat_future(ctx: &Ctx) -> Outcome {
     };
     o.evidence.insert(0, near_ev);
     o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn profile(text: &str) -> mtls_core::profile::Profile {
-        let head = "id: p\ntitle: P\nversion: '1'\nsources: [{ name: S, url: 'https://example.com/s' }]\n";
-        mtls_core::profile::Profile::parse(&format!("{head}{text}"), std::path::Path::new("p.yaml")).unwrap()
-    }
-
-    #[test]
-    fn a_check_runs_where_a_profile_names_it_or_checks_names_its_id_and_not_by_glob() {
-        let required = profile("required:\n  - check: par.fapi.pkce-plain\n    citation: X\n");
-        let levels = profile("levels:\n  - check: auth.jwt.iat-future\n    level: warn\n    citation: X\n");
-        let off = profile("levels:\n  - check: auth.jwt.alg-rs256\n    level: off\n    citation: X\n");
-        let profiles = [required, levels, off];
-        let by = demand(&profiles, &["*".into(), "par.fapi.*".into(), "par.fapi.no-client-auth".into()]);
-        assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["auth.jwt.iat-future", "par.fapi.no-client-auth", "par.fapi.pkce-plain"]);
-        assert_eq!(by["par.fapi.pkce-plain"], ["p"]);
-        assert_eq!(by["par.fapi.no-client-auth"], ["checks:"]);
-        assert!(unasked("par.fapi.pkce-plain", &profiles, &[]).is_none());
-        let skip = unasked("auth.jwt.alg-rs256", &profiles, &["*".into()]).expect("`off` and a glob do not ask for it");
-        assert_eq!((skip.status, skip.reason.as_str()), (mtls_core::results::Status::Skip, NOT_ASKED));
-        assert!(unasked("par.alias", &[], &[]).is_none(), "RFC 8705 checks are never held back");
-    }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::binding::cnf_matches;
+use super::cnf::cnf_matches;
 use super::{Auth, Ctx, Outcome};
 use crate::http::Exchange;
 use mtls_core::discovery::Operation;

@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
-use super::binding::jwt_claims;
 use super::client_auth::accepted;
+use super::cnf::jwt_claims;
 use super::{access_token_of, expect_invalid_client, Auth, Ctx, Outcome, TlsRefusal};
 use crate::http::{Exchange, Failure};
 use crate::target::Who;

@@ -6,6 +6,7 @@ pub mod abuse;
 pub mod binding;
 pub mod cdr;
 pub mod client_auth;
+pub mod cnf;
 pub mod discovery;
 pub mod edge;
 pub mod endpoints;
@@ -13,6 +14,7 @@ pub mod fapi;
 pub mod introspection;
 pub mod jwt_auth;
 mod late_request;
+pub mod profile_only;
 pub mod readings;
 pub mod refresh;
 pub mod refusal;
@@ -173,16 +175,16 @@ impl Ctx {
         use mtls_core::profile::RuleLevel;
         self.tls_rules = mtls_core::tls_policy::TlsRules::of(profiles);
         self.jwt_aud_fallback = !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
-        for (id, who) in fapi::demand(profiles, &[]) {
+        for (id, who) in profile_only::demand(profiles, &[]) {
             self.demanded.entry(id).or_default().extend(who);
         }
         self
     }
 
-    /// This context running the profile-only checks ([`fapi::PROFILE_ONLY`]) that `patterns` (a
+    /// This context running the profile-only checks ([`profile_only::PROFILE_ONLY`]) that `patterns` (a
     /// scenario's `checks:`, `--checks`) name by their id, not by a glob.
     pub fn with_named_checks(mut self, patterns: &[String]) -> Ctx {
-        for (id, who) in fapi::demand(&[], patterns) {
+        for (id, who) in profile_only::demand(&[], patterns) {
             self.demanded.entry(id).or_default().extend(who);
         }
         self

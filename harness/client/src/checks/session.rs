@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
-use super::binding::jwt_claims;
+use super::cnf::jwt_claims;
 use super::refusal::{expect_invalid_client, TlsRefusal};
 use super::{access_token_of, Ctx, Outcome, Status};
 use crate::http::{Exchange, Failure, Http};

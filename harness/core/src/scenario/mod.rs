@@ -52,15 +52,8 @@ pub enum ScenarioError {
     },
 }
 
-/// Which side the harness plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// The harness is the client; the target is an AS (RFC 8705 §2, §3, §5 server side).
-    As,
-    /// The harness is the AS; a client under test is judged from the mock's request journal.
-    Client,
-}
+/// Which side the harness plays (defined with the catalogue, whose checks each play one side).
+pub use crate::catalogue::Mode;
 
 /// A scenario's `discovery:` section: what the mock AS publishes.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -295,7 +295,7 @@ async fn follows_tls(ctx: &Ctx, ex: &Exchange, header_id: &mtls_core::pki::Ident
             return Outcome::error(format!("cannot judge: the secret client got no access token ({why})")).with(ex.evidence.clone());
         }
     };
-    let claims = super::binding::jwt_claims(&token);
+    let claims = super::cnf::jwt_claims(&token);
     match claims.as_ref().map(|c| c.get("cnf").and_then(|c| c.get("x5t#S256")).and_then(|v| v.as_str())) {
         Some(None) => {
             Outcome::blocked("blocked: the token carries no cnf at all, bound to no certificate (see bind.other-auth): nothing to compare").with(ev)
