@@ -191,3 +191,11 @@ pub(crate) fn departures(
     }
     wrong
 }
+
+/// A real server a test needs is not installed: under `CI=true` ([`crate::front::under_ci`]) the
+/// test fails with `how` (CI installs every peer); elsewhere it says so on stderr, "SKIPPED: …",
+/// and the caller returns early. The one place that decides.
+pub(crate) fn server_unavailable(how: &str) {
+    assert!(!crate::front::under_ci(), "{how}");
+    eprintln!("SKIPPED: {how}");
+}

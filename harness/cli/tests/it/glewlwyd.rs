@@ -40,8 +40,7 @@ fn installed() -> bool {
 pub(crate) fn start_peer(pki_dir: &Path, secret: &str) -> Option<Peer> {
     if !installed() {
         let how = "glewlwyd is not installed: apt-get update && apt-get install -y glewlwyd sqlite3 (.ci/run does)";
-        assert!(std::env::var_os("CI").is_none(), "{how}");
-        eprintln!("SKIPPED: {how}");
+        crate::common::server_unavailable(how);
         return None;
     }
     let script = repo().join("fixtures/peers/glewlwyd/start.sh");
