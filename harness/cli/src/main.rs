@@ -236,6 +236,26 @@ enum Command {
         /// MTLS_USE_ALIASES for --client-cmd.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         use_aliases: bool,
+        /// How the client is registered to authenticate: tls_client_auth,
+        /// self_signed_tls_client_auth or private_key_jwt (MTLS_CLIENT_AUTH for --client-cmd).
+        /// Default: the target file's client; else read from the traffic (a jwt-bearer
+        /// client_assertion makes it private_key_jwt), else judged as an mTLS client.
+        #[arg(long)]
+        client_auth: Option<String>,
+        /// private_key_jwt: the client's assertion-signing key (PEM or private JWK; MTLS_JWT_KEY
+        /// for --client-cmd). Its public half verifies the observed assertions; never shown.
+        #[arg(long)]
+        jwt_key: Option<PathBuf>,
+        /// private_key_jwt: the algorithm of --jwt-key (PS256, ES256, EdDSA, RS256; MTLS_JWT_ALG).
+        #[arg(long, default_value = "EdDSA")]
+        jwt_alg: String,
+        /// private_key_jwt: the `kid` of --jwt-key (MTLS_JWT_KID).
+        #[arg(long)]
+        jwt_kid: Option<String>,
+        /// private_key_jwt: the client's registered public keys (a JWK Set file) to verify the
+        /// observed assertions with, when the signing key is not at hand.
+        #[arg(long)]
+        client_jwks: Option<PathBuf>,
         /// Stop after this many seconds (also bounds --client-cmd; default for it: 120).
         #[arg(long)]
         duration: Option<u64>,
@@ -406,6 +426,11 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             client_cmd,
             steps,
             use_aliases,
+            client_auth,
+            jwt_key,
+            jwt_alg,
+            jwt_kid,
+            client_jwks,
             duration,
             ca_out,
             timeout,
@@ -439,6 +464,11 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
                 client_cmd,
                 steps,
                 use_aliases,
+                client_auth,
+                jwt_key,
+                jwt_alg,
+                jwt_kid,
+                client_jwks,
                 duration,
                 ca_out,
                 report_dir,

@@ -16,6 +16,9 @@ pub struct ClientAuth {
     pub client_id: Option<String>,
     /// The registered JWKS (public keys) of a `private_key_jwt` client.
     pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// Why the registered JWKS is unknown and what would make it known (observe: the AS's
+    /// registration cannot be read); `client.auth.assertion.signature` then skips with it.
+    pub jwks_unknown: Option<String>,
     /// The AS's issuer identifier.
     pub issuer: String,
     /// The token endpoint's URLs (top level and alias): RFC 7523 §3 lets `aud` name them.
@@ -34,6 +37,7 @@ impl ClientAuth {
             method: None,
             client_id: None,
             jwks: None,
+            jwks_unknown: None,
             issuer: issuer.to_string(),
             token_endpoints: Vec::new(),
             par_endpoints: Vec::new(),
@@ -52,6 +56,7 @@ impl ClientAuth {
             method: Some(method),
             client_id: Some(client_id.to_string()),
             jwks,
+            jwks_unknown: None,
             issuer: meta.get("issuer").and_then(Value::as_str).unwrap_or_default().to_string(),
             token_endpoints: urls("token_endpoint"),
             par_endpoints: urls("pushed_authorization_request_endpoint"),
