@@ -408,4 +408,4 @@ fn preserve_issuer_points_an_unmodified_client_at_the_listeners_by_host_name() {
     );
 }
 
-mod pkjwt;
+pub(crate) mod pkjwt;

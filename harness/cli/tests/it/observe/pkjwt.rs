@@ -161,3 +161,51 @@ fn private_key_jwt_clients_through_the_proxy_in_front_of_node_split_and_identica
         drop(peer);
     }
 }
+
+/// What a user sees observing a real private_key_jwt client (oauth4webapi) with the issuer
+/// rewritten: the client signs the proxy's issuer as `aud`, node-oidc-provider refuses it, and the
+/// run explains why and what works instead — verdict `error`, exit 2, no check `fail` (the
+/// assertion checks that would fail on the proxy's audience are `blocked` by the setup).
+#[test]
+fn a_real_private_key_jwt_client_with_a_rewritten_issuer_is_explained_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    TestPki::generate().unwrap().write_to(tmp.path()).unwrap();
+    let cfg = Config { mode: "split", defect: None, policy: "all" };
+    let peer = crate::oidc_provider::start_peer(cfg, tmp.path(), "s3cr3t-observe-pkjwt-rewritten");
+    let report = tmp.path().join("report");
+    let client = format!("node {}", repo().join("fixtures/peers/oauth4webapi/client.mjs").display());
+    let key = tmp.path().join("jwt-client.key").display().to_string();
+    let args = [
+        "--upstream",
+        &peer.issuer,
+        "--client-id",
+        "tpp-jwt-001",
+        "--client-auth",
+        "private_key_jwt",
+        "--jwt-key",
+        &key,
+        "--steps",
+        "token",
+        "--client-cmd",
+        &client,
+        "--format",
+        "json",
+    ];
+    let out = observe_cmd(tmp.path(), &report, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains(
+            "cannot judge: the client sent a client_assertion (RFC 7523) at POST /token (the upstream answered 401 invalid_client)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Run observe with --preserve-issuer"), "{stdout}");
+    let (got, verdict) = outcomes(&report);
+    assert_eq!(verdict, "error", "{got:?}");
+    assert!(got.values().all(|(status, _)| status != "fail"), "{got:?}");
+    let (s, r) = got["client.auth.assertion.aud"].clone();
+    assert!(s == "blocked" && r.contains("run with --preserve-issuer"), "{s}: {r}");
+    assert_eq!(got["client.auth.assertion.signature"].0, "pass", "the signature itself verifies");
+    assert!(compact_jws(&everything(&out, &report)).is_empty(), "no JWS in the output");
+}
