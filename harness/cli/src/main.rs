@@ -378,7 +378,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         Command::Bench { rtt: Some(rtts), runs, .. } => commands::bench::rtt(&rtts, runs),
         Command::Bench { scenarios, runs, scale, rtt: None } => commands::bench::bench(&scenarios, runs, &scale),
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
-            let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
+            // A client pointed at it by hand is judged under no profile: its assertions are
+            // accepted as plain RFC 7523 §3 allows (RS256, aud = the token endpoint URL).
+            let assertion_policy = mtls_harness::mock::AssertionPolicy::RFC7523;
+            let cfg = MockConfig { shape, malformed, defects, assertion_policy, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
         }
         Command::Completions { shell } => {

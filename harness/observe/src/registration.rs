@@ -45,11 +45,17 @@ fn carries_jwt_bearer(e: &Entry) -> bool {
     has("client_assertion", None) && has("client_assertion_type", Some(JWT_BEARER))
 }
 
+/// Whether any of `entries` carries a jwt-bearer client assertion: the traffic of a
+/// private_key_jwt client.
+pub fn sends_jwt_bearer(entries: &[Entry]) -> bool {
+    entries.iter().any(carries_jwt_bearer)
+}
+
 /// The registration the client checks judge by, and how its method was found.
 pub fn client_auth(declared: &Declared, entries: &[Entry], metadata: &Value) -> Result<(ClientAuth, MethodSource), String> {
     let (method, source) = match declared.method {
         Some(m) => (m, MethodSource::Declared),
-        None if entries.iter().any(carries_jwt_bearer) => (AuthMethod::PrivateKeyJwt, MethodSource::Inferred),
+        None if sends_jwt_bearer(entries) => (AuthMethod::PrivateKeyJwt, MethodSource::Inferred),
         None => {
             let issuer = metadata.get("issuer").and_then(Value::as_str).unwrap_or_default();
             let mut auth = ClientAuth::unknown(issuer);

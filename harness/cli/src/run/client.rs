@@ -109,7 +109,10 @@ pub(crate) fn client_ctx(
     window: Option<(u64, u64)>,
     profiles: &[mtls_core::profile::Profile],
 ) -> ClientCtx {
-    let method = sc.client.as_ref().map(|c| c.auth).unwrap_or(AuthMethod::TlsClientAuth);
+    // A client run by hand (`serve --judge`) is judged by the method its traffic shows: a
+    // jwt-bearer client_assertion makes it the private_key_jwt client (as observe reads it).
+    let by_hand = || mtls_observe::registration::sends_jwt_bearer(&mock.journal.entries()).then_some(AuthMethod::PrivateKeyJwt);
+    let method = sc.client.as_ref().map(|c| c.auth).or_else(by_hand).unwrap_or(AuthMethod::TlsClientAuth);
     let client_id = client_id_for(method, target);
     let registration = mock.state.clients.iter().find(|r| r.client_id == client_id);
     let jwks = registration.and_then(|r| r.jwks.clone());
