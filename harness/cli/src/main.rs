@@ -22,6 +22,31 @@ struct Cli {
     command: Command,
 }
 
+/// How the observed client authenticates (observe's private_key_jwt options).
+#[derive(clap::Args, Debug)]
+struct ObservedAuth {
+    /// How the client is registered to authenticate: tls_client_auth,
+    /// self_signed_tls_client_auth or private_key_jwt (MTLS_CLIENT_AUTH for --client-cmd).
+    /// Default: the target file's client; else read from the traffic (a jwt-bearer
+    /// client_assertion makes it private_key_jwt), else judged as an mTLS client.
+    #[arg(long)]
+    client_auth: Option<String>,
+    /// private_key_jwt: the client's assertion-signing key (PEM or private JWK; MTLS_JWT_KEY
+    /// for --client-cmd). Its public half verifies the observed assertions; never shown.
+    #[arg(long)]
+    jwt_key: Option<PathBuf>,
+    /// private_key_jwt: the algorithm of --jwt-key (PS256, ES256, EdDSA, RS256; MTLS_JWT_ALG).
+    #[arg(long, default_value = "EdDSA")]
+    jwt_alg: String,
+    /// private_key_jwt: the `kid` of --jwt-key (MTLS_JWT_KID).
+    #[arg(long)]
+    jwt_kid: Option<String>,
+    /// private_key_jwt: the client's registered public keys (a JWK Set file) to verify the
+    /// observed assertions with, when the signing key is not at hand.
+    #[arg(long)]
+    client_jwks: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run every scenario against the embedded mock AS and write reports.
@@ -236,26 +261,8 @@ enum Command {
         /// MTLS_USE_ALIASES for --client-cmd.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         use_aliases: bool,
-        /// How the client is registered to authenticate: tls_client_auth,
-        /// self_signed_tls_client_auth or private_key_jwt (MTLS_CLIENT_AUTH for --client-cmd).
-        /// Default: the target file's client; else read from the traffic (a jwt-bearer
-        /// client_assertion makes it private_key_jwt), else judged as an mTLS client.
-        #[arg(long)]
-        client_auth: Option<String>,
-        /// private_key_jwt: the client's assertion-signing key (PEM or private JWK; MTLS_JWT_KEY
-        /// for --client-cmd). Its public half verifies the observed assertions; never shown.
-        #[arg(long)]
-        jwt_key: Option<PathBuf>,
-        /// private_key_jwt: the algorithm of --jwt-key (PS256, ES256, EdDSA, RS256; MTLS_JWT_ALG).
-        #[arg(long, default_value = "EdDSA")]
-        jwt_alg: String,
-        /// private_key_jwt: the `kid` of --jwt-key (MTLS_JWT_KID).
-        #[arg(long)]
-        jwt_kid: Option<String>,
-        /// private_key_jwt: the client's registered public keys (a JWK Set file) to verify the
-        /// observed assertions with, when the signing key is not at hand.
-        #[arg(long)]
-        client_jwks: Option<PathBuf>,
+        #[command(flatten)]
+        auth: Box<ObservedAuth>,
         /// Stop after this many seconds (also bounds --client-cmd; default for it: 120).
         #[arg(long)]
         duration: Option<u64>,
@@ -429,11 +436,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             client_cmd,
             steps,
             use_aliases,
-            client_auth,
-            jwt_key,
-            jwt_alg,
-            jwt_kid,
-            client_jwks,
+            auth,
             duration,
             ca_out,
             timeout,
@@ -467,11 +470,11 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
                 client_cmd,
                 steps,
                 use_aliases,
-                client_auth,
-                jwt_key,
-                jwt_alg,
-                jwt_kid,
-                client_jwks,
+                client_auth: auth.client_auth,
+                jwt_key: auth.jwt_key,
+                jwt_alg: auth.jwt_alg,
+                jwt_kid: auth.jwt_kid,
+                client_jwks: auth.client_jwks,
                 duration,
                 ca_out,
                 report_dir,
