@@ -135,7 +135,7 @@ pub async fn alg_allowed(ctx: &ClientCtx) -> Outcome {
                 "the assertion sent to {} is signed with {name}: {} allows {} only",
                 e.path,
                 rule.cite,
-                rule.allowed.join(", ")
+                mtls_core::assertion_policy::AssertionPolicy::listed(&rule)
             ));
         }
     }

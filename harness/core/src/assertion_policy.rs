@@ -57,6 +57,15 @@ impl AssertionPolicy {
         signature && self.algs.is_none_or(|r| r.allowed.contains(&alg))
     }
 
+    /// The allowed algorithms for a reason: `PS256, ES256 or EdDSA`.
+    pub fn listed(rule: &AlgRule) -> String {
+        match rule.allowed.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
     /// Whether this narrows anything RFC 7523 allows.
     pub fn is_profiled(&self) -> bool {
         *self != AssertionPolicy::RFC7523
@@ -83,5 +92,7 @@ mod tests {
         let fapi1 = AssertionPolicy::of(&[profile("FAPI 1.0 — Part 2: Advanced (Final)")]);
         assert!(!fapi1.issuer_only_aud && !fapi1.allows_alg("RS256") && !fapi1.allows_alg("EdDSA") && fapi1.allows_alg("PS256"));
         assert_eq!(fapi1.algs.map(|r| r.cite), Some("FAPI 1.0 Advanced §8.6"));
+        let listed = |p: AssertionPolicy| p.algs.map(|r| AssertionPolicy::listed(&r)).unwrap_or_default();
+        assert_eq!((listed(fapi2).as_str(), listed(fapi1).as_str()), ("PS256, ES256 or EdDSA", "PS256 or ES256"));
     }
 }

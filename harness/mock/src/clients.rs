@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use mtls_core::assertion_policy::AssertionPolicy;
 use mtls_core::pki::TestPki;
 use mtls_core::scenario::{AuthMethod, ClientSpec, Defect, TlsMatch, DEFAULT_REDIRECT_URI};
 use rustls::pki_types::{CertificateDer, UnixTime};
@@ -203,7 +204,7 @@ impl AsState {
                 let name = format!("{:?}", header.alg);
                 if !self.assertion_policy.allows_alg(&name) && !rs256 {
                     return Err(match self.assertion_policy.algs {
-                        Some(r) => format!("private_key_jwt assertions are {} ({}), not {name}", r.allowed.join(", "), r.cite),
+                        Some(r) => format!("private_key_jwt assertions are {} ({}), not {name}", AssertionPolicy::listed(&r), r.cite),
                         None => format!("private_key_jwt assertions are signed with the client's private key (OIDC Core §9), not {name}"),
                     });
                 }
