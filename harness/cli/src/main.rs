@@ -224,7 +224,8 @@ enum Command {
         #[arg(long)]
         upstream: Option<String>,
         /// A live target file to take the issuer, CA bundle, client (tls_client_auth, else
-        /// self_signed: id, certificate, key) and resource from; flags override it.
+        /// self_signed, else private_key_jwt — first with --client-auth private_key_jwt: id,
+        /// certificate, key, assertion key) and resource from; flags override it.
         #[arg(long)]
         target: Option<PathBuf>,
         /// The client's certificate (PEM); re-presented to the upstream for the client.
