@@ -211,6 +211,10 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
     let rt = super::runtime()?;
     rt.block_on(async {
         let started_at = run::now_rfc3339();
+        let unix_now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        // Every observed request was sent between the start and the stop: the window the
+        // assertions' exp, iat and nbf are judged in (RFC 7523 §3).
+        let observing_from = unix_now();
         let t0 = Instant::now();
         let secrets = mtls_harness::redact::Secrets::new();
         let obs = Observer::start(&cfg, secrets.clone()).await?;
@@ -312,6 +316,7 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
             }
         };
         println!("stopped");
+        let window = Some((observing_from, unix_now()));
         let sc = Scenario::for_observing();
         let entries = obs.journal.entries();
         // The registration is declared, else read from the traffic (registration.rs).
@@ -337,7 +342,7 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
             asked_steps: a.steps.clone(),
             auth,
             assertions: obs.journal.assertions(),
-            window: None,
+            window,
         };
         let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
         let upstream_issuer = obs.map.upstream_issuer.clone();
