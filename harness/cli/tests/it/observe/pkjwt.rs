@@ -158,6 +158,32 @@ fn private_key_jwt_clients_through_the_proxy_in_front_of_node_split_and_identica
             }
             assert_eq!((out.status.code(), verdict.as_str()), (Some(0), "pass"), "{stdout}");
         }
+        if mode == "identical" {
+            // From a target file: its private_key_jwt client (key, alg, kid, transport
+            // certificate) is the observed client; no --client-auth or --jwt-key given.
+            let file = tmp.path().join("target.yaml");
+            std::fs::write(
+                &file,
+                format!(
+                    "issuer: {}\nca_bundle: ca.pem\nresource: {}\nclients:\n  private_key_jwt: {{ client_id: tpp-jwt-001, signing_key: jwt-client.key, alg: EdDSA, kid: tpp-jwt-001-eddsa, cert: registered.pem, key: registered.key }}\n",
+                    peer.issuer, peer.resource
+                ),
+            )
+            .unwrap();
+            let report = tmp.path().join("report-target-file");
+            let client = format!("node {}", repo().join("fixtures/peers/openid-client/client.mjs").display());
+            let target = file.display().to_string();
+            let args = ["--target", &target, "--preserve-issuer", "--steps", "token,introspect,resource,revoke", "--client-cmd", &client];
+            let out = observe_cmd(tmp.path(), &report, &args);
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(stdout.contains("client auth: private_key_jwt (as declared)"), "{stdout}");
+            let (got, verdict) = outcomes(&report);
+            assert_eq!(verdict, "pass", "{got:?}");
+            for id in ASSERTION_CHECKS.iter().chain(["client.client-id", "client.rs.same-cert"].iter()) {
+                assert_eq!(got[*id].0, "pass", "{id}: {}", got[*id].1);
+            }
+        }
         drop(peer);
     }
 }
