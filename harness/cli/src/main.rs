@@ -22,6 +22,31 @@ struct Cli {
     command: Command,
 }
 
+/// How the observed client authenticates (observe's private_key_jwt options).
+#[derive(clap::Args, Debug)]
+struct ObservedAuth {
+    /// How the client is registered to authenticate: tls_client_auth,
+    /// self_signed_tls_client_auth or private_key_jwt (MTLS_CLIENT_AUTH for --client-cmd).
+    /// Default: the target file's client; else read from the traffic (a jwt-bearer
+    /// client_assertion makes it private_key_jwt), else judged as an mTLS client.
+    #[arg(long)]
+    client_auth: Option<String>,
+    /// private_key_jwt: the client's assertion-signing key (PEM or private JWK; MTLS_JWT_KEY
+    /// for --client-cmd). Its public half verifies the observed assertions; never shown.
+    #[arg(long)]
+    jwt_key: Option<PathBuf>,
+    /// private_key_jwt: the algorithm of --jwt-key (PS256, ES256, EdDSA, RS256; MTLS_JWT_ALG).
+    #[arg(long, default_value = "EdDSA")]
+    jwt_alg: String,
+    /// private_key_jwt: the `kid` of --jwt-key (MTLS_JWT_KID).
+    #[arg(long)]
+    jwt_kid: Option<String>,
+    /// private_key_jwt: the client's registered public keys (a JWK Set file) to verify the
+    /// observed assertions with, when the signing key is not at hand.
+    #[arg(long)]
+    client_jwks: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run every scenario against the embedded mock AS and write reports.
@@ -199,7 +224,8 @@ enum Command {
         #[arg(long)]
         upstream: Option<String>,
         /// A live target file to take the issuer, CA bundle, client (tls_client_auth, else
-        /// self_signed: id, certificate, key) and resource from; flags override it.
+        /// self_signed, else private_key_jwt — first with --client-auth private_key_jwt: id,
+        /// certificate, key, assertion key) and resource from; flags override it.
         #[arg(long)]
         target: Option<PathBuf>,
         /// The client's certificate (PEM); re-presented to the upstream for the client.
@@ -236,6 +262,8 @@ enum Command {
         /// MTLS_USE_ALIASES for --client-cmd.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         use_aliases: bool,
+        #[command(flatten)]
+        auth: Box<ObservedAuth>,
         /// Stop after this many seconds (also bounds --client-cmd; default for it: 120).
         #[arg(long)]
         duration: Option<u64>,
@@ -358,7 +386,10 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
         Command::Bench { rtt: Some(rtts), runs, .. } => commands::bench::rtt(&rtts, runs),
         Command::Bench { scenarios, runs, scale, rtt: None } => commands::bench::bench(&scenarios, runs, &scale),
         Command::Serve { shape, malformed, defects, pki_dir, judge, report_dir } => {
-            let cfg = MockConfig { shape, malformed, defects, ..MockConfig::new(shape) };
+            // A client pointed at it by hand is judged under no profile: its assertions are
+            // accepted as plain RFC 7523 §3 allows (RS256, aud = the token endpoint URL).
+            let assertion_policy = mtls_harness::mock::AssertionPolicy::RFC7523;
+            let cfg = MockConfig { shape, malformed, defects, assertion_policy, ..MockConfig::new(shape) };
             commands::serve::serve(&cfg, &pki_dir, judge.then_some(report_dir.as_path()))
         }
         Command::Completions { shell } => {
@@ -406,6 +437,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
             client_cmd,
             steps,
             use_aliases,
+            auth,
             duration,
             ca_out,
             timeout,
@@ -439,6 +471,11 @@ fn dispatch(cmd: Command) -> anyhow::Result<u8> {
                 client_cmd,
                 steps,
                 use_aliases,
+                client_auth: auth.client_auth,
+                jwt_key: auth.jwt_key,
+                jwt_alg: auth.jwt_alg,
+                jwt_kid: auth.jwt_kid,
+                client_jwks: auth.client_jwks,
                 duration,
                 ca_out,
                 report_dir,

@@ -207,6 +207,19 @@ pub struct ObserveInputs {
     pub key: PathBuf,
     /// The protected resource, if any.
     pub resource: Option<String>,
+    /// The observed client's assertion key, when it is the private_key_jwt one.
+    pub jwt: Option<ObserveJwt>,
+}
+
+/// A private_key_jwt client's assertion key, as a target file gives it to `observe`.
+#[derive(Debug, Clone)]
+pub struct ObserveJwt {
+    /// The private key file (its public half verifies the assertions).
+    pub signing_key: PathBuf,
+    /// The algorithm it signs with.
+    pub alg: JwsAlg,
+    /// The `kid`, if the file names one.
+    pub kid: Option<String>,
 }
 
 /// A live target file: the AS, its CA bundle, the clients to act as, and what to run.
@@ -352,20 +365,42 @@ impl TargetFile {
     }
 
     /// What `observe` takes from the file: the issuer, the CA bundle, the client it observes
-    /// (the tls_client_auth one, else the self-signed one: id, certificate, key — paths resolved
-    /// against the file's directory) and the resource.
-    pub fn observe_inputs(&self) -> Result<ObserveInputs, String> {
-        let c = self.clients.tls_client_auth.as_ref().or(self.clients.self_signed.as_ref()).ok_or_else(|| {
-            format!("{}: observe needs a tls_client_auth (or self_signed) client: its certificate and key", self.file.display())
-        })?;
-        Ok(ObserveInputs {
+    /// (paths resolved against the file's directory) and the resource. The client is the
+    /// tls_client_auth one, else the self-signed one, else the private_key_jwt one (with its
+    /// transport certificate); `jwt_first` (`--client-auth private_key_jwt`) takes the
+    /// private_key_jwt one first — presenting the tls_client_auth client's certificate when it
+    /// has none of its own.
+    pub fn observe_inputs(&self, jwt_first: bool) -> Result<ObserveInputs, String> {
+        let c = &self.clients;
+        let mtls = c.tls_client_auth.as_ref().or(c.self_signed.as_ref());
+        let jwt = c.private_key_jwt.as_ref().map(|j| {
+            let transport = match (&j.cert, &j.key) {
+                (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+                _ => c.tls_client_auth.as_ref().map(|t| (t.cert.clone(), t.key.clone())),
+            };
+            (j, transport)
+        });
+        let inputs = |client_id: &str, cert: &Path, key: &Path, jwt: Option<ObserveJwt>| ObserveInputs {
             issuer: self.issuer.clone(),
             ca_bundle: self.path(&self.ca_bundle),
-            client_id: c.client_id.clone(),
-            cert: self.path(&c.cert),
-            key: self.path(&c.key),
+            client_id: client_id.to_string(),
+            cert: self.path(cert),
+            key: self.path(key),
             resource: self.resource.clone(),
-        })
+            jwt,
+        };
+        match (mtls, jwt) {
+            (Some(m), _) if !jwt_first => Ok(inputs(&m.client_id, &m.cert, &m.key, None)),
+            (_, Some((j, Some((cert, key))))) => {
+                let key_file = ObserveJwt { signing_key: self.path(&j.signing_key), alg: j.alg, kid: j.kid.clone() };
+                Ok(inputs(&j.client_id, &cert, &key, Some(key_file)))
+            }
+            (Some(m), _) => Ok(inputs(&m.client_id, &m.cert, &m.key, None)),
+            (None, _) => Err(format!(
+                "{}: observe needs a tls_client_auth, self_signed or private_key_jwt client with its certificate and key",
+                self.file.display()
+            )),
+        }
     }
 
     /// A path from the file, relative to the file's directory.

@@ -10,6 +10,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
 use crate::checks::{evidence, ClientCtx};
+use mtls_core::assertion_policy::FAPI2_ALGS;
 use mtls_core::results::Outcome;
 use mtls_mock::{Entry, SeenAssertion};
 
@@ -17,9 +18,6 @@ use mtls_mock::{Entry, SeenAssertion};
 pub const SKEW_S: u64 = 30;
 /// An assertion living longer than this is "unreasonably far in the future" (RFC 7523 §3 ¶4): warn.
 pub const FAR_EXP_S: u64 = 3600;
-
-/// The algorithms FAPI 2.0 SP §5.4.1 allows.
-const FAPI_ALGS: [&str; 3] = ["PS256", "ES256", "EdDSA"];
 
 /// The requests that carried an assertion, with it; `Err` when there is nothing to judge.
 fn judged(ctx: &ClientCtx) -> Result<Vec<(&Entry, &SeenAssertion)>, Outcome> {
@@ -66,7 +64,13 @@ pub async fn signature(ctx: &ClientCtx) -> Outcome {
         Ok(s) => s,
         Err(o) => return o,
     };
-    let Some(keys) = ctx.auth.jwks.as_ref() else { return Outcome::error("the client's registered JWKS is unknown") };
+    let Some(keys) = ctx.auth.jwks.as_ref() else {
+        // Never `pass` unverified: a skip that says what to give, where the keys can be unknown.
+        return match &ctx.auth.jwks_unknown {
+            Some(how) => Outcome::skip(format!("the client's registered public keys are unknown, so no signature was verified: {how}")),
+            None => Outcome::error("the client's registered JWKS is unknown"),
+        };
+    };
     let mut problems = Vec::new();
     for (e, a) in &seen {
         if let Err(why) = verify(a, keys) {
@@ -107,10 +111,10 @@ fn verify(a: &SeenAssertion, keys: &jsonwebtoken::jwk::JwkSet) -> Result<(), Str
     }
 }
 
-/// FAPI 2.0 SP §5.4.1 (shall): PS256, ES256 or EdDSA, never RSASSA-PKCS1-v1_5 (RS256) — applied
-/// when a FAPI 2.0 profile is judged; plain RFC 7523 (with RFC 7518) allows RS256, so without
-/// one RS256 passes. `none` and MACs fail always: a private_key_jwt assertion is signed (RFC 7523
-/// §3 ¶9, OIDC Core §9).
+/// FAPI 2.0 SP §5.4.1 / FAPI 1.0 Advanced §8.6 (shall): the profile's algorithms only, never
+/// RSASSA-PKCS1-v1_5 (RS256) — applied when such a profile is judged; plain RFC 7523 (with RFC
+/// 7518) allows RS256, so without one RS256 passes. `none` and MACs fail always: a
+/// private_key_jwt assertion is signed (RFC 7523 §3 ¶9, OIDC Core §9).
 pub async fn alg_allowed(ctx: &ClientCtx) -> Outcome {
     let seen = match judged(ctx) {
         Ok(s) => s,
@@ -126,14 +130,16 @@ pub async fn alg_allowed(ctx: &ClientCtx) -> Outcome {
         let signed = Algorithm::from_str(name).is_ok_and(|x| !matches!(x, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512));
         if !signed {
             problems.push(format!("the assertion sent to {} uses `{name}`: private_key_jwt assertions are signed (OIDC Core §9)", e.path));
-        } else if ctx.auth.fapi2 && !FAPI_ALGS.contains(&name) {
+        } else if let Some(rule) = ctx.auth.policy.algs.filter(|r| !r.allowed.contains(&name)) {
             problems.push(format!(
-                "the assertion sent to {} is signed with {name}: FAPI 2.0 SP §5.4.1 allows PS256, ES256 or EdDSA only",
-                e.path
+                "the assertion sent to {} is signed with {name}: {} allows {} only",
+                e.path,
+                rule.cite,
+                mtls_core::assertion_policy::AssertionPolicy::listed(&rule)
             ));
         }
     }
-    let note = if !ctx.auth.fapi2 && used.iter().any(|a| !FAPI_ALGS.contains(a)) {
+    let note = if ctx.auth.policy.algs.is_none() && used.iter().any(|a| !FAPI2_ALGS.contains(a)) {
         " (allowed by RFC 7523; a FAPI 2.0 profile would refuse it)"
     } else {
         ""
@@ -148,7 +154,9 @@ pub async fn claims(ctx: &ClientCtx) -> Outcome {
         Ok(s) => s,
         Err(o) => return o,
     };
-    let Some(cid) = ctx.auth.client_id.as_deref() else { return Outcome::error("the client's client_id is unknown") };
+    let Some(cid) = ctx.auth.client_id.as_deref() else {
+        return Outcome::skip("the client's client_id is unknown (observe: give --client-id), so iss and sub cannot be compared with it");
+    };
     let mut problems = Vec::new();
     for (e, a) in &seen {
         for claim in ["iss", "sub"] {
@@ -187,7 +195,7 @@ pub async fn aud(ctx: &ClientCtx) -> Outcome {
             problems.push(format!("the assertion sent to {} has no aud", e.path));
             continue;
         }
-        if ctx.auth.fapi2 {
+        if ctx.auth.policy.issuer_only_aud {
             if aud.and_then(Value::as_str) != Some(issuer) {
                 problems.push(format!(
                     "the assertion sent to {} has aud {}: FAPI 2.0 SP §5.3.2.1 wants the issuer `{issuer}` as a single string",
@@ -210,7 +218,8 @@ pub async fn aud(ctx: &ClientCtx) -> Outcome {
         }
     }
     let n = seen.len();
-    let rule = if ctx.auth.fapi2 { "the issuer as a single string (FAPI 2.0 SP §5.3.2.1)" } else { "the AS (RFC 7523 §3)" };
+    let rule =
+        if ctx.auth.policy.issuer_only_aud { "the issuer as a single string (FAPI 2.0 SP §5.3.2.1)" } else { "the AS (RFC 7523 §3)" };
     verdict(&seen, problems, format!("{n} client assertion(s) name {rule} in aud"))
 }
 

@@ -2,6 +2,7 @@
 //! what its `private_key_jwt` assertions are judged against: the registered public keys, the
 //! audiences the AS answers to, and whether a FAPI 2.0 profile is judged.
 
+use mtls_core::assertion_policy::AssertionPolicy;
 use mtls_core::scenario::AuthMethod;
 use serde_json::Value;
 
@@ -15,15 +16,18 @@ pub struct ClientAuth {
     pub client_id: Option<String>,
     /// The registered JWKS (public keys) of a `private_key_jwt` client.
     pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// Why the registered JWKS is unknown and what would make it known (observe: the AS's
+    /// registration cannot be read); `client.auth.assertion.signature` then skips with it.
+    pub jwks_unknown: Option<String>,
     /// The AS's issuer identifier.
     pub issuer: String,
     /// The token endpoint's URLs (top level and alias): RFC 7523 §3 lets `aud` name them.
     pub token_endpoints: Vec<String>,
     /// The PAR endpoint's URLs (top level and alias): RFC 9126 §2 lets a PAR assertion name them.
     pub par_endpoints: Vec<String>,
-    /// Whether a FAPI 2.0 Security Profile is judged: `aud` is then the issuer alone, as a
-    /// string (§5.3.2.1), and RS256 is refused (§5.4.1).
-    pub fapi2: bool,
+    /// What the judged profiles demand of the assertions beyond RFC 7523 §3 (FAPI 2.0 SP: the
+    /// issuer alone as `aud`, §5.3.2.1, and no RS256, §5.4.1; FAPI 1.0 Advanced: PS256 or ES256, §8.6).
+    pub policy: AssertionPolicy,
 }
 
 impl ClientAuth {
@@ -33,10 +37,11 @@ impl ClientAuth {
             method: None,
             client_id: None,
             jwks: None,
+            jwks_unknown: None,
             issuer: issuer.to_string(),
             token_endpoints: Vec::new(),
             par_endpoints: Vec::new(),
-            fapi2: false,
+            policy: AssertionPolicy::RFC7523,
         }
     }
 
@@ -51,10 +56,11 @@ impl ClientAuth {
             method: Some(method),
             client_id: Some(client_id.to_string()),
             jwks,
+            jwks_unknown: None,
             issuer: meta.get("issuer").and_then(Value::as_str).unwrap_or_default().to_string(),
             token_endpoints: urls("token_endpoint"),
             par_endpoints: urls("pushed_authorization_request_endpoint"),
-            fapi2: false,
+            policy: AssertionPolicy::RFC7523,
         }
     }
 

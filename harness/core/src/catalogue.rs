@@ -197,7 +197,7 @@ pub static CATALOGUE: &[CheckInfo] = &[
         "client.auth.assertion.alg",
         "FAPI 2.0 SP §5.4.1",
         Must,
-        "Client assertions are signed with PS256, ES256 or EdDSA (RS256 only where no FAPI 2.0 profile is judged; never none or a MAC)"
+        "Client assertions are signed, never with none or a MAC; with PS256, ES256 or EdDSA under FAPI 2.0, PS256 or ES256 under FAPI 1.0 Advanced (RS256 only where no FAPI profile is judged)"
     ),
     check!(Client, "client.auth.assertion.claims", "RFC 7523 §3", Must, "Client assertions have iss and sub equal to the client_id"),
     check!(

@@ -5,6 +5,7 @@
 //!
 //! Data flows one way: scenario → PKI → target → check graph → results → verdict → reports.
 
+pub mod assertion_policy;
 pub mod catalogue;
 pub mod discovery;
 pub mod dn;

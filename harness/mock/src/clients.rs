@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use mtls_core::assertion_policy::AssertionPolicy;
 use mtls_core::pki::TestPki;
 use mtls_core::scenario::{AuthMethod, ClientSpec, Defect, TlsMatch, DEFAULT_REDIRECT_URI};
 use rustls::pki_types::{CertificateDer, UnixTime};
@@ -183,8 +184,9 @@ impl AsState {
         Ok(Authenticated { client, cert })
     }
 
-    /// RFC 7523 §3: a JWT signed with a registered key, `iss` = `sub` = the client, `aud` the
-    /// issuer as a single string (FAPI 2.0 SP §5.3.2.1), unexpired.
+    /// RFC 7523 §3: a JWT signed with a registered key, `iss` = `sub` = the client, `aud` naming
+    /// this AS (the issuer as a single string where the policy says FAPI 2.0 SP §5.3.2.1), an
+    /// algorithm the policy allows, unexpired.
     fn verify_assertion(&self, client: &Registration, jws: &str) -> Result<(), String> {
         let header = jsonwebtoken::decode_header(jws).map_err(|e| format!("client_assertion is not a JWS: {e}"))?;
         use jsonwebtoken::Algorithm;
@@ -199,8 +201,12 @@ impl AsState {
                 jsonwebtoken::DecodingKey::from_secret(client.secret.as_deref().unwrap_or_default().as_bytes())
             } else {
                 let rs256 = header.alg == Algorithm::RS256 && self.has(Defect::JwtRs256Accepted);
-                if !matches!(header.alg, Algorithm::PS256 | Algorithm::ES256 | Algorithm::EdDSA) && !rs256 {
-                    return Err(format!("private_key_jwt assertions are PS256, ES256 or EdDSA (FAPI 2.0 SP §5.4.1), not {:?}", header.alg));
+                let name = format!("{:?}", header.alg);
+                if !self.assertion_policy.allows_alg(&name) && !rs256 {
+                    return Err(match self.assertion_policy.algs {
+                        Some(r) => format!("private_key_jwt assertions are {} ({}), not {name}", AssertionPolicy::listed(&r), r.cite),
+                        None => format!("private_key_jwt assertions are signed with the client's private key (OIDC Core §9), not {name}"),
+                    });
                 }
                 let keys = client.jwks.as_ref().ok_or("the client has no registered JWKS")?;
                 let jwk = match &header.kid {
@@ -226,8 +232,20 @@ impl AsState {
             if !str_claim("aud").is_some_and(|a| a.ends_with(crate::server::layout::TOKEN_PATH)) {
                 return Err("client_assertion aud must be the token endpoint URL".into());
             }
-        } else if !self.has(Defect::JwtAudNotChecked) && str_claim("aud") != Some(self.issuer.as_str()) {
-            return Err(format!("client_assertion aud must be the issuer `{}` as a single string (FAPI 2.0 SP §5.3.2.1)", self.issuer));
+        } else if !self.has(Defect::JwtAudNotChecked) {
+            if self.assertion_policy.issuer_only_aud {
+                if str_claim("aud") != Some(self.issuer.as_str()) {
+                    return Err(format!(
+                        "client_assertion aud must be the issuer `{}` as a single string (FAPI 2.0 SP §5.3.2.1)",
+                        self.issuer
+                    ));
+                }
+            } else if !self.identified_by(claims.get("aud")) {
+                return Err(format!(
+                    "client_assertion aud must identify this AS: the issuer `{}` or the token endpoint URL (RFC 7523 §3)",
+                    self.issuer
+                ));
+            }
         }
         // FAPI 2.0 SP §5.3.2.1-13: `iat`/`nbf` up to 10 s ahead accepted (this AS allows 60 s),
         // more than 60 s ahead refused.
@@ -247,6 +265,25 @@ impl AsState {
             return Err("client_assertion jti was already used (RFC 7523 §3)".into());
         }
         Ok(())
+    }
+
+    /// RFC 7523 §3 ¶3: whether `aud` (a string or an array) names this AS — its issuer, its token
+    /// endpoint URL (top level or alias), or its PAR endpoint URL (RFC 9126 §2).
+    fn identified_by(&self, aud: Option<&serde_json::Value>) -> bool {
+        let doc = self.discovery();
+        let urls: Vec<&str> = ["token_endpoint", "pushed_authorization_request_endpoint"]
+            .iter()
+            .flat_map(|k| [doc.get(*k), doc.get("mtls_endpoint_aliases").and_then(|a| a.get(*k))])
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .chain([self.issuer.as_str()])
+            .collect();
+        let names = |v: &serde_json::Value| v.as_str().is_some_and(|s| urls.contains(&s));
+        match aud {
+            Some(serde_json::Value::Array(items)) => items.iter().any(names),
+            Some(v) => names(v),
+            None => false,
+        }
     }
 
     /// Whether a certificate chains to the trusted client CA (validity and EKU included).

@@ -17,6 +17,7 @@ pub use mtls_core::discovery::{Malformed, MTLS_ENDPOINT_KEYS};
 pub use mtls_core::scenario::{AuthMethod, ClientSpec, Defect, PUBLIC_CLIENT_ID, SECRET_CLIENT_ID, SELF_SIGNED_CLIENT_ID, TLS_CLIENT_ID};
 pub use server::{endpoint_path, Layout, ListenerInfo};
 
+pub use mtls_core::assertion_policy::AssertionPolicy;
 use mtls_core::discovery::{default_aliased, Shape};
 use mtls_core::pki::TestPki;
 use mtls_core::redact::Secrets;
@@ -59,6 +60,11 @@ pub struct MockConfig {
     /// Public JWKs every `private_key_jwt` client registers besides the test PKI's assertion
     /// key (client mode: the RSA key of the reference client's `assertion_rs256` self-test).
     pub extra_assertion_jwks: Vec<serde_json::Value>,
+    /// What the mock demands of a `private_key_jwt` client's assertions beyond RFC 7523 §3:
+    /// FAPI 2.0 SP's issuer-only `aud` and PS256/ES256/EdDSA by default (the AS under test in AS
+    /// mode); in client mode, what the scenario's profiles demand of the client under test
+    /// ([`AssertionPolicy::of`]), so a client RFC 7523 allows is not refused.
+    pub assertion_policy: AssertionPolicy,
 }
 
 impl MockConfig {
@@ -72,6 +78,7 @@ impl MockConfig {
             defects: vec![],
             clients: None,
             extra_assertion_jwks: vec![],
+            assertion_policy: AssertionPolicy::FAPI2,
         }
     }
 
@@ -85,6 +92,7 @@ impl MockConfig {
             defects: sc.mock.defects.clone(),
             clients: sc.clients.clone(),
             extra_assertion_jwks: vec![],
+            assertion_policy: AssertionPolicy::FAPI2,
         }
     }
 }
@@ -203,7 +211,15 @@ impl MockAs {
         let keeps_identity: Option<(Arc<dyn rustls::server::StoresServerSessions>, terminator::IdentityCache)> = defects
             .has(Defect::SessionCacheKeepsIdentity)
             .then(|| (rustls::server::ServerSessionMemoryCache::new(256) as _, Default::default()));
-        let state = Arc::new(server::AsState::new(layout, cfg.bound_access_tokens, defects, registrations, pki, secrets.clone())?);
+        let state = Arc::new(server::AsState::new(
+            layout,
+            cfg.bound_access_tokens,
+            defects,
+            registrations,
+            cfg.assertion_policy,
+            pki,
+            secrets.clone(),
+        )?);
 
         // The journal is the record of requests; wiremock keeping its own would grow without
         // bound in a long `serve` session.

@@ -23,6 +23,7 @@ use mtls_mock::journal::Journal;
 
 pub mod hosts;
 pub mod proxy;
+pub mod registration;
 pub mod rewrite;
 pub mod signed;
 pub mod upstream;

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::rewrite::OriginMap;
 use mtls_core::pki::x5t_s256;
 use mtls_core::redact::{redacted_form, Secrets};
-use mtls_mock::journal::{answer_facts, auth_scheme, Entry, Journal};
+use mtls_mock::journal::{answer_facts, auth_scheme, Entry, Journal, SeenAssertion};
 use mtls_mock::terminator::plain;
 
 /// The most of a request body taken from the client.
@@ -145,6 +145,13 @@ async fn forward(
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    // A JWT client assertion is a credential: the entry keeps it redacted, the journal its
+    // header and claims (and the sealed JWS, for a signature verification) — as the mock's does.
+    let assertion = if is_form {
+        url::form_urlencoded::parse(&body).find(|(k, _)| k == "client_assertion").and_then(|(_, v)| SeenAssertion::parse(&v))
+    } else {
+        None
+    };
     let entry = Entry {
         listener: upstream.to_string(),
         cert_requested: request_cert,
@@ -163,7 +170,7 @@ async fn forward(
         Ok(r) => r,
         Err(e) => {
             let why = mtls_core::error_chain(&e);
-            s.journal.record(Entry { status: 502, error: Some("upstream unreachable".into()), ..entry });
+            s.journal.record_with_assertion(Entry { status: 502, error: Some("upstream unreachable".into()), ..entry }, assertion);
             return plain(StatusCode::BAD_GATEWAY, &format!("mtls-harness observe: the upstream {url} could not be reached: {why}\n"));
         }
     };
@@ -172,7 +179,7 @@ async fn forward(
     let mut bytes = match crate::upstream::read_limited(resp, MAX_ANSWER).await {
         Ok(b) => b,
         Err(why) => {
-            s.journal.record(Entry { status: 502, error: Some("upstream answer unreadable".into()), ..entry });
+            s.journal.record_with_assertion(Entry { status: 502, error: Some("upstream answer unreadable".into()), ..entry }, assertion);
             return plain(StatusCode::BAD_GATEWAY, &format!("mtls-harness observe: the answer of {url} could not be relayed: {why}\n"));
         }
     };
@@ -181,7 +188,7 @@ async fn forward(
     let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
     register_secrets(&s.secrets, json.as_ref(), location.as_deref());
     let (error, token_cnf) = json.as_ref().map(answer_facts).unwrap_or_default();
-    s.journal.record(Entry { status: status.as_u16(), error, token_cnf, ..entry });
+    s.journal.record_with_assertion(Entry { status: status.as_u16(), error, token_cnf, ..entry }, assertion);
     // What the client sees: local URLs and issuer.
     if let Some(mut v) = json {
         let changed = if s.discovery_paths.contains(&path) && status.is_success() {

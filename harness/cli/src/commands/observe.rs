@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mtls_harness::observe::hosts::HostMap;
+use mtls_harness::observe::registration::{client_auth, Declared, MethodSource};
 use mtls_harness::observe::{ObserveConfig, Observer};
+use mtls_harness::pki::JwsAlg;
+use mtls_harness::reference_client::JwtKey;
 use mtls_harness::run::{self, OnCheck};
+use mtls_harness::scenario::AuthMethod;
 use mtls_harness::scenario::{ClientUnderTest, Scenario, Step};
 use mtls_harness::{report, text};
 
@@ -29,6 +33,11 @@ pub(crate) struct ObserveArgs {
     pub(crate) client_cmd: Option<Vec<String>>,
     pub(crate) steps: Option<Vec<Step>>,
     pub(crate) use_aliases: bool,
+    pub(crate) client_auth: Option<String>,
+    pub(crate) jwt_key: Option<PathBuf>,
+    pub(crate) jwt_alg: String,
+    pub(crate) jwt_kid: Option<String>,
+    pub(crate) client_jwks: Option<PathBuf>,
     pub(crate) duration: Option<u64>,
     pub(crate) ca_out: Option<PathBuf>,
     pub(crate) report_dir: PathBuf,
@@ -36,11 +45,61 @@ pub(crate) struct ObserveArgs {
     pub(crate) timeout: u64,
 }
 
-/// The configuration and the observed client's id, from the flags over the target file.
-fn config(a: &ObserveArgs) -> anyhow::Result<(ObserveConfig, String)> {
+/// How the observed client authenticates, from the flags over the target file: the declared
+/// registration the checks judge by, and the assertion key a `--client-cmd` is handed.
+pub(crate) struct ObservedClient {
+    pub(crate) declared: Declared,
+    pub(crate) jwt: Option<JwtKey>,
+}
+
+/// `--client-auth`: one of the methods a client under test can use.
+fn parse_method(m: &str) -> anyhow::Result<AuthMethod> {
+    serde_json::from_value::<AuthMethod>(serde_json::Value::String(m.trim().to_string()))
+        .ok()
+        .filter(|a| matches!(a, AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth | AuthMethod::PrivateKeyJwt))
+        .with_context(|| format!("--client-auth `{m}`: tls_client_auth, self_signed_tls_client_auth or private_key_jwt"))
+}
+
+/// The public JWK Set of the signing key at `path` (never the key itself). RS256 uses an RSA
+/// key as PS256 does.
+fn public_jwks(path: &Path, alg: &str, kid: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    let family = match alg {
+        "PS256" | "RS256" => JwsAlg::PS256,
+        "ES256" => JwsAlg::ES256,
+        "EdDSA" => JwsAlg::EdDSA,
+        other => anyhow::bail!("--jwt-alg `{other}`: PS256, ES256, EdDSA or RS256"),
+    };
+    let jwk = mtls_harness::pki::public_jwk(path, family, kid).map_err(|e| anyhow::anyhow!("--jwt-key: {e}"))?;
+    Ok(serde_json::json!({ "keys": [jwk] }))
+}
+
+/// `--client-jwks`: a public JWK Set (or one public JWK) from a file.
+fn read_jwks(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("--client-jwks {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("--client-jwks {}: not JSON (a JWK Set is expected)", path.display()))?;
+    let set = if v.get("keys").is_some() { v } else { serde_json::json!({ "keys": [v] }) };
+    let keys = set["keys"].as_array().cloned().unwrap_or_default();
+    if keys.is_empty() {
+        anyhow::bail!("--client-jwks {}: no key in the set", path.display());
+    }
+    if keys.iter().any(|k| ["d", "p", "q", "k"].iter().any(|m| k.get(*m).is_some())) {
+        anyhow::bail!("--client-jwks {}: holds private key material; give the public JWK Set", path.display());
+    }
+    Ok(set)
+}
+
+/// The configuration, the observed client's id and its authentication, from the flags over the
+/// target file.
+fn config(a: &ObserveArgs) -> anyhow::Result<(ObserveConfig, String, ObservedClient)> {
+    let flag_method = a.client_auth.as_deref().map(parse_method).transpose()?;
+    let jwt_first = flag_method == Some(AuthMethod::PrivateKeyJwt) || (flag_method.is_none() && a.jwt_key.is_some());
     let from_file = match &a.target {
         Some(p) => Some(
-            mtls_harness::live::TargetFile::load(p).map_err(|e| anyhow::anyhow!("{e}"))?.observe_inputs().map_err(anyhow::Error::msg)?,
+            mtls_harness::live::TargetFile::load(p)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .observe_inputs(jwt_first)
+                .map_err(anyhow::Error::msg)?,
         ),
         None => None,
     };
@@ -62,6 +121,20 @@ fn config(a: &ObserveArgs) -> anyhow::Result<(ObserveConfig, String)> {
         None => None,
     };
     let client_id = a.client_id.clone().or(from_file.as_ref().map(|f| f.client_id.clone())).unwrap_or_default();
+    // The assertion key: --jwt-key over the target file's private_key_jwt client.
+    let file_jwt = from_file.as_ref().and_then(|f| f.jwt.clone());
+    let jwt = match (&a.jwt_key, &file_jwt) {
+        (Some(path), _) => Some(JwtKey { path: path.clone(), kid: a.jwt_kid.clone(), alg: a.jwt_alg.clone() }),
+        (None, Some(f)) => Some(JwtKey { path: f.signing_key.clone(), kid: f.kid.clone(), alg: f.alg.name().to_string() }),
+        (None, None) => None,
+    };
+    let method = flag_method.or(jwt.as_ref().map(|_| AuthMethod::PrivateKeyJwt));
+    let jwks = match (&a.client_jwks, &jwt) {
+        (Some(p), _) => Some(read_jwks(p)?),
+        (None, Some(k)) => Some(public_jwks(&k.path, &k.alg, k.kid.as_deref())?),
+        (None, None) => None,
+    };
+    let declared = Declared { method, client_id: Some(client_id.clone()).filter(|c| !c.is_empty()), jwks };
     let timeout = Duration::from_secs(a.timeout.max(1));
     Ok((
         ObserveConfig {
@@ -76,6 +149,7 @@ fn config(a: &ObserveArgs) -> anyhow::Result<(ObserveConfig, String)> {
             request_timeout: timeout,
         },
         client_id,
+        ObservedClient { declared, jwt },
     ))
 }
 
@@ -126,7 +200,8 @@ fn trust_hints(ca: &Path) -> Vec<String> {
 }
 
 pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
-    let (cfg, client_id) = config(a)?;
+    let (cfg, client_id, observed) = config(a)?;
+    let auth_method = observed.declared.method.unwrap_or(AuthMethod::TlsClientAuth);
     if !cfg.listen.ip().is_loopback() {
         eprintln!(
             "warning: --listen {} is not a loopback address: anyone who can reach it can use the client's certificate at the upstream through this proxy",
@@ -136,6 +211,10 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
     let rt = super::runtime()?;
     rt.block_on(async {
         let started_at = run::now_rfc3339();
+        let unix_now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        // Every observed request was sent between the start and the stop: the window the
+        // assertions' exp, iat and nbf are judged in (RFC 7523 §3).
+        let observing_from = unix_now();
         let t0 = Instant::now();
         let secrets = mtls_harness::redact::Secrets::new();
         let obs = Observer::start(&cfg, secrets.clone()).await?;
@@ -198,7 +277,7 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
                 let cut = ClientUnderTest {
                     command: Some(argv),
                     misbehave: Vec::new(),
-                    auth: mtls_harness::scenario::AuthMethod::TlsClientAuth,
+                    auth: auth_method,
                     steps: a.steps.clone().unwrap_or_else(|| Step::ALL.to_vec()),
                     use_aliases: a.use_aliases,
                     env: Default::default(),
@@ -215,8 +294,8 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
                     steps: cut.steps.clone(),
                     use_aliases: a.use_aliases,
                     other_cert: None,
-                    auth: mtls_harness::scenario::AuthMethod::TlsClientAuth,
-                    jwt: None,
+                    auth: auth_method,
+                    jwt: observed.jwt.clone(),
                     rs256_key: None,
                 };
                 let run = mtls_harness::client_mode::run_client(&cut, &env, Path::new("."), None, &secrets).await;
@@ -237,17 +316,33 @@ pub(crate) fn observe(a: &ObserveArgs) -> anyhow::Result<u8> {
             }
         };
         println!("stopped");
+        let window = Some((observing_from, unix_now()));
         let sc = Scenario::for_observing();
+        let entries = obs.journal.entries();
+        // The registration is declared, else read from the traffic (registration.rs).
+        let (auth, how) = client_auth(&observed.declared, &entries, &obs.metadata).map_err(anyhow::Error::msg)?;
+        let method = auth.method.map(|m| m.name()).unwrap_or("an mTLS method");
+        match how {
+            MethodSource::Declared => println!("client auth: {method} (as declared)"),
+            MethodSource::Inferred => {
+                println!("client auth: {method} (read from the traffic: a jwt-bearer client_assertion; --client-auth overrides)")
+            }
+            MethodSource::Assumed => {
+                println!("client auth: {method} (nothing declared, no client_assertion seen; --client-auth overrides)")
+            }
+        }
+        if let Some(why) = &auth.jwks_unknown {
+            println!("note:      assertions' signatures are not verified: {why}");
+        }
         let ctx = mtls_harness::client_mode::checks::ClientCtx {
-            entries: obs.journal.entries(),
+            entries,
             site: obs.site(),
             thumbprint: obs.thumbprint.clone(),
             client_run,
             asked_steps: a.steps.clone(),
-            // The client's registration at the real AS is unknown: judged as an mTLS client.
-            auth: mtls_harness::client_mode::auth::ClientAuth::unknown(&obs.map.upstream_issuer),
+            auth,
             assertions: obs.journal.assertions(),
-            window: None,
+            window,
         };
         let on_check: OnCheck = Arc::new(|sc, c| println!("{}", run::line(&sc.id, c)));
         let upstream_issuer = obs.map.upstream_issuer.clone();

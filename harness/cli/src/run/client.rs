@@ -80,22 +80,23 @@ fn rs256_key() -> Result<&'static AssertionKey, String> {
     KEY.get_or_init(|| AssertionKey::generate(JwsAlg::PS256, "tpp-jwt-001-rs256").map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)
 }
 
-/// The mock a client-mode scenario stands up: its client under test registered as the scenario
-/// says (the `assertion_rs256` self-test's RSA key beside the test PKI's).
-pub(crate) fn mock_config(sc: &Scenario) -> Result<MockConfig, String> {
+/// The mock a scenario stands up. In client mode: its client under test registered as the
+/// scenario says (the `assertion_rs256` self-test's RSA key beside the test PKI's), and its
+/// assertions accepted as the scenario's profiles allow (`available`: the profiles to pick them
+/// from) — plain RFC 7523 §3 without one; in AS mode the mock keeps FAPI 2.0 SP's strictness.
+pub(crate) fn mock_config(sc: &Scenario, available: &[mtls_core::profile::Profile]) -> Result<MockConfig, String> {
     let mut cfg = MockConfig::from_scenario(sc);
+    if sc.mode == mtls_core::scenario::Mode::Client {
+        let names: Vec<&String> = sc.profiles.iter().collect();
+        let profiles = mtls_core::profile::pick(available, &names).map_err(|e| e.to_string())?;
+        cfg.assertion_policy = mtls_core::assertion_policy::AssertionPolicy::of(&profiles);
+    }
     if sc.client.as_ref().is_some_and(|c| c.misbehave.contains(&Misbehaviour::AssertionRs256)) {
         let mut jwk = rs256_key()?.public_jwk.clone().ok_or("the RS256 key has no public JWK")?;
         jwk["alg"] = serde_json::json!("RS256");
         cfg.extra_assertion_jwks.push(jwk);
     }
     Ok(cfg)
-}
-
-/// Whether one of `profiles` is (or builds on) the FAPI 2.0 Security Profile: its client rules
-/// then apply to the assertions (issuer-only `aud`, no RS256).
-fn builds_on_fapi2(profiles: &[mtls_core::profile::Profile]) -> bool {
-    profiles.iter().any(|p| p.sources.iter().any(|s| s.name.starts_with("FAPI 2.0 Security Profile")))
 }
 
 /// What the client-mode checks judge, read from the mock after the client ran (`window`: when
@@ -108,12 +109,15 @@ pub(crate) fn client_ctx(
     window: Option<(u64, u64)>,
     profiles: &[mtls_core::profile::Profile],
 ) -> ClientCtx {
-    let method = sc.client.as_ref().map(|c| c.auth).unwrap_or(AuthMethod::TlsClientAuth);
+    // A client run by hand (`serve --judge`) is judged by the method its traffic shows: a
+    // jwt-bearer client_assertion makes it the private_key_jwt client (as observe reads it).
+    let by_hand = || mtls_observe::registration::sends_jwt_bearer(&mock.journal.entries()).then_some(AuthMethod::PrivateKeyJwt);
+    let method = sc.client.as_ref().map(|c| c.auth).or_else(by_hand).unwrap_or(AuthMethod::TlsClientAuth);
     let client_id = client_id_for(method, target);
     let registration = mock.state.clients.iter().find(|r| r.client_id == client_id);
     let jwks = registration.and_then(|r| r.jwks.clone());
     let mut auth = ClientAuth::registered(method, &client_id, jwks, &mock.state.discovery());
-    auth.fapi2 = builds_on_fapi2(profiles);
+    auth.policy = mtls_core::assertion_policy::AssertionPolicy::of(profiles);
     let thumbprint = match method {
         // The certificate it registered (RFC 8705 §2.2).
         AuthMethod::SelfSignedTlsClientAuth => {

@@ -95,7 +95,7 @@ pub(crate) async fn run_scenario_into(
     let started = Instant::now();
     let mut result = empty_result(sc);
     let outcome = match source {
-        Source::Mock(pki) => match client::mock_config(sc) {
+        Source::Mock(pki) => match client::mock_config(sc, &cfg.available_profiles) {
             Err(e) => Err(e),
             Ok(mock_cfg) => match mock_target::start(&mock_cfg, sc.primary, pki, cfg.limits, secrets).await {
                 Ok(mt) => {

@@ -313,6 +313,69 @@ fn serve_judge_scores_a_client_run_by_hand() {
     assert!(rest.iter().any(|l| l.starts_with("fail") && l.contains("client.alias.token")), "{rest:?}");
 }
 
+/// `serve --judge` with a private_key_jwt client run by hand (the reference client, signing
+/// with the served key): the method is read from its traffic, so its assertions are judged by the
+/// `client.auth.assertion.*` checks against the served registration, and the run passes.
+#[test]
+fn serve_judge_scores_a_private_key_jwt_client_run_by_hand() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("pki");
+    let reports = tmp.path().join("reports");
+    let mut cmd = bin();
+    cmd.args(["serve", "--shape", "split", "--judge", "--pki-dir"]).arg(&pki).arg("--report-dir").arg(&reports);
+    let mut child = Reaper(cmd.stdout(std::process::Stdio::piped()).spawn().unwrap());
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut banner = std::collections::HashMap::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once(": ") {
+            banner.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        if line == "requests:" {
+            break;
+        }
+    }
+    let out = bin()
+        .arg("client")
+        .env("MTLS_ISSUER", &banner["issuer"])
+        .env("MTLS_CLIENT_ID", "tpp-jwt-001")
+        .env("MTLS_CLIENT_AUTH", "private_key_jwt")
+        .env("MTLS_JWT_KEY", pki.join("jwt-client.key"))
+        .env("MTLS_JWT_KID", "tpp-jwt-001-eddsa")
+        .env("MTLS_JWT_ALG", "EdDSA")
+        .env("MTLS_CERT", pki.join("registered.pem"))
+        .env("MTLS_KEY", pki.join("registered.key"))
+        .env("MTLS_CA", pki.join("ca.pem"))
+        .env("MTLS_RESOURCE", &banner["resource"])
+        .env("MTLS_REDIRECT_URI", "https://client.example/cb")
+        .env("MTLS_STEPS", "token,introspect,revoke")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0), "{rest:?}");
+    let report: Value = serde_json::from_slice(&std::fs::read(reports.join("report.json")).unwrap()).unwrap();
+    let checks = report["scenarios"][0]["checks"].as_array().unwrap();
+    let get = |id: &str| {
+        let c = checks.iter().find(|c| c["id"] == id).unwrap();
+        (c["status"].as_str().unwrap().to_string(), c["reason"].as_str().unwrap().to_string())
+    };
+    for id in [
+        "client.client-id",
+        "client.alias.token",
+        "client.auth.assertion.signature",
+        "client.auth.assertion.aud",
+        "client.auth.assertion.jti",
+    ] {
+        assert_eq!(get(id).0, "pass", "{id}: {}", get(id).1);
+    }
+    assert!(get("client.client-id").1.contains("jwt-bearer client_assertion"), "{:?}", get("client.client-id"));
+    assert_eq!(jwts_in(&rest.join("\n")), Vec::<String>::new(), "no token or assertion in the log");
+}
+
 #[test]
 fn an_empty_client_command_and_an_endless_run_timeout_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

@@ -258,3 +258,33 @@ async fn oauth4webapi_with_private_key_jwt_and_its_certificate_passes_in_every_s
         }
     }
 }
+
+/// openid-client 6 (`fixtures/peers/openid-client/client.mjs`: `client.discovery` with
+/// `use_mtls_endpoint_aliases`, `TlsClientAuth()` or `PrivateKeyJwt`, the certificate on every
+/// connection) for the steps it offers (token, introspect, resource, revoke), as tls_client_auth
+/// and as private_key_jwt, in every shape: every check passes or skips, and a private_key_jwt
+/// client's six assertion checks pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_with_aliases_passes_in_every_shape_with_either_method() {
+    ensure_node_peers();
+    for (auth, shape) in ["tls_client_auth", "private_key_jwt"].into_iter().flat_map(|a| SHAPES.map(|s| (a, s))) {
+        let client = format!(
+            "  command: [\"node\", \"fixtures/peers/openid-client/client.mjs\"]\n  use_aliases: true\n  timeout_ms: 30000\n  auth: {auth}\n  steps: [token, introspect, resource, revoke]\n"
+        );
+        let r = run(&scenario(shape, &client)).await;
+        let label = format!("openid-client, {auth} / {shape}");
+        println!("{}", table_row(&label, &r));
+        assert!(r.client.as_ref().unwrap().succeeded(), "{label}: {:?}", r.client);
+        for c in &r.checks {
+            assert!(matches!(c.status, Status::Pass | Status::Skip), "{label}: {} {}: {}", c.id, c.status.name(), c.reason);
+        }
+        let s = statuses(&r);
+        assert_eq!(s["client.client-id"], Status::Pass, "{label}");
+        if auth == "private_key_jwt" {
+            println!("{}", jwt_table_row(&label, &r));
+            for id in mtls_harness::checks::CATALOGUE.iter().map(|c| c.id).filter(|id| id.starts_with("client.auth.assertion.")) {
+                assert_eq!(s[id], Status::Pass, "{label}: {id}");
+            }
+        }
+    }
+}

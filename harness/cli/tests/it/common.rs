@@ -29,7 +29,8 @@ pub(crate) fn ensure_node_peers() {
     static DONE: Mutex<bool> = Mutex::new(false);
     let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
     let peers = repo().join("fixtures/peers");
-    let installed = ["oidc-provider", "oauth4webapi"].iter().all(|p| peers.join(format!("node_modules/{p}/package.json")).exists());
+    let installed =
+        ["oidc-provider", "oauth4webapi", "openid-client"].iter().all(|p| peers.join(format!("node_modules/{p}/package.json")).exists());
     if *done || installed {
         *done = true;
         return;

@@ -407,3 +407,5 @@ fn preserve_issuer_points_an_unmodified_client_at_the_listeners_by_host_name() {
         "the system's hosts file is untouched"
     );
 }
+
+pub(crate) mod pkjwt;

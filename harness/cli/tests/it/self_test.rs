@@ -177,3 +177,46 @@ async fn a_token_endpoint_audience_is_retried_unless_a_profile_demands_the_issue
         assert!(!matches!(status(id).0, Status::Fail | Status::Warn), "{id}: {:?}", status(id));
     }
 }
+
+/// The mock in client mode follows the scenario's profile: plain RFC 7523 §3 lets a client sign
+/// with RS256 and name the token endpoint URL in `aud`, so without a profile the mock accepts both
+/// and every check passes (the alg check notes a FAPI 2.0 profile would refuse it); under
+/// fapi2-sp-mtls (§5.3.2.1, §5.4.1) the self-tests fail exactly their check (the scenarios as
+/// written); under fapi1-advanced (§8.6) RS256 fails exactly `client.auth.assertion.alg`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_mode_mock_accepts_what_rfc7523_allows_unless_the_profile_forbids_it() {
+    let source = Source::mock().unwrap();
+    let all = scenarios();
+    let by_id = |id: &str| all.iter().find(|s| s.id == id).cloned().unwrap_or_else(|| panic!("no scenario {id}"));
+    for id in ["selftest-client-assertion-rs256", "selftest-client-assertion-aud-token-endpoint"] {
+        let mut sc = by_id(id);
+        sc.profiles.clear();
+        sc.expect = Default::default();
+        let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+        assert!(r.error.is_none(), "{id}: {:?}", r.error);
+        let bad: Vec<_> =
+            r.checks.iter().filter(|c| !matches!(c.status, Status::Pass | Status::Skip)).map(|c| (c.id, c.status, &c.reason)).collect();
+        assert!(bad.is_empty(), "{id} without a profile: {bad:?}");
+        let row = |check: &str| r.checks.iter().find(|c| c.id == check).map(|c| (c.status, c.reason.clone())).unwrap();
+        for check in ["client.alias.introspection", "client.rs.same-cert"] {
+            assert_eq!(row(check).0, Status::Pass, "{id} {check}: the mock accepted the client: {:?}", row(check));
+        }
+        if id.ends_with("rs256") {
+            let (s, reason) = row("client.auth.assertion.alg");
+            assert_eq!(s, Status::Pass, "{reason}");
+            assert!(reason.contains("RS256 (allowed by RFC 7523; a FAPI 2.0 profile would refuse it)"), "{reason}");
+        } else {
+            let (s, reason) = row("client.auth.assertion.aud");
+            assert_eq!((s, reason.as_str()), (Status::Pass, "5 client assertion(s) name the AS (RFC 7523 §3) in aud"), "{reason}");
+        }
+    }
+    let mut sc = by_id("selftest-client-assertion-rs256");
+    sc.profiles = vec!["fapi1-advanced".into()];
+    let r = run_scenario(&sc, &source, &RunConfig::default(), None).await;
+    let failed: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id).collect();
+    assert_eq!(failed, BTreeSet::from(["client.auth.assertion.alg"]), "{:?}", r.checks);
+    let alg = r.checks.iter().find(|c| c.id == "client.auth.assertion.alg").unwrap();
+    assert!(alg.reason.contains("is signed with RS256: FAPI 1.0 Advanced §8.6 allows PS256 or ES256 only"), "{}", alg.reason);
+    let blocked: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Blocked).map(|c| c.id).collect();
+    assert!(blocked.contains("client.rs.same-cert"), "the mock refused the RS256 client under FAPI 1.0 Advanced: {blocked:?}");
+}

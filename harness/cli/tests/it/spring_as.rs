@@ -113,6 +113,12 @@ pub(crate) fn write_spring_pki(style: PkiStyle, dir: &Path) {
 /// ready line, README "Ports"): then it is started again, up to three times. Its stderr goes to
 /// `pki_dir/spring-as-N.stderr`, shown when it never gets ready.
 pub(crate) async fn start_peer(jar: &Path, cfg: Config, pki_dir: &Path, secret: &str) -> Peer {
+    start_peer_with(jar, cfg, pki_dir, secret, &[]).await
+}
+
+/// [`start_peer`] with further environment (e.g. `PEER_PUBLIC_HOST`).
+pub(crate) async fn start_peer_with(jar: &Path, cfg: Config, pki_dir: &Path, secret: &str, env: &[(&str, &str)]) -> Peer {
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let permit = PEERS.acquire().await.unwrap();
     let (jar, dir, secret) = (jar.to_path_buf(), pki_dir.to_path_buf(), secret.to_string());
     let label = cfg.label();
@@ -121,6 +127,7 @@ pub(crate) async fn start_peer(jar: &Path, cfg: Config, pki_dir: &Path, secret: 
         for attempt in 1..=3 {
             let log = dir.join(format!("spring-as-{attempt}.stderr"));
             let child = Command::new("java")
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .args(["-XX:TieredStopAtLevel=1", "-jar"])
                 .arg(&jar)
                 .env("PKI_DIR", &dir)

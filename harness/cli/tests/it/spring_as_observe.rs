@@ -81,3 +81,90 @@ async fn oauth4webapi_through_the_proxy_in_front_of_spring() {
     }
     drop(peer);
 }
+
+/// private_key_jwt clients (oauth4webapi, openid-client) with their transport certificate through
+/// `observe --preserve-issuer` in front of Spring addressed as `https://localhost:PORT` (split):
+/// Spring's `tpp-jwt-001` (ES256, its JWK Set served by the peer) at Spring's defaults. With the
+/// aliases used the verdict is `pass`, every assertion check passing and the token bound; ignoring
+/// them fails exactly `client.alias.token` (Spring's top-level listener asks for no certificate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_key_jwt_clients_through_the_proxy_in_front_of_spring() {
+    use crate::observe::pkjwt::{can_unshare, compact_jws, everything, ASSERTION_CHECKS, CLIENTS};
+    if !can_unshare() {
+        eprintln!("SKIPPED: no privilege to unshare a mount namespace here");
+        return;
+    }
+    let Some(jar) = tokio::task::spawn_blocking(jar).await.unwrap() else { return };
+    tokio::task::spawn_blocking(ensure_node_peers).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    write_spring_pki(PkiStyle::Compact, &dir);
+    let thumb = mtls_harness::pki::TestPki::shared_with(PkiStyle::Compact).unwrap().identity(Role::Registered).x5t_s256.clone();
+    let cfg = Config { mode: "split", format: "jwt", method: "registered", defect: None, style: PkiStyle::Compact };
+    let peer = crate::spring_as::start_peer_with(&jar, cfg, &dir, "s3cr3t-spring-pkjwt", &[("PEER_PUBLIC_HOST", "localhost")]).await;
+    assert!(peer.issuer.starts_with("https://localhost:"), "{}", peer.issuer);
+    let key = dir.join("jwt-es256.key").display().to_string();
+    for (name, script) in CLIENTS {
+        for aliases in [true, false] {
+            let label = format!("spring-{name}-{aliases}");
+            let report = dir.join(format!("report-{label}"));
+            let client = format!("node {}", repo().join("fixtures/peers").join(script).display());
+            let args = [
+                "--upstream",
+                &peer.issuer,
+                "--preserve-issuer",
+                "--resource",
+                &peer.resource,
+                "--client-id",
+                "tpp-jwt-001",
+                "--client-auth",
+                "private_key_jwt",
+                "--jwt-key",
+                &key,
+                "--jwt-alg",
+                "ES256",
+                "--jwt-kid",
+                "tpp-jwt-001-es256",
+                "--steps",
+                "token,introspect,resource,revoke",
+                "--client-cmd",
+                &client,
+                "--duration",
+                "60",
+                "--format",
+                "json",
+                "--use-aliases",
+                if aliases { "true" } else { "false" },
+            ]
+            .map(String::from);
+            let (d, r) = (dir.clone(), report.clone());
+            let out = tokio::task::spawn_blocking(move || observe_cmd(&d, &r, &args)).await.unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            println!("{label}\n{stdout}");
+            assert!(report.join("report.json").exists(), "{label}: no report\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+            let (got, verdict) = outcomes(&report);
+            let row = |id: &str| got.get(id).cloned().unwrap_or_else(|| ("missing".into(), String::new()));
+            let text = everything(&out, &report);
+            assert!(compact_jws(&text).is_empty(), "{label}: a JWS in the output: {:?}", compact_jws(&text));
+            if aliases {
+                assert_eq!(out.status.code(), Some(0), "{label}\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+                assert_eq!(verdict, "pass", "{label}: {got:?}");
+                for id in ["client.discovery", "client.alias.token", "client.alias.introspection", "client.alias.revocation"]
+                    .into_iter()
+                    .chain(["client.cert.presented", "client.client-id", "client.rs.same-cert"])
+                    .chain(ASSERTION_CHECKS)
+                {
+                    assert_eq!(row(id).0, "pass", "{label} {id}: {}", row(id).1);
+                }
+                let bound = format!("(token bound to x5t#S256={thumb})");
+                assert!(stdout.lines().any(|l| l.contains("POST /oauth2/introspect") && l.ends_with(&bound)), "{label}\n{stdout}");
+            } else {
+                assert_eq!(out.status.code(), Some(1), "{label}\n{stdout}");
+                assert_eq!(verdict, "fail", "{label}");
+                let failed: Vec<&String> = got.iter().filter(|(_, (s, _))| s == "fail").map(|(id, _)| id).collect();
+                assert_eq!(failed, ["client.alias.token"], "{label}: {got:?}");
+            }
+        }
+    }
+    drop(peer);
+}

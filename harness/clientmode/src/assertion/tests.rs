@@ -44,7 +44,8 @@ fn ctx(claims: &[Value], fapi2: bool) -> ClientCtx {
     let meta = json!({"issuer": ISSUER, "token_endpoint": "https://as.example/token", "mtls_endpoint_aliases": {"token_endpoint": TOKEN}});
     let jwks = serde_json::from_value(key().public_jwks().unwrap()).unwrap();
     let mut auth = ClientAuth::registered(AuthMethod::PrivateKeyJwt, "c1", Some(jwks), &meta);
-    auth.fapi2 = fapi2;
+    auth.policy =
+        if fapi2 { mtls_core::assertion_policy::AssertionPolicy::FAPI2 } else { mtls_core::assertion_policy::AssertionPolicy::RFC7523 };
     ClientCtx {
         entries: claims.iter().map(|_| entry("/token")).collect(),
         site: Site::default(),

@@ -11,6 +11,7 @@ mod ecosystem_tests;
 mod files;
 mod identity;
 mod mint;
+mod public_jwk;
 mod test_pki;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -26,6 +27,7 @@ pub use ecosystem::{CA_KEY_BITS, LEAF_KEY_BITS};
 pub use files::{write_file, write_new_file};
 pub use identity::Identity;
 pub use mint::{mint_rogue, mint_self_signed_like, same_issuer, ClientCa, ProxyCa};
+pub use public_jwk::public_jwk;
 pub use test_pki::TestPki;
 
 /// Why a certificate or key could not be made, read or used. Each variant names the file and

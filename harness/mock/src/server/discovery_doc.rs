@@ -22,7 +22,11 @@ impl AsState {
             } else {
                 json!(["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post", "client_secret_jwt", "none"])
             },
-            "token_endpoint_auth_signing_alg_values_supported": ["PS256", "ES256", "EdDSA", "HS256"],
+            // What the assertion policy allows (RS256 too under plain RFC 7523), and HS256 for client_secret_jwt.
+            "token_endpoint_auth_signing_alg_values_supported": match self.assertion_policy.algs {
+                Some(r) => r.allowed.iter().chain(["HS256"].iter()).copied().collect::<Vec<_>>(),
+                None => vec!["PS256", "ES256", "EdDSA", "RS256", "HS256"],
+            },
             "introspection_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported": ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt", "client_secret_basic", "client_secret_post"],
             "tls_client_certificate_bound_access_tokens": if self.has(Defect::BoundFlagString) {

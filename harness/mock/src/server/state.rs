@@ -17,6 +17,7 @@ use crate::clients::Registration;
 use crate::defects::Defects;
 use crate::terminator::H_LISTENER;
 use crate::tokens::Store;
+use mtls_core::assertion_policy::AssertionPolicy;
 use mtls_core::pki::TestPki;
 use mtls_core::redact::Secrets;
 use mtls_core::scenario::Defect;
@@ -29,6 +30,8 @@ pub struct AsState {
     pub layout: Layout,
     pub(crate) bound_access_tokens: bool,
     pub(crate) defects: Defects,
+    /// What it demands of client assertions beyond RFC 7523 §3.
+    pub(crate) assertion_policy: AssertionPolicy,
     /// Its client registrations.
     pub clients: Vec<Registration>,
     pub(crate) trust: Arc<dyn ClientCertVerifier>,
@@ -56,6 +59,7 @@ impl AsState {
         bound_access_tokens: bool,
         defects: Defects,
         clients: Vec<Registration>,
+        assertion_policy: AssertionPolicy,
         pki: &TestPki,
         secrets: Secrets,
     ) -> Result<AsState, StateError> {
@@ -76,6 +80,7 @@ impl AsState {
             layout,
             bound_access_tokens,
             defects,
+            assertion_policy,
             clients,
             trust,
             encoding,
