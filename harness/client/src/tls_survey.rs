@@ -219,7 +219,9 @@ impl Survey {
     }
 
     /// The origin's TLS 1.2 flight when offered only the DHE suites it accepts, naming no
-    /// RFC 7919 group (so the server shows its own prime); `None` when it accepts no DHE suite.
+    /// RFC 7919 group (so the server shows its own prime) — or, where that is refused (GnuTLS
+    /// refuses DHE to a client whose named groups hold no finite-field one), with the RFC 7919
+    /// groups offered too; `None` when it accepts no DHE suite.
     pub async fn dhe(&self, site: &Site) -> Result<Option<Probed>, String> {
         let a = self.answers(site);
         a.dhe
@@ -229,9 +231,13 @@ impl Survey {
                 if dhe.is_empty() {
                     return Ok(None);
                 }
-                let mut hello = ClientHello::new(&[Version::Tls12], dhe, &site.host);
-                hello.groups = keys::without_ffdhe(&hello.groups);
-                Ok(Some(self.ask(site, hello, Until::ServerHelloDone).await))
+                let with_groups = ClientHello::new(&[Version::Tls12], dhe, &site.host);
+                let mut own = with_groups.clone();
+                own.groups = keys::without_ffdhe(&own.groups);
+                match self.ask(site, own, Until::ServerHelloDone).await {
+                    Ok(a) if a.refused() => Ok(Some(self.ask(site, with_groups, Until::ServerHelloDone).await)),
+                    other => Ok(Some(other)),
+                }
             })
             .await
             .clone()

@@ -115,7 +115,7 @@ async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules(
     let profiles = ["fapi2-sp-mtls", "au-cdr"];
     for (style, got) in nginx_checks(tmp.path(), &edges, &["nginx-fapi", "nginx-legacy"], &profiles).await {
         let [a, b] = &got[..] else { unreachable!("two edges") };
-        use Status::{Fail, Pass};
+        use Status::{Fail, Pass, Skip};
         expect(
             &format!("nginx (a) FAPI-clean, {style:?} PKI"),
             a,
@@ -127,9 +127,19 @@ async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules(
                 ("tls.ciphers.tls12", Pass),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
-            &[("tls.cert-request.forbidden", "discovery")],
+            &[
+                ("tls.cert-request.forbidden", "discovery"),
+                ("tls.key-size.server", "RSA 2048 bits"),
+                ("tls.key-size.dhe", "accepts no DHE suite"),
+            ],
         );
+        if style == PkiStyle::Compact {
+            assert!(a["tls.key-size.server"].1.contains("EC P-256 (256 bits)"), "both certificates seen: {}", a["tls.key-size.server"].1);
+        }
         let (suites, requests) = enumerated(a);
         let mut sorted = suites.clone();
         sorted.sort();
@@ -154,8 +164,17 @@ async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules(
                 ("tls.ciphers.tls12", Fail),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
-            &[("tls.version.floor", "TLS 1.0"), ("tls.version.floor", "TLS 1.1"), ("tls.ciphers.tls12", "outside the allow-list")],
+            &[
+                ("tls.version.floor", "TLS 1.0"),
+                ("tls.version.floor", "TLS 1.1"),
+                ("tls.ciphers.tls12", "outside the allow-list"),
+                // The positive control of the DHE measurement: ffdhe2048 measured as 2048 bits.
+                ("tls.key-size.dhe", "a 2048-bit DHE group"),
+            ],
         );
         let (suites, requests) = enumerated(b);
         for s in ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"] {
@@ -188,6 +207,9 @@ async fn nginx_without_the_extended_master_secret_fails_exactly_tls_ems() {
                 ("tls.ciphers.tls12", Pass),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Fail),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
             &[("tls.ems", "RFC 7627")],
         );
@@ -241,6 +263,9 @@ async fn node_oidc_provider_defaults() {
     for ((style, _), got) in peers.iter().zip(futures_util::future::join_all(runs).await) {
         let (suites, requests) = enumerated(&got);
         println!("node, {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+        for id in ["tls.key-size.server", "tls.key-size.dhe", "tls.ciphers.required"] {
+            println!("node, {style:?} PKI: {id}: {}", got[id].1);
+        }
         assert_suites_fit_the_certificate(&format!("node, {style:?} PKI"), *style, &suites);
         assert_eq!(requests as usize, suites.len() + 1);
         use Status::{Fail, Pass};
@@ -255,6 +280,9 @@ async fn node_oidc_provider_defaults() {
                 ("tls.ciphers.tls12", Fail),
                 ("tls.renegotiation", Fail),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", if *style == PkiStyle::Compact { Fail } else { Pass }),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
             &[
                 ("tls.renegotiation", "accepts a client-initiated renegotiation"),
@@ -287,6 +315,9 @@ async fn glewlwyd_defaults() {
     for ((style, _), got) in peers.iter().zip(futures_util::future::join_all(runs).await) {
         let (suites, requests) = enumerated(&got);
         println!("glewlwyd, {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+        for id in ["tls.key-size.server", "tls.key-size.dhe", "tls.ciphers.required"] {
+            println!("glewlwyd, {style:?} PKI: {id}: {}", got[id].1);
+        }
         assert_suites_fit_the_certificate(&format!("glewlwyd, {style:?} PKI"), *style, &suites);
         assert_eq!(requests as usize, suites.len() + 1);
         use Status::{Fail, Pass};
@@ -301,6 +332,9 @@ async fn glewlwyd_defaults() {
                 ("tls.ciphers.tls12", Fail),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", if *style == PkiStyle::Compact { Fail } else { Pass }),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
             &[
                 ("tls.version.floor", "accepts TLS 1.0"),
@@ -310,6 +344,104 @@ async fn glewlwyd_defaults() {
                 ("tls.cert-request.forbidden", "discovery"),
                 ("tls.cert-request.required", trusted_ca_name(*style)),
             ],
+        );
+    }
+}
+
+/// nginx serving a 1024-bit RSA certificate (beside the compact PKI's ECDSA one; loaded only at
+/// `@SECLEVEL=0`), under FAPI 2.0: exactly tls.key-size.server fails, naming the key and the
+/// clause; the ECDSA key passes beside it. Compact PKI only: rustls (the harness's HTTP client)
+/// refuses a 1024-bit RSA signature, so nginx needs the ECDSA certificate to serve discovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_with_a_1024_bit_rsa_key_fails_exactly_the_server_key_size() {
+    let Some(edge) = crate::nginx::start_forwarding(TlsConfig::WeakRsa, Forward::None, PkiStyle::Compact) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let got = tls_checks(tmp.path(), "nginx-weak-rsa", &edge.issuer, &edge.pki_dir, &["fapi2-sp-mtls"]).await;
+    use Status::{Fail, Pass, Skip};
+    expect(
+        "nginx with a 1024-bit RSA key",
+        &got,
+        &[
+            ("tls.cert-request.required", Pass),
+            ("tls.cert-request.forbidden", Skip),
+            ("tls.version.floor", Pass),
+            ("tls.version.prefers-13", Pass),
+            ("tls.ciphers.tls12", Pass),
+            ("tls.ciphers.required", Skip),
+            ("tls.key-size.server", Fail),
+            ("tls.key-size.dhe", Pass),
+            ("tls.renegotiation", Pass),
+            ("tls.ems", Pass),
+        ],
+        &[
+            ("tls.key-size.server", "RSA key of 1024 bits, under 2048 (fapi2-sp-mtls (FAPI 2.0 SP §5.4.1-2, -3"),
+            ("tls.key-size.server", "EC P-256 (256 bits)"),
+        ],
+    );
+}
+
+/// nginx with FAPI 1.0's four suites and a 1024-bit DHE prime, under FAPI 1.0 Advanced: exactly
+/// tls.key-size.dhe fails, naming the suite, the size and §8.5-3; the allow-list holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_with_a_1024_bit_dhe_group_fails_exactly_the_dhe_size() {
+    let Some(edges) = nginx_edges(&[TlsConfig::WeakDhe]) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for (style, got) in nginx_checks(tmp.path(), &edges, &["nginx-weak-dhe"], &["fapi1-advanced"]).await {
+        use Status::{Fail, Pass, Skip};
+        expect(
+            &format!("nginx with a 1024-bit DHE group, {style:?} PKI"),
+            &got[0],
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Skip),
+                ("tls.version.floor", Pass),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Pass),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Fail),
+                ("tls.renegotiation", Pass),
+                ("tls.ems", Pass),
+            ],
+            &[
+                ("tls.key-size.dhe", "TLS_DHE_RSA_WITH_AES_"),
+                ("tls.key-size.dhe", "DHE group of 1024 bits, under 2048"),
+                ("tls.key-size.dhe", "§8.5-3"),
+            ],
+        );
+    }
+}
+
+/// nginx accepting TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 alone, under Open Finance Brasil:
+/// exactly tls.ciphers.required fails, naming the one missing suite (the accepted one is on the
+/// allow-list, so tls.ciphers.tls12 passes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_without_ecdhe_rsa_aes256_fails_exactly_the_required_suites() {
+    let Some(edges) = nginx_edges(&[TlsConfig::NoEcdheRsa256]) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for (style, got) in nginx_checks(tmp.path(), &edges, &["nginx-no-aes256"], &["br-openfinance"]).await {
+        use Status::{Fail, Pass, Skip};
+        expect(
+            &format!("nginx without ECDHE-RSA-AES256-GCM-SHA384, {style:?} PKI"),
+            &got[0],
+            &[
+                ("tls.cert-request.required", Pass),
+                ("tls.cert-request.forbidden", Skip),
+                ("tls.version.floor", Pass),
+                ("tls.version.prefers-13", Pass),
+                ("tls.ciphers.tls12", Pass),
+                ("tls.ciphers.required", Fail),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
+                ("tls.renegotiation", Pass),
+                ("tls.ems", Pass),
+            ],
+            &[("tls.ciphers.required", "1 not accepted: TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")],
+        );
+        assert!(
+            !got[0]["tls.ciphers.required"].1.contains("AES_128"),
+            "only the missing suite is named: {}",
+            got[0]["tls.ciphers.required"].1
         );
     }
 }
