@@ -183,3 +183,30 @@ async fn a_token_endpoint_audience_is_retried_unless_a_profile_demands_the_issue
         assert!(!matches!(status(id).0, Status::Fail | Status::Warn), "{id}: {:?}", status(id));
     }
 }
+
+/// The embedded mock serves the compact PKI's ECDSA certificate, so it can negotiate no
+/// ECDHE_RSA suite: under br-openfinance tls.ciphers.required fails — the clause's failure (OFB
+/// FAPI SP §6.2.2-1, -2: shall support two ECDHE_RSA suites; the OFB text notes Brazil's ICP
+/// issues RSA certificates only) — naming both suites and why; the key sizes pass (P-256, no DHE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ecdsa_mock_cannot_support_brazils_ecdhe_rsa_suites() {
+    let mut sc = scenarios().into_iter().find(|s| s.id == "as-split").expect("as-split");
+    sc.profiles = vec!["br-openfinance".into()];
+    sc.checks = vec!["tls.*".into()];
+    let r = run_scenario(&sc, &Source::mock().unwrap(), &RunConfig::default(), None).await;
+    let row = |id: &str| r.checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id}"));
+    let c = row("tls.ciphers.required");
+    assert_eq!(c.status, Status::Fail, "{}", c.reason);
+    for word in [
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "its certificate is not RSA",
+        "OFB FAPI SP §6.2.2",
+    ] {
+        assert!(c.reason.contains(word), "{word}: {}", c.reason);
+    }
+    for id in ["tls.key-size.server", "tls.key-size.dhe"] {
+        assert_eq!(row(id).status, Status::Pass, "{id}: {}", row(id).reason);
+    }
+    assert!(row("tls.key-size.server").reason.contains("EC P-256 (256 bits)"), "{}", row("tls.key-size.server").reason);
+}

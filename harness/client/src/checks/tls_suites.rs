@@ -101,7 +101,15 @@ pub async fn required(ctx: &Ctx) -> Outcome {
             }
             let detail = json!({ "accepted": accepted, "requests": e.requests, "refused_with": e.end });
             if !problems.is_empty() {
-                let why = if accepted.is_empty() { format!(" (it accepts no TLS 1.2 suite: {})", e.end) } else { String::new() };
+                let rsa = |n: &String| suites::by_name(n).and_then(mtls_tlsprobe::keys::Auth::of) == Some(mtls_tlsprobe::keys::Auth::Rsa);
+                let why = if accepted.is_empty() {
+                    format!(" (it accepts no TLS 1.2 suite: {})", e.end)
+                } else if rules.iter().any(|r| r.rule.accepts.iter().any(rsa)) && !accepted.iter().any(rsa) {
+                    " (no suite it accepts authenticates with an RSA certificate: its certificate is not RSA, and an _RSA_ suite needs one)"
+                        .to_string()
+                } else {
+                    String::new()
+                };
                 return (Verdict::Fail(format!("{}{why}", problems.join("; "))), detail);
             }
             if exempt.len() == rules.len() {
