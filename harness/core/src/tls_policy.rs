@@ -1,7 +1,8 @@
 //! A profile's TLS-layer rules (the `tls:` section of `profiles/*.yaml`): the TLS 1.2 suite
-//! allow-list and the endpoints exempt from it, TLS 1.3 preference, the secure renegotiation
-//! indication or renegotiation refused, the extended master secret, and which endpoints must or
-//! must not ask for a client certificate. The `tls.*` checks judge them; where no selected
+//! allow-list, the suites a server must accept, and the endpoints exempt from both, TLS 1.3
+//! preference, the secure renegotiation indication or renegotiation refused, the extended master
+//! secret, the smallest server key and DHE group, and which endpoints must or must not ask for
+//! a client certificate. The `tls.*` checks judge them; where no selected
 //! profile sets a rule, they judge BCP 195 (RFC 9325) at the catalogue's informational level.
 
 use serde::Deserialize;

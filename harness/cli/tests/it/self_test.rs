@@ -21,7 +21,7 @@ fn scenarios() -> Vec<Scenario> {
 /// certificate, no suite RFC 9325 advises against — ChaCha20
 /// is merely not recommended, informational under bcp195 — and the mock's listeners keep
 /// discovery off mTLS only in the split shape): their negative self-test is a real server configured to break
-/// exactly them, in `tls_probes.rs` — `(check, test function)`.
+/// exactly them, in `tls_probes.rs` and `tls_key_probes.rs` — `(check, test function)`.
 const ON_REAL_SERVERS: &[(&str, &str)] = &[
     ("tls.version.floor", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
     ("tls.ems", "nginx_without_the_extended_master_secret_fails_exactly_tls_ems"),
@@ -37,7 +37,7 @@ const ON_REAL_SERVERS: &[(&str, &str)] = &[
 fn every_check_has_a_negative_self_test() {
     // A MUST-level check proves it can fail; a SHOULD-level one (or another RFC's rule) that it can warn.
     let expected: BTreeSet<String> = scenarios().iter().flat_map(|s| s.expect.fail.iter().chain(&s.expect.warn).cloned()).collect();
-    let real = include_str!("tls_probes.rs");
+    let real = [include_str!("tls_probes.rs"), include_str!("tls_key_probes.rs")].concat();
     for (id, test) in ON_REAL_SERVERS {
         let body = real.split(&format!("async fn {test}()")).nth(1).unwrap_or_else(|| panic!("tls_probes.rs has no test {test}"));
         let body = body.split("\n}\n").next().unwrap_or_default();
