@@ -324,6 +324,36 @@ mod tests {
     use super::*;
     use mtls_core::discovery::Metadata;
 
+    /// A TLS 1.3-only origin hides its Certificate from a prober; the rustls handshake shows it
+    /// (unverified: the CA is not even given), and a closed port is an error naming the address.
+    #[tokio::test]
+    async fn a_tls13_only_origin_shows_its_certificate_to_a_rustls_handshake() {
+        let pki = mtls_core::pki::TestPki::shared().expect("pki");
+        let cfg = rustls::ServerConfig::builder_with_provider(mtls_core::tls::provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(pki.server.chain(), pki.server.key_der())
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let serve = tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let a = acceptor.clone();
+                tokio::spawn(async move { a.accept(s).await.map(|_| ()) });
+            }
+        });
+        let site = |port| Site { origin: format!("https://127.0.0.1:{port}"), host: "127.0.0.1".into(), port, endpoints: Vec::new() };
+        let t = Timeouts { connect: std::time::Duration::from_secs(2), read: std::time::Duration::from_secs(3) };
+        let der = tls13_peer_certificate(&site(port), t).await.expect("a certificate");
+        assert_eq!(der, pki.server.cert_der.to_vec());
+        serve.abort();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let e = tls13_peer_certificate(&site(closed), t).await.expect_err("nothing listens");
+        assert!(e.contains(&format!("127.0.0.1:{closed}")), "{e}");
+    }
+
     #[test]
     fn sites_group_endpoints_and_twins_by_origin() {
         let raw = serde_json::json!({
