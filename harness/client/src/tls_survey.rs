@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use mtls_core::discovery::Source;
+use mtls_tlsprobe::keys::{self, Auth};
 use mtls_tlsprobe::{suites, Answer, ClientHello, Renegotiation, Timeouts, Until, Version};
 
 use crate::checks::Discovered;
@@ -114,6 +115,9 @@ struct Answers {
     tls10: OnceCell<Probed>,
     suites: OnceCell<Result<Enumeration, String>>,
     renegotiation: OnceCell<Result<Renegotiation, String>>,
+    certificates: OnceCell<Result<Vec<(Auth, Probed)>, String>>,
+    dhe: OnceCell<Result<Option<Probed>, String>>,
+    tls13_certificate: OnceCell<Result<Vec<u8>, String>>,
 }
 
 /// Per-scenario cache of TLS answers, by origin.
@@ -193,6 +197,66 @@ impl Survey {
             .clone()
     }
 
+    /// The origin's TLS 1.2 flight for each kind of certificate its accepted suites need (RSA,
+    /// ECDSA): only the accepted suites of that kind offered, read to ServerHelloDone, where the
+    /// certificate and the ServerKeyExchange are in clear (RFC 5246 §7.4.2, §7.4.3).
+    pub async fn certificates(&self, site: &Site) -> Result<Vec<(Auth, Probed)>, String> {
+        let a = self.answers(site);
+        a.certificates
+            .get_or_init(|| async {
+                let e = self.suites(site).await?;
+                let mut out = Vec::new();
+                for auth in [Auth::Rsa, Auth::Ecdsa] {
+                    let of: Vec<u16> = e.accepted.iter().copied().filter(|s| Auth::of(*s) == Some(auth)).collect();
+                    if !of.is_empty() {
+                        out.push((auth, self.ask(site, ClientHello::new(&[Version::Tls12], of, &site.host), Until::ServerHelloDone).await));
+                    }
+                }
+                Ok(out)
+            })
+            .await
+            .clone()
+    }
+
+    /// The origin's TLS 1.2 flight when offered only the DHE suites it accepts, naming no
+    /// RFC 7919 group (so the server shows its own prime) — or, where that is refused (GnuTLS
+    /// refuses DHE to a client whose named groups hold no finite-field one), with the RFC 7919
+    /// groups offered too; `None` when it accepts no DHE suite.
+    pub async fn dhe(&self, site: &Site) -> Result<Option<Probed>, String> {
+        let a = self.answers(site);
+        a.dhe
+            .get_or_init(|| async {
+                let e = self.suites(site).await?;
+                let dhe: Vec<u16> = e.accepted.iter().copied().filter(|s| keys::is_dhe(*s)).collect();
+                if dhe.is_empty() {
+                    return Ok(None);
+                }
+                let with_groups = ClientHello::new(&[Version::Tls12], dhe, &site.host);
+                let mut own = with_groups.clone();
+                own.groups = keys::without_ffdhe(&own.groups);
+                match self.ask(site, own, Until::ServerHelloDone).await {
+                    Ok(a) if a.refused() => Ok(Some(self.ask(site, with_groups, Until::ServerHelloDone).await)),
+                    other => Ok(Some(other)),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// The end-entity certificate (DER) of a TLS 1.3 handshake completed with rustls, whose
+    /// Certificate message is encrypted to a prober: for origins that accept no TLS 1.2 suite.
+    /// The certificate is not verified (its size is the question, not its trust).
+    pub async fn tls13_certificate(&self, site: &Site) -> Result<Vec<u8>, String> {
+        let a = self.answers(site);
+        a.tls13_certificate
+            .get_or_init(|| async {
+                let _slot = self.throttle.slot(&site.origin).await;
+                tls13_peer_certificate(site, self.timeouts()).await
+            })
+            .await
+            .clone()
+    }
+
     async fn enumerate(&self, site: &Site) -> Result<Enumeration, String> {
         let mut offered = suites::tls12();
         let mut accepted = Vec::new();
@@ -222,6 +286,27 @@ impl Survey {
     }
 }
 
+async fn tls13_peer_certificate(site: &Site, t: Timeouts) -> Result<Vec<u8>, String> {
+    use mtls_core::tls::{client_config_for, ServerTrust};
+    let tls = client_config_for(&[], None, ServerTrust::Insecure, &[&rustls::version::TLS13]).map_err(|e| e.to_string())?;
+    let bare = site.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let name = rustls::pki_types::ServerName::try_from(bare.clone()).map_err(|e| format!("{}: {e}", site.host))?;
+    let addr = if bare.contains(':') { format!("[{bare}]:{}", site.port) } else { format!("{bare}:{}", site.port) };
+    let tcp = match tokio::time::timeout(t.connect, tokio::net::TcpStream::connect(&addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(format!("cannot connect to {addr}: {e}")),
+        Err(_) => return Err(format!("connecting to {addr} took longer than {:?}", t.connect)),
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(tls.config));
+    let stream = match tokio::time::timeout(t.read, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(format!("TLS 1.3 handshake with {addr}: {e}")),
+        Err(_) => return Err(format!("TLS 1.3 handshake with {addr} took longer than {:?}", t.read)),
+    };
+    let (_, conn) = stream.get_ref();
+    conn.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).ok_or_else(|| format!("{addr} sent no certificate"))
+}
+
 /// `TLS 1.2 TLS_ECDHE_…`, `alert handshake_failure (fatal)`, `closed`.
 pub fn describe(a: &Answer) -> String {
     match a {
@@ -238,6 +323,36 @@ pub fn describe(a: &Answer) -> String {
 mod tests {
     use super::*;
     use mtls_core::discovery::Metadata;
+
+    /// A TLS 1.3-only origin hides its Certificate from a prober; the rustls handshake shows it
+    /// (unverified: the CA is not even given), and a closed port is an error naming the address.
+    #[tokio::test]
+    async fn a_tls13_only_origin_shows_its_certificate_to_a_rustls_handshake() {
+        let pki = mtls_core::pki::TestPki::shared().expect("pki");
+        let cfg = rustls::ServerConfig::builder_with_provider(mtls_core::tls::provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(pki.server.chain(), pki.server.key_der())
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let serve = tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let a = acceptor.clone();
+                tokio::spawn(async move { a.accept(s).await.map(|_| ()) });
+            }
+        });
+        let site = |port| Site { origin: format!("https://127.0.0.1:{port}"), host: "127.0.0.1".into(), port, endpoints: Vec::new() };
+        let t = Timeouts { connect: std::time::Duration::from_secs(2), read: std::time::Duration::from_secs(3) };
+        let der = tls13_peer_certificate(&site(port), t).await.expect("a certificate");
+        assert_eq!(der, pki.server.cert_der.to_vec());
+        serve.abort();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let e = tls13_peer_certificate(&site(closed), t).await.expect_err("nothing listens");
+        assert!(e.contains(&format!("127.0.0.1:{closed}")), "{e}");
+    }
 
     #[test]
     fn sites_group_endpoints_and_twins_by_origin() {

@@ -126,6 +126,9 @@ pub static CATALOGUE: &[CheckInfo] = &[
     check!(As, "tls.version.floor", "RFC 9325 §3.1.1", Should, "Every origin refuses TLS 1.0 and TLS 1.1", "disc.fetch" => NO_DISCOVERY),
     check!(As, "tls.version.prefers-13", "RFC 9325 §3.1.1", Info, "Offered TLS 1.2 and 1.3, every origin that supports TLS 1.3 picks it", "disc.fetch" => NO_DISCOVERY),
     check!(As, "tls.ciphers.tls12", "RFC 9325 §4.2, §4.1", Info, "Every TLS 1.2 suite each origin accepts, enumerated, is on the profile's allow-list", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.ciphers.required", "OFB FAPI SP §6.2.2-1, -2", Must, "Every non-browser origin accepts each TLS 1.2 suite a profile says it shall support", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.key-size.server", "RFC 9325 §4.5", Info, "Every origin's server certificate key, seen in its handshake, is at least the profile's size (RSA 2048 bits, EC 224 bits)", "disc.fetch" => NO_DISCOVERY),
+    check!(As, "tls.key-size.dhe", "RFC 9325 §4.5", Info, "Every origin that accepts a DHE suite uses a group of at least 2048 bits", "disc.fetch" => NO_DISCOVERY),
     check!(As, "tls.renegotiation", "RFC 9325 §3.5; RFC 5746 §3.6", Info, "Every TLS 1.2 origin sends the secure renegotiation indication (and refuses renegotiation where the profile says so)", "disc.fetch" => NO_DISCOVERY),
     check!(As, "tls.ems", "RFC 9325 §3.5; RFC 7627 §5.2", Info, "Every TLS 1.2 origin agrees to the extended master secret", "disc.fetch" => NO_DISCOVERY),
     check!(As, "auth.pki.accept", "§2.1", Must, "Registered CA-issued certificate + client_id gets an access token", "endpoints.resolve" => "no token endpoint to call"),
@@ -305,7 +308,7 @@ mod tests {
             vec!["disc.fetch", "bind.rs.same-cert", "bind.rs.other-cert", "bind.rs.no-cert"]
         );
         assert!(select(&["auth".into()], As).is_empty(), "a bare prefix is not a glob");
-        assert_eq!(select(&["tls.*".into()], As).len(), 7);
+        assert_eq!(select(&["tls.*".into()], As).len(), 10);
     }
 
     #[test]

@@ -196,7 +196,8 @@ pub fn client_config_for(
     let algorithms = provider.signature_verification_algorithms;
     let key = certified(identity)?;
     let inner: Arc<dyn ServerCertVerifier> = match trust {
-        // --insecure only: an explicit option, warned about and recorded in every report.
+        // --insecure only: an explicit option, warned about and recorded in every report; and the
+        // key-size survey's TLS 1.3 handshake, which only reads the certificate and sends nothing.
         ServerTrust::Insecure => Arc::new(InsecureAnyServerCert { algorithms }),
         ServerTrust::Roots => {
             let mut store = RootCertStore::empty();

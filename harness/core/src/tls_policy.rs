@@ -1,7 +1,8 @@
 //! A profile's TLS-layer rules (the `tls:` section of `profiles/*.yaml`): the TLS 1.2 suite
-//! allow-list and the endpoints exempt from it, TLS 1.3 preference, the secure renegotiation
-//! indication or renegotiation refused, the extended master secret, and which endpoints must or
-//! must not ask for a client certificate. The `tls.*` checks judge them; where no selected
+//! allow-list, the suites a server must accept, and the endpoints exempt from both, TLS 1.3
+//! preference, the secure renegotiation indication or renegotiation refused, the extended master
+//! secret, the smallest server key and DHE group, and which endpoints must or must not ask for
+//! a client certificate. The `tls.*` checks judge them; where no selected
 //! profile sets a rule, they judge BCP 195 (RFC 9325) at the catalogue's informational level.
 
 use serde::Deserialize;
@@ -24,16 +25,37 @@ pub struct Cited {
     pub citation: String,
 }
 
-/// The TLS 1.2 suites a server may accept.
+/// The TLS 1.2 suites a server may accept, and those it must.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteRule {
-    /// IANA names of the only TLS 1.2 suites allowed.
+    /// IANA names of the only TLS 1.2 suites allowed (empty: no allow-list).
+    #[serde(default)]
     pub only: Vec<String>,
+    /// IANA names of TLS 1.2 suites every non-exempt origin must accept ("shall support").
+    #[serde(default)]
+    pub accepts: Vec<String>,
     /// Endpoints (discovery metadata keys, or `discovery`) exempt from the list: browser-facing
     /// ones, where only RFC 9325 §4.1's MUST NOTs apply.
     #[serde(default)]
     pub except: Vec<String>,
+    /// Specification and section.
+    pub citation: String,
+}
+
+/// The smallest keys a server may use in its handshake, in bits (RFC 9325 §4.5).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySizeRule {
+    /// RSA server certificates: the modulus.
+    #[serde(default)]
+    pub rsa: Option<u32>,
+    /// Elliptic-curve server certificates: the curve's order.
+    #[serde(default)]
+    pub ec: Option<u32>,
+    /// Ephemeral finite-field Diffie-Hellman (`TLS_DHE_*`): the prime.
+    #[serde(default)]
+    pub dhe: Option<u32>,
     /// Specification and section.
     pub citation: String,
 }
@@ -82,17 +104,25 @@ pub struct TlsPolicy {
     /// Certificate requests per endpoint.
     #[serde(default)]
     pub cert_request: Option<CertRequestRule>,
+    /// The smallest server certificate keys and DHE groups.
+    #[serde(default)]
+    pub key_sizes: Option<KeySizeRule>,
 }
 
 impl TlsPolicy {
     /// Errors in the section: unknown suite names (checked by `known_suite`), empty lists.
     pub fn validate(&self, known_suite: impl Fn(&str) -> bool) -> Result<(), String> {
         if let Some(s) = &self.tls12_suites {
-            if s.only.is_empty() {
-                return Err("tls.tls12_suites.only: name at least one suite".into());
+            if s.only.is_empty() && s.accepts.is_empty() {
+                return Err("tls.tls12_suites: name at least one suite in `only` or `accepts`".into());
             }
-            if let Some(bad) = s.only.iter().find(|n| !known_suite(n)) {
-                return Err(format!("tls.tls12_suites.only: `{bad}` is not an IANA TLS cipher suite name"));
+            for (field, list) in [("only", &s.only), ("accepts", &s.accepts)] {
+                if let Some(bad) = list.iter().find(|n| !known_suite(n)) {
+                    return Err(format!("tls.tls12_suites.{field}: `{bad}` is not an IANA TLS cipher suite name"));
+                }
+            }
+            if let Some(bad) = s.accepts.iter().find(|n| !s.only.is_empty() && !s.only.contains(n)) {
+                return Err(format!("tls.tls12_suites.accepts: `{bad}` is not in `only`: no server could meet both"));
             }
         }
         if let Some(c) = &self.cert_request {
@@ -100,8 +130,19 @@ impl TlsPolicy {
                 return Err("tls.cert_request: give `required`, `forbidden` or both".into());
             }
         }
+        if let Some(k) = &self.key_sizes {
+            if k.rsa.is_none() && k.ec.is_none() && k.dhe.is_none() {
+                return Err("tls.key_sizes: give `rsa`, `ec`, `dhe` or several".into());
+            }
+        }
         Ok(())
     }
+}
+
+/// RFC 9325 §4.5: RSA server certificates of 2048 bits or more (MUST), no curve under 224 bits
+/// (MUST NOT), DHE groups of 2048 bits or more (REQUIRED).
+pub fn bcp195_key_sizes() -> KeySizeRule {
+    KeySizeRule { rsa: Some(2048), ec: Some(224), dhe: Some(2048), citation: "RFC 9325 §4.5".into() }
 }
 
 /// One rule in force for a run, and where it comes from.
@@ -137,6 +178,8 @@ pub struct TlsRules {
     pub prefer_tls13: Vec<InForce<Cited>>,
     /// Extended master secret rules.
     pub extended_master_secret: Vec<InForce<Cited>>,
+    /// Key size rules.
+    pub key_sizes: Vec<InForce<KeySizeRule>>,
 }
 
 impl TlsRules {
@@ -159,6 +202,7 @@ impl TlsRules {
                 collect(profiles, |t| t.tls12_suites.as_ref()),
                 SuiteRule {
                     only: BCP195_SUITES.iter().map(|s| s.to_string()).collect(),
+                    accepts: Vec::new(),
                     except: vec!["authorization_endpoint".into()],
                     citation: "RFC 9325 §4.2; browser-facing endpoints: §4.1".into(),
                 },
@@ -173,6 +217,7 @@ impl TlsRules {
                 collect(profiles, |t| t.extended_master_secret.as_ref()),
                 Cited { citation: "RFC 9325 §3.5; RFC 7627 §5.2".into() },
             ),
+            key_sizes: or_default(collect(profiles, |t| t.key_sizes.as_ref()), bcp195_key_sizes()),
         }
     }
 }
@@ -191,6 +236,10 @@ mod tests {
         assert!(e.contains("`TLS_RSA_WITH_AES_999` is not an IANA TLS cipher suite name"), "{e}");
         let e = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refuse: true, citation: X }}\n")).unwrap_err();
         assert!(e.contains("unknown field `refuse`") && e.contains("profiles/t.yaml:"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  tls12_suites: {{ only: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256], accepts: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384], citation: X }}\n")).unwrap_err();
+        assert!(e.contains("`TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384` is not in `only`"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  key_sizes: {{ citation: X }}\n")).unwrap_err();
+        assert!(e.contains("give `rsa`, `ec`, `dhe` or several"), "{e}");
         let e = parse(&format!("{HEAD}tls:\n  cert_request: {{ citation: X }}\n")).unwrap_err();
         assert!(e.contains("give `required`, `forbidden` or both"), "{e}");
         let e = parse(&format!(
@@ -208,6 +257,10 @@ mod tests {
         assert_eq!(none.suites[0].rule.only, BCP195_SUITES.map(str::to_string).to_vec());
         assert!(none.cert_request.is_empty(), "no default keeps endpoints off mTLS");
         assert!(!none.renegotiation[0].rule.refused);
+        assert_eq!(
+            (none.key_sizes[0].profile.as_deref(), none.key_sizes[0].rule.rsa, none.key_sizes[0].rule.dhe),
+            (None, Some(2048), Some(2048))
+        );
         let br = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refused: true, citation: 'OFB §6.2.2-3' }}\n")).unwrap();
         let rules = TlsRules::of(&[br]);
         assert_eq!(rules.renegotiation.len(), 1);

@@ -53,6 +53,15 @@ pub struct CertificateRequest {
     pub authorities: Vec<Vec<u8>>,
 }
 
+/// What a TLS ≤ 1.2 flight shows of the server's keys (RFC 5246 §7.4.2, §7.4.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerKeys {
+    /// The end-entity certificate (DER), the first of the Certificate message.
+    pub certificate: Option<Vec<u8>>,
+    /// The ServerKeyExchange body, when one came (ephemeral key exchange).
+    pub key_exchange: Option<Vec<u8>>,
+}
+
 /// How the server answered a ClientHello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -65,6 +74,9 @@ pub enum Answer {
         cert_request: Option<CertificateRequest>,
         /// The flight was read up to ServerHelloDone.
         complete: bool,
+        /// The TLS ≤ 1.2 flight's server key material, in clear there: its certificate and its
+        /// ServerKeyExchange (empty when the flight was not read that far).
+        keys: ServerKeys,
     },
     /// An Alert record (RFC 5246 §7.2).
     Alert {
@@ -109,13 +121,14 @@ pub struct Flight {
     handshake: Vec<u8>,
     hello: Option<ServerHello>,
     cert_request: Option<CertificateRequest>,
+    keys: ServerKeys,
     read: usize,
 }
 
 impl Flight {
     /// A reader that stops at `until`.
     pub fn new(until: Until) -> Flight {
-        Flight { until, buf: Vec::new(), handshake: Vec::new(), hello: None, cert_request: None, read: 0 }
+        Flight { until, buf: Vec::new(), handshake: Vec::new(), hello: None, cert_request: None, keys: ServerKeys::default(), read: 0 }
     }
 
     /// Add bytes read from the server; `Some(answer)` once the flight says enough.
@@ -178,6 +191,8 @@ impl Flight {
                         return Ok(Some(self.answer(false)));
                     }
                 }
+                11 if self.hello.is_some() => self.keys.certificate = Some(leaf_certificate(&raw)?),
+                12 if self.hello.is_some() => self.keys.key_exchange = Some(raw[4..].to_vec()),
                 13 if self.hello.is_some() => self.cert_request = Some(certificate_request(&raw)?),
                 14 if self.hello.is_some() => return Ok(Some(self.answer(true))),
                 _ if self.hello.is_some() => {}
@@ -189,7 +204,7 @@ impl Flight {
 
     fn answer(&self, complete: bool) -> Answer {
         match &self.hello {
-            Some(h) => Answer::Hello { hello: h.clone(), cert_request: self.cert_request.clone(), complete },
+            Some(h) => Answer::Hello { hello: h.clone(), cert_request: self.cert_request.clone(), complete, keys: self.keys.clone() },
             None => Answer::Closed,
         }
     }
@@ -243,6 +258,17 @@ pub(crate) fn parse_server_hello(raw: &[u8]) -> Result<ServerHello, ProbeError> 
         extensions,
         renegotiation_info,
     })
+}
+
+/// The first certificate of a TLS 1.2 Certificate message (with its header; RFC 5246 §7.4.2:
+/// a 3-byte list length, then each certificate with a 3-byte length, the sender's own first).
+fn leaf_certificate(raw: &[u8]) -> Result<Vec<u8>, ProbeError> {
+    let bad = || ProbeError::Protocol("malformed Certificate message".into());
+    let u24 = |b: &[u8]| (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]);
+    let list = raw.get(4..7).ok_or_else(bad)?;
+    let body = raw.get(7..7 + u24(list)).ok_or_else(bad)?;
+    let len = body.get(..3).map(u24).ok_or_else(bad)?;
+    body.get(3..3 + len).filter(|c| !c.is_empty()).map(<[u8]>::to_vec).ok_or_else(bad)
 }
 
 /// A TLS 1.2 CertificateRequest message (with its header).
@@ -303,7 +329,8 @@ mod tests {
     #[test]
     fn a_tls12_flight_with_a_certificate_request() {
         let a = read(recorded!("openssl-tls12-certrequest.bin"), Until::ServerHelloDone);
-        let Answer::Hello { hello, cert_request: Some(cr), complete: true } = &a else { panic!("{a:?}") };
+        let Answer::Hello { hello, cert_request: Some(cr), complete: true, keys } = &a else { panic!("{a:?}") };
+        assert!(keys.certificate.as_ref().is_some_and(|c| c.len() > 100), "the server's certificate is in clear in TLS 1.2");
         assert_eq!((hello.version, hello.suite), (Version::Tls12, 0x002f));
         assert!(hello.secure_renegotiation() && hello.extended_master_secret());
         assert_eq!(cr.authorities.len(), 1);

@@ -20,7 +20,7 @@ pub(crate) mod ext {
 
 /// Named groups offered (RFC 8422 §5.1.1, RFC 7919 §2, RFC 8446 §4.2.7): the elliptic curves
 /// and finite-field groups a server may pick for (EC)DHE.
-const GROUPS: [u16; 8] = [0x001d, 0x0017, 0x0018, 0x0019, 0x001e, 0x0100, 0x0101, 0x0102];
+pub const GROUPS: [u16; 8] = [0x001d, 0x0017, 0x0018, 0x0019, 0x001e, 0x0100, 0x0101, 0x0102];
 
 /// Signature schemes offered (RFC 8446 §4.2.3, RFC 5246 §7.4.1.4.1): every scheme a server
 /// certificate in use may need, SHA-1 and SHA-224 included so that old servers can answer.

@@ -8,12 +8,13 @@
 
 pub mod flight;
 pub mod hello;
+pub mod keys;
 pub mod probe;
 pub mod renegotiate;
 pub mod suites;
 mod tls12_record;
 
-pub use flight::{Answer, CertificateRequest, Flight, ServerHello, Until};
+pub use flight::{Answer, CertificateRequest, Flight, ServerHello, ServerKeys, Until};
 pub use hello::ClientHello;
 pub use probe::{probe, probe_recorded, Timeouts};
 pub use renegotiate::{renegotiate, ClientAuth, Renegotiation};

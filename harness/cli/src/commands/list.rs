@@ -52,7 +52,22 @@ fn tls_lines(p: &mtls_harness::profile::Profile, t: &mtls_harness::tls_policy::T
     }
     if let Some(s) = &t.tls12_suites {
         let except = if s.except.is_empty() { String::new() } else { format!(" (except {})", s.except.join(", ")) };
-        line("tls12_suites", "tls.ciphers.tls12", &format!("{}{except}", s.only.join(", ")), &s.citation);
+        if !s.only.is_empty() {
+            line("tls12_suites", "tls.ciphers.tls12", &format!("{}{except}", s.only.join(", ")), &s.citation);
+        }
+        if !s.accepts.is_empty() {
+            line("tls12_suites.accepts", "tls.ciphers.required", &format!("{}{except}", s.accepts.join(", ")), &s.citation);
+        }
+    }
+    if let Some(k) = &t.key_sizes {
+        let bits = |what: &str, v: Option<u32>| v.map(|b| format!("{what} ≥ {b}"));
+        let server: Vec<String> = [bits("RSA", k.rsa), bits("EC", k.ec)].into_iter().flatten().collect();
+        if !server.is_empty() {
+            line("key_sizes", "tls.key-size.server", &format!("{} bits", server.join(", ")), &k.citation);
+        }
+        if let Some(d) = bits("DHE", k.dhe) {
+            line("key_sizes", "tls.key-size.dhe", &format!("{d} bits"), &k.citation);
+        }
     }
     if let Some(r) = &t.renegotiation {
         let what = if r.refused { "indication, and refused" } else { "indication" };

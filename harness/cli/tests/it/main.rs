@@ -46,5 +46,6 @@ mod stress;
 mod target_mistakes;
 mod terminal;
 mod tls_bounds;
+mod tls_key_probes;
 mod tls_probes;
 mod tls_race;

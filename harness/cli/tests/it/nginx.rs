@@ -46,6 +46,18 @@ pub(crate) enum TlsConfig {
     /// [`TlsConfig::Fapi`] with the extended master secret switched off
     /// (`ssl_conf_command Options -ExtendedMasterSecret`, OpenSSL 3).
     FapiNoEms,
+    /// [`TlsConfig::Fapi`] whose RSA certificate has a 1024-bit key (`server-weak.pem`, beside
+    /// the compact PKI's ECDSA one); OpenSSL 3 loads it only with `@SECLEVEL=0` in
+    /// `ssl_ciphers` — the planted misconfiguration.
+    WeakRsa,
+    /// FAPI 1.0's four suites (ECDHE_RSA and DHE_RSA with AES-GCM) with a 1024-bit DHE prime
+    /// (`ssl_dhparam fixtures/nginx/dh1024.pem`); OpenSSL 3 uses it only at `@SECLEVEL=1` or
+    /// below (Debian's default, 2, wants 2048 bits).
+    WeakDhe,
+    /// TLS 1.2 with TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 alone: no
+    /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (`ECDHE-RSA-AES256-GCM-SHA384`), which Open Finance
+    /// Brasil says a server shall support.
+    NoEcdheRsa256,
 }
 
 impl TlsConfig {
@@ -59,6 +71,18 @@ impl TlsConfig {
                  ssl_session_cache shared:mtls:1m;\n"
                 .to_string(),
             TlsConfig::FapiNoEms => format!("{}ssl_conf_command Options -ExtendedMasterSecret;\n", TlsConfig::Fapi.directives()),
+            TlsConfig::WeakRsa => TlsConfig::Fapi.directives().replace("ECDHE-RSA-AES256-GCM-SHA384;", "ECDHE-RSA-AES256-GCM-SHA384:@SECLEVEL=0;"),
+            TlsConfig::WeakDhe => format!(
+                "ssl_protocols TLSv1.2 TLSv1.3;\n\
+                 ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:@SECLEVEL=1;\n\
+                 ssl_prefer_server_ciphers on;\n\
+                 ssl_dhparam {};\n",
+                repo().join("fixtures/nginx/dh1024.pem").display()
+            ),
+            TlsConfig::NoEcdheRsa256 => "ssl_protocols TLSv1.2 TLSv1.3;\n\
+                 ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256;\n\
+                 ssl_prefer_server_ciphers on;\n"
+                .to_string(),
             TlsConfig::Legacy => format!(
                 "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n\
                  ssl_ciphers ALL:!aNULL:@SECLEVEL=0;\n\
@@ -134,7 +158,10 @@ pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward, style: PkiStyle
     let kind = EdgeKind { name: &name, node_header: forward.node_header(), logs: &["nginx/error.log"], stop: None, style };
     let prepare = |pki: &Path| {
         if style == PkiStyle::Compact {
-            mint_rsa_server_cert(pki);
+            mint_rsa_server_cert(pki, "server-rsa", 2048);
+        }
+        if cfg == TlsConfig::WeakRsa {
+            mint_rsa_server_cert(pki, "server-weak", 1024);
         }
     };
     let front = crate::front::start(&kind, prepare, |dir, port, node_port| {
@@ -144,10 +171,10 @@ pub(crate) fn start_forwarding(cfg: TlsConfig, forward: Forward, style: PkiStyle
     Some(Edge { front, forward })
 }
 
-/// An RSA-2048 server certificate for `localhost`/`127.0.0.1`, issued by the PKI's CA with the
-/// `openssl` command line: `server-rsa.pem`, `server-rsa.key` in `pki_dir`.
-fn mint_rsa_server_cert(pki_dir: &Path) {
-    let conf = pki_dir.join("server-rsa.cnf");
+/// An RSA server certificate of `bits` for `localhost`/`127.0.0.1`, issued by the PKI's CA with
+/// the `openssl` command line: `<stem>.pem`, `<stem>.key` in `pki_dir`.
+fn mint_rsa_server_cert(pki_dir: &Path, stem: &str, bits: u32) {
+    let conf = pki_dir.join(format!("{stem}.cnf"));
     std::fs::write(
         &conf,
         "[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = localhost\n[ext]\n\
@@ -159,14 +186,14 @@ fn mint_rsa_server_cert(pki_dir: &Path) {
     let out = Command::new("openssl")
         .args(["req", "-x509", "-config"])
         .arg(&conf)
-        .args(["-extensions", "ext", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-CA"])
+        .args(["-extensions", "ext", "-newkey", &format!("rsa:{bits}"), "-nodes", "-days", "7", "-CA"])
         .arg(pki_dir.join("ca.pem"))
         .arg("-CAkey")
         .arg(pki_dir.join("ca.key"))
         .arg("-keyout")
-        .arg(pki_dir.join("server-rsa.key"))
+        .arg(pki_dir.join(format!("{stem}.key")))
         .arg("-out")
-        .arg(pki_dir.join("server-rsa.pem"))
+        .arg(pki_dir.join(format!("{stem}.pem")))
         .output()
         .expect("the openssl command line is installed");
     assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
@@ -202,7 +229,7 @@ fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port
          \x20       }}\n\
          \x20   }}\n\
          }}\n",
-        certificates = server_certificates(style)
+        certificates = server_certificates(cfg, style)
             .iter()
             .map(|stem| format!("        ssl_certificate {pki}/{stem}.pem;\n        ssl_certificate_key {pki}/{stem}.key;\n"))
             .collect::<String>(),
@@ -216,11 +243,14 @@ fn write_conf(dir: &Path, cfg: TlsConfig, forward: Forward, port: u16, node_port
 
 /// The stems of the PKI's files (`<stem>.pem`, `<stem>.key`) nginx serves as its certificates:
 /// ECDSA and RSA in the compact style; the ecosystem style's RSA chain alone (one certificate per
-/// key type: a second RSA one would replace it).
-fn server_certificates(style: PkiStyle) -> &'static [&'static str] {
-    match style {
-        PkiStyle::Compact => &["server", "server-rsa"],
-        PkiStyle::Ecosystem => &["server"],
+/// key type: a second RSA one would replace it); [`TlsConfig::WeakRsa`] its 1024-bit RSA one
+/// in place of the RSA one.
+fn server_certificates(cfg: TlsConfig, style: PkiStyle) -> &'static [&'static str] {
+    match (cfg, style) {
+        (TlsConfig::WeakRsa, PkiStyle::Compact) => &["server", "server-weak"],
+        (TlsConfig::WeakRsa, PkiStyle::Ecosystem) => &["server-weak"],
+        (_, PkiStyle::Compact) => &["server", "server-rsa"],
+        (_, PkiStyle::Ecosystem) => &["server"],
     }
 }
 

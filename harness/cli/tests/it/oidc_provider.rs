@@ -107,9 +107,10 @@ async fn run_config(cfg: Config, style: PkiStyle) -> ((Outcomes, &'static str), 
 ///
 /// TLS (no profile selected): no profile keeps an endpoint off mTLS; Node accepts TLS 1.2 suites
 /// outside RFC 9325 §4.2 (ChaCha20, CCM, ARIA, CBC), which is informational without one.
-const JWT_EXCEPTIONS: [(&str, Status, &str); 8] = [
+const JWT_EXCEPTIONS: [(&str, Status, &str); 9] = [
     ("abuse.revoke-other-client", Status::Skip, "revoke.alias was skipped"),
     ("tls.cert-request.forbidden", Status::Skip, "no selected profile"),
+    ("tls.ciphers.required", Status::Skip, "no selected profile names TLS 1.2 suites"),
     ("tls.ciphers.tls12", Status::Pass, "informational"),
     ("auth.jwt.aud-endpoint", Status::Warn, "SHOULD"),
     ("auth.jwt.aud-array", Status::Warn, "SHOULD"),
@@ -118,8 +119,9 @@ const JWT_EXCEPTIONS: [(&str, Status, &str); 8] = [
     ("revoke.alias", Status::Skip, "RFC 7009 §2.2.1"),
 ];
 /// Opaque access tokens: no claims to read, the binding is judged through introspection.
-const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 5] = [
+const OPAQUE_EXCEPTIONS: [(&str, Status, &str); 6] = [
     ("tls.cert-request.forbidden", Status::Skip, "no selected profile"),
+    ("tls.ciphers.required", Status::Skip, "no selected profile names TLS 1.2 suites"),
     ("tls.ciphers.tls12", Status::Pass, "informational"),
     ("auth.jwt.aud-endpoint", Status::Warn, "SHOULD"),
     ("auth.jwt.aud-array", Status::Warn, "SHOULD"),

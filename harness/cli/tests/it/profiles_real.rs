@@ -84,6 +84,9 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
     // introspects access tokens and publishes no JARM (CDS Token Introspection End Point: MUST
     // NOT; Authorization Code Flow: JARM MUST — node configured so passes both, see
     // `the_cdr_behaviour_rules_pass_node_configured_as_a_data_holder`).
+    // With the compact PKI its one server certificate is ECDSA P-256, so no ECDHE_RSA suite can
+    // be negotiated: Brazil's "shall support" TLS_ECDHE_RSA_WITH_AES_128/256_GCM (OFB FAPI SP
+    // §6.2.2-1, -2) fails.
     // FAPI 2.0 (and UAE) behaviour: as configured (no FAPI mode) node accepts a pushed request
     // without PKCE or redirect_uri (§5.3.2.2-5, -6), and a plain one where UAE SP-FAPI §2.1-9
     // requires signed request objects; UAE requires alg-rs256, which this
@@ -109,8 +112,10 @@ fn each_profile_fails_node_oidc_provider_only_where_a_clause_does() {
         (
             "br-openfinance",
             set(&[
+                "profile.br-openfinance.requires.tls.ciphers.required",
                 "profile.br-openfinance.requires.tls.ciphers.tls12",
                 "profile.br-openfinance.requires.tls.renegotiation",
+                "tls.ciphers.required",
                 "tls.ciphers.tls12",
                 "tls.renegotiation",
             ]),
@@ -226,8 +231,11 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
     // require_pushed_authorization_requests; issues 3600 s tokens (Brazil, CDR, UAE: ≤ 900/600 s);
     // supports tls_client_auth (CDS: SHALL NOT); asks for a certificate on every endpoint (CDS
     // keeps discovery, authorisation and JWKS off mTLS); accepts a pushed `code id_token` request
-    // and one without PKCE (FAPI 2.0 SP §5.3.2.2-1, -5), and plain parameters (UAE SP-FAPI §2.1-9: signed request objects); introspects access tokens and publishes
-    // no JARM (CDS: access-token introspection MUST NOT be supported; JARM MUST). The `error` rows are required checks
+    // and one without PKCE (FAPI 2.0 SP §5.3.2.2-1, -5), and plain parameters (UAE SP-FAPI §2.1-9:
+    // signed request objects); introspects access tokens and publishes no JARM (CDS: access-token
+    // introspection MUST NOT be supported; JARM MUST); with the compact PKI's ECDSA certificate it
+    // cannot negotiate the ECDHE_RSA suites Brazil says it shall support (OFB FAPI SP §6.2.2-1,
+    // -2). The `error` rows are required checks
     // this target cannot test (no resource, no private_key_jwt client): an incomplete verdict.
     let expected: Vec<(&str, BTreeSet<String>)> = vec![
         ("rfc8705", set(&["abuse.revoke-other-client"])),
@@ -295,8 +303,10 @@ fn each_profile_fails_glewlwyd_only_where_a_clause_does() {
                 "profile.br-openfinance.requires.bind.rs.other-cert",
                 "profile.br-openfinance.requires.bind.rs.same-cert",
                 "profile.br-openfinance.requires.disc.bound-flag",
+                "profile.br-openfinance.requires.tls.ciphers.required",
                 "profile.br-openfinance.requires.tls.ciphers.tls12",
                 "profile.br-openfinance.requires.tls.version.floor",
+                "tls.ciphers.required",
                 "tls.ciphers.tls12",
                 "tls.version.floor",
             ]),

@@ -16,23 +16,28 @@ fn scenarios() -> Vec<Scenario> {
 }
 
 /// Checks whose defect rustls cannot plant in the mock (it has no TLS 1.0/1.1, no renegotiation,
-/// no way to leave out the extended master secret, no suite RFC 9325 advises against — ChaCha20
+/// no way to leave out the extended master secret, no DHE, no RSA key under 2048 bits (ring
+/// signs with none), no way to drop one ECDHE suite while keeping its twin and an RSA
+/// certificate, no suite RFC 9325 advises against — ChaCha20
 /// is merely not recommended, informational under bcp195 — and the mock's listeners keep
 /// discovery off mTLS only in the split shape): their negative self-test is a real server configured to break
-/// exactly them, in `tls_probes.rs` — `(check, test function)`.
+/// exactly them, in `tls_probes.rs` and `tls_key_probes.rs` — `(check, test function)`.
 const ON_REAL_SERVERS: &[(&str, &str)] = &[
     ("tls.version.floor", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
     ("tls.ems", "nginx_without_the_extended_master_secret_fails_exactly_tls_ems"),
     ("tls.ciphers.tls12", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
     ("tls.renegotiation", "node_oidc_provider_defaults"),
     ("tls.cert-request.forbidden", "nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules"),
+    ("tls.key-size.server", "nginx_with_a_1024_bit_rsa_key_fails_exactly_the_server_key_size"),
+    ("tls.key-size.dhe", "nginx_with_a_1024_bit_dhe_group_fails_exactly_the_dhe_size"),
+    ("tls.ciphers.required", "nginx_without_ecdhe_rsa_aes256_fails_exactly_the_required_suites"),
 ];
 
 #[test]
 fn every_check_has_a_negative_self_test() {
     // A MUST-level check proves it can fail; a SHOULD-level one (or another RFC's rule) that it can warn.
     let expected: BTreeSet<String> = scenarios().iter().flat_map(|s| s.expect.fail.iter().chain(&s.expect.warn).cloned()).collect();
-    let real = include_str!("tls_probes.rs");
+    let real = [include_str!("tls_probes.rs"), include_str!("tls_key_probes.rs")].concat();
     for (id, test) in ON_REAL_SERVERS {
         let body = real.split(&format!("async fn {test}()")).nth(1).unwrap_or_else(|| panic!("tls_probes.rs has no test {test}"));
         let body = body.split("\n}\n").next().unwrap_or_default();
@@ -108,6 +113,8 @@ async fn the_conformant_mock_passes_every_check_in_each_served_shape() {
                 || (sc.primary == mtls_harness::catalogue::Primary::PrivateKeyJwt && c.id == "bind.jwt-client")
                 // No profile keeps an endpoint off mTLS here (au-cdr does).
                 || c.id == "tls.cert-request.forbidden"
+                // No profile here names TLS 1.2 suites a server shall support (br-openfinance does).
+                || c.id == "tls.ciphers.required"
                 // The profile-only behaviour checks (FAPI 2.0, CDR) run only where a profile or
                 // `checks:` names them by id.
                 || (c.reason.starts_with("no selected profile requires it (") && !sc.checks.iter().any(|p| p == c.id));
@@ -219,4 +226,31 @@ async fn the_client_mode_mock_accepts_what_rfc7523_allows_unless_the_profile_for
     assert!(alg.reason.contains("is signed with RS256: FAPI 1.0 Advanced §8.6 allows PS256 or ES256 only"), "{}", alg.reason);
     let blocked: BTreeSet<&str> = r.checks.iter().filter(|c| c.status == Status::Blocked).map(|c| c.id).collect();
     assert!(blocked.contains("client.rs.same-cert"), "the mock refused the RS256 client under FAPI 1.0 Advanced: {blocked:?}");
+}
+
+/// The embedded mock serves the compact PKI's ECDSA certificate, so it can negotiate no
+/// ECDHE_RSA suite: under br-openfinance tls.ciphers.required fails — the clause's failure (OFB
+/// FAPI SP §6.2.2-1, -2: shall support two ECDHE_RSA suites; the OFB text notes Brazil's ICP
+/// issues RSA certificates only) — naming both suites and why; the key sizes pass (P-256, no DHE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ecdsa_mock_cannot_support_brazils_ecdhe_rsa_suites() {
+    let mut sc = scenarios().into_iter().find(|s| s.id == "as-split").expect("as-split");
+    sc.profiles = vec!["br-openfinance".into()];
+    sc.checks = vec!["tls.*".into()];
+    let r = run_scenario(&sc, &Source::mock().unwrap(), &RunConfig::default(), None).await;
+    let row = |id: &str| r.checks.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id}"));
+    let c = row("tls.ciphers.required");
+    assert_eq!(c.status, Status::Fail, "{}", c.reason);
+    for word in [
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "its certificate is not RSA",
+        "OFB FAPI SP §6.2.2",
+    ] {
+        assert!(c.reason.contains(word), "{word}: {}", c.reason);
+    }
+    for id in ["tls.key-size.server", "tls.key-size.dhe"] {
+        assert_eq!(row(id).status, Status::Pass, "{id}: {}", row(id).reason);
+    }
+    assert!(row("tls.key-size.server").reason.contains("EC P-256 (256 bits)"), "{}", row("tls.key-size.server").reason);
 }

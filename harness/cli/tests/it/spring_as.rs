@@ -235,7 +235,7 @@ pub(crate) async fn run_config(cfg: Config, cert: &'static str) -> Option<(Outco
 ///   `aud` = the token endpoint URL and an array are accepted, `jti` replay is not refused.
 /// * No profile selected: no endpoint is meant to be off mTLS; Spring issues no refresh token to
 ///   a public client, so RFC 8705 §4 has nothing to apply to.
-pub(crate) const COMMON: [(&str, Status, &str); 8] = [
+pub(crate) const COMMON: [(&str, Status, &str); 9] = [
     ("auth.pki.no-cert", Status::Warn, "401"),
     ("edge.client-auth-header-spoof", Status::Warn, "401"),
     ("session.resume-other-identity", Status::Warn, "401"),
@@ -243,6 +243,7 @@ pub(crate) const COMMON: [(&str, Status, &str); 8] = [
     ("auth.jwt.aud-array", Status::Warn, "SHOULD"),
     ("auth.jwt.replay", Status::Warn, "SHOULD"),
     ("tls.cert-request.forbidden", Status::Skip, "no selected profile"),
+    ("tls.ciphers.required", Status::Skip, "no selected profile names TLS 1.2 suites"),
     ("bind.refresh-public", Status::Skip, "refresh"),
 ];
 

@@ -50,7 +50,15 @@ async fn silent_and_non_tls_origins_end_in_error_within_the_bounds() {
     let timeouts = "timeouts: { connect_ms: 500, request_ms: 700, check_ms: 20000 }\n";
     let got = tls_checks_with(tmp.path(), "silent", &base, tmp.path(), &["bcp195"], timeouts).await;
     let took = t0.elapsed();
-    for id in ["tls.version.floor", "tls.version.prefers-13", "tls.ciphers.tls12", "tls.renegotiation", "tls.ems"] {
+    for id in [
+        "tls.version.floor",
+        "tls.version.prefers-13",
+        "tls.ciphers.tls12",
+        "tls.key-size.server",
+        "tls.key-size.dhe",
+        "tls.renegotiation",
+        "tls.ems",
+    ] {
         let (status, reason, details) = &got[id];
         assert_eq!(*status, Status::Error, "{id}: {reason}");
         assert!(reason.contains(&format!("127.0.0.1:{silent_port}")) && reason.contains("sent no answer"), "{id}: {reason}");

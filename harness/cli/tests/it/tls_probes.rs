@@ -27,7 +27,7 @@ pub(crate) type Got = BTreeMap<String, (Status, String, Value)>;
 
 /// Run the `tls.*` checks against `issuer` (whose CA and client certificate are in `pki`) under
 /// `profiles`.
-async fn tls_checks(dir: &Path, name: &str, issuer: &str, pki: &Path, profiles: &[&str]) -> Got {
+pub(crate) async fn tls_checks(dir: &Path, name: &str, issuer: &str, pki: &Path, profiles: &[&str]) -> Got {
     tls_checks_with(dir, name, issuer, pki, profiles, "").await
 }
 
@@ -51,7 +51,7 @@ pub(crate) async fn tls_checks_with(dir: &Path, name: &str, issuer: &str, pki: &
 }
 
 /// Assert every `tls.*` check's status; `contains` pins words of some reasons.
-fn expect(label: &str, got: &Got, want: &[(&str, Status)], contains: &[(&str, &str)]) {
+pub(crate) fn expect(label: &str, got: &Got, want: &[(&str, Status)], contains: &[(&str, &str)]) {
     let ids: Vec<&str> = got.keys().map(String::as_str).collect();
     let wanted: Vec<&str> = want.iter().map(|(id, _)| *id).collect();
     let mut sorted = wanted.clone();
@@ -82,7 +82,7 @@ const BCP195_FOUR: [&str; 4] = [
 
 /// The nginx edges of each configuration in `cfgs`, with each PKI style, all started at once;
 /// `None` when nginx is not installed (see [`start_forwarding`]).
-fn nginx_edges(cfgs: &[TlsConfig]) -> Option<Vec<(PkiStyle, Vec<Edge>)>> {
+pub(crate) fn nginx_edges(cfgs: &[TlsConfig]) -> Option<Vec<(PkiStyle, Vec<Edge>)>> {
     let started = each_style(|style| {
         std::thread::scope(|s| {
             let handles: Vec<_> = cfgs.iter().map(|&cfg| s.spawn(move || start_forwarding(cfg, Forward::None, style))).collect();
@@ -94,7 +94,12 @@ fn nginx_edges(cfgs: &[TlsConfig]) -> Option<Vec<(PkiStyle, Vec<Edge>)>> {
 
 /// The `tls.*` checks against each of `edges` (named `<name>-<style>`) under `profiles`, all at
 /// once; per style, one result per edge in the order of `names`.
-async fn nginx_checks(dir: &Path, edges: &[(PkiStyle, Vec<Edge>)], names: &[&str], profiles: &[&str]) -> Vec<(PkiStyle, Vec<Got>)> {
+pub(crate) async fn nginx_checks(
+    dir: &Path,
+    edges: &[(PkiStyle, Vec<Edge>)],
+    names: &[&str],
+    profiles: &[&str],
+) -> Vec<(PkiStyle, Vec<Got>)> {
     let runs = edges.iter().map(|(style, edges)| async move {
         let runs = edges
             .iter()
@@ -115,7 +120,7 @@ async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules(
     let profiles = ["fapi2-sp-mtls", "au-cdr"];
     for (style, got) in nginx_checks(tmp.path(), &edges, &["nginx-fapi", "nginx-legacy"], &profiles).await {
         let [a, b] = &got[..] else { unreachable!("two edges") };
-        use Status::{Fail, Pass};
+        use Status::{Fail, Pass, Skip};
         expect(
             &format!("nginx (a) FAPI-clean, {style:?} PKI"),
             a,
@@ -127,9 +132,19 @@ async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules(
                 ("tls.ciphers.tls12", Pass),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
-            &[("tls.cert-request.forbidden", "discovery")],
+            &[
+                ("tls.cert-request.forbidden", "discovery"),
+                ("tls.key-size.server", "RSA 2048 bits"),
+                ("tls.key-size.dhe", "accepts no DHE suite"),
+            ],
         );
+        if style == PkiStyle::Compact {
+            assert!(a["tls.key-size.server"].1.contains("EC P-256 (256 bits)"), "both certificates seen: {}", a["tls.key-size.server"].1);
+        }
         let (suites, requests) = enumerated(a);
         let mut sorted = suites.clone();
         sorted.sort();
@@ -154,8 +169,17 @@ async fn nginx_fapi_passes_and_legacy_fails_exactly_the_version_and_suite_rules(
                 ("tls.ciphers.tls12", Fail),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
-            &[("tls.version.floor", "TLS 1.0"), ("tls.version.floor", "TLS 1.1"), ("tls.ciphers.tls12", "outside the allow-list")],
+            &[
+                ("tls.version.floor", "TLS 1.0"),
+                ("tls.version.floor", "TLS 1.1"),
+                ("tls.ciphers.tls12", "outside the allow-list"),
+                // The positive control of the DHE measurement: ffdhe2048 measured as 2048 bits.
+                ("tls.key-size.dhe", "a 2048-bit DHE group"),
+            ],
         );
         let (suites, requests) = enumerated(b);
         for s in ["TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"] {
@@ -188,6 +212,9 @@ async fn nginx_without_the_extended_master_secret_fails_exactly_tls_ems() {
                 ("tls.ciphers.tls12", Pass),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Fail),
+                ("tls.ciphers.required", Skip),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
             &[("tls.ems", "RFC 7627")],
         );
@@ -241,6 +268,9 @@ async fn node_oidc_provider_defaults() {
     for ((style, _), got) in peers.iter().zip(futures_util::future::join_all(runs).await) {
         let (suites, requests) = enumerated(&got);
         println!("node, {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+        for id in ["tls.key-size.server", "tls.key-size.dhe", "tls.ciphers.required"] {
+            println!("node, {style:?} PKI: {id}: {}", got[id].1);
+        }
         assert_suites_fit_the_certificate(&format!("node, {style:?} PKI"), *style, &suites);
         assert_eq!(requests as usize, suites.len() + 1);
         use Status::{Fail, Pass};
@@ -255,6 +285,9 @@ async fn node_oidc_provider_defaults() {
                 ("tls.ciphers.tls12", Fail),
                 ("tls.renegotiation", Fail),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", if *style == PkiStyle::Compact { Fail } else { Pass }),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
             &[
                 ("tls.renegotiation", "accepts a client-initiated renegotiation"),
@@ -287,6 +320,9 @@ async fn glewlwyd_defaults() {
     for ((style, _), got) in peers.iter().zip(futures_util::future::join_all(runs).await) {
         let (suites, requests) = enumerated(&got);
         println!("glewlwyd, {style:?} PKI: {} TLS 1.2 suites in {requests} ClientHellos: {suites:?}", suites.len());
+        for id in ["tls.key-size.server", "tls.key-size.dhe", "tls.ciphers.required"] {
+            println!("glewlwyd, {style:?} PKI: {id}: {}", got[id].1);
+        }
         assert_suites_fit_the_certificate(&format!("glewlwyd, {style:?} PKI"), *style, &suites);
         assert_eq!(requests as usize, suites.len() + 1);
         use Status::{Fail, Pass};
@@ -301,6 +337,9 @@ async fn glewlwyd_defaults() {
                 ("tls.ciphers.tls12", Fail),
                 ("tls.renegotiation", Pass),
                 ("tls.ems", Pass),
+                ("tls.ciphers.required", if *style == PkiStyle::Compact { Fail } else { Pass }),
+                ("tls.key-size.server", Pass),
+                ("tls.key-size.dhe", Pass),
             ],
             &[
                 ("tls.version.floor", "accepts TLS 1.0"),

@@ -21,6 +21,7 @@ pub mod refusal;
 pub mod session;
 pub mod tls;
 pub mod tls_extensions;
+pub mod tls_keys;
 pub mod tls_suites;
 pub mod tls_version;
 
@@ -56,6 +57,9 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "tls.version.floor" => |ctx| Box::pin(tls_version::floor(ctx)),
         "tls.version.prefers-13" => |ctx| Box::pin(tls_version::prefers_13(ctx)),
         "tls.ciphers.tls12" => |ctx| Box::pin(tls_suites::tls12(ctx)),
+        "tls.ciphers.required" => |ctx| Box::pin(tls_suites::required(ctx)),
+        "tls.key-size.server" => |ctx| Box::pin(tls_keys::server(ctx)),
+        "tls.key-size.dhe" => |ctx| Box::pin(tls_keys::dhe(ctx)),
         "tls.renegotiation" => |ctx| Box::pin(tls_extensions::renegotiation(ctx)),
         "tls.ems" => |ctx| Box::pin(tls_extensions::ems(ctx)),
         "auth.pki.accept" => |ctx| Box::pin(client_auth::pki_accept(ctx)),

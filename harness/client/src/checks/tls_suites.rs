@@ -1,6 +1,7 @@
 //! `tls.ciphers.tls12`: every TLS 1.2 suite each origin accepts, enumerated exhaustively, judged
 //! against the selected profiles' allow-lists (BCP 195's RFC 9325 §4.2 four where none sets one),
-//! browser-facing origins against RFC 9325 §4.1 only.
+//! browser-facing origins against RFC 9325 §4.1 only; `tls.ciphers.required`: the same
+//! enumeration holds every suite a profile says the server shall support (`accepts`).
 
 use serde_json::json;
 
@@ -32,7 +33,7 @@ async fn suites_of(ctx: &Ctx, site: Site) -> (Verdict, serde_json::Value) {
     }
     // Profiles with the same list and exemptions are one rule, named by all of them.
     let mut rules: Vec<(Vec<String>, &mtls_core::tls_policy::SuiteRule)> = Vec::new();
-    for r in &ctx.tls_rules.suites {
+    for r in ctx.tls_rules.suites.iter().filter(|r| !r.rule.only.is_empty()) {
         let who = r.source(&r.rule.citation);
         match rules.iter_mut().find(|(_, s)| s.only == r.rule.only && s.except == r.rule.except) {
             Some((names, _)) => names.push(who),
@@ -65,4 +66,57 @@ async fn suites_of(ctx: &Ctx, site: Site) -> (Verdict, serde_json::Value) {
     } else {
         (Verdict::Fail(format!("{found} — {}", problems.join("; "))), detail)
     }
+}
+
+/// OFB FAPI SP §6.2.2-1, -2 (shall support): every origin used directly by the client (not one
+/// a profile exempts as browser-facing) accepts each TLS 1.2 suite of the profile's `accepts`.
+pub async fn required(ctx: &Ctx) -> Outcome {
+    let rules: Vec<_> = ctx.tls_rules.suites.iter().filter(|r| !r.rule.accepts.is_empty()).cloned().collect();
+    if rules.is_empty() {
+        return Outcome::skip("no selected profile names TLS 1.2 suites a server shall support (br-openfinance does)");
+    }
+    per_origin(ctx, "every TLS 1.2 suite the profile requires accepted", |ctx, site| {
+        let rules = rules.clone();
+        async move {
+            if let Err(v) = control(ctx, &site).await {
+                return (v, json!(null));
+            }
+            let e = match ctx.survey.suites(&site).await {
+                Ok(e) => e,
+                Err(why) => return (Verdict::Error(why), json!(null)),
+            };
+            let accepted: Vec<String> = e.accepted.iter().map(|s| suites::name(*s)).collect();
+            let mut problems = Vec::new();
+            let mut exempt = Vec::new();
+            for r in &rules {
+                let who = r.source(&r.rule.citation);
+                if site.only(&r.rule.except) {
+                    exempt.push(who);
+                    continue;
+                }
+                let missing: Vec<&str> = r.rule.accepts.iter().filter(|n| !accepted.contains(n)).map(String::as_str).collect();
+                if !missing.is_empty() {
+                    problems.push(format!("{who}: {} not accepted: {}", missing.len(), missing.join(", ")));
+                }
+            }
+            let detail = json!({ "accepted": accepted, "requests": e.requests, "refused_with": e.end });
+            if !problems.is_empty() {
+                let rsa = |n: &String| suites::by_name(n).and_then(mtls_tlsprobe::keys::Auth::of) == Some(mtls_tlsprobe::keys::Auth::Rsa);
+                let why = if accepted.is_empty() {
+                    format!(" (it accepts no TLS 1.2 suite: {})", e.end)
+                } else if rules.iter().any(|r| r.rule.accepts.iter().any(rsa)) && !accepted.iter().any(rsa) {
+                    " (no suite it accepts authenticates with an RSA certificate: its certificate is not RSA, and an _RSA_ suite needs one)"
+                        .to_string()
+                } else {
+                    String::new()
+                };
+                return (Verdict::Fail(format!("{}{why}", problems.join("; "))), detail);
+            }
+            if exempt.len() == rules.len() {
+                return (Verdict::Pass(format!("browser-facing, exempt ({})", exempt.join("; "))), detail);
+            }
+            (Verdict::Pass("accepts every suite the profile requires".into()), detail)
+        }
+    })
+    .await
 }
