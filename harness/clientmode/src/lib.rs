@@ -2,7 +2,6 @@
 //! the client ([`run`]), the built-in conformant [`reference`](mod@reference) client, and the client-mode
 //! [`checks`] that judge the embedded mock's request journal.
 
-pub mod assertion;
 pub mod auth;
 pub mod checks;
 pub mod reference;

@@ -546,6 +546,13 @@ impl Profile {
     }
 }
 
+/// The TLS rules `profiles` set (each `tls:` section), with BCP 195's where none sets an aspect.
+pub fn tls_rules(profiles: &[Profile]) -> crate::tls_policy::TlsRules {
+    let policies: Vec<(&str, &crate::tls_policy::TlsPolicy)> =
+        profiles.iter().filter_map(|p| p.tls.as_ref().map(|t| (p.id.0.as_str(), t))).collect();
+    crate::tls_policy::TlsRules::of(&policies)
+}
+
 /// The profiles built into the binary, by id (parsed on each call; a broken one is an error
 /// naming its file).
 pub fn builtin() -> Result<Vec<Profile>, ScenarioError> {
@@ -712,5 +719,52 @@ pub(crate) mod tests {
         ))
         .unwrap_err();
         assert!(e.contains("unknown variant `may`"), "{e}");
+    }
+
+    #[test]
+    fn a_tls_section_is_validated_at_load() {
+        let e = parse(&format!(
+            "{HEAD}tls:\n  tls12_suites: {{ only: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_999], citation: X }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("`TLS_RSA_WITH_AES_999` is not an IANA TLS cipher suite name"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refuse: true, citation: X }}\n")).unwrap_err();
+        assert!(e.contains("unknown field `refuse`") && e.contains("profiles/t.yaml:"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  tls12_suites: {{ only: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256], accepts: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384], citation: X }}\n")).unwrap_err();
+        assert!(e.contains("`TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384` is not in `only`"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  key_sizes: {{ citation: X }}\n")).unwrap_err();
+        assert!(e.contains("give `rsa`, `ec`, `dhe` or several"), "{e}");
+        let e = parse(&format!("{HEAD}tls:\n  cert_request: {{ citation: X }}\n")).unwrap_err();
+        assert!(e.contains("give `required`, `forbidden` or both"), "{e}");
+        let e = parse(&format!(
+            "{HEAD}rules:\n  - {{ id: r, title: R, level: off, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("only applies to `levels:`"), "{e}");
+    }
+
+    #[test]
+    fn rules_come_from_every_profile_that_sets_them_else_bcp195() {
+        let none = tls_rules(&[]);
+        assert_eq!(none.suites.len(), 1);
+        assert_eq!(none.suites[0].profile, None);
+        assert_eq!(none.suites[0].rule.only, crate::tls_policy::BCP195_SUITES.map(str::to_string).to_vec());
+        assert!(none.cert_request.is_empty(), "no default keeps endpoints off mTLS");
+        assert!(!none.renegotiation[0].rule.refused);
+        assert_eq!(
+            (none.key_sizes[0].profile.as_deref(), none.key_sizes[0].rule.rsa, none.key_sizes[0].rule.dhe),
+            (None, Some(2048), Some(2048))
+        );
+        let br = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refused: true, citation: 'OFB §6.2.2-3' }}\n")).unwrap();
+        let rules = tls_rules(&[br]);
+        assert_eq!(rules.renegotiation.len(), 1);
+        assert!(rules.renegotiation[0].rule.refused);
+        assert_eq!(rules.renegotiation[0].source(&rules.renegotiation[0].rule.citation), "t (OFB §6.2.2-3)");
+        assert_eq!(rules.suites[0].profile, None, "aspects the profile leaves out keep the default");
+        let built_in = builtin().unwrap();
+        let fapi: Vec<Profile> = built_in.into_iter().filter(|p| p.id.0 == "fapi2-sp-mtls" || p.id.0 == "fapi1-advanced").collect();
+        let both = tls_rules(&fapi);
+        assert_eq!(both.suites.len(), 2, "each profile's list is judged");
+        assert!(both.suites.iter().all(|s| s.profile.is_some() && s.rule.except == ["authorization_endpoint"]));
     }
 }

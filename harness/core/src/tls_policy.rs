@@ -7,8 +7,6 @@
 
 use serde::Deserialize;
 
-use crate::profile::Profile;
-
 /// RFC 9325 §4.2: the four RECOMMENDED TLS 1.2 suites.
 pub const BCP195_SUITES: [&str; 4] = [
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -183,13 +181,12 @@ pub struct TlsRules {
 }
 
 impl TlsRules {
-    /// The rules of `profiles`, with the BCP 195 defaults where none sets an aspect.
-    pub fn of(profiles: &[Profile]) -> TlsRules {
-        fn collect<T: Clone>(profiles: &[Profile], get: impl Fn(&TlsPolicy) -> Option<&T>) -> Vec<InForce<T>> {
-            profiles
-                .iter()
-                .filter_map(|p| p.tls.as_ref().and_then(&get).map(|r| InForce { profile: Some(p.id.0.clone()), rule: r.clone() }))
-                .collect()
+    /// The rules of `policies` (each profile's id and its `tls:` section), with the BCP 195
+    /// defaults where none sets an aspect. `mtls_core::profile::tls_rules` gives it the selected
+    /// profiles.
+    pub fn of(policies: &[(&str, &TlsPolicy)]) -> TlsRules {
+        fn collect<T: Clone>(policies: &[(&str, &TlsPolicy)], get: impl Fn(&TlsPolicy) -> Option<&T>) -> Vec<InForce<T>> {
+            policies.iter().filter_map(|(id, t)| get(t).map(|r| InForce { profile: Some(id.to_string()), rule: r.clone() })).collect()
         }
         fn or_default<T>(mut v: Vec<InForce<T>>, d: T) -> Vec<InForce<T>> {
             if v.is_empty() {
@@ -199,7 +196,7 @@ impl TlsRules {
         }
         TlsRules {
             suites: or_default(
-                collect(profiles, |t| t.tls12_suites.as_ref()),
+                collect(policies, |t| t.tls12_suites.as_ref()),
                 SuiteRule {
                     only: BCP195_SUITES.iter().map(|s| s.to_string()).collect(),
                     accepts: Vec::new(),
@@ -208,69 +205,16 @@ impl TlsRules {
                 },
             ),
             renegotiation: or_default(
-                collect(profiles, |t| t.renegotiation.as_ref()),
+                collect(policies, |t| t.renegotiation.as_ref()),
                 RenegotiationRule { refused: false, citation: "RFC 9325 §3.5; RFC 5746 §3.6".into() },
             ),
-            cert_request: collect(profiles, |t| t.cert_request.as_ref()),
-            prefer_tls13: or_default(collect(profiles, |t| t.prefer_tls13.as_ref()), Cited { citation: "RFC 9325 §3.1.1".into() }),
+            cert_request: collect(policies, |t| t.cert_request.as_ref()),
+            prefer_tls13: or_default(collect(policies, |t| t.prefer_tls13.as_ref()), Cited { citation: "RFC 9325 §3.1.1".into() }),
             extended_master_secret: or_default(
-                collect(profiles, |t| t.extended_master_secret.as_ref()),
+                collect(policies, |t| t.extended_master_secret.as_ref()),
                 Cited { citation: "RFC 9325 §3.5; RFC 7627 §5.2".into() },
             ),
-            key_sizes: or_default(collect(profiles, |t| t.key_sizes.as_ref()), bcp195_key_sizes()),
+            key_sizes: or_default(collect(policies, |t| t.key_sizes.as_ref()), bcp195_key_sizes()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::profile::tests::{parse, HEAD};
-
-    #[test]
-    fn a_tls_section_is_validated_at_load() {
-        let e = parse(&format!(
-            "{HEAD}tls:\n  tls12_suites: {{ only: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_999], citation: X }}\n"
-        ))
-        .unwrap_err();
-        assert!(e.contains("`TLS_RSA_WITH_AES_999` is not an IANA TLS cipher suite name"), "{e}");
-        let e = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refuse: true, citation: X }}\n")).unwrap_err();
-        assert!(e.contains("unknown field `refuse`") && e.contains("profiles/t.yaml:"), "{e}");
-        let e = parse(&format!("{HEAD}tls:\n  tls12_suites: {{ only: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256], accepts: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384], citation: X }}\n")).unwrap_err();
-        assert!(e.contains("`TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384` is not in `only`"), "{e}");
-        let e = parse(&format!("{HEAD}tls:\n  key_sizes: {{ citation: X }}\n")).unwrap_err();
-        assert!(e.contains("give `rsa`, `ec`, `dhe` or several"), "{e}");
-        let e = parse(&format!("{HEAD}tls:\n  cert_request: {{ citation: X }}\n")).unwrap_err();
-        assert!(e.contains("give `required`, `forbidden` or both"), "{e}");
-        let e = parse(&format!(
-            "{HEAD}rules:\n  - {{ id: r, title: R, level: off, citation: X, assert: {{ metadata: {{ key: k, present: true }} }} }}\n"
-        ))
-        .unwrap_err();
-        assert!(e.contains("only applies to `levels:`"), "{e}");
-    }
-
-    #[test]
-    fn rules_come_from_every_profile_that_sets_them_else_bcp195() {
-        let none = TlsRules::of(&[]);
-        assert_eq!(none.suites.len(), 1);
-        assert_eq!(none.suites[0].profile, None);
-        assert_eq!(none.suites[0].rule.only, BCP195_SUITES.map(str::to_string).to_vec());
-        assert!(none.cert_request.is_empty(), "no default keeps endpoints off mTLS");
-        assert!(!none.renegotiation[0].rule.refused);
-        assert_eq!(
-            (none.key_sizes[0].profile.as_deref(), none.key_sizes[0].rule.rsa, none.key_sizes[0].rule.dhe),
-            (None, Some(2048), Some(2048))
-        );
-        let br = parse(&format!("{HEAD}tls:\n  renegotiation: {{ refused: true, citation: 'OFB §6.2.2-3' }}\n")).unwrap();
-        let rules = TlsRules::of(&[br]);
-        assert_eq!(rules.renegotiation.len(), 1);
-        assert!(rules.renegotiation[0].rule.refused);
-        assert_eq!(rules.renegotiation[0].source(&rules.renegotiation[0].rule.citation), "t (OFB §6.2.2-3)");
-        assert_eq!(rules.suites[0].profile, None, "aspects the profile leaves out keep the default");
-        let built_in = crate::profile::builtin().unwrap();
-        let fapi: Vec<Profile> = built_in.into_iter().filter(|p| p.id.0 == "fapi2-sp-mtls" || p.id.0 == "fapi1-advanced").collect();
-        let both = TlsRules::of(&fapi);
-        assert_eq!(both.suites.len(), 2, "each profile's list is judged");
-        assert!(both.suites.iter().all(|s| s.profile.is_some() && s.rule.except == ["authorization_endpoint"]));
     }
 }

@@ -166,7 +166,7 @@ impl Ctx {
             par_seen: std::sync::Mutex::new(None),
             cert_requests: tokio::sync::Mutex::new(std::collections::HashMap::new()),
             survey,
-            tls_rules: mtls_core::tls_policy::TlsRules::of(&[]),
+            tls_rules: mtls_core::profile::tls_rules(&[]),
             jwt_aud_fallback: true,
             jwt_aud_endpoint: std::sync::Mutex::new(None),
             demanded: std::collections::BTreeMap::new(),
@@ -177,7 +177,7 @@ impl Ctx {
     /// rule for client assertions.
     pub fn with_profiles(mut self, profiles: &[mtls_core::profile::Profile]) -> Ctx {
         use mtls_core::profile::RuleLevel;
-        self.tls_rules = mtls_core::tls_policy::TlsRules::of(profiles);
+        self.tls_rules = mtls_core::profile::tls_rules(profiles);
         self.jwt_aud_fallback = !profiles.iter().any(|p| p.level_of("auth.jwt.aud-endpoint").is_some_and(|l| l.level == RuleLevel::Fail));
         for (id, who) in profile_only::demand(profiles, &[]) {
             self.demanded.entry(id).or_default().extend(who);

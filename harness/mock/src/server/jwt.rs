@@ -6,7 +6,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::state::AsState;
+use super::state::{AsState, KID};
 use crate::clients::{Authenticated, OAuthError};
 use crate::tokens::{now, random_id, AccessRecord};
 use mtls_core::pki::x5t_s256;
@@ -14,8 +14,6 @@ use mtls_core::scenario::{AuthMethod, Defect};
 
 /// Lifetime of access tokens, in seconds.
 pub(super) const TOKEN_TTL: u64 = 300;
-/// The `kid` of the token signing key, in token headers and the JWKS.
-pub(super) const KID: &str = "mock-as-eddsa";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Cnf {

@@ -11,7 +11,6 @@ use rustls::server::WebPkiClientVerifier;
 use serde_json::{json, Value};
 use wiremock::{Request, ResponseTemplate};
 
-use super::jwt::KID;
 use super::layout::Layout;
 use crate::clients::Registration;
 use crate::defects::Defects;
@@ -22,6 +21,9 @@ use mtls_core::pki::TestPki;
 use mtls_core::redact::Secrets;
 use mtls_core::scenario::Defect;
 use mtls_core::tls::provider;
+
+/// The `kid` of the token signing key ([`AsState::new`] loads it), in token headers and the JWKS.
+pub(super) const KID: &str = "mock-as-eddsa";
 
 /// Everything the responders share.
 pub struct AsState {

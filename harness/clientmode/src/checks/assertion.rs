@@ -9,7 +9,7 @@ use std::str::FromStr;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
-use crate::checks::{evidence, ClientCtx};
+use super::{evidence, ClientCtx};
 use mtls_core::assertion_policy::FAPI2_ALGS;
 use mtls_core::results::Outcome;
 use mtls_mock::{Entry, SeenAssertion};
@@ -22,7 +22,7 @@ pub const FAR_EXP_S: u64 = 3600;
 /// The requests that carried an assertion, with it; `Err` when there is nothing to judge.
 fn judged(ctx: &ClientCtx) -> Result<Vec<(&Entry, &SeenAssertion)>, Outcome> {
     // A client that made no request at all is an error, as for every client check.
-    crate::checks::view(ctx)?;
+    super::view(ctx)?;
     if !ctx.auth.is_jwt() {
         let method = ctx.auth.method.map(|m| m.name()).unwrap_or("an mTLS method");
         return Err(Outcome::skip(format!("the client is registered for {method}, not private_key_jwt: no client assertion to judge")));

@@ -2,6 +2,8 @@
 //! (the mock AS's, or an observe proxy's in front of a real AS) against the [`Site`]: where a
 //! conformant client sends each request.
 
+pub mod assertion;
+
 use serde_json::json;
 
 use std::future::Future;
@@ -52,12 +54,12 @@ pub fn implementation(id: &str) -> Option<CheckFn> {
         "client.authz.top-level" => |ctx| Box::pin(authz_top_level(ctx)),
         "client.cert.presented" => |ctx| Box::pin(cert_presented(ctx)),
         "client.client-id" => |ctx| Box::pin(client_id(ctx)),
-        "client.auth.assertion.signature" => |ctx| Box::pin(crate::assertion::signature(ctx)),
-        "client.auth.assertion.alg" => |ctx| Box::pin(crate::assertion::alg_allowed(ctx)),
-        "client.auth.assertion.claims" => |ctx| Box::pin(crate::assertion::claims(ctx)),
-        "client.auth.assertion.aud" => |ctx| Box::pin(crate::assertion::aud(ctx)),
-        "client.auth.assertion.lifetime" => |ctx| Box::pin(crate::assertion::lifetime(ctx)),
-        "client.auth.assertion.jti" => |ctx| Box::pin(crate::assertion::jti(ctx)),
+        "client.auth.assertion.signature" => |ctx| Box::pin(assertion::signature(ctx)),
+        "client.auth.assertion.alg" => |ctx| Box::pin(assertion::alg_allowed(ctx)),
+        "client.auth.assertion.claims" => |ctx| Box::pin(assertion::claims(ctx)),
+        "client.auth.assertion.aud" => |ctx| Box::pin(assertion::aud(ctx)),
+        "client.auth.assertion.lifetime" => |ctx| Box::pin(assertion::lifetime(ctx)),
+        "client.auth.assertion.jti" => |ctx| Box::pin(assertion::jti(ctx)),
         "client.rs.same-cert" => |ctx| Box::pin(rs_same_cert(ctx)),
         _ => return None,
     })
