@@ -76,6 +76,23 @@ pub fn request_object(
     params: &[(&str, &str)],
     secrets: &Secrets,
 ) -> Result<String, KeyError> {
+    let jws = key.sign_typed(&request_object_claims(client_id, issuer, params), Some("oauth-authz-req+jwt"))?;
+    secrets.register(&jws);
+    Ok(jws)
+}
+
+/// An unsigned request object (RFC 9101 §4 with RFC 7519 §6: JOSE header `alg: none`, empty
+/// signature) carrying `params` — what an AS that requires signed request objects must refuse.
+pub fn unsigned_request_object(client_id: &str, issuer: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = json!({ "alg": "none", "typ": "oauth-authz-req+jwt" });
+    format!("{}.{}.", b64(&header), b64(&request_object_claims(client_id, issuer, params)))
+}
+
+/// A request object's claims: `iss` = client_id, `aud` = the issuer, `exp` 5 minutes ahead,
+/// `nbf`, `iat`, a fresh `jti`, and the authorization `params`.
+fn request_object_claims(client_id: &str, issuer: &str, params: &[(&str, &str)]) -> serde_json::Value {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
     let mut claims = json!({
         "iss": client_id,
@@ -88,23 +105,7 @@ pub fn request_object(
     for (k, v) in params {
         claims[*k] = json!(v);
     }
-    let jws = key.sign_typed(&claims, Some("oauth-authz-req+jwt"))?;
-    secrets.register(&jws);
-    Ok(jws)
-}
-
-/// An unsigned request object (RFC 9101 §4 with RFC 7519 §6: JOSE header `alg: none`, empty
-/// signature) carrying `params` — what an AS that requires signed request objects must refuse.
-pub fn unsigned_request_object(client_id: &str, issuer: &str, params: &[(&str, &str)]) -> String {
-    use base64::Engine;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let mut claims =
-        json!({ "iss": client_id, "aud": issuer, "iat": now, "nbf": now, "exp": now + 300, "jti": mtls_core::ids::random_id() });
-    for (k, v) in params {
-        claims[*k] = json!(v);
-    }
-    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "oauth-authz-req+jwt" })), b64(&claims))
+    claims
 }
 
 /// The form parameters carrying an assertion: `client_id` (RFC 6749 §3.2.1 lets the client
